@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'engine',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/engine',
+};

@@ -1,0 +1,3 @@
+export * from './lib/errors';
+export * from './lib/money';
+export * from './lib/assets';

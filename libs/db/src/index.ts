@@ -1,0 +1,4 @@
+export * from './lib/migrate';
+export * from './lib/embedded';
+export * from './lib/prisma';
+export * from './lib/testing';

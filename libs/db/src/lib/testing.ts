@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Pool } from 'pg';
+import { migrate } from './migrate';
+
+/**
+ * The server that tests create their databases on. `npm test` (scripts/test.mjs) sets TEST_DATABASE_URL to the
+ * machine's Postgres or to an embedded one it started; the default is the machine's Postgres with trust auth.
+ */
+export function testServerUrl(): string {
+  return process.env['TEST_DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+}
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = '/' + database;
+  return u.toString();
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** A pool on the new database (closed by drop()). */
+  pool: Pool;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database of its own for one test file, so test files run in parallel without sharing state.
+ * `migrated: false` gives an empty database (for the migration tests themselves).
+ */
+export async function createTestDatabase(label: string, opts: { migrated?: boolean; poolMax?: number } = {}): Promise<TestDatabase> {
+  const server = testServerUrl();
+  const name = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const admin = new Client({ connectionString: server });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(server, name);
+  if (opts.migrated !== false) await migrate(url);
+  const pool = new Pool({ connectionString: url, max: opts.poolMax ?? 10 });
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new Client({ connectionString: server });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'ledger',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/ledger',
+};

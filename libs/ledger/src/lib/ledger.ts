@@ -1,0 +1,3 @@
+export function ledger(): string {
+  return 'ledger';
+}

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'mechanisms',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/mechanisms',
+};

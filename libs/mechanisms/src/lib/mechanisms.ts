@@ -1,0 +1,3 @@
+export function mechanisms(): string {
+  return 'mechanisms';
+}

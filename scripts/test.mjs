@@ -1,0 +1,13 @@
+// `npm test`: finds or starts Postgres and Redis (scripts/services.mjs), then runs lint and every project's
+// tests through Nx. Extra arguments go to Nx (e.g. `npm test -- --projects=matching`).
+import { spawnSync } from 'node:child_process';
+import { ensureServices } from './services.mjs';
+
+const services = await ensureServices();
+console.log(`services: postgres ${new URL(services.pgUrl).host}, redis ${new URL(services.redisUrl).host}`);
+const env = { ...process.env, TEST_DATABASE_URL: services.pgUrl, TEST_REDIS_URL: services.redisUrl, NX_DAEMON: 'false' };
+delete env.DATABASE_URL; // tests make their own databases on TEST_DATABASE_URL
+const args = ['nx', 'run-many', '-t', 'lint', 'test', '--parallel=2', '--outputStyle=static', ...process.argv.slice(2)];
+const r = spawnSync('npx', args, { stdio: 'inherit', env });
+await services.stop();
+process.exit(r.status ?? 1);
