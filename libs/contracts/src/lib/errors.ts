@@ -1,3 +1,6 @@
+import { LEDGER_CODES } from './codes/ledger';
+import { MATCHING_CODES } from './codes/matching';
+
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
  * invariants and infrastructure failures throw. A code is never reused, renamed or renumbered: add new ones
@@ -29,6 +32,10 @@ export const ERROR_CODES = {
   AUTH_TIMESTAMP_OUT_OF_WINDOW: { status: 401, message: 'The request timestamp is outside the receive window.' },
   AUTH_REPLAYED: { status: 401, message: 'This signature was already used.' },
   AUTH_FORBIDDEN: { status: 403, message: 'This key may not do that.' },
+
+  // --- subsystems: each keeps its own group in ./codes/<subsystem>.ts ---
+  ...MATCHING_CODES,
+  ...LEDGER_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
