@@ -19,5 +19,7 @@ module.exports = {
       },
     ],
   },
+  // Dependencies that ship only ES modules (Jest's CommonJS runtime cannot load them untransformed).
+  transformIgnorePatterns: ['^(?!.*/node_modules/(content-disposition|cookie)/).*/node_modules/'],
   moduleFileExtensions: ['ts', 'js', 'json'],
 };

@@ -1,21 +1,73 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { migrate, startEmbeddedPostgres, EmbeddedPostgresHandle } from '@ate/db';
+import { createApp } from './bootstrap';
+import { AppConfig, ConfigError, loadConfig } from './config/config';
+
 /**
- * This is not a production server yet!
- * This is only a minimal backend to get started.
+ * `npm start`: the exchange on one node. With no DATABASE_URL it starts an embedded Postgres (data under
+ * DATA_DIR), applies the migrations, and serves on PORT. SIGTERM/SIGINT: stop accepting, drain in-flight
+ * requests (up to SHUTDOWN_GRACE_MS), close the pools, stop the embedded Postgres, exit.
  */
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
 
-import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app/app.module';
+  let embedded: EmbeddedPostgresHandle | undefined;
+  if (!config.DATABASE_URL) {
+    const dataDir = resolve(config.DATA_DIR, 'pg');
+    log(`no DATABASE_URL: starting embedded Postgres on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${dataDir})`);
+    embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
+    config = { ...config, DATABASE_URL: embedded.url };
+  }
+  const databaseUrl = config.DATABASE_URL as string;
+  const migrated = await migrate(databaseUrl);
+  log(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
+  if (!config.REDIS_URL) {
+    log('no REDIS_URL: single node with the in-process engine transport; scheduled jobs (auction closes, expiries, reconciliation runs) are off. Set REDIS_URL to turn them on.');
+  }
 
-async function bootstrap() {
-  const app = await NestFactory.create(AppModule);
-  const globalPrefix = 'api';
-  app.setGlobalPrefix(globalPrefix);
-  const port = process.env.PORT || 3000;
-  await app.listen(port);
-  Logger.log(
-    `🚀 Application is running on: http://localhost:${port}/${globalPrefix}`,
-  );
+  const app = await createApp(config);
+  let closing = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (closing) return;
+    closing = true;
+    log(`${signal}: shutting down (grace ${config.SHUTDOWN_GRACE_MS} ms)`);
+    const force = setTimeout(() => {
+      log('shutdown grace period over: exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS + 5000);
+    force.unref();
+    try {
+      await app.close(); // stops accepting, waits for in-flight requests, runs the modules' shutdown hooks (pools)
+    } catch (e) {
+      log(`error while closing: ${(e as Error).message}`);
+    }
+    if (embedded) await embedded.stop().catch((e: Error) => log(`embedded Postgres stop: ${e.message}`));
+    log('stopped');
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  log(`listening on http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT} (ready in ${Date.now() - t0} ms; OpenAPI at /docs)`);
 }
 
-bootstrap();
+function log(msg: string): void {
+  process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), app: 'api', msg }) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`start-up failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { IncomingMessage } from 'node:http';
+import { AppModule } from './app.module';
+import { AppError } from '@ate/contracts';
+import type { AppConfig } from './config/config';
+
+/** A client-sent x-request-id is kept when it is short and plain; otherwise we make one. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+  (req as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+/** Builds the api application (not listening yet): Fastify, error shape, request ids, logs, OpenAPI at /docs. */
+export interface CreateAppOptions {
+  /** Extra modules to mount beside the app's own (tests use it to exercise the request pipeline). */
+  extraModules?: Type<unknown>[];
+}
+
+export async function createApp(config: AppConfig, opts: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: requestId,
+    // Unknown query/body keys are refused by our schemas; Fastify must not coerce or strip silently.
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, opts.extraModules), adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+    bodyParser: false, // we register the one body parser we accept (JSON) below
+  });
+  app.useLogger(app.get(Logger));
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON bodies: Fastify's own parser (it refuses __proto__/constructor poisoning), with a parse failure
+  // reported as our MALFORMED_JSON. Other Fastify errors (size, content type) reach the error filter through
+  // Nest's handler with their HTTP status.
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeAllContentTypeParsers(); // JSON only: any other content type is 415
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    defaultJson(req, body.toString(), (err, value) => {
+      if (err) done(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'), undefined);
+      else done(null, value);
+    });
+  });
+  fastify.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  const doc = new DocumentBuilder()
+    .setTitle('Agent token exchange')
+    .setDescription(
+      'An exchange where LLM agents trade compute-token allowances. Amounts are decimal strings; errors are ' +
+        '`{ "error": { "code", "message", "details" } }` with stable codes.',
+    )
+    .setVersion('0.1.0')
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+
+  // No enableShutdownHooks: main.ts handles signals itself, in order (drain, close pools, stop Postgres).
+  return app;
+}

@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('configuration', () => {
+  it('has working defaults for the single-node embedded setup', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ PORT: 3000, EMBEDDED_PG_PORT: 54329, DATA_DIR: '.data', BODY_LIMIT_BYTES: 65536 });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.REDIS_URL).toBeUndefined();
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' }).PORT).toBe(3000);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x@y/z'],
+    ['DATABASE_URL', 'not a url'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['LOG_LEVEL', 'loud'],
+    ['BODY_LIMIT_BYTES', '10'],
+    ['NODE_ENV', 'staging'],
+  ])('a bad %s (%s) is one clear error naming the variable', (variable, value) => {
+    let err: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).variable).toBe(variable);
+    expect((err as ConfigError).message).toMatch(new RegExp(`^invalid configuration: ${variable}: .+`));
+    expect((err as ConfigError).message).not.toContain('\n');
+  });
+});

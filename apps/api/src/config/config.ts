@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the api process, read from the environment once at start-up and validated here.
+ * A bad value stops the process with one line naming the variable (see main.ts), never a stack trace.
+ */
+const port = z.coerce.number().int().min(1).max(65535);
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .url()
+    .refine((s) => protocols.some((p) => s.startsWith(p + '://')), `must start with ${protocols.join(':// or ')}://`);
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: port.default(3000),
+  /** Postgres to use. Unset: start an embedded Postgres with data under DATA_DIR. */
+  DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+  /** Redis for scheduled jobs and multi-node transport. Unset: single node, in-process transport, no scheduled jobs. */
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  /** Where the embedded Postgres keeps its data (only without DATABASE_URL). */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** Port of the embedded Postgres: its own, since 5432 may be a system Postgres. */
+  EMBEDDED_PG_PORT: port.default(54329),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Largest request body in bytes. Orders are < 1 KiB; 64 KiB leaves room for batch calls and refuses floods. */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** How long SIGTERM waits for in-flight requests before closing anyway, in ms. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+});
+
+export type AppConfig = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, readonly problem: string) {
+    super(`invalid configuration: ${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment. Empty strings count as unset (a common shell mistake: `DATABASE_URL= npm start`). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const r = ConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, `${issue?.message ?? 'invalid'} (got ${JSON.stringify(env[variable] ?? null)})`);
+  }
+  return r.data;
+}
