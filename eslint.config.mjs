@@ -66,4 +66,23 @@ export default [
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The pure libraries and the contracts: no I/O, no clock-free-breaking node modules in shipped code
+    // (Nx's bannedExternalImports covers npm packages; Node's built-ins need this rule).
+    files: ['libs/matching/src/**/*.ts', 'libs/mechanisms/src/**/*.ts', 'libs/contracts/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|cluster|dgram|dns|tls|worker_threads)$',
+              message: 'Pure libraries do no I/O: the apps pass data in and take events out.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 ];
