@@ -1,1 +1,8 @@
-export * from './lib/ledger';
+export * from './lib/types';
+export * from './lib/limits';
+export * from './lib/accounts';
+export * from './lib/writer';
+export * from './lib/group-commit';
+export * from './lib/queries';
+export * from './lib/reconcile';
+export { GENESIS_HASH } from './lib/canonical';

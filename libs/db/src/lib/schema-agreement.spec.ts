@@ -23,6 +23,59 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     expect(await prisma.appSetting.findUniqueOrThrow({ where: { key: 'k' } })).toEqual(row);
   });
 
+  // --- ledger (append-only journal tables: insert and read only) ---
+  it('round-trips LedgerAsset', async () => {
+    const row = await prisma.ledgerAsset.create({
+      data: { code: 'GPT-X:OPENAI:OUT', kind: 'allowance', scale: 0, model: 'gpt-x', provider: 'openai', tokenClass: 'output', expiresOn: new Date('2027-01-31T00:00:00Z') },
+    });
+    expect(await prisma.ledgerAsset.findUniqueOrThrow({ where: { code: row.code } })).toEqual(row);
+  });
+
+  it('round-trips LedgerAccount and LedgerChainHead', async () => {
+    const row = await prisma.ledgerAccount.create({ data: { ownerKind: 'agent', ownerId: 'a1', asset: 'CREDIT' } });
+    expect(row.id).toEqual(expect.any(BigInt));
+    expect(await prisma.ledgerAccount.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
+    const head = await prisma.ledgerChainHead.findUniqueOrThrow({ where: { singleton: true } });
+    expect(head.seq).toBe(0n);
+    expect(Buffer.from(head.hash).length).toBe(32);
+  });
+
+  it('round-trips LedgerTransfer, LedgerEntry, LedgerHold and LedgerHoldResolution', async () => {
+    const h = (b: number) => new Uint8Array(32).fill(b);
+    const acc = await prisma.ledgerAccount.create({ data: { ownerKind: 'agent', ownerId: 'a2', asset: 'CREDIT' } });
+    const t = await prisma.ledgerTransfer.create({
+      data: { seq: 1n, id: 'h1', kind: 'hold', type: 'hold', refKind: 'order', refId: 'o1', metadata: { k: 'v' }, bodyHash: h(1), prevHash: h(0), hash: h(2) },
+    });
+    expect(await prisma.ledgerTransfer.findUniqueOrThrow({ where: { seq: 1n } })).toEqual(t);
+    const hold = await prisma.ledgerHold.create({ data: { id: 'h1', accountId: acc.id, amount: 5n, createdSeq: 1n } });
+    expect(await prisma.ledgerHold.findUniqueOrThrow({ where: { id: 'h1' } })).toEqual(hold);
+    const v = await prisma.ledgerTransfer.create({
+      data: { seq: 2n, id: 'v1', kind: 'void', type: 'release', holdId: 'h1', bodyHash: h(3), prevHash: h(2), hash: h(4) },
+    });
+    expect(v.metadata).toBeNull();
+    const res = await prisma.ledgerHoldResolution.create({ data: { holdId: 'h1', transferSeq: 2n, postedAmount: 0n } });
+    expect(await prisma.ledgerHoldResolution.findUniqueOrThrow({ where: { holdId: 'h1' } })).toEqual(res);
+    const e = await prisma.ledgerEntry.create({ data: { transferSeq: 2n, leg: 0, accountId: acc.id, asset: 'CREDIT', amount: 0n } }).catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: expect.stringMatching(/^P/) }); // amount <> 0
+    await prisma.$executeRawUnsafe(
+      `INSERT INTO ledger_transfer (seq, id, kind, type, body_hash, prev_hash, hash) VALUES (3, 't3', 'transfer', 'adjustment', $1, $2, $3)`,
+      h(5), h(4), h(6),
+    );
+    const entries = await prisma.$transaction([
+      prisma.ledgerEntry.createMany({
+        data: [
+          { transferSeq: 3n, leg: 0, accountId: acc.id, asset: 'CREDIT', amount: -7n },
+          { transferSeq: 3n, leg: 1, accountId: acc.id + 1000n, asset: 'CREDIT', amount: 7n },
+        ],
+      }),
+      prisma.ledgerEntry.findMany({ where: { transferSeq: 3n }, orderBy: { leg: 'asc' } }),
+    ]);
+    expect(entries[1]).toEqual([
+      { transferSeq: 3n, leg: 0, accountId: acc.id, asset: 'CREDIT', amount: -7n },
+      { transferSeq: 3n, leg: 1, accountId: acc.id + 1000n, asset: 'CREDIT', amount: 7n },
+    ]);
+  });
+
   it('a CHECK violation comes back with SQLSTATE 23514', async () => {
     await expect(prisma.appSetting.create({ data: { key: '', value: 1 } })).rejects.toMatchObject({
       code: expect.stringMatching(/^P/),

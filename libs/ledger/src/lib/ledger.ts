@@ -1,3 +1,0 @@
-export function ledger(): string {
-  return 'ledger';
-}
