@@ -1,1 +1,6 @@
-export * from './lib/matching';
+export * from './lib/limits';
+export * from './lib/config';
+export * from './lib/balances';
+export * from './lib/events';
+export * from './lib/snapshot';
+export * from './lib/engine';
