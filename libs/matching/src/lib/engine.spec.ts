@@ -373,6 +373,19 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
       ]);
       expect(b.bal(A)[1]).toEqual([0, 0]);
     });
+    it('FOK and size-sized market buys price the fill as it will happen: own makers skipped by cancel-maker', () => {
+      const b = setup(make);
+      b.run(lim(1, A, 'sell', 100, 5), lim(2, C, 'sell', 103, 5));
+      expect(b.execute(lim(3, A, 'buy', 103, 5, { tif: 'FOK', stp: 'cancel_maker' }))).toBeNull();
+      expect(b.bal(A)[0][0]).toBe(CREDITS - 515);
+      b.run(lim(4, A, 'sell', 100, 5), lim(5, C, 'sell', 104, 5));
+      b.run({ type: 'withdraw', ts: ts++, agent: A, asset: 'credit', amount: CREDITS - 515 - 519 });
+      // the fill costs 5 x 104 = 520 (not 5 x 100): one credit short, rejected whole
+      expect(b.execute(mkt(6, A, 'buy', { lots: 5 }, { stp: 'cancel_maker' }))).toBe('MATCHING_INSUFFICIENT_FUNDS');
+      b.run({ type: 'deposit', ts: ts++, agent: A, asset: 'credit', amount: 1 });
+      expect(b.execute(mkt(7, A, 'buy', { lots: 5 }, { stp: 'cancel_maker' }))).toBeNull();
+      expect(b.bal(A)[0]).toEqual([0, BASE + 100]);
+    });
     it('uses the market default for orders that name none', () => {
       const b = setup(make, { defaultStp: 'cancel_maker' });
       b.run(lim(1, A, 'sell', 100, 3));
