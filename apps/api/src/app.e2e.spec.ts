@@ -6,9 +6,11 @@ import { z } from 'zod';
 import { createApp } from './bootstrap';
 import { loadConfig } from './config/config';
 import { ZodBody } from './common/zod';
+import { Public } from './auth/decorators';
 
 /** A route with a validated body, mounted only here, to drive the request pipeline (parsing, limits, errors). */
 const EchoBody = z.strictObject({ name: z.string().min(1).max(20), lots: z.string().regex(/^[1-9][0-9]{0,8}$/) });
+@Public()
 @Controller('test')
 class EchoController {
   @Post('echo')

@@ -1,14 +1,19 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminController } from './admin/admin.controller';
+import { AdminService } from './admin/admin.service';
+import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
-import { DatabaseService } from './database/database.service';
+import { DatabaseModule } from './database/database.module';
 import { EngineLink } from './engine/engine-link';
 import { InProcessEngineLink } from './engine/in-process-engine-link';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
+import { RedisModule } from './redis/redis.module';
+import { TimeController } from './time/time.controller';
 
 @Module({})
 export class AppModule {
@@ -27,16 +32,19 @@ export class AppModule {
             autoLogging: { ignore: (req) => req.url === '/health' },
           },
         }),
+        RedisModule,
+        DatabaseModule,
+        AuthModule,
         ...extraModules,
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, TimeController, AdminController],
       providers: [
-        DatabaseService,
         HealthService,
+        AdminService,
         { provide: EngineLink, useClass: InProcessEngineLink },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
       ],
-      exports: [DatabaseService, EngineLink],
+      exports: [EngineLink],
     };
   }
 }

@@ -48,7 +48,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers(); // JSON only: any other content type is 415
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    defaultJson(req, body.toString(), (err, value) => {
+    const text = body.toString();
+    (req as typeof req & { rawBody?: string }).rawBody = text; // the exact bytes a request signature covers
+    defaultJson(req, text, (err, value) => {
       if (err) done(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'), undefined);
       else done(null, value);
     });
@@ -64,6 +66,18 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
         '`{ "error": { "code", "message", "details" } }` with stable codes.',
     )
     .setVersion('0.1.0')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'ate-key',
+        description:
+          'Signed requests: headers ate-key (key id), ate-timestamp (epoch ms) and ate-signature: hex HMAC-SHA256 ' +
+          'keyed with HMAC-SHA256(secret, "ate-signing-key-v1") over "<timestamp>\\n<METHOD>\\n<path?query>\\n<body>". ' +
+          'libs/client does it for you.',
+      },
+      'signature',
+    )
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
 

@@ -2,3 +2,4 @@ export * from './lib/errors';
 export * from './lib/money';
 export * from './lib/assets';
 export * from './lib/matching-types';
+export * from './lib/signing';

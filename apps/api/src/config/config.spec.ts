@@ -21,6 +21,8 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['BODY_LIMIT_BYTES', '10'],
     ['NODE_ENV', 'staging'],
+    ['MASTER_KEY', 'c2hvcnQ='],
+    ['ADMIN_KEY_ID', 'admin'],
   ])('a bad %s (%s) is one clear error naming the variable', (variable, value) => {
     let err: unknown;
     try {
@@ -32,5 +34,10 @@ describe('configuration', () => {
     expect((err as ConfigError).variable).toBe(variable);
     expect((err as ConfigError).message).toMatch(new RegExp(`^invalid configuration: ${variable}: .+`));
     expect((err as ConfigError).message).not.toContain('\n');
+  });
+
+  it('the bootstrap admin key needs both its id and its secret', () => {
+    expect(() => loadConfig({ ADMIN_KEY_ID: 'ak_0123456789abcdef' })).toThrow(/^invalid configuration: ADMIN_SECRET: set ADMIN_KEY_ID and ADMIN_SECRET together/);
+    expect(() => loadConfig({ ADMIN_SECRET: 'x'.repeat(32) })).toThrow(/^invalid configuration: ADMIN_KEY_ID/);
   });
 });

@@ -28,6 +28,17 @@ export const ConfigSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
   /** How long SIGTERM waits for in-flight requests before closing anyway, in ms. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /**
+   * Master key (base64 of 32 bytes) that seals API signing keys at rest. Unset: a key file created once
+   * under DATA_DIR (fine for one node; set it explicitly where api nodes share a database).
+   */
+  MASTER_KEY: z
+    .string()
+    .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be the base64 of 32 bytes (openssl rand -base64 32)')
+    .optional(),
+  /** Bootstrap admin key (both or neither). Unset: the first start creates one and prints it once. */
+  ADMIN_KEY_ID: z.string().regex(/^ak_[a-z0-9]{16,32}$/, 'must look like ak_ followed by 16-32 of a-z0-9').optional(),
+  ADMIN_SECRET: z.string().min(32, 'must be at least 32 characters').max(256).optional(),
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 });
@@ -48,7 +59,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const v = env[key];
     if (v !== undefined && v !== '') input[key] = v;
   }
-  const r = ConfigSchema.safeParse(input);
+  const r = ConfigSchema.superRefine((c, ctx) => {
+    if (Boolean(c.ADMIN_KEY_ID) !== Boolean(c.ADMIN_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: [c.ADMIN_KEY_ID ? 'ADMIN_SECRET' : 'ADMIN_KEY_ID'], message: 'set ADMIN_KEY_ID and ADMIN_SECRET together' });
+    }
+  }).safeParse(input);
   if (!r.success) {
     const issue = r.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');

@@ -23,6 +23,24 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     expect(await prisma.appSetting.findUniqueOrThrow({ where: { key: 'k' } })).toEqual(row);
   });
 
+  // --- who may use the exchange ---
+  it('round-trips Principal, Agent and ApiKey', async () => {
+    const p = await prisma.principal.create({ data: { id: 'prn_00000001', name: 'Acme' } });
+    expect(await prisma.principal.findUniqueOrThrow({ where: { id: p.id } })).toEqual(p);
+    const a = await prisma.agent.create({ data: { id: 'agt_00000001', principalId: p.id, name: 'bot' } });
+    expect(await prisma.agent.findUniqueOrThrow({ where: { id: a.id } })).toEqual(a);
+    expect(a.status).toBe('active');
+    const k = await prisma.apiKey.create({
+      data: { id: 'ak_0000000000000001', role: 'agent', agentId: a.id, label: 'main', keyEnc: new Uint8Array(60).fill(7) },
+    });
+    expect(await prisma.apiKey.findUniqueOrThrow({ where: { id: k.id } })).toEqual(k);
+    expect(k.revokedAt).toBeNull();
+    // the role names exactly its owner (CHECK api_key_role_owner)
+    await expect(
+      prisma.apiKey.create({ data: { id: 'ak_0000000000000002', role: 'admin', agentId: a.id, keyEnc: new Uint8Array(60) } }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/^P/) });
+  });
+
   // --- ledger (append-only journal tables: insert and read only) ---
   it('round-trips LedgerAsset', async () => {
     const row = await prisma.ledgerAsset.create({

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { RedisService } from '../redis/redis.module';
+import { AdminBootstrapService } from './admin-bootstrap.service';
+import { ApiKeysService, KEY_VAULT } from './api-keys.service';
+import { KeyVault } from './key-vault';
+import { MemoryReplayCache, RedisReplayCache, ReplayCache } from './replay-cache';
+import { SignatureGuard } from './signature.guard';
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: KEY_VAULT,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => KeyVault.load(config.MASTER_KEY, resolve(config.DATA_DIR, 'master.key')).vault,
+    },
+    {
+      provide: ReplayCache,
+      inject: [RedisService],
+      useFactory: (redis: RedisService) => (redis.client ? new RedisReplayCache(redis.client) : new MemoryReplayCache()),
+    },
+    ApiKeysService,
+    AdminBootstrapService,
+    { provide: APP_GUARD, useClass: SignatureGuard },
+  ],
+  exports: [ApiKeysService, KEY_VAULT],
+})
+export class AuthModule implements OnApplicationShutdown {
+  constructor(@Inject(ReplayCache) private readonly replays: ReplayCache) {}
+
+  onApplicationShutdown(): void {
+    this.replays.close();
+  }
+}

@@ -1,0 +1,63 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AppError, AUTH_RECV_WINDOW_MS, SIGNING_HEADERS, signatureMatches, signRequest } from '@ate/contracts';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeysService } from './api-keys.service';
+import { AuthContext, Role } from './auth.types';
+import { IS_PUBLIC, ROLES_KEY } from './decorators';
+import { ReplayCache } from './replay-cache';
+
+type SignedRequest = FastifyRequest & { auth?: AuthContext; rawBody?: string };
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Verifies the HMAC signature of every non-public request, in this order (each failure a 401 with its code):
+ * headers present, timestamp inside the receive window, key known and active, signature valid, not a replay.
+ * Then the role check (403). The order is tested in auth.e2e.spec.ts.
+ */
+@Injectable()
+export class SignatureGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+    private readonly replays: ReplayCache,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<SignedRequest>();
+
+    const keyId = header(req, SIGNING_HEADERS.key);
+    const ts = header(req, SIGNING_HEADERS.timestamp);
+    const sig = header(req, SIGNING_HEADERS.signature);
+    if (!keyId || !ts || !sig) {
+      throw new AppError('AUTH_MISSING', 'Sign the request: ate-key, ate-timestamp and ate-signature headers.', {
+        missing: [!keyId && SIGNING_HEADERS.key, !ts && SIGNING_HEADERS.timestamp, !sig && SIGNING_HEADERS.signature].filter(Boolean),
+      });
+    }
+    const now = Date.now();
+    if (!/^[0-9]{1,16}$/.test(ts) || Math.abs(now - Number(ts)) > AUTH_RECV_WINDOW_MS) {
+      throw new AppError('AUTH_TIMESTAMP_OUT_OF_WINDOW', `ate-timestamp must be within ${AUTH_RECV_WINDOW_MS} ms of the server time (GET /v1/time).`, {
+        serverTime: now,
+        windowMs: AUTH_RECV_WINDOW_MS,
+      });
+    }
+    const key = await this.keys.lookup(keyId);
+    // An unknown, revoked or suspended key answers exactly like a bad signature: no existence leak.
+    const expected = key ? signRequest(key.signingKey, ts, req.method, req.url, req.rawBody ?? '') : '0'.repeat(64);
+    if (!key || !signatureMatches(expected, sig)) throw new AppError('AUTH_INVALID_SIGNATURE');
+    if (!(await this.replays.firstUse(sig, 2 * AUTH_RECV_WINDOW_MS))) throw new AppError('AUTH_REPLAYED');
+
+    req.auth = { keyId: key.keyId, role: key.role, agentId: key.agentId, principalId: key.principalId };
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
+    if (roles && !roles.includes(key.role)) {
+      throw new AppError('AUTH_FORBIDDEN', `This needs a key with role ${roles.join(' or ')}.`, { role: key.role, required: roles });
+    }
+    return true;
+  }
+}

@@ -1,0 +1,128 @@
+import { deriveSigningKey, ErrorBody, SIGNING_HEADERS, signRequest } from '@ate/contracts';
+
+export interface AteClientOptions {
+  /** e.g. http://127.0.0.1:3000 */
+  baseUrl: string;
+  keyId?: string;
+  secret?: string;
+  /** Milliseconds to add to the local clock (see syncTime), for machines whose clocks drift. */
+  clockOffsetMs?: number;
+  /** Per-request timeout in ms (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** A non-2xx answer, with the exchange's stable error code. */
+export class AteApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(`${status} ${code}: ${message}`);
+    this.name = 'AteApiError';
+  }
+}
+
+export interface RawResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/**
+ * A small typed client for the exchange's REST API that signs every private request (HMAC-SHA256 over
+ * timestamp, method, path with query, body). Amounts are decimal strings in and out.
+ */
+export class AteClient {
+  private readonly signingKey: Buffer | undefined;
+  private clockOffsetMs: number;
+
+  constructor(private readonly opts: AteClientOptions) {
+    this.signingKey = opts.secret ? deriveSigningKey(opts.secret) : undefined;
+    this.clockOffsetMs = opts.clockOffsetMs ?? 0;
+  }
+
+  /** Measures the offset to the server clock (GET /v1/time) and uses it to timestamp requests. */
+  async syncTime(): Promise<number> {
+    const t0 = Date.now();
+    const { serverTime } = await this.get<{ serverTime: number }>('/v1/time', { signed: false });
+    const t1 = Date.now();
+    this.clockOffsetMs = serverTime - Math.round((t0 + t1) / 2);
+    return this.clockOffsetMs;
+  }
+
+  get<T>(path: string, o: { signed?: boolean } = {}): Promise<T> {
+    return this.request<T>('GET', path, undefined, o);
+  }
+  post<T>(path: string, body?: unknown, o: { signed?: boolean } = {}): Promise<T> {
+    return this.request<T>('POST', path, body ?? {}, o);
+  }
+  delete<T>(path: string, o: { signed?: boolean } = {}): Promise<T> {
+    return this.request<T>('DELETE', path, undefined, o);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, o: { signed?: boolean } = {}): Promise<T> {
+    const r = await this.raw<T | ErrorBody>(method, path, body, o);
+    if (r.status >= 400) {
+      const e = (r.body as ErrorBody | undefined)?.error;
+      throw new AteApiError(r.status, e?.code ?? 'UNKNOWN', e?.message ?? 'request failed', e?.details);
+    }
+    return r.body as T;
+  }
+
+  /** The response whatever its status: for tests and callers that branch on status. */
+  async raw<T>(method: string, path: string, body?: unknown, o: { signed?: boolean } = {}): Promise<RawResponse<T>> {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (o.signed ?? true) Object.assign(headers, this.sign(method, path, text));
+    const res = await fetch(new URL(path, this.opts.baseUrl), {
+      method,
+      headers,
+      body: body === undefined ? undefined : text,
+      signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
+    });
+    const raw = await res.text();
+    return { status: res.status, headers: res.headers, body: (raw ? JSON.parse(raw) : undefined) as T };
+  }
+
+  /** The three signature headers for a request (exported for callers with their own HTTP stack). */
+  sign(method: string, pathWithQuery: string, body: string, timestampMs = Date.now() + this.clockOffsetMs): Record<string, string> {
+    if (!this.opts.keyId || !this.signingKey) throw new Error('this client has no API key: pass keyId and secret');
+    const ts = String(timestampMs);
+    return {
+      [SIGNING_HEADERS.key]: this.opts.keyId,
+      [SIGNING_HEADERS.timestamp]: ts,
+      [SIGNING_HEADERS.signature]: signRequest(this.signingKey, ts, method, pathWithQuery, body),
+    };
+  }
+
+  // --- typed endpoints ---
+  time(): Promise<{ serverTime: number; iso: string }> {
+    return this.get('/v1/time', { signed: false });
+  }
+  me(): Promise<{ keyId: string; role: string; agentId: string | null; principalId: string | null }> {
+    return this.get('/v1/me');
+  }
+  createAgent(body: { name: string; principalId?: string; withKey?: boolean }): Promise<AgentCreated> {
+    return this.post('/v1/admin/agents', body);
+  }
+  createPrincipal(body: { name: string }): Promise<{ id: string; name: string }> {
+    return this.post('/v1/admin/principals', body);
+  }
+  issueAgentKey(agentId: string, label?: string): Promise<{ keyId: string; secret: string; agentId: string }> {
+    return this.post(`/v1/admin/agents/${encodeURIComponent(agentId)}/keys`, label ? { label } : {});
+  }
+  revokeKey(keyId: string): Promise<void> {
+    return this.delete(`/v1/admin/keys/${encodeURIComponent(keyId)}`);
+  }
+}
+
+export interface AgentCreated {
+  id: string;
+  name: string;
+  principalId: string | null;
+  status: string;
+  apiKey?: { keyId: string; secret: string };
+}
