@@ -14,7 +14,7 @@ const CREDITS = 1_000_000;
 const BASE = 100_000; // 10,000 lots at lotSize 10
 
 let ts = 1000;
-const lim = (orderId: number, agent: number, side: 'buy' | 'sell', price: number, lots: number, extra: Partial<Extract<Cmd, { type: 'limit' }>> = {}): Cmd => ({
+const lim = (orderId: number, agent: number, side: 'buy' | 'sell', price: number, lots: number, extra: Partial<Extract<Cmd, { type: 'limit' }>> = {}): Extract<Cmd, { type: 'limit' }> => ({
   type: 'limit',
   ts: ts++,
   orderId,
