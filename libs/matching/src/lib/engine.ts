@@ -16,6 +16,7 @@ import type {
 import { BalanceView } from './balances';
 import { type MarketConfig, STP_MODES, validateMarketConfig } from './config';
 import { type EventSink, NullSink } from './events';
+import { IdMap } from './id-map';
 import { CLIENT_ORDER_ID_LENGTH_MAX, POOL_INITIAL_ORDERS } from './limits';
 import { type EngineSnapshot, type SnapshotOrder, StateHasher } from './snapshot';
 
@@ -108,7 +109,7 @@ export class MatchingEngine {
   private oANext = new Int32Array(0);
   private oClient: (string | null)[] = [];
   private freeHead = NIL;
-  private readonly idToSlot = new Map<number, number>();
+  private readonly idToSlot = new IdMap(POOL_INITIAL_ORDERS * 2);
 
   // ---- price levels (by price in ticks) ----
   private readonly lHead: Int32Array;
@@ -230,8 +231,9 @@ export class MatchingEngine {
   }
   /** the open order with this id, or null */
   order(orderId: number): SnapshotOrder | null {
+    if (!Number.isSafeInteger(orderId) || orderId <= 0) return null;
     const s = this.idToSlot.get(orderId);
-    return s === undefined ? null : this.orderAt(s);
+    return s === NIL ? null : this.orderAt(s);
   }
   /** open orders of an agent in time priority */
   ordersOf(agent: number): SnapshotOrder[] {
@@ -659,7 +661,7 @@ export class MatchingEngine {
     if (!Number.isSafeInteger(id) || id <= 0) return this.reject(id, agent, 'MATCHING_INVALID_ORDER_ID');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     const s = this.idToSlot.get(id);
-    if (s === undefined || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
+    if (s === NIL || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
     this.cancelMaker(s, 'MATCHING_CANCEL_BY_OWNER');
     return null;
   }
@@ -694,7 +696,7 @@ export class MatchingEngine {
     if (!Number.isInteger(lots) || lots < 1 || lots > this.config.maxOrderLots) return this.reject(id, agent, 'MATCHING_INVALID_SIZE');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     const s = this.idToSlot.get(id);
-    if (s === undefined || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
+    if (s === NIL || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
     const oldPrice = this.oPrice[s];
     const oldLots = this.oLots[s];
     const side = this.oSide[s];
@@ -759,7 +761,7 @@ export class MatchingEngine {
       const id = this.hId[0];
       this.heapPop();
       const s = this.idToSlot.get(id);
-      if (s === undefined) continue; // ended earlier (lazy deletion)
+      if (s === NIL) continue; // ended earlier (lazy deletion)
       const agent = this.oAgent[s];
       const price = this.oPrice[s];
       const side = this.oSide[s];
