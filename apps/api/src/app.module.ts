@@ -1,5 +1,5 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
@@ -13,6 +13,9 @@ import { InProcessEngineLink } from './engine/in-process-engine-link';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
+import { IpLimitGuard, KeyLimitGuard } from './rate-limit/rate-limit';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { SignatureGuard } from './auth/signature.guard';
 import { TimeController } from './time/time.controller';
 
 @Module({})
@@ -35,6 +38,7 @@ export class AppModule {
         RedisModule,
         DatabaseModule,
         AuthModule,
+        RateLimitModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AdminController],
@@ -43,6 +47,10 @@ export class AppModule {
         AdminService,
         { provide: EngineLink, useClass: InProcessEngineLink },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
+        // Guards run in this order: address limit, signature (and role), key limit.
+        { provide: APP_GUARD, useClass: IpLimitGuard },
+        { provide: APP_GUARD, useClass: SignatureGuard },
+        { provide: APP_GUARD, useClass: KeyLimitGuard },
       ],
       exports: [EngineLink],
     };

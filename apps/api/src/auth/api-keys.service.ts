@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError, deriveSigningKey } from '@ate/contracts';
 import { DatabaseService } from '../database/database.service';
 import { AuthContext, Role } from './auth.types';
@@ -36,6 +36,7 @@ interface CachedKey extends AuthContext {
 @Injectable()
 export class ApiKeysService {
   private readonly cache = new Map<string, CachedKey>();
+  private readonly logger = new Logger('ApiKeys');
 
   constructor(
     private readonly db: DatabaseService,
@@ -60,12 +61,21 @@ export class ApiKeysService {
     if (!c || c.until <= now) {
       const row = await this.db.prisma.apiKey.findUnique({ where: { id: keyId }, include: { agent: { select: { status: true } } } });
       if (!row) return null;
+      let signingKey: Buffer;
+      try {
+        signingKey = this.vault.open(Buffer.from(row.keyEnc), keyId);
+      } catch {
+        // Sealed under another master key (MASTER_KEY changed or the key file was replaced): the key cannot
+        // be used here. It answers like any invalid key; the operator sees why in the log.
+        this.logger.error(`API key ${keyId} cannot be opened with this master key; it is unusable until the original master key is restored`);
+        return null;
+      }
       c = {
         keyId,
         role: row.role as Role,
         agentId: row.agentId,
         principalId: row.principalId,
-        signingKey: this.vault.open(Buffer.from(row.keyEnc), keyId),
+        signingKey,
         revoked: row.revokedAt !== null || (row.agent !== null && row.agent.status !== 'active'),
         until: now + KEY_CACHE_TTL_MS,
       };

@@ -119,6 +119,16 @@ describe('signed requests (real Postgres, real HTTP)', () => {
     expect(again.body.error.code).toBe('AUTH_REPLAYED');
   });
 
+  it('a key sealed under another master key is refused as invalid, not a 500', async () => {
+    const other = await start(db, { MASTER_KEY: randomBytes(32).toString('base64') });
+    try {
+      const c = new AteClient({ baseUrl: other.url, ...agentKey });
+      await expect(c.me()).rejects.toMatchObject({ status: 401, code: 'AUTH_INVALID_SIGNATURE' });
+    } finally {
+      await other.app.close();
+    }
+  });
+
   it('a revoked key stops working at once', async () => {
     const k = await admin.issueAgentKey((await agent.me()).agentId as string, 'spare');
     const spare = new AteClient({ baseUrl: url, ...k });

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
@@ -8,7 +7,6 @@ import { AdminBootstrapService } from './admin-bootstrap.service';
 import { ApiKeysService, KEY_VAULT } from './api-keys.service';
 import { KeyVault } from './key-vault';
 import { MemoryReplayCache, RedisReplayCache, ReplayCache } from './replay-cache';
-import { SignatureGuard } from './signature.guard';
 
 @Global()
 @Module({
@@ -25,9 +23,8 @@ import { SignatureGuard } from './signature.guard';
     },
     ApiKeysService,
     AdminBootstrapService,
-    { provide: APP_GUARD, useClass: SignatureGuard },
   ],
-  exports: [ApiKeysService, KEY_VAULT],
+  exports: [ApiKeysService, KEY_VAULT, ReplayCache],
 })
 export class AuthModule implements OnApplicationShutdown {
   constructor(@Inject(ReplayCache) private readonly replays: ReplayCache) {}

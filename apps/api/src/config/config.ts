@@ -39,6 +39,12 @@ export const ConfigSchema = z.object({
   /** Bootstrap admin key (both or neither). Unset: the first start creates one and prints it once. */
   ADMIN_KEY_ID: z.string().regex(/^ak_[a-z0-9]{16,32}$/, 'must look like ak_ followed by 16-32 of a-z0-9').optional(),
   ADMIN_SECRET: z.string().min(32, 'must be at least 32 characters').max(256).optional(),
+  /** Window of the request rate limits, in ms. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
+  /** Requests per window per API key (after the signature is verified): 500 per 10 s is 50/s sustained. */
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).max(10_000_000).default(500),
+  /** Requests per window per source address (before signature work), to keep floods cheap. */
+  RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(2_000),
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 });

@@ -1,11 +1,14 @@
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators';
+import { THROTTLE_IP, THROTTLE_KEY } from '../rate-limit/rate-limit';
 import { HealthService, Readiness } from './health.service';
 
 @ApiTags('health')
 @Public()
+@SkipThrottle({ [THROTTLE_KEY]: true, [THROTTLE_IP]: true })
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}

@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AteClient } from '@ate/client';
+import { createTestDatabase, TestDatabase } from '@ate/db';
+import { createApp } from '../bootstrap';
+import { loadConfig } from '../config/config';
+
+const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
+const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MASTER_KEY = randomBytes(32).toString('base64'); // one per database: the admin key is sealed with it
+
+async function start(db: TestDatabase, env: Record<string, string>) {
+  const app = await createApp(
+    loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent', MASTER_KEY, ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret, ...env }),
+  );
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, url: await app.getUrl() };
+}
+
+describe('rate limits (real HTTP; in memory and in Redis)', () => {
+  let db: TestDatabase;
+  const apps: NestFastifyApplication[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase('ratelimit');
+  });
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await db.drop();
+  });
+
+  it('per key: RateLimit-* headers count down, then 429 RATE_LIMITED names the limit with Retry-After; other keys go on', async () => {
+    const { app, url } = await start(db, { RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_MS: '60000' });
+    apps.push(app);
+    const admin = new AteClient({ baseUrl: url, ...ADMIN });
+    const agent = await admin.createAgent({ name: 'limited' }); // admin: 1 of 3
+    const a = new AteClient({ baseUrl: url, ...agent.apiKey! });
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await a.raw('GET', '/v1/me');
+      expect(r.status).toBe(200);
+      expect(r.headers.get('ratelimit-limit')).toBe('3');
+      seen.push(r.headers.get('ratelimit-remaining') as string);
+    }
+    expect(seen).toEqual(['2', '1', '0']);
+    const over = await a.raw<any>('GET', '/v1/me');
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(over.body.error).toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { limit: 'requests_per_key', max: 3, windowMs: 60000, remaining: 0, retryAfterMs: expect.any(Number) },
+    });
+    // the admin key has its own budget (2 left)
+    expect((await admin.raw('GET', '/v1/me')).status).toBe(200);
+  });
+
+  it('per address: unsigned floods stop before any signature work', async () => {
+    const { app, url } = await start(db, { RATE_LIMIT_PER_ADDRESS: '5', RATE_LIMIT_WINDOW_MS: '60000' });
+    apps.push(app);
+    const anon = new AteClient({ baseUrl: url });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await anon.raw('GET', '/v1/time', undefined, { signed: false })).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const r = await anon.raw<any>('GET', '/v1/me', undefined, { signed: false });
+    expect(r.status).toBe(429); // not 401: the address limit comes first
+    expect(r.body.error.details.limit).toBe('requests_per_address');
+    // health checks are never limited
+    expect((await anon.raw('GET', '/health', undefined, { signed: false })).status).toBe(200);
+  });
+
+  it('with Redis, api nodes share one budget per key', async () => {
+    const env = { REDIS_URL, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
+    const a = await start(db, env);
+    const b = await start(db, env);
+    apps.push(a.app, b.app);
+    const adminA = new AteClient({ baseUrl: a.url, ...ADMIN });
+    const agent = await adminA.createAgent({ name: `shared-${Date.now()}` });
+    const onA = new AteClient({ baseUrl: a.url, ...agent.apiKey! });
+    const onB = new AteClient({ baseUrl: b.url, ...agent.apiKey! });
+    const statuses = [];
+    for (const c of [onA, onB, onA, onB, onA]) statuses.push((await c.raw('GET', '/v1/me')).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429]);
+  });
+});

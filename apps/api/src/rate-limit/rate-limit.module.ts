@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { RedisService } from '../redis/redis.module';
+import { budgetKey, THROTTLE_IP, THROTTLE_KEY, trackByIp, trackByKey } from './rate-limit';
+
+/** Counters live in Redis when REDIS_URL is set (limits hold across api nodes), in memory otherwise. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService) => ({
+        throttlers: [
+          { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey, setHeaders: false },
+          { name: THROTTLE_KEY, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_KEY, getTracker: trackByKey, generateKey: budgetKey },
+        ],
+        ...(redis.client ? { storage: new ThrottlerStorageRedisService(redis.client) } : {}),
+      }),
+    }),
+  ],
+  exports: [ThrottlerModule],
+})
+export class RateLimitModule {}

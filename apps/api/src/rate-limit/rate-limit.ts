@@ -1,0 +1,58 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
+import { AppError } from '@ate/contracts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthContext } from '../auth/auth.types';
+
+/**
+ * Named limits (requests per window). Defaults suit one agent on a 2-core node and are set per deployment:
+ *  - per source address, before any signature work, so floods of unsigned or forged requests stay cheap;
+ *  - per API key, after the signature is verified (a forged request cannot spend someone else's budget).
+ */
+export const THROTTLE_IP = 'ip';
+export const THROTTLE_KEY = 'default'; // the standard RateLimit-* headers (no suffix) describe the key's limit
+
+type Req = FastifyRequest & { auth?: AuthContext };
+
+export const trackByIp = (req: Record<string, unknown>): string => String((req as unknown as Req).ip);
+export const trackByKey = (req: Record<string, unknown>): string => {
+  const r = req as unknown as Req;
+  return r.auth ? `key:${r.auth.keyId}` : `ip:${r.ip}`;
+};
+
+/** One budget per tracker across all routes (the library's default keys budgets per route). */
+export const budgetKey = (_ctx: ExecutionContext, tracker: string, throttler: string): string => `ate:rl:${throttler}:${tracker}`;
+
+/** Shared behaviour: IETF-style RateLimit-* headers, and a 429 in our error shape that names the limit. */
+abstract class LimitGuard extends ThrottlerGuard {
+  protected abstract readonly applies: string;
+  protected override headerPrefix = 'RateLimit';
+
+  protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    if (props.throttler.name !== this.applies) return true;
+    return super.handleRequest(props);
+  }
+
+  protected override async throwThrottlingException(ctx: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const reply = ctx.switchToHttp().getResponse<FastifyReply>();
+    const retryAfterSec = Math.max(1, Math.ceil(detail.timeToBlockExpire));
+    void reply.header('retry-after', String(retryAfterSec));
+    throw new AppError('RATE_LIMITED', `Rate limit "${this.applies === THROTTLE_IP ? 'per address' : 'per key'}" reached.`, {
+      limit: this.applies === THROTTLE_IP ? 'requests_per_address' : 'requests_per_key',
+      max: detail.limit,
+      windowMs: detail.ttl,
+      remaining: 0,
+      retryAfterMs: retryAfterSec * 1000,
+    });
+  }
+}
+
+@Injectable()
+export class IpLimitGuard extends LimitGuard {
+  protected readonly applies = THROTTLE_IP;
+}
+
+@Injectable()
+export class KeyLimitGuard extends LimitGuard {
+  protected readonly applies = THROTTLE_KEY;
+}
