@@ -36,12 +36,15 @@ export const LOCK_ACCOUNTS = {
            FROM ledger_account WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
 };
 
-/** 5. The accepted journal rows. */
+/** 5. The accepted journal rows. The three hashes come as hex text (cheaper to encode than bytea arrays). */
 export const INSERT_TRANSFERS = {
   name: 'ledger_insert_transfers',
   text: `INSERT INTO ledger_transfer (seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                              $8::jsonb[], $9::bytea[], $10::bytea[], $11::bytea[])`,
+         SELECT u.seq, u.id, u.kind, u.type, u.ref_kind, u.ref_id, u.hold_id, u.metadata,
+                decode(u.body_hash, 'hex'), decode(u.prev_hash, 'hex'), decode(u.hash, 'hex')
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::jsonb[], $9::text[], $10::text[], $11::text[])
+                AS u(seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)`,
 };
 
 /** 6. Their entries, all in one statement (the balance trigger checks the statement's rows). */

@@ -33,7 +33,8 @@ const ACCOUNT_ID_PATTERN = /^[1-9][0-9]{0,18}$/;
 const MOVEMENT_TYPES: ReadonlySet<string> = new Set(TRANSFER_TYPES.filter((t) => t !== 'hold' && t !== 'release'));
 
 export function isAccountId(x: unknown): x is string {
-  return typeof x === 'string' && ACCOUNT_ID_PATTERN.test(x) && BigInt(x) <= AMOUNT_MAX;
+  // 18 digits always fit; only a 19-digit id needs the comparison
+  return typeof x === 'string' && ACCOUNT_ID_PATTERN.test(x) && (x.length < 19 || BigInt(x) <= AMOUNT_MAX);
 }
 
 /** A request that passed static validation, with its canonical body and what the writer needs. */

@@ -105,9 +105,9 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   let seq = BigInt(head.seq);
   let prevHash = head.hash;
   const t = { seq: [] as string[], id: [] as string[], kind: [] as string[], type: [] as string[], refKind: [] as (string | null)[],
-    refId: [] as (string | null)[], holdId: [] as (string | null)[], meta: [] as (string | null)[], bodyHash: [] as Buffer[],
-    prev: [] as Buffer[], hash: [] as Buffer[] };
-  const e = { seq: [] as string[], leg: [] as number[], account: [] as string[], asset: [] as string[], amount: [] as string[] };
+    refId: [] as (string | null)[], holdId: [] as (string | null)[], meta: [] as (string | null)[], bodyHash: [] as string[],
+    prev: [] as string[], hash: [] as string[] };
+  const e = { seq: [] as string[], leg: [] as number[], account: [] as string[], asset: [] as string[], amount: [] as bigint[] };
   const h = { id: [] as string[], account: [] as string[], amount: [] as string[], seq: [] as string[] };
   const res = { holdId: [] as string[], seq: [] as string[], posted: [] as string[] };
 
@@ -128,6 +128,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     seq += 1n;
     const seqText = seq.toString();
     const hash = chainHash(prevHash, seq, p.req.id, p.body);
+    const hashHex = hash.toString('hex');
     const req = p.req;
     t.seq.push(seqText);
     t.id.push(req.id);
@@ -137,9 +138,9 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     t.refId.push(p.ref ? p.ref.id : null);
     t.holdId.push(req.kind === 'post' || req.kind === 'void' ? req.holdId : null);
     t.meta.push(p.meta);
-    t.bodyHash.push(p.bodyHash);
-    t.prev.push(prevHash);
-    t.hash.push(hash);
+    t.bodyHash.push(p.bodyHash.toString('hex'));
+    t.prev.push(prevHash.toString('hex'));
+    t.hash.push(hashHex);
     prevHash = hash;
     switch (req.kind) {
       case 'transfer':
@@ -148,7 +149,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
           const acc = accounts.get(a) as AccountRow;
           acc.balance += amt;
           acc.dirty = true;
-          e.seq.push(seqText); e.leg.push(i); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt.toString());
+          e.seq.push(seqText); e.leg.push(i); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt);
         }
         break;
       case 'hold': {
@@ -166,13 +167,13 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
         src.held -= hold.amount;
         src.dirty = true;
         hold.resolved = true;
-        e.seq.push(seqText); e.leg.push(0); e.account.push(hold.accountId); e.asset.push(hold.asset); e.amount.push((-p.total).toString());
+        e.seq.push(seqText); e.leg.push(0); e.account.push(hold.accountId); e.asset.push(hold.asset); e.amount.push(-p.total);
         for (let i = 0; i < p.legs.length; i++) {
           const [a, amt] = p.legs[i] as [string, bigint];
           const acc = accounts.get(a) as AccountRow;
           acc.balance += amt;
           acc.dirty = true;
-          e.seq.push(seqText); e.leg.push(i + 1); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt.toString());
+          e.seq.push(seqText); e.leg.push(i + 1); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt);
         }
         res.holdId.push(req.holdId); res.seq.push(seqText); res.posted.push(p.total.toString());
         break;
@@ -187,14 +188,20 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
         break;
       }
     }
-    known.set(req.id, { bodyHash: p.bodyHash, seq: seqText, hash: hash.toString('hex') });
-    results[p.index] = { ok: true, id: req.id, seq: seqText, hash: hash.toString('hex'), replayed: false };
+    known.set(req.id, { bodyHash: p.bodyHash, seq: seqText, hash: hashHex });
+    results[p.index] = { ok: true, id: req.id, seq: seqText, hash: hashHex, replayed: false };
   }
 
   // --- write the accepted set ---
   if (t.seq.length === 0) return results;
-  await client.query({ ...SQL.INSERT_TRANSFERS, values: [t.seq, t.id, t.kind, t.type, t.refKind, t.refId, t.holdId, t.meta, t.bodyHash, t.prev, t.hash] });
-  if (e.seq.length > 0) await client.query({ ...SQL.INSERT_ENTRIES, values: [e.seq, e.leg, e.account, e.asset, e.amount] });
+  await client.query({
+    ...SQL.INSERT_TRANSFERS,
+    values: [intArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
+      intArray(t.bodyHash), intArray(t.prev), intArray(t.hash)],
+  });
+  if (e.seq.length > 0) {
+    await client.query({ ...SQL.INSERT_ENTRIES, values: [intArray(e.seq), intArray(e.leg), intArray(e.account), wordArray(e.asset), intArray(e.amount)] });
+  }
   if (h.id.length > 0) await client.query({ ...SQL.INSERT_HOLDS, values: [h.id, h.account, h.amount, h.seq] });
   if (res.holdId.length > 0) await client.query({ ...SQL.INSERT_RESOLUTIONS, values: [res.holdId, res.seq, res.posted] });
   const u = { id: [] as string[], balance: [] as string[], held: [] as string[] };
@@ -202,7 +209,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     if (!acc.dirty) continue;
     u.id.push(id); u.balance.push(acc.balance.toString()); u.held.push(acc.held.toString());
   }
-  if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [u.id, u.balance, u.held] });
+  if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [intArray(u.id), intArray(u.balance), intArray(u.held)] });
   await client.query({ ...SQL.UPDATE_HEAD, values: [seq.toString(), prevHash] });
   return results;
 }
@@ -213,10 +220,21 @@ function check(p: Prepared, accounts: Map<string, AccountRow>, holds: Map<string
   switch (req.kind) {
     case 'transfer': {
       for (const [a] of p.legs) if (!accounts.has(a)) return reject('LEDGER_ACCOUNT_NOT_FOUND', { accountId: a });
+      if (p.legs.length === 2) {
+        // the common case, without a map: two legs balance when they cancel and share an asset
+        const [a0, x0] = p.legs[0] as [string, bigint];
+        const [a1, x1] = p.legs[1] as [string, bigint];
+        const s0 = (accounts.get(a0) as AccountRow).asset;
+        const s1 = (accounts.get(a1) as AccountRow).asset;
+        if (s0 !== s1) return reject('LEDGER_UNBALANCED', { asset: s0, net: x0.toString() });
+        if (x0 + x1 !== 0n) return reject('LEDGER_UNBALANCED', { asset: s0, net: (x0 + x1).toString() });
+      }
       const net = new Map<string, bigint>();
-      for (const [a, amt] of p.legs) {
-        const asset = (accounts.get(a) as AccountRow).asset;
-        net.set(asset, (net.get(asset) ?? 0n) + amt);
+      if (p.legs.length > 2) {
+        for (const [a, amt] of p.legs) {
+          const asset = (accounts.get(a) as AccountRow).asset;
+          net.set(asset, (net.get(asset) ?? 0n) + amt);
+        }
       }
       for (const [asset, n] of net) if (n !== 0n) return reject('LEDGER_UNBALANCED', { asset, net: n.toString() });
       for (const [a, amt] of p.legs) {
@@ -264,6 +282,18 @@ function check(p: Prepared, accounts: Map<string, AccountRow>, holds: Map<string
       return undefined;
     }
   }
+}
+
+/**
+ * Postgres array literals built directly, for the columns whose values need no escaping: integers, and ids,
+ * kinds and asset codes (validated to [A-Za-z0-9_.:-]; quoted so that an id spelled NULL stays a string).
+ * `pg` would otherwise escape every element of every array of every batch.
+ */
+function intArray(xs: readonly (string | number | bigint)[]): string {
+  return '{' + xs.join(',') + '}';
+}
+function wordArray(xs: readonly string[]): string {
+  return xs.length === 0 ? '{}' : '{"' + xs.join('","') + '"}';
 }
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
