@@ -3,6 +3,9 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
+import { AdminLedgerController } from './admin/admin-ledger.controller';
+import { AccountController } from './account/account.controller';
+import { LedgerService } from './ledger/ledger.service';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
@@ -41,10 +44,11 @@ export class AppModule {
         RateLimitModule,
         ...extraModules,
       ],
-      controllers: [HealthController, TimeController, AdminController],
+      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AccountController],
       providers: [
         HealthService,
         AdminService,
+        LedgerService,
         { provide: EngineLink, useClass: InProcessEngineLink },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, signature (and role), key limit.

@@ -102,7 +102,7 @@ describe('signed requests (real Postgres, real HTTP)', () => {
     ],
     ['agent key on an admin route', () => send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}'), 403, 'AUTH_FORBIDDEN'],
   ];
-  it.each(cases)('%s -> %i %s', async (_name, run, status, code) => {
+  it.each(cases.map(([n, r, s, c]) => [n, s, c, r] as const))('%s -> %i %s', async (_name, status, code, run) => {
     const before = await db.pool.query('SELECT (SELECT count(*) FROM principal) AS p, (SELECT count(*) FROM agent) AS a, (SELECT count(*) FROM api_key) AS k');
     const r = await run();
     expect(r.status).toBe(status);

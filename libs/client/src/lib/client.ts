@@ -117,6 +117,43 @@ export class AteClient {
   revokeKey(keyId: string): Promise<void> {
     return this.delete(`/v1/admin/keys/${encodeURIComponent(keyId)}`);
   }
+  defineAsset(body: { code: string; scale: number; model: string; provider: string; tokenClass: string; expiresOn?: string | null }): Promise<unknown> {
+    return this.post('/v1/admin/assets', body);
+  }
+  /** Operator: mint `amount` (decimal string) of an asset to an agent. Idempotent by `id`. */
+  deposit(body: { id: string; agentId: string; asset: string; amount: string }): Promise<MoveResult> {
+    return this.post('/v1/admin/deposits', body);
+  }
+  withdraw(body: { id: string; agentId: string; asset: string; amount: string }): Promise<MoveResult> {
+    return this.post('/v1/admin/withdrawals', body);
+  }
+  reconciliation(): Promise<{ ok: boolean; violations: unknown[]; transfersChecked: number }> {
+    return this.get('/v1/admin/reconciliation');
+  }
+  /** CCXT-shaped: `{ balances: { CREDIT: { free, used, total } } }`, amounts as decimal strings. */
+  balances(): Promise<{ agentId: string; balances: Record<string, { free: string; used: string; total: string }> }> {
+    return this.get('/v1/account/balances');
+  }
+  statement(asset: string, page: { cursor?: string; limit?: number } = {}): Promise<StatementPage> {
+    const q = new URLSearchParams({ asset, ...(page.cursor ? { cursor: page.cursor } : {}), ...(page.limit ? { limit: String(page.limit) } : {}) });
+    return this.get(`/v1/account/statement?${q.toString()}`);
+  }
+}
+
+export interface MoveResult {
+  id: string;
+  kind: 'mint' | 'burn';
+  agentId: string;
+  asset: string;
+  amount: string;
+  seq: string;
+  replayed: boolean;
+}
+
+export interface StatementPage {
+  asset: string;
+  entries: { seq: string; amount: string; transferId: string; type: string; ref: { kind: string; id: string } | null; createdAt: { iso: string; ms: number } }[];
+  nextCursor: string | null;
 }
 
 export interface AgentCreated {

@@ -1,0 +1,33 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Auth, Roles } from '../auth/decorators';
+import type { AuthContext } from '../auth/auth.types';
+import { ZodQuery } from '../common/zod';
+import { LedgerService } from '../ledger/ledger.service';
+
+export const StatementQuery = z.strictObject({
+  asset: z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/),
+  cursor: z.string().regex(/^(0|[1-9][0-9]{0,18})$/).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+/** An agent's own money: balances (CCXT free/used/total) and its ledger statement. */
+@ApiTags('account')
+@ApiSecurity('signature')
+@Roles('agent')
+@Controller('v1/account')
+export class AccountController {
+  constructor(private readonly ledger: LedgerService) {}
+
+  @Get('balances')
+  async balances(@Auth() auth: AuthContext) {
+    const list = await this.ledger.balances({ kind: 'agent', id: auth.agentId as string });
+    return { agentId: auth.agentId, balances: Object.fromEntries(list.map(({ asset, ...b }) => [asset, b])) };
+  }
+
+  @Get('statement')
+  statement(@Auth() auth: AuthContext, @ZodQuery(StatementQuery) q: z.infer<typeof StatementQuery>) {
+    return this.ledger.statement(auth.agentId as string, q.asset, q.cursor, q.limit);
+  }
+}
