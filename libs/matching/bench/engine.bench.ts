@@ -97,12 +97,12 @@ class ChecksumSink implements EventSink {
   }
 }
 
-/** resting orders far from the touch: bids 600..5600 ticks below the mid, asks as far above */
+/** resting orders away from the touch: bids 600..4600 ticks below the mid, asks as far above (inside the ±50% band) */
 function restingOrders(n: number, mid: number): WorkCmd[] {
   const out: WorkCmd[] = [];
   for (let i = 0; i < n; i++) {
     const buy = i % 2 === 0;
-    const off = 600 + ((i * 7919) % 5000);
+    const off = 600 + ((i * 7919) % 4000);
     out.push({ op: 'limit', id: i + 1, side: buy ? 'buy' : 'sell', price: buy ? mid - off : mid + off, size: 1 + (i % 50), tif: 'GTC' });
   }
   return out;

@@ -361,7 +361,7 @@ export class MatchingEngine {
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     if (id <= this.lastOrderId) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
     if (coid !== undefined && this.aClient[agent]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
-    // ---- funds: exactly what the order can use on the current book ----
+    // ---- funds: exactly what the order can use on the current book (fees, a later issue, add to `need` here) ----
     const bandHi = this.bandHi();
     const bandLo = this.bandLo();
     const lotsMode = lots !== undefined;

@@ -1,0 +1,84 @@
+import type { MatchingCommand } from '@ate/contracts';
+import { BalanceView, type BalancesSnapshot } from './balances';
+import type { MarketConfig } from './config';
+import { type CommandResult, MatchingEngine } from './engine';
+import type { EventSink } from './events';
+import { AGENTS_DEFAULT } from './limits';
+import type { EngineSnapshot } from './snapshot';
+
+export interface MarketSetSnapshot {
+  balances: BalancesSnapshot;
+  markets: EngineSnapshot[];
+}
+
+/**
+ * Several markets, one engine each, sharing one balance view (so an agent's CREDIT is one pool across markets).
+ * Each market keeps its own sequence numbers; commands for a market go to `execute(marketId, command)`.
+ * Funds commands given to any market move the shared view.
+ */
+export class MarketSet {
+  readonly balances: BalanceView;
+  private readonly engines = new Map<string, MatchingEngine>();
+
+  constructor(assets: readonly string[], agentsMax: number = AGENTS_DEFAULT) {
+    this.balances = new BalanceView(assets.includes('CREDIT') ? assets : ['CREDIT', ...assets], agentsMax);
+  }
+
+  addMarket(config: MarketConfig, sink?: EventSink): MatchingEngine {
+    if (this.engines.has(config.marketId)) throw new Error(`market ${config.marketId} exists`);
+    const e = new MatchingEngine(config, { balances: this.balances, sink });
+    this.engines.set(config.marketId, e);
+    return e;
+  }
+
+  market(marketId: string): MatchingEngine | undefined {
+    return this.engines.get(marketId);
+  }
+
+  get marketIds(): string[] {
+    return [...this.engines.keys()];
+  }
+
+  execute(marketId: string, c: MatchingCommand): CommandResult | 'UNKNOWN_MARKET' {
+    const e = this.engines.get(marketId);
+    return e === undefined ? 'UNKNOWN_MARKET' : e.execute(c);
+  }
+
+  /** The kill switch: cancel-all for the agent in every market (in market id order), each through its own sequence. */
+  cancelAllEverywhere(agent: number, ts: number): Record<string, CommandResult> {
+    const out: Record<string, CommandResult> = {};
+    for (const id of [...this.engines.keys()].sort()) out[id] = (this.engines.get(id) as MatchingEngine).execute({ type: 'cancel_all', ts, agent });
+    return out;
+  }
+
+  snapshot(): MarketSetSnapshot {
+    return { balances: this.balances.snapshot(), markets: [...this.engines.values()].map((e) => e.snapshot()) };
+  }
+
+  static restore(s: MarketSetSnapshot, sinks: Record<string, EventSink> = {}): MarketSet {
+    const set = Object.create(MarketSet.prototype) as MarketSet;
+    (set as { balances: BalanceView }).balances = BalanceView.restore(s.balances);
+    (set as unknown as { engines: Map<string, MatchingEngine> }).engines = new Map(
+      s.markets.map((m) => [m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] })]),
+    );
+    return set;
+  }
+
+  /** Every engine's invariants, and reserved funds in the shared view = what all open orders of all markets need. */
+  assertInvariants(): void {
+    const need = this.balances.assets.map(() => new Float64Array(this.balances.agentsMax));
+    for (const e of this.engines.values()) {
+      e.assertInvariants();
+      const cr = this.balances.assetIndex('CREDIT');
+      const ba = this.balances.assetIndex(e.config.baseAsset);
+      for (const o of e.snapshot().orders) need[o.side === 'buy' ? cr : ba][o.agent] += o.reserved;
+    }
+    for (let i = 0; i < need.length; i++) {
+      for (let a = 0; a < this.balances.agentsMax; a++) {
+        if (need[i][a] !== this.balances.reserved[i][a]) {
+          throw new Error(`matching invariant broken: agent ${a} ${this.balances.assets[i]} reserved ${this.balances.reserved[i][a]} != ${need[i][a]}`);
+        }
+      }
+    }
+  }
+}
