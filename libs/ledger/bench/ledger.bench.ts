@@ -12,7 +12,7 @@
  * Knobs (env): BENCH_TRANSFERS, BENCH_BATCH, BENCH_BASELINE_TRANSFERS, BENCH_SEED.
  */
 import { createHash } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { createTestDatabase } from '@ate/db';
 import type { PoolClient } from 'pg';
 import { commitBatch, reconcile, systemAccount, openAccount, TransferRequest } from '../src';
@@ -131,7 +131,25 @@ const BASELINE_WRITE = {
   SELECT seq FROM t`,
 };
 
-async function baselineOne(c: PoolClient, tr: TransferRequest): Promise<void> {
+/** The informative variant without the hash chain (run last, after reconciliation: its rows carry no valid
+ * chain): the same statement, with seq from a sequence instead of the chain head. */
+const BASELINE_WRITE_NO_CHAIN = {
+  name: 'bench_write_nochain',
+  text: `
+  WITH t AS (
+    INSERT INTO ledger_transfer (seq, id, kind, type, body_hash, prev_hash, hash)
+    SELECT nextval('bench_seq'), $1, 'transfer', 'settlement', $3, $3, $3 RETURNING seq),
+  e AS (
+    INSERT INTO ledger_entry (transfer_seq, leg, account_id, asset, amount)
+    SELECT t.seq, v.leg, v.account_id, 'CREDIT', v.amount FROM t,
+           (VALUES (0::smallint, $4::bigint, -$6::bigint), (1::smallint, $5::bigint, $6::bigint)) AS v(leg, account_id, amount)),
+  a AS (
+    UPDATE ledger_account SET balance = balance + CASE WHEN id = $4 THEN -$6::bigint ELSE $6::bigint END
+     WHERE id IN ($4, $5))
+  SELECT seq FROM t WHERE $2::text IS NOT NULL`,
+};
+
+async function baselineOne(c: PoolClient, tr: TransferRequest, chain = true): Promise<void> {
   const [d, cr] = tr.legs as [TransferRequest['legs'][0], TransferRequest['legs'][0]];
   const body = transferBody('settlement', null, null, [[d.accountId, -d.amount], [cr.accountId, cr.amount]]);
   const bodyHash = createHash('sha256').update(body).digest();
@@ -140,7 +158,7 @@ async function baselineOne(c: PoolClient, tr: TransferRequest): Promise<void> {
     const rows = (await c.query({ ...BASELINE_LOCK, values: [[d.accountId, cr.accountId]] })).rows;
     const from = rows.find((r) => r.id === d.accountId);
     if (!from || BigInt(from.balance) - BigInt(from.held) < d.amount) throw new Error('insufficient funds (not expected in the bench)');
-    await c.query({ ...BASELINE_WRITE, values: [tr.id, body, bodyHash, d.accountId, cr.accountId, d.amount.toString()] });
+    await c.query({ ...(chain ? BASELINE_WRITE : BASELINE_WRITE_NO_CHAIN), values: [tr.id, body, bodyHash, d.accountId, cr.accountId, d.amount.toString()] });
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK');
@@ -148,7 +166,7 @@ async function baselineOne(c: PoolClient, tr: TransferRequest): Promise<void> {
   }
 }
 
-async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[]): Promise<{ ms: number; txMs: number[] }> {
+async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[], chain = true): Promise<{ ms: number; txMs: number[] }> {
   const clients = await Promise.all(Array.from({ length: BASELINE_CONNECTIONS }, () => pool.connect()));
   let next = 0;
   const txMs: number[] = [];
@@ -159,7 +177,7 @@ async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[]
         const i = next++;
         if (i >= transfers.length) return;
         const s = performance.now();
-        await baselineOne(c, transfers[i] as TransferRequest);
+        await baselineOne(c, transfers[i] as TransferRequest, chain);
         txMs.push(performance.now() - s);
       }
     }),
@@ -209,6 +227,15 @@ async function main(): Promise<void> {
     const rec = await reconcile(db.pool);
     log(`reconciliation of the whole journal (${rec.transfersChecked} rows): ${rec.ok ? 'ok' : 'VIOLATIONS ' + JSON.stringify(rec.violations.slice(0, 5))} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     if (!rec.ok) process.exitCode = 1;
+
+    // For scale only (not a valid ledger: no chain): the same baseline without the chain head.
+    await db.pool.query(`CREATE SEQUENCE bench_seq START ${rec.transfersChecked + 1}`);
+    await runBaseline(db.pool, makeTransfers(ids, 'nw', 2_000), false);
+    const noChain = await runBaseline(db.pool, makeTransfers(ids, 'n', BASELINE_TRANSFERS), false);
+    const noChainPerSec = (BASELINE_TRANSFERS / noChain.ms) * 1000;
+    log(`for scale, the baseline without the hash chain (everything else on): ${Math.round(noChainPerSec)}/s, ` +
+      `per transaction p50 ${percentile(noChain.txMs, 50).toFixed(2)} ms; group commit is ${(transfersPerSec / noChainPerSec).toFixed(1)}x that`);
+    log(`load average during the run: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
     console.log(JSON.stringify({
       transfersPerSec: Math.round(transfersPerSec),

@@ -13,10 +13,11 @@ export const LOCK_HEAD = {
   text: `SELECT seq, hash FROM ledger_chain_head WHERE singleton FOR UPDATE`,
 };
 
-/** 2. Idempotency: the journal rows already carrying the ids of this batch. */
+/** 2. Idempotency: the journal rows already carrying the ids of this batch (one index probe per id, however
+ * large the journal grows). */
 export const FIND_IDS = {
   name: 'ledger_find_ids',
-  text: `SELECT id, seq, body_hash, hash FROM ledger_transfer WHERE id = ANY($1::text[])`,
+  text: `SELECT t.id, t.seq, t.body_hash, t.hash FROM unnest($1::text[]) AS u(id) JOIN ledger_transfer t ON t.id = u.id`,
 };
 
 /** 3. The holds that posts and voids of this batch name, with their account, asset and whether resolved. */

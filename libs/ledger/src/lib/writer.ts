@@ -78,14 +78,14 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     for (const [a] of p.legs) accountIds.add(a);
   }
   const known = new Map<string, IdRow>();
-  for (const r of (await client.query<{ id: string; seq: string; body_hash: Buffer; hash: Buffer }>({ ...SQL.FIND_IDS, values: [ids] })).rows) {
+  for (const r of (await client.query<{ id: string; seq: string; body_hash: Buffer; hash: Buffer }>({ ...SQL.FIND_IDS, values: [wordArray(ids)] })).rows) {
     known.set(r.id, { bodyHash: r.body_hash, seq: r.seq, hash: r.hash.toString('hex') });
   }
   const holds = new Map<string, HoldRow>();
   if (holdIds.length > 0) {
     const rows = await client.query<{ id: string; account_id: string; amount: string; asset: string; resolved: boolean }>({
       ...SQL.FIND_HOLDS,
-      values: [holdIds],
+      values: [wordArray(holdIds)],
     });
     for (const r of rows.rows) {
       holds.set(r.id, { accountId: r.account_id, amount: BigInt(r.amount), asset: r.asset, resolved: r.resolved });
@@ -95,7 +95,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   const accounts = new Map<string, AccountRow>();
   const accountRows = await client.query<{ id: string; asset: string; allow_negative: boolean; balance: string; held: string }>({
     ...SQL.LOCK_ACCOUNTS,
-    values: [[...accountIds]],
+    values: [plainArray([...accountIds])],
   });
   for (const r of accountRows.rows) {
     accounts.set(r.id, { asset: r.asset, allowNegative: r.allow_negative, balance: BigInt(r.balance), held: BigInt(r.held), dirty: false });
@@ -196,11 +196,11 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   if (t.seq.length === 0) return results;
   await client.query({
     ...SQL.INSERT_TRANSFERS,
-    values: [intArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
-      intArray(t.bodyHash), intArray(t.prev), intArray(t.hash)],
+    values: [plainArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
+      plainArray(t.bodyHash), plainArray(t.prev), plainArray(t.hash)],
   });
   if (e.seq.length > 0) {
-    await client.query({ ...SQL.INSERT_ENTRIES, values: [intArray(e.seq), intArray(e.leg), intArray(e.account), wordArray(e.asset), intArray(e.amount)] });
+    await client.query({ ...SQL.INSERT_ENTRIES, values: [plainArray(e.seq), plainArray(e.leg), plainArray(e.account), wordArray(e.asset), plainArray(e.amount)] });
   }
   if (h.id.length > 0) await client.query({ ...SQL.INSERT_HOLDS, values: [h.id, h.account, h.amount, h.seq] });
   if (res.holdId.length > 0) await client.query({ ...SQL.INSERT_RESOLUTIONS, values: [res.holdId, res.seq, res.posted] });
@@ -209,7 +209,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     if (!acc.dirty) continue;
     u.id.push(id); u.balance.push(acc.balance.toString()); u.held.push(acc.held.toString());
   }
-  if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [intArray(u.id), intArray(u.balance), intArray(u.held)] });
+  if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [plainArray(u.id), plainArray(u.balance), plainArray(u.held)] });
   await client.query({ ...SQL.UPDATE_HEAD, values: [seq.toString(), prevHash] });
   return results;
 }
@@ -285,11 +285,12 @@ function check(p: Prepared, accounts: Map<string, AccountRow>, holds: Map<string
 }
 
 /**
- * Postgres array literals built directly, for the columns whose values need no escaping: integers, and ids,
+ * Postgres array literals built directly, for the columns whose values need no escaping: integers and hex
+ * (plainArray), and ids,
  * kinds and asset codes (validated to [A-Za-z0-9_.:-]; quoted so that an id spelled NULL stays a string).
  * `pg` would otherwise escape every element of every array of every batch.
  */
-function intArray(xs: readonly (string | number | bigint)[]): string {
+function plainArray(xs: readonly (string | number | bigint)[]): string {
   return '{' + xs.join(',') + '}';
 }
 function wordArray(xs: readonly string[]): string {
