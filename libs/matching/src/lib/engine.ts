@@ -1252,6 +1252,7 @@ export class MatchingEngine {
     for (let a = 0; a < this.balances.agentsMax; a++) {
       const n = perAgentCount.get(a) ?? 0;
       if (this.aCount[a] !== n) fail(`agent ${a} count ${this.aCount[a]} != ${n}`);
+      if (n > this.config.ordersPerAgentMax) fail(`agent ${a} has ${n} open orders, beyond ordersPerAgentMax`);
       let k = 0;
       let last = 0;
       for (let s = this.aHead[a]; s !== NIL; s = this.oANext[s]) {
