@@ -12,6 +12,7 @@
  * Knobs (env): BENCH_TRANSFERS, BENCH_BATCH, BENCH_BASELINE_TRANSFERS, BENCH_SEED.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createTestDatabase } from '@ate/db';
 import type { PoolClient } from 'pg';
@@ -70,6 +71,23 @@ function makeTransfers(ids: string[], prefix: string, n: number): TransferReques
   return out;
 }
 
+/** CPU seconds used so far by every postgres process on this machine (from /proc; 0 where unreadable). */
+function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const f = stat.slice(close + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ
+}
+
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
@@ -115,7 +133,7 @@ const BASELINE_WRITE = {
   WITH prev AS (SELECT seq, hash FROM ledger_chain_head WHERE singleton FOR UPDATE),
   head AS (
     UPDATE ledger_chain_head h SET seq = prev.seq + 1,
-           hash = sha256(prev.hash || convert_to((prev.seq + 1)::text || E'\\n' || $1 || E'\\n' || $2, 'UTF8'))
+           hash = sha256(convert_to(encode(prev.hash, 'hex') || E'\\n' || (prev.seq + 1)::text || E'\\n' || $1 || E'\\n' || $2, 'UTF8'))
       FROM prev WHERE h.singleton
     RETURNING h.seq, h.hash, prev.hash AS prev_hash),
   t AS (
@@ -210,13 +228,20 @@ async function main(): Promise<void> {
     await db.pool.query('VACUUM ANALYZE');
 
     await runGroup(db.pool, makeTransfers(ids, 'gw', WARMUP));
-    const group = await runGroup(db.pool, makeTransfers(ids, 'g', TRANSFERS));
+    const groupTransfers = makeTransfers(ids, 'g', TRANSFERS);
+    const cpu0 = process.cpuUsage();
+    const pg0 = postgresCpuSeconds();
+    const group = await runGroup(db.pool, groupTransfers);
+    const nodeCpu = process.cpuUsage(cpu0);
+    const pgCpu = postgresCpuSeconds() - pg0;
     const transfersPerSec = (TRANSFERS / group.ms) * 1000;
     const p99 = percentile(group.commitMs, 99);
     log(`group commit: ${TRANSFERS} transfers in ${(group.ms / 1000).toFixed(2)} s = ${Math.round(transfersPerSec)}/s; ` +
       `batch ${BATCH}; per batch (call to commit, incl. waiting for the previous batch) p50 ${percentile(group.commitMs, 50).toFixed(1)} ms ` +
       `p99 ${p99.toFixed(1)} ms; holding the chain head (lock to commit) p50 ${percentile(group.lockMs, 50).toFixed(1)} ms p99 ${percentile(group.lockMs, 99).toFixed(1)} ms`);
 
+    log(`  CPU per 1,000 transfers: this process ${(((nodeCpu.user + nodeCpu.system) / 1000 / TRANSFERS) * 1000).toFixed(1)} ms, ` +
+      `all postgres processes ${((pgCpu * 1000 * 1000) / TRANSFERS).toFixed(1)} ms (2 cores = 2,000 ms of CPU per s of wall time)`);
     await runBaseline(db.pool, makeTransfers(ids, 'bw', 2_000));
     const base = await runBaseline(db.pool, makeTransfers(ids, 'b', BASELINE_TRANSFERS));
     const baselinePerSec = (BASELINE_TRANSFERS / base.ms) * 1000;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { METADATA_BYTES_MAX, METADATA_DEPTH_MAX } from './limits';
 import type { Metadata, Reference } from './types';
 
@@ -7,10 +7,13 @@ import type { Metadata, Reference } from './types';
  * the body hash that idempotency compares. The same string can be rebuilt from the stored rows, so
  * reconciliation recomputes both the body hash and the hash chain from the journal alone:
  *
- *   hash(n) = SHA-256( hash(n-1) || "<seq>\n<id>\n<canonical body>" ),   hash(0) = 32 zero bytes.
+ *   hash(n) = SHA-256( "<hex of hash(n-1)>\n<seq>\n<id>\n<canonical body>" ),   hash(0) = 32 zero bytes.
+ *
+ * (One UTF-8 string per link, hashed with Node's one-shot crypto.hash: about 5x cheaper than a Hash object.)
  */
 
 export const GENESIS_HASH = Buffer.alloc(32);
+export const GENESIS_HEX = GENESIS_HASH.toString('hex');
 
 /** Canonical JSON of metadata (keys sorted, no whitespace), or undefined when it is not plain JSON within the
  * limits. Strings may not contain U+0000 (jsonb refuses it). */
@@ -94,11 +97,12 @@ export function voidBody(ref: Reference | null | undefined, meta: string | null,
   return head('void', 'release', ref, meta) + ',' + JSON.stringify(holdId) + ']';
 }
 
-export function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** SHA-256 of a string's UTF-8, as 64 hex digits. */
+export function sha256Hex(s: string): string {
+  return hash('sha256', s, 'hex');
 }
 
-/** The chain link of one journal row. */
-export function chainHash(prev: Buffer, seq: bigint, id: string, body: string): Buffer {
-  return createHash('sha256').update(prev).update(seq.toString() + '\n' + id + '\n' + body).digest();
+/** The chain link of one journal row, as 64 hex digits. */
+export function chainHashHex(prevHex: string, seq: bigint | string, id: string, body: string): string {
+  return hash('sha256', prevHex + '\n' + seq.toString() + '\n' + id + '\n' + body, 'hex');
 }

@@ -1,4 +1,4 @@
-import { canonicalMetadata, chainHash, GENESIS_HASH, holdBody, postBody, sha256, transferBody, voidBody } from './canonical';
+import { canonicalMetadata, chainHashHex, GENESIS_HEX, holdBody, postBody, sha256Hex, transferBody, voidBody } from './canonical';
 import { RECONCILE_CHAIN_PAGE } from './limits';
 import { Pool } from 'pg';
 import * as SQL from './sql';
@@ -69,30 +69,31 @@ async function reconcileIn(db: Db): Promise<ReconcileReport> {
 
   // the hash chain, a page at a time
   let expectSeq = 1n;
-  let prev = GENESIS_HASH;
+  let prev = GENESIS_HEX;
   let checked = 0;
   for (;;) {
     const rows = (await db.query(SQL.R_CHAIN_PAGE, [(expectSeq - 1n).toString(), RECONCILE_CHAIN_PAGE])).rows;
     for (const r of rows) {
       const seq = BigInt(r.seq);
       if (seq !== expectSeq) v.push({ promise: 6, check: 'gap in the journal sequence', details: { expected: expectSeq.toString(), found: r.seq } });
-      const prevHash = r.prev_hash as Buffer;
-      if (!prevHash.equals(prev)) v.push({ promise: 6, check: 'chain link broken (prev_hash)', details: { seq: r.seq, id: r.id } });
+      const prevHash = (r.prev_hash as Buffer).toString('hex');
+      const rowHash = (r.hash as Buffer).toString('hex');
+      if (prevHash !== prev) v.push({ promise: 6, check: 'chain link broken (prev_hash)', details: { seq: r.seq, id: r.id } });
       const body = rebuildBody(r);
       if (body === undefined) {
         v.push({ promise: 6, check: 'journal row cannot be rebuilt', details: { seq: r.seq, id: r.id } });
       } else {
-        if (!sha256(body).equals(r.body_hash)) v.push({ promise: 5, check: 'body hash differs from the stored body', details: { seq: r.seq, id: r.id } });
-        if (!chainHash(prevHash, seq, r.id, body).equals(r.hash)) v.push({ promise: 6, check: 'hash differs from the stored row', details: { seq: r.seq, id: r.id } });
+        if (sha256Hex(body) !== (r.body_hash as Buffer).toString('hex')) v.push({ promise: 5, check: 'body hash differs from the stored body', details: { seq: r.seq, id: r.id } });
+        if (chainHashHex(prevHash, seq, r.id, body) !== rowHash) v.push({ promise: 6, check: 'hash differs from the stored row', details: { seq: r.seq, id: r.id } });
       }
-      prev = r.hash;
+      prev = rowHash;
       expectSeq = seq + 1n;
       checked++;
     }
     if (rows.length < RECONCILE_CHAIN_PAGE) break;
   }
   const head = (await db.query(SQL.R_HEAD)).rows[0];
-  if (!head || BigInt(head.seq) !== expectSeq - 1n || !(head.hash as Buffer).equals(prev)) {
+  if (!head || BigInt(head.seq) !== expectSeq - 1n || (head.hash as Buffer).toString('hex') !== prev) {
     v.push({ promise: 6, check: 'chain head differs from the last journal row', details: { headSeq: head?.seq, lastSeq: (expectSeq - 1n).toString() } });
   }
   return { ok: v.length === 0, violations: v, transfersChecked: checked };

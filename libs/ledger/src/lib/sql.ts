@@ -78,7 +78,7 @@ export const UPDATE_BALANCES = {
 /** 8. The new chain head. */
 export const UPDATE_HEAD = {
   name: 'ledger_update_head',
-  text: `UPDATE ledger_chain_head SET seq = $1, hash = $2 WHERE singleton`,
+  text: `UPDATE ledger_chain_head SET seq = $1, hash = decode($2, 'hex') WHERE singleton`,
 };
 
 // --- assets and accounts ---

@@ -1,5 +1,5 @@
 import { AMOUNT_MAX, reject } from '@ate/contracts';
-import { canonicalMetadata, holdBody, postBody, sha256, transferBody, voidBody } from './canonical';
+import { canonicalMetadata, holdBody, postBody, sha256Hex, transferBody, voidBody } from './canonical';
 import { LEGS_PER_TRANSFER_MAX, LEGS_PER_TRANSFER_MIN, POST_CREDITS_MAX } from './limits';
 import {
   LedgerRejection,
@@ -45,7 +45,8 @@ export interface Prepared {
   ref: Reference | null;
   meta: string | null;
   body: string;
-  bodyHash: Buffer;
+  /** SHA-256 of the canonical body, hex. */
+  bodyHash: string;
   /** transfer: [account, signed amount] per leg; post: [account, amount] per credit; hold: one [account, amount]. */
   legs: [string, bigint][];
   /** post: the amount posted (sum of credits). */
@@ -143,14 +144,14 @@ export function prepare(req: LedgerRequest, index: number): Prepared | LedgerRej
       if (ac !== 'ok') return reject(ac);
       const signed = req.legs.map((l): [string, bigint] => [l.accountId, l.side === 'credit' ? l.amount : -l.amount]);
       const body = transferBody(type, ref, meta, signed);
-      return { index, req, type, ref, meta, body, bodyHash: sha256(body), legs: signed, total: 0n };
+      return { index, req, type, ref, meta, body, bodyHash: sha256Hex(body), legs: signed, total: 0n };
     }
     case 'hold': {
       if (!isAccountId(r['accountId'])) return reject('LEDGER_LEGS_INVALID', { field: 'accountId' });
       const ac = amountCheck(r['amount']);
       if (ac !== 'ok') return reject(ac);
       const body = holdBody(ref, meta, req.accountId, req.amount);
-      return { index, req, type, ref, meta, body, bodyHash: sha256(body), legs: [[req.accountId, req.amount]], total: req.amount };
+      return { index, req, type, ref, meta, body, bodyHash: sha256Hex(body), legs: [[req.accountId, req.amount]], total: req.amount };
     }
     case 'post': {
       const credits = r['credits'];
@@ -170,11 +171,11 @@ export function prepare(req: LedgerRequest, index: number): Prepared | LedgerRej
       const total = legs.reduce((s, [, a]) => s + a, 0n);
       if (total > AMOUNT_MAX) return reject('LEDGER_AMOUNT_OUT_OF_RANGE', { field: 'credits' });
       const body = postBody(type, ref, meta, req.holdId, legs);
-      return { index, req, type, ref, meta, body, bodyHash: sha256(body), legs, total };
+      return { index, req, type, ref, meta, body, bodyHash: sha256Hex(body), legs, total };
     }
     case 'void': {
       const body = voidBody(ref, meta, req.holdId);
-      return { index, req, type, ref, meta, body, bodyHash: sha256(body), legs: [], total: 0n };
+      return { index, req, type, ref, meta, body, bodyHash: sha256Hex(body), legs: [], total: 0n };
     }
   }
 }

@@ -1,6 +1,6 @@
 import { AMOUNT_MAX, AMOUNT_MIN, reject } from '@ate/contracts';
 import type { Pool, PoolClient } from 'pg';
-import { chainHash } from './canonical';
+import { chainHashHex } from './canonical';
 import { BATCH_REQUESTS_MAX, BATCH_RETRIES_MAX } from './limits';
 import * as SQL from './sql';
 import type { Db, LedgerRejection, LedgerRequest, LedgerResult } from './types';
@@ -34,7 +34,7 @@ interface HoldRow {
   resolved: boolean;
 }
 interface IdRow {
-  bodyHash: Buffer;
+  bodyHash: string;
   seq: string;
   hash: string;
 }
@@ -79,7 +79,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   }
   const known = new Map<string, IdRow>();
   for (const r of (await client.query<{ id: string; seq: string; body_hash: Buffer; hash: Buffer }>({ ...SQL.FIND_IDS, values: [wordArray(ids)] })).rows) {
-    known.set(r.id, { bodyHash: r.body_hash, seq: r.seq, hash: r.hash.toString('hex') });
+    known.set(r.id, { bodyHash: r.body_hash.toString('hex'), seq: r.seq, hash: r.hash.toString('hex') });
   }
   const holds = new Map<string, HoldRow>();
   if (holdIds.length > 0) {
@@ -103,7 +103,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
 
   // --- apply in order, in memory ---
   let seq = BigInt(head.seq);
-  let prevHash = head.hash;
+  let prevHex = head.hash.toString('hex');
   const t = { seq: [] as string[], id: [] as string[], kind: [] as string[], type: [] as string[], refKind: [] as (string | null)[],
     refId: [] as (string | null)[], holdId: [] as (string | null)[], meta: [] as (string | null)[], bodyHash: [] as string[],
     prev: [] as string[], hash: [] as string[] };
@@ -114,7 +114,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   for (const p of prepared) {
     const prior = known.get(p.req.id);
     if (prior) {
-      results[p.index] = prior.bodyHash.equals(p.bodyHash)
+      results[p.index] = prior.bodyHash === p.bodyHash
         ? { ok: true, id: p.req.id, seq: prior.seq, hash: prior.hash, replayed: true }
         : reject('LEDGER_IDEMPOTENCY_CONFLICT', { id: p.req.id });
       continue;
@@ -127,8 +127,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     // accepted: apply to the in-memory rows and queue the journal rows
     seq += 1n;
     const seqText = seq.toString();
-    const hash = chainHash(prevHash, seq, p.req.id, p.body);
-    const hashHex = hash.toString('hex');
+    const hashHex = chainHashHex(prevHex, seqText, p.req.id, p.body);
     const req = p.req;
     t.seq.push(seqText);
     t.id.push(req.id);
@@ -138,10 +137,10 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     t.refId.push(p.ref ? p.ref.id : null);
     t.holdId.push(req.kind === 'post' || req.kind === 'void' ? req.holdId : null);
     t.meta.push(p.meta);
-    t.bodyHash.push(p.bodyHash.toString('hex'));
-    t.prev.push(prevHash.toString('hex'));
+    t.bodyHash.push(p.bodyHash);
+    t.prev.push(prevHex);
     t.hash.push(hashHex);
-    prevHash = hash;
+    prevHex = hashHex;
     switch (req.kind) {
       case 'transfer':
         for (let i = 0; i < p.legs.length; i++) {
@@ -210,7 +209,7 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     u.id.push(id); u.balance.push(acc.balance.toString()); u.held.push(acc.held.toString());
   }
   if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [plainArray(u.id), plainArray(u.balance), plainArray(u.held)] });
-  await client.query({ ...SQL.UPDATE_HEAD, values: [seq.toString(), prevHash] });
+  await client.query({ ...SQL.UPDATE_HEAD, values: [seq.toString(), prevHex] });
   return results;
 }
 
