@@ -386,6 +386,21 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
       expect(b.execute(mkt(7, A, 'buy', { lots: 5 }, { stp: 'cancel_maker' }))).toBeNull();
       expect(b.bal(A)[0]).toEqual([0, BASE + 100]);
     });
+    it('decrement-and-cancel on a spend-sized taker counts the lots its spend affords at that maker', () => {
+      const b = setup(make);
+      b.run(lim(1, A, 'sell', 100, 2), lim(2, C, 'sell', 100, 10));
+      // spend 500 affords 5 lots at 100: the own maker (2 lots) and the taker both shrink by 2, then 3 lots trade
+      const es = strip(b.run(mkt(3, A, 'buy', { spend: 500 }, { stp: 'decrement_cancel' })));
+      expect(es.filter((e) => e.kind === 'reduced')).toEqual([
+        { kind: 'reduced', orderId: 1, agent: A, byLots: 2, lots: 0 },
+        { kind: 'reduced', orderId: 3, agent: A, byLots: 2, lots: 0 },
+      ]);
+      expect(es.filter((e) => e.kind === 'trade').map((e) => e.kind === 'trade' && [e.makerOrderId, e.lots])).toEqual([[2, 3]]);
+      expect(b.bal(A)).toEqual([
+        [CREDITS - 300, BASE + 30],
+        [0, 0],
+      ]);
+    });
     it('uses the market default for orders that name none', () => {
       const b = setup(make, { defaultStp: 'cancel_maker' });
       b.run(lim(1, A, 'sell', 100, 3));
@@ -478,6 +493,43 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
       expect(b.execute({ ...cmd, ts: 1002 })).toBe(code);
       expect(b.hash()).toBe(before);
       expect(strip(b.take())).toEqual([{ kind: 'rejected', orderId: (cmd as { orderId: number }).orderId, agent: (cmd as { agent: number }).agent, code }]);
+    });
+
+    const cancelRows: [string, (b: Book) => void, Cmd, string][] = [
+      ['market state (halted)', (b) => b.execute({ type: 'set_state', ts: 1001, state: 'halted' }), cancel(0, 7), 'MATCHING_MARKET_HALTED'],
+      ['invalid id', () => undefined, cancel(0, 7), 'MATCHING_INVALID_ORDER_ID'],
+      ['unknown owner', () => undefined, cancel(1, 7), 'MATCHING_UNKNOWN_AGENT'],
+      ['unknown order', () => undefined, cancel(2, A), 'MATCHING_UNKNOWN_ORDER'],
+    ];
+    it.each(cancelRows)('cancel: %s', (_n, prepare, cmd, code) => {
+      const b = setup(make);
+      b.execute({ ...lim(1, B, 'sell', 101, 1), ts: 1000 });
+      prepare(b);
+      const before = b.hash();
+      expect(b.execute({ ...cmd, ts: 1002 })).toBe(code);
+      expect(b.hash()).toBe(before);
+    });
+
+    const amend = (orderId: number, agent: number, price: number, lots: number): Cmd => ({ type: 'amend', ts: 1002, orderId, agent, price, lots });
+    const amendRows: [string, (b: Book) => void, Cmd, string][] = [
+      ['market state (cancel-only)', (b) => b.execute({ type: 'set_state', ts: 1001, state: 'cancel_only' }), amend(0, 7, 0, 0), 'MATCHING_MARKET_CANCEL_ONLY'],
+      ['invalid id', () => undefined, amend(0, 7, 0, 0), 'MATCHING_INVALID_ORDER_ID'],
+      ['invalid price', () => undefined, amend(1, 7, 0, 0), 'MATCHING_INVALID_PRICE'],
+      ['invalid size', () => undefined, amend(1, 7, 200, 0), 'MATCHING_INVALID_SIZE'],
+      ['unknown owner', () => undefined, amend(1, 7, 200, 1000), 'MATCHING_UNKNOWN_AGENT'],
+      ['unknown order (another owner)', () => undefined, amend(1, A, 200, 1000), 'MATCHING_UNKNOWN_ORDER'],
+      ['price band', () => undefined, amend(1, B, 200, 1000), 'MATCHING_PRICE_OUTSIDE_BAND'],
+      ['would cross', (b) => b.execute({ ...lim(2, C, 'buy', 99, 1), ts: 1001 }), amend(1, B, 99, 1000), 'MATCHING_AMEND_WOULD_CROSS'],
+      ['insufficient funds', () => undefined, amend(1, B, 102, 1000), 'MATCHING_INSUFFICIENT_FUNDS'],
+    ];
+    it.each(amendRows)('amend: %s', (_n, prepare, cmd, code) => {
+      const b = setup(make);
+      b.execute({ type: 'withdraw', ts: 1000, agent: B, asset: 'base', amount: BASE - 5000 });
+      b.execute({ ...lim(1, B, 'sell', 101, 1), ts: 1000 });
+      prepare(b);
+      const before = b.hash();
+      expect(b.execute({ ...cmd, ts: 1002 })).toBe(code);
+      expect(b.hash()).toBe(before);
     });
 
     it('time going backwards is rejected', () => {

@@ -1035,13 +1035,18 @@ export class MatchingEngine {
     this.hId[j] = d;
   }
   private heapPush(exp: number, id: number): void {
+    // entries of orders that ended early are dropped lazily; compact before growing so the heap stays
+    // bounded by about twice the open GTD orders
     if (this.hSize === this.hExp.length) {
-      const e = new Float64Array(this.hSize * 2);
-      e.set(this.hExp);
-      this.hExp = e;
-      const d = new Float64Array(this.hSize * 2);
-      d.set(this.hId);
-      this.hId = d;
+      this.heapCompact();
+      if (this.hSize * 2 > this.hExp.length) {
+        const e = new Float64Array(this.hExp.length * 2);
+        e.set(this.hExp);
+        this.hExp = e;
+        const d = new Float64Array(this.hExp.length);
+        d.set(this.hId);
+        this.hId = d;
+      }
     }
     let i = this.hSize++;
     this.hExp[i] = exp;
@@ -1057,7 +1062,20 @@ export class MatchingEngine {
     const last = --this.hSize;
     this.hExp[0] = this.hExp[last];
     this.hId[0] = this.hId[last];
-    let i = 0;
+    this.siftDown(0);
+  }
+  private heapCompact(): void {
+    let n = 0;
+    for (let i = 0; i < this.hSize; i++) {
+      if (this.idToSlot.get(this.hId[i]) === NIL) continue;
+      this.hExp[n] = this.hExp[i];
+      this.hId[n] = this.hId[i];
+      n++;
+    }
+    this.hSize = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+  private siftDown(i: number): void {
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
@@ -1269,6 +1287,18 @@ export class MatchingEngine {
         if (this.balances.reserved[this.BA][a] !== r[SELL]) fail(`agent ${a} reserved base ${this.balances.reserved[this.BA][a]} != ${r[SELL]}`);
       }
     }
+    let gtdOpen = 0;
+    for (let i = 0; i < this.hSize; i++) {
+      const l = 2 * i + 1;
+      if ((l < this.hSize && this.heapLess(l, i)) || (l + 1 < this.hSize && this.heapLess(l + 1, i))) fail(`expiry heap order at ${i}`);
+      const s = this.idToSlot.get(this.hId[i]);
+      if (s !== NIL && this.oExpiry[s] === this.hExp[i]) gtdOpen++;
+    }
+    let gtd = 0;
+    this.forEachOrder((s) => {
+      if (this.oExpiry[s] !== 0) gtd++;
+    });
+    if (gtd !== gtdOpen) fail(`${gtd} open GTD orders but ${gtdOpen} in the expiry heap`);
     if (this.tReserve !== 0) fail('taker scratch reserve left over');
     this.balances.assertInvariants();
   }
