@@ -9,7 +9,7 @@
  * COMMIT. After both runs the whole journal is reconciled (promises 1-6), so both wrote the same valid ledger.
  *
  * Prints one JSON line last: {"transfersPerSec","p99CommitMs","batchSize","baselinePerSec","ratio"}.
- * Knobs (env): BENCH_TRANSFERS, BENCH_BATCH, BENCH_BASELINE_TRANSFERS, BENCH_SEED.
+ * Knobs (env): BENCH_TRANSFERS, BENCH_BATCH, BENCH_BASELINE_SECONDS, BENCH_SEED.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -31,8 +31,10 @@ const START_BALANCE = 10n ** 12n;
 const TRANSFERS = Number(process.env['BENCH_TRANSFERS'] ?? 240_000);
 /** Transfers per batch (one transaction each), count. */
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 2_000);
-/** Baseline transfers measured, count. */
-const BASELINE_TRANSFERS = Number(process.env['BENCH_BASELINE_TRANSFERS'] ?? 24_000);
+/** How long each baseline runs, s (its rate is a few hundred per second here: a count would take minutes). */
+const BASELINE_SECONDS = Number(process.env['BENCH_BASELINE_SECONDS'] ?? 10);
+/** Transfers generated for a baseline run, count: more than it can do in BASELINE_SECONDS. */
+const BASELINE_POOL = 50_000;
 /** Baseline connections, count (the issue's figure). */
 const BASELINE_CONNECTIONS = 16;
 /** Transfers of warm-up before each measured run, count (JIT, plan caches, buffer cache). */
@@ -184,16 +186,17 @@ async function baselineOne(c: PoolClient, tr: TransferRequest, chain = true): Pr
   }
 }
 
-async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[], chain = true): Promise<{ ms: number; txMs: number[] }> {
+async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[], chain: boolean, seconds: number): Promise<{ ms: number; txMs: number[]; done: number }> {
   const clients = await Promise.all(Array.from({ length: BASELINE_CONNECTIONS }, () => pool.connect()));
   let next = 0;
   const txMs: number[] = [];
   const t0 = performance.now();
+  const until = t0 + seconds * 1000;
   await Promise.all(
     clients.map(async (c) => {
       for (;;) {
         const i = next++;
-        if (i >= transfers.length) return;
+        if (i >= transfers.length || performance.now() >= until) return;
         const s = performance.now();
         await baselineOne(c, transfers[i] as TransferRequest, chain);
         txMs.push(performance.now() - s);
@@ -202,7 +205,7 @@ async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[]
   );
   const ms = performance.now() - t0;
   clients.forEach((c) => c.release());
-  return { ms, txMs };
+  return { ms, txMs, done: txMs.length };
 }
 
 async function main(): Promise<void> {
@@ -242,10 +245,10 @@ async function main(): Promise<void> {
 
     log(`  CPU per 1,000 transfers: this process ${(((nodeCpu.user + nodeCpu.system) / 1000 / TRANSFERS) * 1000).toFixed(1)} ms, ` +
       `all postgres processes ${((pgCpu * 1000 * 1000) / TRANSFERS).toFixed(1)} ms (2 cores = 2,000 ms of CPU per s of wall time)`);
-    await runBaseline(db.pool, makeTransfers(ids, 'bw', 2_000));
-    const base = await runBaseline(db.pool, makeTransfers(ids, 'b', BASELINE_TRANSFERS));
-    const baselinePerSec = (BASELINE_TRANSFERS / base.ms) * 1000;
-    log(`baseline: ${BASELINE_TRANSFERS} transfers, one per transaction from ${BASELINE_CONNECTIONS} connections, in ` +
+    await runBaseline(db.pool, makeTransfers(ids, 'bw', 500), true, 60);
+    const base = await runBaseline(db.pool, makeTransfers(ids, 'b', BASELINE_POOL), true, BASELINE_SECONDS);
+    const baselinePerSec = (base.done / base.ms) * 1000;
+    log(`baseline: ${base.done} transfers, one per transaction from ${BASELINE_CONNECTIONS} connections, in ` +
       `${(base.ms / 1000).toFixed(2)} s = ${Math.round(baselinePerSec)}/s; per transaction p50 ${percentile(base.txMs, 50).toFixed(2)} ms p99 ${percentile(base.txMs, 99).toFixed(2)} ms`);
 
     const t = performance.now();
@@ -255,9 +258,9 @@ async function main(): Promise<void> {
 
     // For scale only (not a valid ledger: no chain): the same baseline without the chain head.
     await db.pool.query(`CREATE SEQUENCE bench_seq START ${rec.transfersChecked + 1}`);
-    await runBaseline(db.pool, makeTransfers(ids, 'nw', 2_000), false);
-    const noChain = await runBaseline(db.pool, makeTransfers(ids, 'n', BASELINE_TRANSFERS), false);
-    const noChainPerSec = (BASELINE_TRANSFERS / noChain.ms) * 1000;
+    await runBaseline(db.pool, makeTransfers(ids, 'nw', 500), false, 60);
+    const noChain = await runBaseline(db.pool, makeTransfers(ids, 'n', BASELINE_POOL), false, BASELINE_SECONDS);
+    const noChainPerSec = (noChain.done / noChain.ms) * 1000;
     log(`for scale, the baseline without the hash chain (everything else on): ${Math.round(noChainPerSec)}/s, ` +
       `per transaction p50 ${percentile(noChain.txMs, 50).toFixed(2)} ms; group commit is ${(transfersPerSec / noChainPerSec).toFixed(1)}x that`);
     log(`load average during the run: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
