@@ -6,13 +6,17 @@ import { AdminService } from './admin/admin.service';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AccountController } from './account/account.controller';
 import { LedgerService } from './ledger/ledger.service';
+import { AdminMarketsController } from './admin/admin-markets.controller';
+import { MarketsController } from './trading/markets.controller';
+import { OrdersController } from './trading/orders.controller';
+import { TradingService } from './trading/trading.service';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EngineLink } from './engine/engine-link';
-import { InProcessEngineLink } from './engine/in-process-engine-link';
+import { InProcessEngine } from './engine/engine.service';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
@@ -44,12 +48,14 @@ export class AppModule {
         RateLimitModule,
         ...extraModules,
       ],
-      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AccountController],
+      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AdminMarketsController, AccountController, MarketsController, OrdersController],
       providers: [
         HealthService,
         AdminService,
         LedgerService,
-        { provide: EngineLink, useClass: InProcessEngineLink },
+        TradingService,
+        InProcessEngine,
+        { provide: EngineLink, useExisting: InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, signature (and role), key limit.
         { provide: APP_GUARD, useClass: IpLimitGuard },

@@ -9,6 +9,8 @@ import { AppConfig, loadConfig } from '../config/config';
 const ADMIN_KEY_ID = 'ak_admin0000000000000001';
 const ADMIN_SECRET = 'admin-secret-for-tests-0123456789abcdef';
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+// Redis is shared by every test file (and run): a prefix of our own keeps their counters and signatures apart.
+const REDIS_PREFIX = `t-${process.pid}-${Date.now()}`;
 
 async function start(db: TestDatabase, extra: Record<string, string> = {}): Promise<{ app: NestFastifyApplication; url: string; config: AppConfig }> {
   const config = loadConfig({
@@ -154,8 +156,8 @@ describe('replay protection across api nodes (real Redis)', () => {
   it('a signature used on one node is refused on another that shares Redis', async () => {
     const db = await createTestDatabase('auth_redis');
     const master = randomBytes(32).toString('base64');
-    const a = await start(db, { REDIS_URL, MASTER_KEY: master });
-    const b = await start(db, { REDIS_URL, MASTER_KEY: master });
+    const a = await start(db, { REDIS_URL, REDIS_PREFIX, MASTER_KEY: master });
+    const b = await start(db, { REDIS_URL, REDIS_PREFIX, MASTER_KEY: master });
     try {
       const admin = new AteClient({ baseUrl: a.url, keyId: ADMIN_KEY_ID, secret: ADMIN_SECRET });
       const headers = admin.sign('GET', '/v1/me', '');

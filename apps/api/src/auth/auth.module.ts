@@ -18,8 +18,9 @@ import { MemoryReplayCache, RedisReplayCache, ReplayCache } from './replay-cache
     },
     {
       provide: ReplayCache,
-      inject: [RedisService],
-      useFactory: (redis: RedisService) => (redis.client ? new RedisReplayCache(redis.client) : new MemoryReplayCache()),
+      inject: [RedisService, APP_CONFIG],
+      useFactory: (redis: RedisService, config: AppConfig) =>
+        redis.client ? new RedisReplayCache(redis.client, config.REDIS_PREFIX) : new MemoryReplayCache(),
     },
     ApiKeysService,
     AdminBootstrapService,

@@ -43,11 +43,14 @@ export class MemoryReplayCache extends ReplayCache {
 }
 
 export class RedisReplayCache extends ReplayCache {
-  constructor(private readonly redis: Redis) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
     super();
   }
 
   async firstUse(signature: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`ate:sig:${signature}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    return (await this.redis.set(`${this.prefix}:sig:${signature}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
   }
 }

@@ -19,6 +19,8 @@ export const ConfigSchema = z.object({
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   /** Redis for scheduled jobs and multi-node transport. Unset: single node, in-process transport, no scheduled jobs. */
   REDIS_URL: url(['redis', 'rediss']).optional(),
+  /** Prefix of every Redis key this deployment writes (several deployments may share one Redis). */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('ate'),
   /** Where the embedded Postgres keeps its data (only without DATABASE_URL). */
   DATA_DIR: z.string().min(1).default('.data'),
   /** Port of the embedded Postgres: its own, since 5432 may be a system Postgres. */

@@ -67,8 +67,9 @@ export class LedgerService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Mints `amount` of `asset` to an agent (issuance -> agent), or burns it back (agent -> issuance).
-   * Idempotent by `id`: the same id and body again returns the first result.
+   * The ledger request of a mint (issuance -> agent) or burn (agent -> issuance). Deposits and withdrawals go
+   * through the engine host (its balances must see them); this is used for an id already in the journal, where
+   * the ledger answers `replayed` for the same body or LEDGER_IDEMPOTENCY_CONFLICT for another, writing nothing.
    */
   async mintOrBurn(kind: 'mint' | 'burn', id: string, agentId: string, asset: string, amount: bigint, ref: string): Promise<LedgerResult> {
     const agent = unwrap(await openAccount(this.db.pool, { kind: 'agent', id: agentId }, asset)).account;

@@ -7,6 +7,8 @@ import { loadConfig } from '../config/config';
 
 const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+// Redis is shared by every test file (and run): a prefix of our own keeps their counters and signatures apart.
+const REDIS_PREFIX = `t-${process.pid}-${Date.now()}`;
 const MASTER_KEY = randomBytes(32).toString('base64'); // one per database: the admin key is sealed with it
 
 async function start(db: TestDatabase, env: Record<string, string>) {
@@ -68,7 +70,7 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
   });
 
   it('with Redis, api nodes share one budget per key', async () => {
-    const env = { REDIS_URL, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
+    const env = { REDIS_URL, REDIS_PREFIX, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
     const a = await start(db, env);
     const b = await start(db, env);
     apps.push(a.app, b.app);

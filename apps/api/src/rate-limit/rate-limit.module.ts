@@ -13,8 +13,8 @@ import { budgetKey, THROTTLE_IP, THROTTLE_KEY, trackByIp, trackByKey } from './r
       inject: [APP_CONFIG, RedisService],
       useFactory: (config: AppConfig, redis: RedisService) => ({
         throttlers: [
-          { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey, setHeaders: false },
-          { name: THROTTLE_KEY, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_KEY, getTracker: trackByKey, generateKey: budgetKey },
+          { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey(config.REDIS_PREFIX), setHeaders: false },
+          { name: THROTTLE_KEY, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_KEY, getTracker: trackByKey, generateKey: budgetKey(config.REDIS_PREFIX) },
         ],
         ...(redis.client ? { storage: new ThrottlerStorageRedisService(redis.client) } : {}),
       }),

@@ -21,7 +21,10 @@ export const trackByKey = (req: Record<string, unknown>): string => {
 };
 
 /** One budget per tracker across all routes (the library's default keys budgets per route). */
-export const budgetKey = (_ctx: ExecutionContext, tracker: string, throttler: string): string => `ate:rl:${throttler}:${tracker}`;
+export const budgetKey =
+  (prefix: string) =>
+  (_ctx: ExecutionContext, tracker: string, throttler: string): string =>
+    `${prefix}:rl:${throttler}:${tracker}`;
 
 /** Shared behaviour: IETF-style RateLimit-* headers, and a 429 in our error shape that names the limit. */
 abstract class LimitGuard extends ThrottlerGuard {

@@ -130,6 +130,43 @@ export class AteClient {
   reconciliation(): Promise<{ ok: boolean; violations: unknown[]; transfersChecked: number }> {
     return this.get('/v1/admin/reconciliation');
   }
+  createMarket(body: Record<string, unknown>): Promise<{ id: string }> {
+    return this.post('/v1/admin/markets', body);
+  }
+  markets(): Promise<{ markets: MarketView[] }> {
+    return this.get('/v1/markets', { signed: false });
+  }
+  book(market: string, depth = 50): Promise<{ market: string; seq: number; bids: [string, string][]; asks: [string, string][] }> {
+    return this.get(`/v1/markets/${encodeURIComponent(market)}/book?depth=${depth}`, { signed: false });
+  }
+  trades(market: string, limit = 100): Promise<{ market: string; trades: { id: string; price: string; amount: string; cost: string; takerSide: string }[] }> {
+    return this.get(`/v1/markets/${encodeURIComponent(market)}/trades?limit=${limit}`, { signed: false });
+  }
+  placeOrder(body: PlaceOrderRequest): Promise<OrderView> {
+    return this.post('/v1/orders', body);
+  }
+  testOrder(body: PlaceOrderRequest): Promise<unknown> {
+    return this.post('/v1/orders/test', body);
+  }
+  getOrder(id: string): Promise<OrderView> {
+    return this.get(`/v1/orders/${encodeURIComponent(id)}`);
+  }
+  getOrderByClientId(clientOrderId: string): Promise<OrderView> {
+    return this.get(`/v1/orders/by-client-id/${encodeURIComponent(clientOrderId)}`);
+  }
+  listOrders(q: { status?: 'open' | 'all'; market?: string; cursor?: string; limit?: number } = {}): Promise<{ orders: OrderView[]; nextCursor: string | null }> {
+    const p = new URLSearchParams(Object.entries(q).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+    return this.get(`/v1/orders${p.size ? `?${p.toString()}` : ''}`);
+  }
+  cancelOrder(id: string): Promise<OrderView> {
+    return this.delete(`/v1/orders/${encodeURIComponent(id)}`);
+  }
+  cancelAll(market?: string): Promise<{ cancelled: string[] }> {
+    return this.post('/v1/orders/cancel-all', market ? { market } : {});
+  }
+  fills(limit = 100): Promise<{ fills: { id: string; orderId: string; side: string; takerOrMaker: string; price: string; amount: string; cost: string }[] }> {
+    return this.get(`/v1/account/fills?limit=${limit}`);
+  }
   /** CCXT-shaped: `{ balances: { CREDIT: { free, used, total } } }`, amounts as decimal strings. */
   balances(): Promise<{ agentId: string; balances: Record<string, { free: string; used: string; total: string }> }> {
     return this.get('/v1/account/balances');
@@ -162,4 +199,53 @@ export interface AgentCreated {
   principalId: string | null;
   status: string;
   apiKey?: { keyId: string; secret: string };
+}
+
+export interface PlaceOrderRequest {
+  market: string;
+  side: 'buy' | 'sell';
+  type: 'limit' | 'market';
+  price?: string;
+  quantity?: string;
+  spend?: string;
+  timeInForce?: 'GTC' | 'GTD' | 'IOC' | 'FOK';
+  postOnly?: boolean;
+  expiresAt?: number;
+  selfTradePrevention?: 'cancel_taker' | 'cancel_maker' | 'cancel_both' | 'decrement_cancel';
+  clientOrderId?: string;
+}
+
+export interface OrderView {
+  id: string;
+  clientOrderId: string | null;
+  market: string;
+  side: 'buy' | 'sell';
+  type: 'limit' | 'market';
+  timeInForce: string | null;
+  postOnly: boolean;
+  price: string | null;
+  quantity: string | null;
+  spend: string | null;
+  filled: string;
+  remaining: string;
+  cost: string;
+  averagePrice: string | null;
+  status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
+  reason: string | null;
+  createdAt: { iso: string; ms: number };
+  updatedAt: { iso: string; ms: number };
+}
+
+export interface MarketView {
+  id: string;
+  base: string;
+  quote: string;
+  state: string;
+  tickSize: string;
+  lotSize: string;
+  minQuantity: string;
+  maxQuantity: string;
+  maxPrice: string;
+  priceBandBps: number;
+  referencePrice: string;
 }

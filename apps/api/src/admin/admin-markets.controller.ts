@@ -1,0 +1,68 @@
+import { Controller, Post } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AppError, CREDIT_SCALE, parseAmount } from '@ate/contracts';
+import { validateMarketConfig } from '@ate/matching';
+import { z } from 'zod';
+import { Roles } from '../auth/decorators';
+import { ZodBody } from '../common/zod';
+import { DatabaseService } from '../database/database.service';
+import { InProcessEngine } from '../engine/engine.service';
+import { LedgerService } from '../ledger/ledger.service';
+
+export const CreateMarketBody = z.strictObject({
+  base: z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/),
+  /** credits per lot per tick, decimal string (e.g. "0.001") */
+  tickSize: z.string().max(64),
+  /** lot size in base-asset minor units (integer) */
+  lotSizeUnits: z.number().int().min(1).max(1_000_000_000),
+  minOrderLots: z.number().int().min(1).default(1),
+  maxOrderLots: z.number().int().min(1).default(1_000_000),
+  maxPriceTicks: z.number().int().min(1).max(1 << 20).default(1 << 20),
+  priceBandBps: z.number().int().min(0).max(10_000).default(1000),
+  initialPriceTicks: z.number().int().min(1),
+  defaultStp: z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']).default('cancel_taker'),
+  ordersPerAgentMax: z.number().int().min(1).max(100_000).default(1000),
+  /** largest spend of a spend-sized market order, credits decimal string */
+  maxSpend: z.string().max(64).default('1000000.000'),
+});
+
+@ApiTags('admin')
+@ApiSecurity('signature')
+@Roles('admin')
+@Controller('v1/admin')
+export class AdminMarketsController {
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly engine: InProcessEngine,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  /** Opens a market of an allowance asset against CREDIT; the engine loads it before this answers. */
+  @Post('markets')
+  async create(@ZodBody(CreateMarketBody) b: z.infer<typeof CreateMarketBody>) {
+    const asset = await this.ledger.asset(b.base);
+    if (asset.kind !== 'allowance') throw new AppError('VALIDATION_FAILED', 'The base of a market is an allowance asset.');
+    const tick = parseAmount(b.tickSize, CREDIT_SCALE);
+    const maxSpend = parseAmount(b.maxSpend, CREDIT_SCALE);
+    const id = `${b.base}/CREDIT`;
+    try {
+      validateMarketConfig({
+        marketId: id, baseAsset: b.base, tickSize: Number(tick), lotSize: b.lotSizeUnits, minOrderLots: b.minOrderLots,
+        maxOrderLots: b.maxOrderLots, maxPriceTicks: b.maxPriceTicks, priceBandBps: b.priceBandBps, initialPriceTicks: b.initialPriceTicks,
+        defaultStp: b.defaultStp, ordersPerAgentMax: b.ordersPerAgentMax, bookOrdersMax: 1 << 20, maxSpendCredits: Number(maxSpend),
+      });
+    } catch (e) {
+      throw new AppError('VALIDATION_FAILED', (e as Error).message);
+    }
+    const r = await this.db.pool.query(
+      `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
+                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING id`,
+      [id, b.base, tick, b.lotSizeUnits, b.minOrderLots, b.maxOrderLots, b.maxPriceTicks, b.priceBandBps, b.initialPriceTicks, b.defaultStp, b.ordersPerAgentMax, maxSpend],
+    );
+    if (!r.rows[0]) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: id });
+    await this.engine.host.exclusive(() => this.engine.host.load());
+    return { id };
+  }
+
+}

@@ -1,0 +1,600 @@
+import { AppError, CREDIT, MatchingCode, MatchingCommand, MatchingEvent, MarketState, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
+import { applyBatch, LedgerRequest, openAccount, systemAccount } from '@ate/ledger';
+import { BalanceView, CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
+import { pendingMigrations } from '@ate/db';
+import type { Pool, PoolClient } from 'pg';
+
+/**
+ * The sequencer of the single-node exchange: one writer for every market hosted here and for the balances
+ * they share. Commands queue up; a batch of them runs through libs/matching in order, then ONE Postgres
+ * transaction writes the commands (engine_command), the order and trade projections, and the ledger transfers
+ * (settlement of each trade, funds in and out); only after COMMIT are the callers answered. An acknowledged
+ * command is therefore durable, and replaying engine_command rebuilds the books and balances exactly.
+ */
+
+/** Commands per batch: bounds one transaction's size and the wait of the last command in it. */
+export const HOST_BATCH_MAX = 2_000;
+/** Agents the shared balance view holds (typed arrays indexed by agent.num). */
+export const HOST_AGENTS_MAX = 1 << 16;
+
+export interface PlaceOrder {
+  type: 'limit' | 'market';
+  side: OrderSide;
+  /** ticks (limit) */
+  price?: number;
+  lots?: number;
+  /** credits, minor units (market by spend) */
+  spend?: number;
+  tif?: TimeInForce;
+  postOnly?: boolean;
+  stp?: StpMode;
+  expiresAt?: number;
+  clientOrderId?: string;
+}
+
+export type HostCommand =
+  | { kind: 'place'; marketId: string; agentId: string; order: PlaceOrder }
+  | { kind: 'cancel'; marketId: string; agentId: string; orderId: number }
+  | { kind: 'cancel_all'; agentId: string; marketId?: string }
+  | { kind: 'amend'; marketId: string; agentId: string; orderId: number; price: number; lots: number }
+  | { kind: 'set_state'; marketId: string; state: MarketState }
+  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string };
+
+export interface HostResult {
+  /** engine_command seq of the command (null when nothing was logged, e.g. a replayed clientOrderId) */
+  seq: string | null;
+  code: MatchingCode | null;
+  orderId?: number;
+  events: MatchingEvent[];
+  /** the order already placed under this clientOrderId (idempotent placement) */
+  existingOrderId?: number;
+  /** a funds movement whose transfer id is already in the journal: nothing was done again */
+  duplicateTransfer?: boolean;
+}
+
+interface Market {
+  id: string;
+  config: MarketConfig;
+  engine: MatchingEngine;
+  sink: CollectingSink;
+}
+
+interface OrderState {
+  marketId: string;
+  agentId: string;
+  filled: number;
+  notional: number;
+}
+
+interface Pending {
+  cmd: HostCommand;
+  resolve: (r: HostResult) => void;
+  reject: (e: unknown) => void;
+}
+
+type LoggedCommand =
+  | { t: 'm'; c: MatchingCommand }
+  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+
+export class EngineHost {
+  private markets = new Map<string, Market>();
+  private balances!: BalanceView;
+  private agentNum = new Map<string, number>();
+  private agentByNum = new Map<number, string>();
+  private accounts = new Map<string, string>();
+  private orders = new Map<number, OrderState>();
+  private seq = 0;
+  private lastTs = 0;
+  private lastOrderId = 0;
+  private queue: Pending[] = [];
+  private running = false;
+  private paused = false;
+  private idle: (() => void)[] = [];
+  private stopped = false;
+  private broken: Error | null = null;
+
+  constructor(
+    private readonly pool: Pool,
+    /** Told when a batch fails to commit (the host then rebuilds itself from the log). */
+    private readonly onBatchError: (err: Error) => void = () => undefined,
+  ) {}
+
+  /** Migrations not yet applied: the host cannot load before they are. */
+  async pendingMigrations(): Promise<string[]> {
+    return pendingMigrations((sql) => this.pool.query(sql));
+  }
+
+  get attached(): boolean {
+    return !this.stopped && this.broken === null;
+  }
+
+  market(id: string): Market | undefined {
+    return this.markets.get(id);
+  }
+
+  hasAsset(code: string): boolean {
+    return this.balances?.assets.includes(code) ?? false;
+  }
+
+  marketIds(): string[] {
+    return [...this.markets.keys()];
+  }
+
+  /** Loads markets and agents, then replays the whole command log (recovery). Safe to call again to reload. */
+  async load(): Promise<{ commands: number; ms: number }> {
+    const t0 = Date.now();
+    const assets = (await this.pool.query<{ code: string }>('SELECT code FROM ledger_asset ORDER BY code')).rows.map((r) => r.code);
+    this.balances = new BalanceView(assets, HOST_AGENTS_MAX);
+    this.markets = new Map();
+    for (const r of (await this.pool.query('SELECT * FROM market ORDER BY id')).rows) {
+      const config: MarketConfig = {
+        marketId: r.id,
+        baseAsset: r.base_asset,
+        tickSize: Number(r.tick_size),
+        lotSize: Number(r.lot_size),
+        minOrderLots: r.min_order_lots,
+        maxOrderLots: r.max_order_lots,
+        maxPriceTicks: r.max_price_ticks,
+        priceBandBps: r.price_band_bps,
+        initialPriceTicks: r.initial_price_ticks,
+        defaultStp: r.default_stp,
+        ordersPerAgentMax: r.orders_per_agent_max,
+        bookOrdersMax: 1 << 20,
+        maxSpendCredits: Number(r.max_spend_credits),
+      };
+      const sink = new CollectingSink();
+      this.markets.set(r.id, { id: r.id, config, sink, engine: new MatchingEngine(config, { balances: this.balances, sink }) });
+    }
+    this.agentNum = new Map();
+    this.agentByNum = new Map();
+    for (const r of (await this.pool.query<{ id: string; num: number }>('SELECT id, num FROM agent')).rows) {
+      this.agentNum.set(r.id, r.num);
+      this.agentByNum.set(r.num, r.id);
+    }
+    this.orders = new Map();
+    this.seq = 0;
+    this.lastTs = 0;
+    this.lastOrderId = 0;
+    let n = 0;
+    const client = await this.pool.connect();
+    try {
+      // a cursor-free keyset scan, 10,000 commands a page
+      for (let after = 0; ; ) {
+        const page = await client.query<{ seq: string; market_id: string | null; command: LoggedCommand }>(
+          'SELECT seq, market_id, command FROM engine_command WHERE seq > $1 ORDER BY seq LIMIT 10000',
+          [after],
+        );
+        for (const row of page.rows) {
+          this.seq = Number(row.seq);
+          this.replay(row.market_id, row.command);
+          n++;
+        }
+        if (page.rows.length < 10000) break;
+        after = this.seq;
+      }
+    } finally {
+      client.release();
+    }
+    this.broken = null;
+    return { commands: n, ms: Date.now() - t0 };
+  }
+
+  private replay(marketId: string | null, logged: LoggedCommand): void {
+    if (logged.t === 'f') {
+      this.balances.registerAgent(logged.agent);
+      const a = this.balances.assetIndex(logged.asset);
+      const ok = logged.op === 'deposit' ? this.balances.deposit(logged.agent, a, Number(logged.amount)) : this.balances.withdraw(logged.agent, a, Number(logged.amount));
+      if (!ok) throw new Error(`replay diverged at seq ${this.seq}: funds ${logged.op} refused`);
+      return;
+    }
+    const m = this.markets.get(marketId as string);
+    if (!m) throw new Error(`replay: unknown market ${marketId} at seq ${this.seq}`);
+    const c = logged.c;
+    this.lastTs = Math.max(this.lastTs, c.ts);
+    if ('agent' in c) this.balances.registerAgent(c.agent);
+    if ((c.type === 'limit' || c.type === 'market') && c.orderId > this.lastOrderId) this.lastOrderId = c.orderId;
+    m.engine.execute(c);
+    const events = m.sink.take();
+    this.trackFills(m, events);
+    this.forgetEnded(m, events);
+  }
+
+  /** Keeps what the projections need for open orders: fills so far. */
+  private trackFills(m: Market, events: MatchingEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'accepted') {
+        this.orders.set(e.orderId, { marketId: m.id, agentId: this.agentByNum.get(e.agent) ?? '', filled: 0, notional: 0 });
+      } else if (e.kind === 'trade') {
+        for (const id of [e.makerOrderId, e.takerOrderId]) {
+          const o = this.orders.get(id);
+          if (o) {
+            o.filled += e.lots;
+            o.notional += e.notional;
+          }
+        }
+      }
+    }
+  }
+
+  /** Forgets orders that no longer rest (their rows are final). */
+  private forgetEnded(m: Market, events: MatchingEvent[]): void {
+    for (const e of events) {
+      const id = e.kind === 'accepted' || e.kind === 'cancelled' || e.kind === 'expired' ? e.orderId : e.kind === 'trade' ? e.makerOrderId : 0;
+      if (id && !m.engine.order(id)) this.orders.delete(id);
+    }
+  }
+
+  /**
+   * Queues a command; resolves once its batch is committed. What can be checked before sequencing (the agent,
+   * the market, the asset) is checked here, so a bad command fails alone and never breaks a batch.
+   */
+  async submit(cmd: HostCommand): Promise<HostResult> {
+    if (this.stopped) throw new AppError('SERVICE_UNAVAILABLE', 'The engine is shutting down.');
+    if (this.broken) throw new AppError('SERVICE_UNAVAILABLE', 'The engine is recovering.', { reason: this.broken.message });
+    await this.prepare(cmd);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ cmd, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private async prepare(cmd: HostCommand): Promise<void> {
+    if (cmd.kind !== 'set_state') await this.num(cmd.agentId);
+    if ('marketId' in cmd && cmd.marketId !== undefined && !this.markets.has(cmd.marketId)) {
+      throw new AppError('NOT_FOUND', 'No such market.', { marketId: cmd.marketId });
+    }
+    if (cmd.kind === 'place') {
+      const m = this.markets.get(cmd.marketId) as Market;
+      await this.accountId(cmd.agentId, CREDIT, this.pool);
+      await this.accountId(cmd.agentId, m.config.baseAsset, this.pool);
+    } else if (cmd.kind === 'funds') {
+      if (!this.balances.assets.includes(cmd.asset)) throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { code: cmd.asset });
+      await this.accountId(cmd.agentId, cmd.asset, this.pool);
+      await this.issuanceId(cmd.asset);
+    }
+  }
+
+  private kick(): void {
+    if (!this.running && !this.paused && this.queue.length > 0) {
+      this.running = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /** Runs batches until the queue is empty. One at a time: the host is the single writer. */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.paused) {
+      const batch = this.queue.splice(0, HOST_BATCH_MAX);
+      try {
+        const results = await this.runBatch(batch.map((p) => p.cmd));
+        batch.forEach((p, i) => p.resolve(results[i] as HostResult));
+      } catch (err) {
+        // Nothing of this batch was committed, but the in-memory engines ran it: rebuild them from the log.
+        this.broken = err as Error;
+        this.onBatchError(err as Error);
+        batch.forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The command could not be committed; nothing was done.')));
+        this.queue.splice(0).forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The engine is recovering.')));
+        await this.load().catch((e: Error) => (this.broken = e));
+      }
+    }
+    this.running = false;
+    this.idle.splice(0).forEach((f) => f());
+  }
+
+  private waitIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Runs `fn` with no batch in flight (e.g. reloading after a new asset or market), then carries on. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.paused = true;
+    try {
+      await this.waitIdle();
+      return await fn();
+    } finally {
+      this.paused = false;
+      this.kick();
+    }
+  }
+
+  /** Resolves when every submitted command has been committed and answered. */
+  async flush(): Promise<void> {
+    while (this.running || (this.queue.length > 0 && !this.paused)) await this.waitIdle().then(() => new Promise((r) => setImmediate(r)));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flush();
+  }
+
+  private async accountId(agentId: string, asset: string, db: Pool | PoolClient): Promise<string> {
+    const key = `${agentId}|${asset}`;
+    let id = this.accounts.get(key);
+    if (!id) {
+      const r = await openAccount(db, { kind: 'agent', id: agentId }, asset);
+      if (!r.ok) throw new AppError(r.code, r.message, r.details);
+      id = r.account.id;
+      this.accounts.set(key, id);
+    }
+    return id;
+  }
+
+  private async issuanceId(asset: string): Promise<string> {
+    const key = `system:issuance|${asset}`;
+    let id = this.accounts.get(key);
+    if (!id) {
+      const r = await systemAccount(this.pool, 'issuance', asset);
+      if (!r.ok) throw new AppError(r.code, r.message, r.details);
+      id = r.account.id;
+      this.accounts.set(key, id);
+    }
+    return id;
+  }
+
+  private async num(agentId: string): Promise<number> {
+    let n = this.agentNum.get(agentId);
+    if (n === undefined) {
+      const r = await this.pool.query<{ num: number }>('SELECT num FROM agent WHERE id = $1', [agentId]);
+      if (!r.rows[0]) throw new AppError('NOT_FOUND', 'No such agent.', { agentId });
+      n = r.rows[0].num;
+      if (n >= HOST_AGENTS_MAX) throw new AppError('SERVICE_UNAVAILABLE', 'This node holds no more agents (HOST_AGENTS_MAX).');
+      this.agentNum.set(agentId, n);
+      this.agentByNum.set(n, agentId);
+    }
+    return n;
+  }
+
+  private async runBatch(cmds: HostCommand[]): Promise<HostResult[]> {
+    // Agents, markets and ledger accounts were resolved in prepare().
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const results: HostResult[] = [];
+      const logRows: { seq: number; market: string | null; ts: number; json: string }[] = [];
+      const orderRows = new Map<number, unknown[]>();
+      const tradeRows: unknown[][] = [];
+      const ledger: LedgerRequest[] = [];
+      const clientIds = new Map<string, number>();
+      // Funds movements are idempotent by transfer id: one already in the journal (or earlier in this batch)
+      // is not executed again; the caller compares bodies.
+      const fundIds = cmds.flatMap((c) => (c.kind === 'funds' ? [c.transferId] : []));
+      const seenFunds = new Set<string>(
+        fundIds.length ? (await client.query<{ id: string }>('SELECT id FROM ledger_transfer WHERE id = ANY($1::text[])', [fundIds])).rows.map((r) => r.id) : [],
+      );
+
+      for (const cmd of cmds) {
+        const ts = (this.lastTs = Math.max(this.lastTs, Date.now()));
+        if (cmd.kind === 'funds') {
+          if (seenFunds.has(cmd.transferId)) {
+            results.push({ seq: null, code: null, events: [], duplicateTransfer: true });
+            continue;
+          }
+          seenFunds.add(cmd.transferId);
+          results.push(this.funds(cmd, ts, logRows, ledger));
+          continue;
+        }
+        const m = this.markets.get(cmd.marketId ?? '');
+        if (cmd.kind === 'cancel_all' && !cmd.marketId) {
+          // every market, each its own logged command, answered as one
+          const events: MatchingEvent[] = [];
+          let seq: string | null = null;
+          for (const mk of this.markets.values()) {
+            const r = this.exec(mk, { type: 'cancel_all', ts, agent: this.agentNum.get(cmd.agentId) as number }, logRows, orderRows, tradeRows, ledger, cmd);
+            events.push(...r.events);
+            seq = r.seq;
+          }
+          results.push({ seq, code: null, events });
+          continue;
+        }
+        if (!m) throw new Error(`command for unknown market ${cmd.marketId} reached the host`);
+        const agent = cmd.kind === 'set_state' ? 0 : (this.agentNum.get(cmd.agentId) as number);
+        let mc: MatchingCommand;
+        switch (cmd.kind) {
+          case 'place': {
+            const o = cmd.order;
+            if (o.clientOrderId) {
+              const key = `${cmd.agentId}|${o.clientOrderId}`;
+              const existing =
+                clientIds.get(key) ??
+                (await client.query<{ id: string }>('SELECT id FROM trading_order WHERE agent_id = $1 AND client_order_id = $2', [cmd.agentId, o.clientOrderId])).rows[0]?.id;
+              if (existing !== undefined) {
+                results.push({ seq: null, code: null, events: [], existingOrderId: Number(existing) });
+                continue;
+              }
+            }
+            const orderId = ++this.lastOrderId;
+            if (o.clientOrderId) clientIds.set(`${cmd.agentId}|${o.clientOrderId}`, orderId);
+            mc =
+              o.type === 'limit'
+                ? { type: 'limit', ts, orderId, agent, side: o.side, price: o.price as number, lots: o.lots as number, tif: o.tif ?? 'GTC', ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}), ...(o.postOnly ? { postOnly: true } : {}), ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) }
+                : { type: 'market', ts, orderId, agent, side: o.side, ...(o.lots !== undefined ? { lots: o.lots } : {}), ...(o.spend !== undefined ? { spend: o.spend } : {}), ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) };
+            const r = this.exec(m, mc, logRows, orderRows, tradeRows, ledger, cmd);
+            results.push({ ...r, orderId });
+            continue;
+          }
+          case 'cancel':
+            mc = { type: 'cancel', ts, agent, orderId: cmd.orderId };
+            break;
+          case 'cancel_all':
+            mc = { type: 'cancel_all', ts, agent };
+            break;
+          case 'amend':
+            mc = { type: 'amend', ts, agent, orderId: cmd.orderId, price: cmd.price, lots: cmd.lots };
+            break;
+          case 'set_state':
+            mc = { type: 'set_state', ts, state: cmd.state };
+            break;
+        }
+        results.push(this.exec(m, mc, logRows, orderRows, tradeRows, ledger, cmd));
+      }
+
+      if (logRows.length > 0) {
+        await client.query(
+          `INSERT INTO engine_command (seq, market_id, ts, command)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::jsonb[])`,
+          [logRows.map((r) => r.seq), logRows.map((r) => r.market), logRows.map((r) => r.ts), logRows.map((r) => r.json)],
+        );
+      }
+      if (orderRows.size > 0) {
+        const rows = [...orderRows.values()];
+        const col = (i: number) => rows.map((r) => r[i]);
+        await client.query(
+          `INSERT INTO trading_order (id, market_id, agent_id, client_order_id, side, type, tif, post_only, price_ticks, lots, spend,
+                                      expires_at, status, filled_lots, open_lots, filled_notional, reason, command_seq)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
+                                $9::int[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[], $15::bigint[],
+                                $16::bigint[], $17::text[], $18::bigint[])
+           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_lots = EXCLUDED.filled_lots,
+             open_lots = EXCLUDED.open_lots, filled_notional = EXCLUDED.filled_notional,
+             reason = COALESCE(EXCLUDED.reason, trading_order.reason),
+             price_ticks = COALESCE(EXCLUDED.price_ticks, trading_order.price_ticks), updated_at = now()`,
+          Array.from({ length: 18 }, (_, i) => col(i)),
+        );
+      }
+      if (tradeRows.length > 0) {
+        const col = (i: number) => tradeRows.map((r) => r[i]);
+        await client.query(
+          `INSERT INTO trade (market_id, event_seq, command_seq, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id,
+                              taker_side, price_ticks, lots, notional)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+                                $8::text[], $9::int[], $10::bigint[], $11::bigint[])`,
+          Array.from({ length: 11 }, (_, i) => col(i)),
+        );
+      }
+      if (ledger.length > 0) {
+        const lr = await applyBatch(client, ledger);
+        const bad = lr.find((r) => !r.ok);
+        // The engine reserved the funds of every trade before matching; a ledger refusal here is a broken invariant.
+        if (bad && !bad.ok) throw new Error(`ledger refused a settlement the engine made: ${bad.code} ${JSON.stringify(bad.details ?? {})}`);
+      }
+      await client.query('COMMIT');
+      return results;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private funds(cmd: Extract<HostCommand, { kind: 'funds' }>, ts: number, logRows: { seq: number; market: string | null; ts: number; json: string }[], ledger: LedgerRequest[]): HostResult {
+    const agent = this.agentNum.get(cmd.agentId) as number;
+    this.balances.registerAgent(agent);
+    let asset: number;
+    try {
+      asset = this.balances.assetIndex(cmd.asset);
+    } catch {
+      throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { asset: cmd.asset });
+    }
+    if (cmd.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.');
+    const amount = Number(cmd.amount);
+    const ok = cmd.op === 'deposit' ? this.balances.deposit(agent, asset, amount) : this.balances.withdraw(agent, asset, amount);
+    if (!ok) return { seq: null, code: cmd.op === 'withdraw' ? 'MATCHING_INSUFFICIENT_BALANCE' : 'MATCHING_INVALID_COMMAND', events: [] };
+    const seq = ++this.seq;
+    logRows.push({ seq, market: null, ts, json: JSON.stringify({ t: 'f', op: cmd.op, agent, asset: cmd.asset, amount: String(amount) }) });
+    const user = this.accounts.get(`${cmd.agentId}|${cmd.asset}`) as string;
+    const issuance = this.accounts.get(`system:issuance|${cmd.asset}`) as string;
+    const [from, to] = cmd.op === 'deposit' ? [issuance, user] : [user, issuance];
+    ledger.push({
+      kind: 'transfer',
+      type: cmd.op === 'deposit' ? 'mint' : 'burn',
+      id: cmd.transferId,
+      ref: { kind: 'admin', id: cmd.transferId },
+      legs: [
+        { accountId: from, side: 'debit', amount: cmd.amount },
+        { accountId: to, side: 'credit', amount: cmd.amount },
+      ],
+    });
+    return { seq: String(seq), code: null, events: [] };
+  }
+
+  /** Runs one matching command, logs it, and collects its projection rows and settlement transfers. */
+  private exec(
+    m: Market,
+    mc: MatchingCommand,
+    logRows: { seq: number; market: string | null; ts: number; json: string }[],
+    orderRows: Map<number, unknown[]>,
+    tradeRows: unknown[][],
+    ledger: LedgerRequest[],
+    cmd: HostCommand,
+  ): HostResult {
+    if ('agent' in mc) this.balances.registerAgent(mc.agent);
+    const code = m.engine.execute(mc);
+    const events = m.sink.take();
+    const seq = ++this.seq;
+    logRows.push({ seq, market: m.id, ts: mc.ts, json: JSON.stringify({ t: 'm', c: mc }) });
+    this.trackFills(m, events);
+    const lotSize = BigInt(m.config.lotSize);
+    const own = mc.type === 'limit' || mc.type === 'market' ? mc.orderId : -1;
+
+    // the new order itself (accepted or rejected)
+    if ((mc.type === 'limit' || mc.type === 'market') && cmd.kind === 'place') {
+      this.orderRow(orderRows, m, mc.orderId, cmd.agentId, cmd.order, seq, code, events);
+    }
+    for (const e of events) {
+      if (e.kind === 'trade') {
+        const maker = this.agentByNum.get(e.makerAgent) as string;
+        const taker = this.agentByNum.get(e.takerAgent) as string;
+        tradeRows.push([m.id, e.seq, seq, e.makerOrderId, e.takerOrderId, maker, taker, e.takerSide, e.price, e.lots, e.notional]);
+        const [buyer, seller] = e.takerSide === 'buy' ? [taker, maker] : [maker, taker];
+        const notional = BigInt(e.notional);
+        const base = BigInt(e.lots) * lotSize;
+        ledger.push({
+          kind: 'transfer',
+          type: 'settlement',
+          id: `trade:${m.config.baseAsset}:${e.seq}`, // ledger ids allow no slash; one market per base asset
+          ref: { kind: 'trade', id: `${m.id}:${e.seq}` },
+          legs: [
+            { accountId: this.accounts.get(`${buyer}|${CREDIT}`) as string, side: 'debit', amount: notional },
+            { accountId: this.accounts.get(`${seller}|${CREDIT}`) as string, side: 'credit', amount: notional },
+            { accountId: this.accounts.get(`${seller}|${m.config.baseAsset}`) as string, side: 'debit', amount: base },
+            { accountId: this.accounts.get(`${buyer}|${m.config.baseAsset}`) as string, side: 'credit', amount: base },
+          ],
+        });
+        if (e.makerOrderId !== own) this.touch(orderRows, m, e.makerOrderId, seq);
+      } else if ((e.kind === 'cancelled' || e.kind === 'expired' || e.kind === 'reduced' || e.kind === 'amended') && e.orderId !== own) {
+        this.touch(orderRows, m, e.orderId, seq, e.kind === 'cancelled' ? e.reason : e.kind === 'expired' ? 'expired' : null, e.kind === 'expired');
+      }
+    }
+    this.forgetEnded(m, events);
+    return { seq: String(seq), code, events };
+  }
+
+  /** The projection row of the new order of a place command. */
+  private orderRow(orderRows: Map<number, unknown[]>, m: Market, orderId: number, agentId: string, o: PlaceOrder, seq: number, code: MatchingCode | null, events: MatchingEvent[]): void {
+    const resting = m.engine.order(orderId);
+    let filled = 0;
+    let notional = 0;
+    for (const e of events) if (e.kind === 'trade' && e.takerOrderId === orderId) {
+      filled += e.lots;
+      notional += e.notional;
+    }
+    const cancelled = events.find((e) => (e.kind === 'cancelled' || e.kind === 'expired') && e.orderId === orderId);
+    const status = code ? 'rejected' : resting ? 'open' : cancelled ? (cancelled.kind === 'expired' ? 'expired' : 'canceled') : 'closed';
+    const reason = code ?? (cancelled?.kind === 'cancelled' ? cancelled.reason : null);
+    orderRows.set(orderId, [
+      orderId, m.id, agentId, o.clientOrderId ?? null, o.side, o.type, o.type === 'limit' ? (o.tif ?? 'GTC') : null, Boolean(o.postOnly),
+      o.price ?? null, o.lots ?? null, o.spend ?? null, o.expiresAt ?? null, status, filled, resting?.lots ?? 0, notional, reason, seq,
+    ]);
+  }
+
+  /** An existing order changed (filled as a maker, cancelled, expired, amended, reduced): refresh its row. */
+  private touch(orderRows: Map<number, unknown[]>, m: Market, orderId: number, _seq: number, reason: string | null = null, expired = false): void {
+    const existing = orderRows.get(orderId);
+    const resting = m.engine.order(orderId);
+    const st = this.orders.get(orderId);
+    if (existing) {
+      existing[12] = resting ? 'open' : reason ? (expired ? 'expired' : 'canceled') : existing[12] === 'open' ? 'closed' : existing[12];
+      existing[14] = resting?.lots ?? 0;
+      if (resting) existing[8] = resting.price;
+      if (reason) existing[16] = reason;
+      return;
+    }
+    // Only the changed columns matter for ON CONFLICT; the rest are placeholders the insert never uses.
+    orderRows.set(orderId, [
+      orderId, m.id, st?.agentId ?? '', null, 'buy', 'limit', null, false, resting?.price ?? null, null, null, null,
+      resting ? 'open' : reason ? (expired ? 'expired' : 'canceled') : 'closed', st?.filled ?? 0, resting?.lots ?? 0, st?.notional ?? 0, reason, _seq,
+    ]);
+  }
+}

@@ -1,0 +1,39 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+import { EngineLink, EngineLinkStatus } from './engine-link';
+import { EngineHost } from './engine-host';
+
+/**
+ * The engine hosted in the api process (the single-node default): recovers every book by replaying the
+ * command log before the app serves, and drains every queued command before the pools close.
+ */
+@Injectable()
+export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeApplicationShutdown {
+  readonly host: EngineHost;
+  private readonly logger = new Logger('Engine');
+
+  constructor(db: DatabaseService) {
+    super();
+    this.host = new EngineHost(db.pool, (err) => this.logger.error({ err }, `batch not committed, rebuilding from the log: ${err.message}`));
+  }
+
+  async onModuleInit(): Promise<void> {
+    if ((await this.host.pendingMigrations()).length > 0) {
+      this.logger.warn('engine not started: migrations pending');
+      return;
+    }
+    const r = await this.host.load();
+    this.logger.log(`engine recovered: ${r.commands} commands replayed in ${r.ms} ms, markets: ${this.host.marketIds().join(', ') || 'none'}`);
+    this.started = true;
+  }
+
+  private started = false;
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.host.stop();
+  }
+
+  async status(): Promise<EngineLinkStatus> {
+    return { attached: this.started && this.host.attached, mode: 'in-process' };
+  }
+}

@@ -1,0 +1,39 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Public } from '../auth/decorators';
+import { ZodQuery } from '../common/zod';
+import { TradingService } from './trading.service';
+
+const DepthQuery = z.strictObject({ depth: z.coerce.number().int().min(1).max(1000).default(50) });
+const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+/** Public market data. Market ids contain a slash (GPT-X.1K/CREDIT): URL-encode it (GPT-X.1K%2FCREDIT). */
+@ApiTags('markets')
+@Public()
+@Controller('v1/markets')
+export class MarketsController {
+  constructor(private readonly trading: TradingService) {}
+
+  @Get()
+  async list() {
+    return { markets: await this.trading.listMarkets() };
+  }
+
+  @Get(':marketId')
+  async get(@Param('marketId') id: string) {
+    const m = await this.trading.market(id);
+    return this.trading.marketView(m.row, m.baseScale);
+  }
+
+  /** Aggregated levels as [price, amount] pairs, with the market's event sequence number. */
+  @Get(':marketId/book')
+  book(@Param('marketId') id: string, @ZodQuery(DepthQuery) q: z.infer<typeof DepthQuery>) {
+    return this.trading.book(id, q.depth);
+  }
+
+  @Get(':marketId/trades')
+  trades(@Param('marketId') id: string, @ZodQuery(LimitQuery) q: z.infer<typeof LimitQuery>) {
+    return this.trading.trades(id, q.limit);
+  }
+}

@@ -1,0 +1,86 @@
+import { Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { Auth, Roles } from '../auth/decorators';
+import type { AuthContext } from '../auth/auth.types';
+import { ZodBody, ZodQuery } from '../common/zod';
+import { TradingService } from './trading.service';
+
+const Decimal = z.string().max(64);
+const MarketId = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}\/CREDIT$/);
+export const PlaceOrderBody = z.strictObject({
+  market: MarketId,
+  side: z.enum(['buy', 'sell']),
+  type: z.enum(['limit', 'market']),
+  /** credits per lot, decimal string, a multiple of the market's tick size (limit orders) */
+  price: Decimal.optional(),
+  /** base-asset units, decimal string, a multiple of the lot size */
+  quantity: Decimal.optional(),
+  /** credits to spend (market buy) or to raise (market sell), decimal string */
+  spend: Decimal.optional(),
+  timeInForce: z.enum(['GTC', 'GTD', 'IOC', 'FOK']).optional(),
+  postOnly: z.boolean().optional(),
+  /** GTD: epoch ms */
+  expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  selfTradePrevention: z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']).optional(),
+  /** Unique per agent across all its orders, forever: the same id again returns the same order. */
+  clientOrderId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+});
+export const CancelAllBody = z.strictObject({ market: MarketId.optional() });
+export const ListOrdersQuery = z.strictObject({
+  status: z.enum(['open', 'all']).default('all'),
+  market: MarketId.optional(),
+  cursor: z.string().regex(/^[1-9][0-9]{0,15}$/).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+
+@ApiTags('orders')
+@ApiSecurity('signature')
+@Roles('agent')
+@Controller('v1')
+export class OrdersController {
+  constructor(private readonly trading: TradingService) {}
+
+  /** Places an order; answers once it is durably committed (with its fills so far). */
+  @Post('orders')
+  place(@Auth() auth: AuthContext, @ZodBody(PlaceOrderBody) body: z.infer<typeof PlaceOrderBody>) {
+    return this.trading.place(auth.agentId as string, body);
+  }
+
+  /** Validates an order and says what it would hold, without placing it. */
+  @Post('orders/test')
+  test(@ZodBody(PlaceOrderBody) body: z.infer<typeof PlaceOrderBody>) {
+    return this.trading.test(body);
+  }
+
+  @Post('orders/cancel-all')
+  cancelAll(@Auth() auth: AuthContext, @ZodBody(CancelAllBody) body: z.infer<typeof CancelAllBody>) {
+    return this.trading.cancelAll(auth.agentId as string, body.market);
+  }
+
+  @Get('orders')
+  list(@Auth() auth: AuthContext, @ZodQuery(ListOrdersQuery) q: z.infer<typeof ListOrdersQuery>) {
+    return this.trading.listOrders(auth.agentId as string, q);
+  }
+
+  @Get('orders/by-client-id/:clientOrderId')
+  byClientId(@Auth() auth: AuthContext, @Param('clientOrderId') cid: string) {
+    return this.trading.getOrderByClientId(auth.agentId as string, cid);
+  }
+
+  @Get('orders/:orderId')
+  get(@Auth() auth: AuthContext, @Param('orderId') orderId: string) {
+    return this.trading.getOrder(auth.agentId as string, orderId);
+  }
+
+  @Delete('orders/:orderId')
+  cancel(@Auth() auth: AuthContext, @Param('orderId') orderId: string) {
+    return this.trading.cancel(auth.agentId as string, orderId);
+  }
+
+  @Get('account/fills')
+  fills(@Auth() auth: AuthContext, @ZodQuery(LimitQuery) q: z.infer<typeof LimitQuery>) {
+    return this.trading.fills(auth.agentId as string, q.limit);
+  }
+}

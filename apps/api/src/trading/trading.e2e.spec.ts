@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AteClient } from '@ate/client';
+import { createTestDatabase, TestDatabase } from '@ate/db';
+import { createApp } from '../bootstrap';
+import { AppConfig, loadConfig } from '../config/config';
+
+const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
+const M = 'GPT-X.1K/CREDIT';
+
+/**
+ * Trading end to end on real Postgres: agents place orders over signed REST, the in-process engine matches,
+ * each batch commits commands, orders, trades and ledger settlements in one transaction; a restart replays
+ * the command log and rebuilds the same book.
+ */
+describe('trading end to end (real Postgres, real HTTP)', () => {
+  let db: TestDatabase;
+  let config: AppConfig;
+  let app: NestFastifyApplication;
+  let url: string;
+  let admin: AteClient;
+  let alice: AteClient;
+  let bob: AteClient;
+  let aliceId: string;
+  let bobId: string;
+
+  async function boot(): Promise<void> {
+    app = await createApp(config);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    url = await app.getUrl();
+  }
+  const clients = () => {
+    admin = new AteClient({ baseUrl: url, ...ADMIN });
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('trading');
+    config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent', MASTER_KEY: randomBytes(32).toString('base64'), ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret });
+    await boot();
+    clients();
+    await admin.defineAsset({ code: 'GPT-X.1K', scale: 0, model: 'gpt-x', provider: 'acme-ai', tokenClass: 'output-1k' });
+    // a tick is 0.001 credit per lot; a lot is one allowance of 1,000 tokens
+    await admin.createMarket({ base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, priceBandBps: 5000 });
+    const a = await admin.createAgent({ name: 'alice' });
+    const b = await admin.createAgent({ name: 'bob' });
+    aliceId = a.id;
+    bobId = b.id;
+    alice = new AteClient({ baseUrl: url, ...a.apiKey! });
+    bob = new AteClient({ baseUrl: url, ...b.apiKey! });
+    await admin.deposit({ id: 'alice-credits', agentId: aliceId, asset: 'CREDIT', amount: '1000' });
+    await admin.deposit({ id: 'bob-tokens', agentId: bobId, asset: 'GPT-X.1K', amount: '500' });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db?.drop();
+  });
+  afterEach(async () => {
+    expect(await admin.reconciliation()).toMatchObject({ ok: true, violations: [] });
+  });
+
+  it('lists the market with its rules', async () => {
+    const { markets } = await alice.markets();
+    expect(markets).toEqual([
+      expect.objectContaining({ id: M, base: 'GPT-X.1K', quote: 'CREDIT', state: 'open', tickSize: '0.001', lotSize: '1', referencePrice: '2.000' }),
+    ]);
+  });
+
+  it('a resting sell and a crossing buy trade at the maker price; balances settle in the ledger', async () => {
+    const sell = await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: '2.000', quantity: '100', clientOrderId: 'bob-s1' });
+    expect(sell).toMatchObject({ status: 'open', price: '2.000', quantity: '100', remaining: '100', filled: '0' });
+    expect(await bob.balances()).toMatchObject({ balances: { 'GPT-X.1K': { total: '500' } } });
+    const book = await alice.book(M);
+    expect(book.asks).toEqual([['2.000', '100']]);
+
+    const buy = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.100', quantity: '40' });
+    expect(buy).toMatchObject({ status: 'closed', filled: '40', remaining: '0', cost: '80.000', averagePrice: '2.000' });
+    expect(await bob.getOrder(sell.id)).toMatchObject({ status: 'open', filled: '40', remaining: '60' });
+
+    expect((await alice.balances()).balances).toEqual({
+      CREDIT: { free: '920.000', used: '0.000', total: '920.000' },
+      'GPT-X.1K': { free: '40', used: '0', total: '40' },
+    });
+    expect((await bob.balances()).balances).toEqual({
+      CREDIT: { free: '80.000', used: '0.000', total: '80.000' },
+      'GPT-X.1K': { free: '460', used: '0', total: '460' },
+    });
+    const t = await alice.trades(M);
+    expect(t.trades[0]).toMatchObject({ price: '2.000', amount: '40', cost: '80.000', takerSide: 'buy' });
+    expect((await bob.fills()).fills[0]).toMatchObject({ orderId: sell.id, side: 'sell', takerOrMaker: 'maker', amount: '40' });
+  });
+
+  it('the same clientOrderId again returns the same order and places nothing', async () => {
+    const again = await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: '2.000', quantity: '100', clientOrderId: 'bob-s1' });
+    expect(again).toMatchObject({ clientOrderId: 'bob-s1', remaining: '60' });
+    expect((await bob.listOrders({ status: 'open' })).orders).toHaveLength(1);
+    expect((await bob.getOrderByClientId('bob-s1')).id).toBe(again.id);
+  });
+
+  it('a market order by spend never spends more than the cap', async () => {
+    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'market', spend: '9.999' });
+    // 4 lots at 2.000 = 8.000; a fifth would cost 10.000
+    expect(o).toMatchObject({ status: 'canceled', filled: '4', cost: '8.000', reason: 'MATCHING_CANCEL_UNFILLED' });
+  });
+
+  it.each([
+    ['a price off the tick', { market: M, side: 'buy', type: 'limit', price: '2.0005', quantity: '1' }, 400, 'AMOUNT_TOO_MANY_DECIMALS'],
+    ['a price beyond the band', { market: M, side: 'buy', type: 'limit', price: '9.000', quantity: '1' }, 422, 'MATCHING_PRICE_OUTSIDE_BAND'],
+    ['more than the balance', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '100000' }, 422, 'MATCHING_INSUFFICIENT_FUNDS'],
+    ['an unknown market', { market: 'NOPE/CREDIT', side: 'buy', type: 'limit', price: '2.000', quantity: '1' }, 404, 'NOT_FOUND'],
+    ['a quantity of zero', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '0' }, 400, 'MATCHING_INVALID_SIZE'],
+    ['a float price', { market: M, side: 'buy', type: 'limit', price: 2, quantity: '1' }, 400, 'VALIDATION_FAILED'],
+    ['a market order with a price', { market: M, side: 'buy', type: 'market', price: '2.000', quantity: '1' }, 400, 'VALIDATION_FAILED'],
+    ['post-only that would cross', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1', postOnly: true }, 422, 'MATCHING_POST_ONLY_WOULD_CROSS'],
+  ].map(([n, b, s, c]) => [n, s, c, b] as const))('%s -> %i %s; book and balances unchanged', async (_n, status, code, body) => {
+    const before = [await alice.balances(), await alice.book(M)];
+    const r = await alice.raw<any>('POST', '/v1/orders', body);
+    expect(r.status).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    const after = [await alice.balances(), await alice.book(M)];
+    expect({ ...after, 1: { ...(after[1] as object), seq: 0 } }).toEqual({ ...before, 1: { ...(before[1] as object), seq: 0 } });
+  });
+
+  it("cancelling another agent's order answers like an unknown id", async () => {
+    const open = (await bob.listOrders({ status: 'open' })).orders[0]!;
+    const r = await alice.raw<any>('DELETE', `/v1/orders/${open.id}`);
+    expect(r.status).toBe(404);
+    expect(r.body.error.code).toBe('MATCHING_UNKNOWN_ORDER');
+    const unknown = await alice.raw<any>('DELETE', '/v1/orders/999999');
+    // the same answer but for the id it echoes
+    expect(unknown.body).toEqual({ error: { ...r.body.error, details: { orderId: '999999' } } });
+  });
+
+  it('a buy holds its credits until cancelled; a withdrawal cannot take held funds', async () => {
+    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.500', quantity: '10' });
+    expect(o.status).toBe('open');
+    // the engine holds 15.000 credits of alice's 912.000
+    await expect(admin.withdraw({ id: 'alice-wd-all', agentId: aliceId, asset: 'CREDIT', amount: '912' })).rejects.toMatchObject({ status: 422 });
+    const c = await alice.cancelOrder(o.id);
+    expect(c).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_BY_OWNER', remaining: '0' });
+    const w = await admin.withdraw({ id: 'alice-wd-1', agentId: aliceId, asset: 'CREDIT', amount: '12' });
+    expect(w.amount).toBe('12.000');
+  });
+
+  it('after a restart the engine replays its log and the book is the same', async () => {
+    await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.900', quantity: '7', clientOrderId: 'a-rest' });
+    const before = await alice.book(M);
+    await app.close();
+    await boot();
+    clients();
+    alice = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(aliceId)) });
+    const after = await alice.book(M);
+    expect(after).toEqual(before);
+    expect((await alice.getOrderByClientId('a-rest')).status).toBe('open');
+    // and trading goes on
+    const cancelled = await alice.cancelAll();
+    expect(cancelled.cancelled.length).toBe(1);
+    expect((await alice.book(M)).bids).toEqual([]);
+  });
+});
