@@ -14,7 +14,7 @@ import { CollectingSink } from './events';
 import { hashSnapshot } from './snapshot';
 
 const SEED = Number(process.env['FC_SEED'] ?? 20261128);
-const RUNS = Number(process.env['FC_RUNS'] ?? 1500);
+const RUNS = Number(process.env['FC_RUNS'] ?? 1000);
 const CONFIGS: [string, MarketConfig][] = [
   ['tick 1 lot 10, default cancel-taker', { ...TEST_CONFIG, ordersPerAgentMax: 3, bookOrdersMax: 8 }],
   ['tick 3 lot 1, default decrement', { ...TEST_CONFIG, tickSize: 3, lotSize: 1, defaultStp: 'decrement_cancel', priceBandBps: 500 }],
@@ -77,7 +77,7 @@ describe(`differential engine vs reference (seed ${SEED}, ${RUNS} streams per co
         expect(restored.stateHash()).toBe(a.stateHash());
         expect(restored.snapshot()).toEqual(a.snapshot());
       }),
-      { seed: SEED, numRuns: Math.ceil(RUNS / 3) },
+      { seed: SEED, numRuns: Math.ceil(RUNS / 4) },
     );
   });
 
