@@ -41,6 +41,30 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     ).rejects.toMatchObject({ code: expect.stringMatching(/^P/) });
   });
 
+  // --- trading ---
+  it('round-trips Market, EngineCommand, TradingOrder and Trade', async () => {
+    await prisma.ledgerAsset.create({ data: { code: 'TOK.1K', kind: 'allowance', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' } });
+    const m = await prisma.market.create({
+      data: {
+        id: 'TOK.1K/CREDIT', baseAsset: 'TOK.1K', tickSize: 1n, lotSize: 1n, minOrderLots: 1, maxOrderLots: 1000, maxPriceTicks: 100000,
+        priceBandBps: 1000, initialPriceTicks: 2000, defaultStp: 'cancel_taker', ordersPerAgentMax: 100, maxSpendCredits: 1000000n,
+      },
+    });
+    expect(await prisma.market.findUniqueOrThrow({ where: { id: m.id } })).toEqual(m);
+    const c = await prisma.engineCommand.create({ data: { seq: 1n, marketId: m.id, ts: 1795000000000n, command: { t: 'm', c: { type: 'tick', ts: 1 } } } });
+    expect(await prisma.engineCommand.findUniqueOrThrow({ where: { seq: 1n } })).toEqual(c);
+    const a = await prisma.agent.create({ data: { id: 'agt_trader0001', name: 'trader' } });
+    expect(a.num).toEqual(expect.any(Number));
+    const o = await prisma.tradingOrder.create({
+      data: { id: 1n, marketId: m.id, agentId: a.id, clientOrderId: 'c-1', side: 'buy', type: 'limit', tif: 'GTC', priceTicks: 2000, lots: 5n, status: 'open', openLots: 5n, commandSeq: 1n },
+    });
+    expect(await prisma.tradingOrder.findUniqueOrThrow({ where: { id: 1n } })).toEqual(o);
+    const t = await prisma.trade.create({
+      data: { marketId: m.id, eventSeq: 3n, commandSeq: 1n, makerOrderId: 1n, takerOrderId: 2n, makerAgentId: a.id, takerAgentId: a.id, takerSide: 'sell', priceTicks: 2000, lots: 1n, notional: 2000n },
+    });
+    expect(await prisma.trade.findUniqueOrThrow({ where: { marketId_eventSeq: { marketId: m.id, eventSeq: 3n } } })).toEqual(t);
+  });
+
   // --- ledger (append-only journal tables: insert and read only) ---
   it('round-trips LedgerAsset', async () => {
     const row = await prisma.ledgerAsset.create({
