@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { TestDatabase } from '@ate/db';
 import { account, issuance, ledgerDb, mintReq } from '../testing/fixtures';
 import { reconcile } from './reconcile';
+import type { LedgerRequest } from './types';
 import { commitBatch } from './writer';
 
 /** Kills of the child, count (the issue asks for several). */
@@ -46,6 +47,7 @@ describe('crash safety', () => {
       });
       const reported = new Map<number, number>();
       const begun = new Map<number, number>();
+      const begunJson = new Map<number, string>();
       let out = '';
       let err = '';
       child.stderr.on('data', (d) => (err += d));
@@ -58,8 +60,9 @@ describe('crash safety', () => {
             const line = out.slice(0, nl);
             out = out.slice(nl + 1);
             if (line === 'ready') setTimeout(() => { child.kill('SIGKILL'); resolve(); }, delay);
-            const m = /^(begin|committed) (\d+) (\d+)$/.exec(line);
+            const m = /^(begin|committed) (\d+) (\d+)(?: (.*))?$/.exec(line);
             if (m) (m[1] === 'begin' ? begun : reported).set(Number(m[2]), Number(m[3]));
+            if (m && m[1] === 'begin') begunJson.set(Number(m[2]), m[4] as string);
           }
         });
         child.on('exit', () => resolve());
@@ -83,7 +86,19 @@ describe('crash safety', () => {
       const unreported = present.rows.filter((r) => !reported.has(r.batch));
       expect(unreported.length).toBeLessThanOrEqual(1);
       for (const r of unreported) expect({ batch: r.batch, present: r.n }).toEqual({ batch: r.batch, present: begun.get(r.batch) });
-      const report = await reconcile(db.pool);
+      let report = await reconcile(db.pool);
+      expect(report.violations).toEqual([]);
+
+      // Recovery is a retry: the batch that was in flight, sent again with the same ids, is applied exactly once
+      // (all replayed if its COMMIT had landed, all fresh otherwise).
+      const inFlight = [...begun.keys()].filter((b) => !reported.has(b));
+      for (const b of inFlight) {
+        const again = JSON.parse(begunJson.get(b) as string, (k, v) => (k === 'amount' ? BigInt(v) : v)) as LedgerRequest[];
+        const results = await commitBatch(db.pool, again);
+        const landed = presentByBatch.has(b);
+        expect(results.every((r) => r.ok && r.replayed === landed)).toBe(true);
+      }
+      report = await reconcile(db.pool);
       expect(report.violations).toEqual([]);
       committedTotal += reported.size;
       console.log(`kill ${k + 1}: after ${delay} ms, ${reported.size} batches reported committed, ${present.rows.length} present`);

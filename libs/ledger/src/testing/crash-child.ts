@@ -3,7 +3,7 @@
  * one the ledger accepts (funds suffice, holds are fresh), so "the batch is present in full" means all of its
  * ids. Protocol on stdout, one line each:
  *   ready
- *   begin <batch number> <requests>   (before the batch is sent)
+ *   begin <batch number> <requests> <the batch as JSON, amounts as strings>   (before the batch is sent)
  *   committed <batch number> <requests>   (only after COMMIT returned)
  * (Writes to a pipe are synchronous on Linux: a line printed is a line the parent reads, kill or not.)
  * argv: <database url> <tag> <seed> <account ids, comma-separated; the first is funded>
@@ -47,7 +47,8 @@ async function main(): Promise<void> {
           : { kind: 'post', id: `${id}-p`, holdId: id, credits: [{ accountId: to, amount }] });
       }
     }
-    process.stdout.write(`begin ${b} ${batch.length}\n`);
+    const json = JSON.stringify(batch, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+    process.stdout.write(`begin ${b} ${batch.length} ${json}\n`);
     const results = await commitBatch(pool, batch);
     const bad = results.find((x) => !x.ok);
     if (bad) throw new Error(`crash child: unexpected rejection ${JSON.stringify(bad)}`);
