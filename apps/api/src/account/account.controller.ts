@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodQuery } from '../common/zod';
+import { InProcessEngine } from '../engine/engine.service';
 import { LedgerService } from '../ledger/ledger.service';
 
 export const StatementQuery = z.strictObject({
@@ -18,11 +19,15 @@ export const StatementQuery = z.strictObject({
 @Roles('agent')
 @Controller('v1/account')
 export class AccountController {
-  constructor(private readonly ledger: LedgerService) {}
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly engine: InProcessEngine,
+  ) {}
 
   @Get('balances')
   async balances(@Auth() auth: AuthContext) {
-    const list = await this.ledger.balances({ kind: 'agent', id: auth.agentId as string });
+    const agentId = auth.agentId as string;
+    const list = await this.ledger.balances({ kind: 'agent', id: agentId }, (asset) => this.engine.host.reserved(agentId, asset));
     return { agentId: auth.agentId, balances: Object.fromEntries(list.map(({ asset, ...b }) => [asset, b])) };
   }
 

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { deriveSigningKey } from '@ate/contracts';
 import { APP_CONFIG } from '../config/config.module';
@@ -39,8 +41,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     if (await this.keys.hasActiveAdminKey()) return;
     const k = await this.keys.issue('admin', {}, 'first admin key');
     // Printed once, plainly, for the operator at the console; never logged through the structured logger.
+    // Also left in the data directory (mode 0600, beside the master key) so `npm run seed:demo` finds it.
+    const file = resolve(this.config.DATA_DIR, 'first-admin-key.json');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ keyId: k.keyId, secret: k.secret }) + '\n', { mode: 0o600 });
     process.stdout.write(
-      `\n  First admin API key (shown once, store it now):\n    ATE_KEY=${k.keyId}\n    ATE_SECRET=${k.secret}\n\n`,
+      `\n  First admin API key (shown once; also in ${file}):\n    ATE_KEY=${k.keyId}\n    ATE_SECRET=${k.secret}\n\n`,
     );
   }
 }

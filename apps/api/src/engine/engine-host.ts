@@ -112,6 +112,13 @@ export class EngineHost {
     return this.markets.get(id);
   }
 
+  /** What the agent's open orders hold of an asset, in minor units (0 for an agent or asset the engine has not seen). */
+  reserved(agentId: string, asset: string): bigint {
+    const n = this.agentNum.get(agentId);
+    if (n === undefined || !this.balances?.assets.includes(asset)) return 0n;
+    return BigInt(this.balances.reserved[this.balances.assetIndex(asset)]![n]!);
+  }
+
   hasAsset(code: string): boolean {
     return this.balances?.assets.includes(code) ?? false;
   }

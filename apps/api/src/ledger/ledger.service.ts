@@ -87,12 +87,17 @@ export class LedgerService implements BeforeApplicationShutdown {
     });
   }
 
-  async balances(owner: { kind: 'agent' | 'principal'; id: string }): Promise<BalanceView[]> {
+  /**
+   * Balances as CCXT reads them: `used` is what the ledger holds plus what open orders reserve in the engine
+   * (`reservedBy`), `free` the rest of the total.
+   */
+  async balances(owner: { kind: 'agent' | 'principal'; id: string }, reservedBy: (asset: string) => bigint = () => 0n): Promise<BalanceView[]> {
     const rows: Balance[] = await getBalances(this.db.pool, owner);
     return Promise.all(
       rows.map(async (b) => {
         const scale = await this.scaleOf(b.asset);
-        return { asset: b.asset, free: formatAmount(b.available, scale), used: formatAmount(b.held, scale), total: formatAmount(b.total, scale) };
+        const used = b.held + reservedBy(b.asset);
+        return { asset: b.asset, free: formatAmount(b.total - used, scale), used: formatAmount(used, scale), total: formatAmount(b.total, scale) };
       }),
     );
   }

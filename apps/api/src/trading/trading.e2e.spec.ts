@@ -82,7 +82,7 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     });
     expect((await bob.balances()).balances).toEqual({
       CREDIT: { free: '80.000', used: '0.000', total: '80.000' },
-      'GPT-X.1K': { free: '460', used: '0', total: '460' },
+      'GPT-X.1K': { free: '400', used: '60', total: '460' }, // 60 lots still offered
     });
     const t = await alice.trades(M);
     expect(t.trades[0]).toMatchObject({ price: '2.000', amount: '40', cost: '80.000', takerSide: 'buy' });
@@ -133,7 +133,8 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
   it('a buy holds its credits until cancelled; a withdrawal cannot take held funds', async () => {
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.500', quantity: '10' });
     expect(o.status).toBe('open');
-    // the engine holds 15.000 credits of alice's 912.000
+    // the engine holds 15.000 credits of alice's 912.000, and the balance shows it as used
+    expect((await alice.balances()).balances['CREDIT']).toEqual({ free: '897.000', used: '15.000', total: '912.000' });
     await expect(admin.withdraw({ id: 'alice-wd-all', agentId: aliceId, asset: 'CREDIT', amount: '912' })).rejects.toMatchObject({ status: 422 });
     const c = await alice.cancelOrder(o.id);
     expect(c).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_BY_OWNER', remaining: '0' });
