@@ -37,48 +37,36 @@ export const LOCK_ACCOUNTS = {
            FROM ledger_account WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
 };
 
-/** 5. The accepted journal rows. The three hashes come as hex text (cheaper to encode than bytea arrays). */
-export const INSERT_TRANSFERS = {
-  name: 'ledger_insert_transfers',
-  text: `INSERT INTO ledger_transfer (seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)
-         SELECT u.seq, u.id, u.kind, u.type, u.ref_kind, u.ref_id, u.hold_id, u.metadata,
-                decode(u.body_hash, 'hex'), decode(u.prev_hash, 'hex'), decode(u.hash, 'hex')
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::jsonb[], $9::text[], $10::text[], $11::text[])
-                AS u(seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)`,
-};
-
-/** 6. Their entries, all in one statement (the balance trigger checks the statement's rows). */
-export const INSERT_ENTRIES = {
-  name: 'ledger_insert_entries',
-  text: `INSERT INTO ledger_entry (transfer_seq, leg, account_id, asset, amount)
-         SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::bigint[], $4::text[], $5::bigint[])`,
-};
-
-export const INSERT_HOLDS = {
-  name: 'ledger_insert_holds',
-  text: `INSERT INTO ledger_hold (id, account_id, amount, created_seq)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])`,
-};
-
-export const INSERT_RESOLUTIONS = {
-  name: 'ledger_insert_resolutions',
-  text: `INSERT INTO ledger_hold_resolution (hold_id, transfer_seq, posted_amount)
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])`,
-};
-
-/** 7. The new balances (absolute values computed under the row locks; the CHECKs judge them). */
-export const UPDATE_BALANCES = {
-  name: 'ledger_update_balances',
-  text: `UPDATE ledger_account a SET balance = v.balance, held = v.held
-           FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, balance, held)
-          WHERE a.id = v.id`,
-};
-
-/** 8. The new chain head. */
-export const UPDATE_HEAD = {
-  name: 'ledger_update_head',
-  text: `UPDATE ledger_chain_head SET seq = $1, hash = decode($2, 'hex') WHERE singleton`,
+/**
+ * 5. The whole accepted set in one statement (one round trip): journal rows, entries, holds, resolutions, the
+ * new balances (absolute values computed under the row locks; the CHECKs judge them) and the new chain head.
+ * Hashes come as hex text (cheaper to encode than bytea arrays). The foreign keys between these tables and the
+ * entries' balance trigger are checked at the end of the statement, when all of it is in.
+ */
+export const WRITE_BATCH = {
+  name: 'ledger_write_batch',
+  text: `
+  WITH t AS (
+    INSERT INTO ledger_transfer (seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)
+    SELECT u.seq, u.id, u.kind, u.type, u.ref_kind, u.ref_id, u.hold_id, u.metadata,
+           decode(u.body_hash, 'hex'), decode(u.prev_hash, 'hex'), decode(u.hash, 'hex')
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                  $8::jsonb[], $9::text[], $10::text[], $11::text[])
+           AS u(seq, id, kind, type, ref_kind, ref_id, hold_id, metadata, body_hash, prev_hash, hash)),
+  e AS (
+    INSERT INTO ledger_entry (transfer_seq, leg, account_id, asset, amount)
+    SELECT * FROM unnest($12::bigint[], $13::smallint[], $14::bigint[], $15::text[], $16::bigint[])),
+  h AS (
+    INSERT INTO ledger_hold (id, account_id, amount, created_seq)
+    SELECT * FROM unnest($17::text[], $18::bigint[], $19::bigint[], $20::bigint[])),
+  r AS (
+    INSERT INTO ledger_hold_resolution (hold_id, transfer_seq, posted_amount)
+    SELECT * FROM unnest($21::text[], $22::bigint[], $23::bigint[])),
+  b AS (
+    UPDATE ledger_account a SET balance = v.balance, held = v.held
+      FROM unnest($24::bigint[], $25::bigint[], $26::bigint[]) AS v(id, balance, held)
+     WHERE a.id = v.id)
+  UPDATE ledger_chain_head SET seq = $27, hash = decode($28, 'hex') WHERE singleton`,
 };
 
 // --- assets and accounts ---

@@ -14,7 +14,7 @@ import { Prepared, prepare } from './validate';
  *   3. read the ids already in the journal, the holds named, and lock the accounts named, in id order;
  *   4. apply the requests one by one, in order, to an in-memory copy of those rows: each is accepted (and
  *      changes the copy) or rejected with its own code (and changes nothing);
- *   5. write the accepted set with one set-based statement per table (unnest), the new balances, the new head.
+ *   5. write the accepted set, the new balances and the new head in one statement (unnest per table).
  *
  * A rejection never fails the rest. Anything else that goes wrong (a broken invariant, a lost connection)
  * throws, and the caller's transaction rolls back: all or nothing per batch.
@@ -191,25 +191,27 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     results[p.index] = { ok: true, id: req.id, seq: seqText, hash: hashHex, replayed: false };
   }
 
-  // --- write the accepted set ---
+  // --- write the accepted set: one statement ---
   if (t.seq.length === 0) return results;
-  await client.query({
-    ...SQL.INSERT_TRANSFERS,
-    values: [plainArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
-      plainArray(t.bodyHash), plainArray(t.prev), plainArray(t.hash)],
-  });
-  if (e.seq.length > 0) {
-    await client.query({ ...SQL.INSERT_ENTRIES, values: [plainArray(e.seq), plainArray(e.leg), plainArray(e.account), wordArray(e.asset), plainArray(e.amount)] });
-  }
-  if (h.id.length > 0) await client.query({ ...SQL.INSERT_HOLDS, values: [h.id, h.account, h.amount, h.seq] });
-  if (res.holdId.length > 0) await client.query({ ...SQL.INSERT_RESOLUTIONS, values: [res.holdId, res.seq, res.posted] });
-  const u = { id: [] as string[], balance: [] as string[], held: [] as string[] };
+  const u = { id: [] as string[], balance: [] as bigint[], held: [] as bigint[] };
   for (const [id, acc] of accounts) {
     if (!acc.dirty) continue;
-    u.id.push(id); u.balance.push(acc.balance.toString()); u.held.push(acc.held.toString());
+    u.id.push(id);
+    u.balance.push(acc.balance);
+    u.held.push(acc.held);
   }
-  if (u.id.length > 0) await client.query({ ...SQL.UPDATE_BALANCES, values: [plainArray(u.id), plainArray(u.balance), plainArray(u.held)] });
-  await client.query({ ...SQL.UPDATE_HEAD, values: [seq.toString(), prevHex] });
+  await client.query({
+    ...SQL.WRITE_BATCH,
+    values: [
+      plainArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
+      plainArray(t.bodyHash), plainArray(t.prev), plainArray(t.hash),
+      plainArray(e.seq), plainArray(e.leg), plainArray(e.account), wordArray(e.asset), plainArray(e.amount),
+      wordArray(h.id), plainArray(h.account), plainArray(h.amount), plainArray(h.seq),
+      wordArray(res.holdId), plainArray(res.seq), plainArray(res.posted),
+      plainArray(u.id), plainArray(u.balance), plainArray(u.held),
+      seq.toString(), prevHex,
+    ],
+  });
   return results;
 }
 
