@@ -158,6 +158,13 @@ export class EngineHost {
       this.agentNum.set(r.id, r.num);
       this.agentByNum.set(r.num, r.id);
     }
+    // ledger account ids of every agent and system account: settlement legs name makers placed before a restart
+    this.accounts = new Map();
+    for (const r of (await this.pool.query<{ id: string; owner_kind: string; owner_id: string; asset: string }>(
+      `SELECT id, owner_kind, owner_id, asset FROM ledger_account WHERE owner_kind IN ('agent', 'system')`,
+    )).rows) {
+      this.accounts.set(r.owner_kind === 'agent' ? `${r.owner_id}|${r.asset}` : `system:${r.owner_id}|${r.asset}`, r.id);
+    }
     this.orders = new Map();
     this.seq = 0;
     this.lastTs = 0;
@@ -545,6 +552,11 @@ export class EngineHost {
         const taker = this.agentByNum.get(e.takerAgent) as string;
         tradeRows.push([m.id, e.seq, seq, e.makerOrderId, e.takerOrderId, maker, taker, e.takerSide, e.price, e.lots, e.notional]);
         const [buyer, seller] = e.takerSide === 'buy' ? [taker, maker] : [maker, taker];
+        const acct = (agent: string, asset: string): string => {
+          const id = this.accounts.get(`${agent}|${asset}`);
+          if (!id) throw new Error(`no ledger account known for ${agent} in ${asset}`); // prepare() opens them before sequencing
+          return id;
+        };
         const notional = BigInt(e.notional);
         const base = BigInt(e.lots) * lotSize;
         ledger.push({
@@ -553,10 +565,10 @@ export class EngineHost {
           id: `trade:${m.config.baseAsset}:${e.seq}`, // ledger ids allow no slash; one market per base asset
           ref: { kind: 'trade', id: `${m.id}:${e.seq}` },
           legs: [
-            { accountId: this.accounts.get(`${buyer}|${CREDIT}`) as string, side: 'debit', amount: notional },
-            { accountId: this.accounts.get(`${seller}|${CREDIT}`) as string, side: 'credit', amount: notional },
-            { accountId: this.accounts.get(`${seller}|${m.config.baseAsset}`) as string, side: 'debit', amount: base },
-            { accountId: this.accounts.get(`${buyer}|${m.config.baseAsset}`) as string, side: 'credit', amount: base },
+            { accountId: acct(buyer, CREDIT), side: 'debit', amount: notional },
+            { accountId: acct(seller, CREDIT), side: 'credit', amount: notional },
+            { accountId: acct(seller, m.config.baseAsset), side: 'debit', amount: base },
+            { accountId: acct(buyer, m.config.baseAsset), side: 'credit', amount: base },
           ],
         });
         if (e.makerOrderId !== own) this.touch(orderRows, m, e.makerOrderId, seq);

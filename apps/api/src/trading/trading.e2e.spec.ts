@@ -152,7 +152,10 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     const after = await alice.book(M);
     expect(after).toEqual(before);
     expect((await alice.getOrderByClientId('a-rest')).status).toBe('open');
-    // and trading goes on
+    // and trading goes on: bob's sell trades against alice's bid placed before the restart
+    bob = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(bobId)) });
+    const hit = await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: '1.900', quantity: '2', timeInForce: 'IOC' });
+    expect(hit).toMatchObject({ status: 'closed', filled: '2', cost: '3.800' });
     const cancelled = await alice.cancelAll();
     expect(cancelled.cancelled.length).toBe(1);
     expect((await alice.book(M)).bids).toEqual([]);
