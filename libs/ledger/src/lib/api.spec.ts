@@ -166,6 +166,16 @@ describe('ledger', () => {
     });
   });
 
+  it('reconciliation reports a disabled journal guard (promise 6)', async () => {
+    await db.pool.query('ALTER TABLE ledger_entry DISABLE TRIGGER ledger_entry_append_only');
+    try {
+      const r = await reconcile(db.pool);
+      expect(r.violations).toEqual([{ promise: 6, check: 'journal guard missing or disabled', details: { trigger: 'ledger_entry_append_only' } }]);
+    } finally {
+      await db.pool.query('ALTER TABLE ledger_entry ENABLE TRIGGER ledger_entry_append_only');
+    }
+  });
+
   it('reconciliation finds tampering that bypasses the guards (promise 6, 7)', async () => {
     const c2 = await db.pool.connect();
     try {
