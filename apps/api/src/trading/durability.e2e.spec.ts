@@ -101,7 +101,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
         try {
           const o = await a.client.placeOrder({ market: M, side, type: 'limit', price: price.toFixed(3), quantity: String(1 + (n % 5)), clientOrderId: cid });
           acked.set(cid, o);
-        } catch (e) {
+        } catch {
           unknown.add(cid);
           if (stop) return;
           await new Promise((r) => setTimeout(r, 50));
