@@ -33,7 +33,7 @@ const TRANSFERS = Number(process.env['BENCH_TRANSFERS'] ?? 80_000);
 /** Measured runs of each contender; the best is reported (the machine is shared: runs vary with its load). */
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
 /** Transfers per batch (one transaction each), count. */
-const BATCH = Number(process.env['BENCH_BATCH'] ?? 1_000);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);
 /** How long each baseline runs, s (its rate is a few hundred per second here: a count would take minutes). */
 const BASELINE_SECONDS = Number(process.env['BENCH_BASELINE_SECONDS'] ?? 10);
 /** Transfers generated for a baseline run, count: more than it can do in BASELINE_SECONDS. */
