@@ -58,6 +58,8 @@ export type CommandResult = MatchingCode | null;
 export interface EngineOptions {
   /** A balance view shared with other markets; by default the engine owns one with assets CREDIT and config.baseAsset. */
   balances?: BalanceView;
+  /** capacity of the engine's own balance view (agents), when `balances` is not given; default AGENTS_DEFAULT */
+  agentsMax?: number;
   sink?: EventSink;
 }
 
@@ -145,7 +147,7 @@ export class MatchingEngine {
     validateMarketConfig(config);
     this.config = { ...config };
     this.ownsBalances = opts.balances === undefined;
-    this.balances = opts.balances ?? new BalanceView(['CREDIT', config.baseAsset]);
+    this.balances = opts.balances ?? new BalanceView(['CREDIT', config.baseAsset], opts.agentsMax);
     this.CR = this.balances.assetIndex('CREDIT');
     this.BA = this.balances.assetIndex(config.baseAsset);
     this.sink = opts.sink ?? new NullSink();

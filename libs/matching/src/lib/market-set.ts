@@ -20,8 +20,10 @@ export class MarketSet {
   readonly balances: BalanceView;
   private readonly engines = new Map<string, MatchingEngine>();
 
-  constructor(assets: readonly string[], agentsMax: number = AGENTS_DEFAULT) {
-    this.balances = new BalanceView(assets.includes('CREDIT') ? assets : ['CREDIT', ...assets], agentsMax);
+  /** A new view over `assets` (CREDIT is added if missing), or an existing view (restore). */
+  constructor(assets: readonly string[] | BalanceView, agentsMax: number = AGENTS_DEFAULT) {
+    this.balances =
+      assets instanceof BalanceView ? assets : new BalanceView(assets.includes('CREDIT') ? assets : ['CREDIT', ...assets], agentsMax);
   }
 
   addMarket(config: MarketConfig, sink?: EventSink): MatchingEngine {
@@ -56,11 +58,8 @@ export class MarketSet {
   }
 
   static restore(s: MarketSetSnapshot, sinks: Record<string, EventSink> = {}): MarketSet {
-    const set = Object.create(MarketSet.prototype) as MarketSet;
-    (set as { balances: BalanceView }).balances = BalanceView.restore(s.balances);
-    (set as unknown as { engines: Map<string, MatchingEngine> }).engines = new Map(
-      s.markets.map((m) => [m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] })]),
-    );
+    const set = new MarketSet(BalanceView.restore(s.balances));
+    for (const m of s.markets) set.engines.set(m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] }));
     return set;
   }
 

@@ -1,6 +1,5 @@
 /** One interface over the fast engine and the reference book, so one contract suite runs on both. */
 import type { MatchingCode, MatchingCommand, MatchingEvent } from '@ate/contracts';
-import { BalanceView } from '../lib/balances';
 import { type MarketConfig, DEFAULT_MARKET_CONFIG } from '../lib/config';
 import { MatchingEngine } from '../lib/engine';
 import { CollectingSink } from '../lib/events';
@@ -21,9 +20,7 @@ export interface Book {
 
 export function engineBook(config: MarketConfig): Book & { engine: MatchingEngine } {
   const sink = new CollectingSink();
-  const engine = new MatchingEngine(config, { sink, balances: new BalanceView(['CREDIT', config.baseAsset], TEST_AGENTS_MAX) });
-  // the engine was given a view, but it is the only user: check reservations exactly
-  (engine as unknown as { ownsBalances: boolean }).ownsBalances = true;
+  const engine = new MatchingEngine(config, { sink, agentsMax: TEST_AGENTS_MAX });
   return {
     name: 'engine',
     engine,
