@@ -10,6 +10,7 @@ import { AdminMarketsController } from './admin/admin-markets.controller';
 import { MarketsController } from './trading/markets.controller';
 import { OrdersController } from './trading/orders.controller';
 import { TradingService } from './trading/trading.service';
+import { DeadmanService } from './trading/deadman.service';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
@@ -54,6 +55,7 @@ export class AppModule {
         AdminService,
         LedgerService,
         TradingService,
+        DeadmanService,
         InProcessEngine,
         { provide: EngineLink, useExisting: InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },

@@ -38,6 +38,8 @@ export type HostCommand =
   | { kind: 'cancel_all'; agentId: string; marketId?: string }
   | { kind: 'amend'; marketId: string; agentId: string; orderId: number; price: number; lots: number }
   | { kind: 'set_state'; marketId: string; state: MarketState }
+  /** lets time pass in a market: GTD orders due by now expire */
+  | { kind: 'tick'; marketId: string }
   | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string };
 
 export interface HostResult {
@@ -92,6 +94,9 @@ export class EngineHost {
   private idle: (() => void)[] = [];
   private stopped = false;
   private broken: Error | null = null;
+  /** GTD expiry times per market (ms), so a timer can make time pass exactly when an order is due. */
+  private expiries: { at: number; marketId: string }[] = [];
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: Pool,
@@ -166,6 +171,7 @@ export class EngineHost {
       this.accounts.set(r.owner_kind === 'agent' ? `${r.owner_id}|${r.asset}` : `system:${r.owner_id}|${r.asset}`, r.id);
     }
     this.orders = new Map();
+    this.expiries = [];
     this.seq = 0;
     this.lastTs = 0;
     this.lastOrderId = 0;
@@ -190,6 +196,7 @@ export class EngineHost {
       client.release();
     }
     this.broken = null;
+    this.scheduleExpiry();
     return { commands: n, ms: Date.now() - t0 };
   }
 
@@ -209,6 +216,7 @@ export class EngineHost {
     if ((c.type === 'limit' || c.type === 'market') && c.orderId > this.lastOrderId) this.lastOrderId = c.orderId;
     m.engine.execute(c);
     const events = m.sink.take();
+    if (c.type === 'limit' && c.tif === 'GTD' && c.expiresAt !== undefined && m.engine.order(c.orderId)) this.expiries.push({ at: c.expiresAt, marketId: m.id });
     this.trackFills(m, events);
     this.forgetEnded(m, events);
   }
@@ -253,7 +261,7 @@ export class EngineHost {
   }
 
   private async prepare(cmd: HostCommand): Promise<void> {
-    if (cmd.kind !== 'set_state') await this.num(cmd.agentId);
+    if (cmd.kind !== 'set_state' && cmd.kind !== 'tick') await this.num(cmd.agentId);
     if ('marketId' in cmd && cmd.marketId !== undefined && !this.markets.has(cmd.marketId)) {
       throw new AppError('NOT_FOUND', 'No such market.', { marketId: cmd.marketId });
     }
@@ -293,6 +301,26 @@ export class EngineHost {
     }
     this.running = false;
     this.idle.splice(0).forEach((f) => f());
+    this.scheduleExpiry();
+  }
+
+  /**
+   * GTD orders expire on time: a timer at the earliest known expiry sends a tick through the sequence (so the
+   * expiry is logged and replays exactly). Expiries of orders that ended earlier just cause a harmless tick.
+   */
+  private scheduleExpiry(): void {
+    if (this.stopped || this.expiries.length === 0) return;
+    this.expiries.sort((a, b) => a.at - b.at);
+    const next = this.expiries[0] as { at: number };
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(() => {
+      const now = Date.now();
+      const due = new Set<string>();
+      while (this.expiries.length > 0 && (this.expiries[0] as { at: number }).at <= now) due.add((this.expiries.shift() as { marketId: string }).marketId);
+      for (const marketId of due) void this.submit({ kind: 'tick', marketId }).catch(() => undefined);
+      this.scheduleExpiry();
+    }, Math.max(0, Math.min(next.at - Date.now() + 1, 2 ** 31 - 1)));
+    this.expiryTimer.unref();
   }
 
   private waitIdle(): Promise<void> {
@@ -319,6 +347,7 @@ export class EngineHost {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.expiryTimer);
     await this.flush();
   }
 
@@ -402,7 +431,7 @@ export class EngineHost {
           continue;
         }
         if (!m) throw new Error(`command for unknown market ${cmd.marketId} reached the host`);
-        const agent = cmd.kind === 'set_state' ? 0 : (this.agentNum.get(cmd.agentId) as number);
+        const agent = cmd.kind === 'set_state' || cmd.kind === 'tick' ? 0 : (this.agentNum.get(cmd.agentId) as number);
         let mc: MatchingCommand;
         switch (cmd.kind) {
           case 'place': {
@@ -438,6 +467,9 @@ export class EngineHost {
             break;
           case 'set_state':
             mc = { type: 'set_state', ts, state: cmd.state };
+            break;
+          case 'tick':
+            mc = { type: 'tick', ts };
             break;
         }
         results.push(this.exec(m, mc, logRows, orderRows, tradeRows, ledger, cmd));
@@ -536,6 +568,9 @@ export class EngineHost {
     if ('agent' in mc) this.balances.registerAgent(mc.agent);
     const code = m.engine.execute(mc);
     const events = m.sink.take();
+    if (mc.type === 'limit' && mc.tif === 'GTD' && code === null && mc.expiresAt !== undefined && m.engine.order(mc.orderId)) {
+      this.expiries.push({ at: mc.expiresAt, marketId: m.id });
+    }
     const seq = ++this.seq;
     logRows.push({ seq, market: m.id, ts: mc.ts, json: JSON.stringify({ t: 'm', c: mc }) });
     this.trackFills(m, events);

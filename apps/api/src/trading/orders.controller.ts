@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodBody, ZodQuery } from '../common/zod';
+import { CANCEL_AFTER_MAX_MS, CANCEL_AFTER_MIN_MS, DeadmanService } from './deadman.service';
 import { TradingService } from './trading.service';
 
 const Decimal = z.string().max(64);
@@ -27,6 +28,12 @@ export const PlaceOrderBody = z.strictObject({
   clientOrderId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
 });
 export const CancelAllBody = z.strictObject({ market: MarketId.optional() });
+export const CancelAfterBody = z.strictObject({
+  /** ms until all open orders are cancelled unless another heartbeat comes; 0 disarms the switch */
+  timeoutMs: z.number().int().refine((n) => n === 0 || (n >= CANCEL_AFTER_MIN_MS && n <= CANCEL_AFTER_MAX_MS), {
+    message: `0, or ${CANCEL_AFTER_MIN_MS} to ${CANCEL_AFTER_MAX_MS}`,
+  }),
+});
 export const ListOrdersQuery = z.strictObject({
   status: z.enum(['open', 'all']).default('all'),
   market: MarketId.optional(),
@@ -40,7 +47,16 @@ const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(50
 @Roles('agent')
 @Controller('v1')
 export class OrdersController {
-  constructor(private readonly trading: TradingService) {}
+  constructor(
+    private readonly trading: TradingService,
+    private readonly deadman: DeadmanService,
+  ) {}
+
+  /** Dead-man's switch: cancel all my open orders unless I call again within timeoutMs. */
+  @Post('orders/cancel-after')
+  cancelAfter(@Auth() auth: AuthContext, @ZodBody(CancelAfterBody) body: z.infer<typeof CancelAfterBody>) {
+    return this.deadman.heartbeat(auth.agentId as string, body.timeoutMs);
+  }
 
   /** Places an order; answers once it is durably committed (with its fills so far). */
   @Post('orders')

@@ -142,6 +142,29 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(w.amount).toBe('12.000');
   });
 
+  it('a GTD order expires on time, with no other command to carry time forward', async () => {
+    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '3', timeInForce: 'GTD', expiresAt: Date.now() + 600 });
+    expect(o.status).toBe('open');
+    expect((await alice.balances()).balances['CREDIT']?.used).toBe('3.000');
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await alice.getOrder(o.id)).toMatchObject({ status: 'expired', remaining: '0' });
+    expect((await alice.balances()).balances['CREDIT']?.used).toBe('0.000');
+  });
+
+  it("the dead-man's switch cancels every open order when heartbeats stop", async () => {
+    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '2' });
+    const hb = await alice.cancelAfter(1000);
+    expect(hb.triggerTime! - hb.currentTime).toBe(1000);
+    await new Promise((r) => setTimeout(r, 500));
+    await alice.cancelAfter(1000); // a heartbeat in time keeps the orders
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await alice.getOrder(o.id)).status).toBe('open');
+    await new Promise((r) => setTimeout(r, 800)); // no heartbeat: the switch lapses
+    expect(await alice.getOrder(o.id)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALL' });
+    await expect(alice.cancelAfter(500)).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    expect((await alice.cancelAfter(0)).triggerTime).toBeNull();
+  });
+
   it('after a restart the engine replays its log and the book is the same', async () => {
     await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.900', quantity: '7', clientOrderId: 'a-rest' });
     const before = await alice.book(M);

@@ -164,6 +164,10 @@ export class AteClient {
   cancelAll(market?: string): Promise<{ cancelled: string[] }> {
     return this.post('/v1/orders/cancel-all', market ? { market } : {});
   }
+  /** Dead-man's switch: all open orders are cancelled unless this is called again within timeoutMs (0 disarms). */
+  cancelAfter(timeoutMs: number): Promise<{ currentTime: number; triggerTime: number | null }> {
+    return this.post('/v1/orders/cancel-after', { timeoutMs });
+  }
   fills(limit = 100): Promise<{ fills: { id: string; orderId: string; side: string; takerOrMaker: string; price: string; amount: string; cost: string }[] }> {
     return this.get(`/v1/account/fills?limit=${limit}`);
   }
