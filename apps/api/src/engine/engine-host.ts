@@ -52,6 +52,8 @@ export interface HostResult {
   existingOrderId?: number;
   /** a funds movement whose transfer id is already in the journal: nothing was done again */
   duplicateTransfer?: boolean;
+  /** the new order's row as committed with the batch (read after the batch commits: final for the batch) */
+  order?: Record<string, unknown>;
 }
 
 interface Market {
@@ -102,6 +104,8 @@ export class EngineHost {
     private readonly pool: Pool,
     /** Told when a batch fails to commit (the host then rebuilds itself from the log). */
     private readonly onBatchError: (err: Error) => void = () => undefined,
+    /** Told after each committed batch: its size (commands) and its time (ms), for metrics. */
+    private readonly onBatch: (size: number, ms: number) => void = () => undefined,
   ) {}
 
   /** Migrations not yet applied: the host cannot load before they are. */
@@ -288,7 +292,9 @@ export class EngineHost {
     while (this.queue.length > 0 && !this.paused) {
       const batch = this.queue.splice(0, HOST_BATCH_MAX);
       try {
+        const started = performance.now();
         const results = await this.runBatch(batch.map((p) => p.cmd));
+        this.onBatch(batch.length, performance.now() - started);
         batch.forEach((p, i) => p.resolve(results[i] as HostResult));
       } catch (err) {
         // Nothing of this batch was committed, but the in-memory engines ran it: rebuild them from the log.
@@ -453,7 +459,7 @@ export class EngineHost {
                 ? { type: 'limit', ts, orderId, agent, side: o.side, price: o.price as number, lots: o.lots as number, tif: o.tif ?? 'GTC', ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}), ...(o.postOnly ? { postOnly: true } : {}), ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) }
                 : { type: 'market', ts, orderId, agent, side: o.side, ...(o.lots !== undefined ? { lots: o.lots } : {}), ...(o.spend !== undefined ? { spend: o.spend } : {}), ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) };
             const r = this.exec(m, mc, logRows, orderRows, tradeRows, ledger, cmd);
-            results.push({ ...r, orderId });
+            results.push({ ...r, orderId, order: this.rowRecord(orderRows.get(orderId) as unknown[], mc.ts) });
             continue;
           }
           case 'cancel':
@@ -613,6 +619,15 @@ export class EngineHost {
     }
     this.forgetEnded(m, events);
     return { seq: String(seq), code, events };
+  }
+
+  /** A live view of a projection row, shaped as the trading_order columns (what a SELECT after commit returns). */
+  private rowRecord(row: unknown[], ts: number): Record<string, unknown> {
+    const at = new Date(ts);
+    const cols = ['id', 'market_id', 'agent_id', 'client_order_id', 'side', 'type', 'tif', 'post_only', 'price_ticks', 'lots', 'spend', 'expires_at', 'status', 'filled_lots', 'open_lots', 'filled_notional', 'reason', 'command_seq'];
+    const rec: Record<string, unknown> = { created_at: at, updated_at: at };
+    cols.forEach((c, i) => Object.defineProperty(rec, c, { enumerable: true, get: () => row[i] }));
+    return rec;
   }
 
   /** The projection row of the new order of a place command. */

@@ -14,7 +14,12 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
 
   constructor(db: DatabaseService) {
     super();
-    this.host = new EngineHost(db.pool, (err) => this.logger.error({ err }, `batch not committed, rebuilding from the log: ${err.message}`));
+    const trace = process.env['ENGINE_TRACE_BATCHES'] === '1'; // one stderr line per batch, for benchmarks
+    this.host = new EngineHost(
+      db.pool,
+      (err) => this.logger.error({ err }, `batch not committed, rebuilding from the log: ${err.message}`),
+      trace ? (size, ms) => process.stderr.write(`batch ${size} ${ms.toFixed(1)}ms\n`) : undefined,
+    );
   }
 
   async onModuleInit(): Promise<void> {

@@ -139,8 +139,8 @@ export class TradingService {
   async place(agentId: string, o: PlaceOrderInput) {
     const order = await this.toEngineOrder(o);
     const r = await this.engine.host.submit({ kind: 'place', marketId: o.market, agentId, order });
-    const id = r.existingOrderId ?? r.orderId;
-    const view = await this.getOrder(agentId, String(id));
+    // a new order is answered from the row its batch committed; a replayed clientOrderId from the database
+    const view = r.order ? await this.orderView(r.order) : await this.getOrder(agentId, String(r.existingOrderId ?? r.orderId));
     if (view.status === 'rejected') this.throwRejection(view.reason, { orderId: view.id, clientOrderId: view.clientOrderId });
     return view;
   }

@@ -1,0 +1,107 @@
+// `npm run bench:e2e`: the whole stack (the api process with its in-process engine, on real Postgres) driven
+// with signed orders over HTTP by a load generator in another process. Prints one JSON line last:
+// {"ordersPerSec","p50Ms","p99Ms","errors","connections"}. Options: --seconds N (default 20), --connections C
+// (default 64), --agents A (default 16). Uses TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { AteClient } from '@ate/client';
+import { createTestDatabase } from '@ate/db';
+
+const ROOT = join(__dirname, '../../..');
+const ADMIN = { keyId: 'ak_benchadmin00000000001', secret: 'bench-admin-secret-0123456789abcdef0123' };
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const seconds = arg('seconds', 20);
+  const connections = arg('connections', 64);
+  const agentsN = arg('agents', 16);
+  const db = await createTestDatabase('bench_e2e');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there (read it with Chrome DevTools)
+  const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
+  const child = spawn(process.execPath, [...profile, '-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      MASTER_KEY: randomBytes(32).toString('base64'),
+      ADMIN_KEY_ID: ADMIN.keyId,
+      ADMIN_SECRET: ADMIN.secret,
+      RATE_LIMIT_PER_KEY: '10000000',
+      RATE_LIMIT_PER_ADDRESS: '10000000',
+      DB_POOL_MAX: '10',
+    },
+  });
+  try {
+    for (let t = Date.now(); ; ) {
+      const ok = await fetch(`${url}/ready`).then((r) => r.status === 200).catch(() => false);
+      if (ok) break;
+      if (Date.now() - t > 60_000) throw new Error('api not ready in 60 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const admin = new AteClient({ baseUrl: url, ...ADMIN });
+    await admin.defineAsset({ code: 'BENCH.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
+    await admin.createMarket({ base: 'BENCH.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000, ordersPerAgentMax: 100_000 });
+    const agents: { keyId: string; secret: string }[] = [];
+    for (let i = 0; i < agentsN; i++) {
+      const a = await admin.createAgent({ name: `bench-${i}` });
+      await admin.deposit({ id: `b-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '1000000000' });
+      await admin.deposit({ id: `b-${i}-t`, agentId: a.id, asset: 'BENCH.1K', amount: '1000000000' });
+      agents.push(a.apiKey!);
+    }
+    const input = { url, market: 'BENCH.1K/CREDIT', agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
+    const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+    const r = JSON.parse(gen.stdout.trim().split('\n').pop() as string);
+    const counts = await db.pool.query(
+      `SELECT (SELECT count(*) FROM trading_order)::int AS orders, (SELECT count(*) FROM trade)::int AS trades,
+              (SELECT count(*) FROM ledger_transfer)::int AS transfers`,
+    );
+    const detail = { ...r, ...counts.rows[0], agents: agentsN, machine: { cpus: cpus().length, node: process.version } };
+    console.log(JSON.stringify({ detail }));
+    console.log(
+      JSON.stringify({
+        ordersPerSec: Math.round(r.measuredOk / seconds),
+        p50Ms: Number(r.p50Ms.toFixed(2)),
+        p99Ms: Number(r.p99Ms.toFixed(2)),
+        errors: r.errors,
+        connections,
+      }),
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await db.drop();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
