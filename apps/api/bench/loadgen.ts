@@ -52,7 +52,7 @@ async function main(): Promise<void> {
           const code = (r.body as { error?: { code?: string } })?.error?.code ?? String(r.status);
           codes[code] = (codes[code] ?? 0) + 1;
         }
-      } catch (e) {
+      } catch {
         errors++;
         codes['network'] = (codes['network'] ?? 0) + 1;
       }
