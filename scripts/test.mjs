@@ -7,6 +7,13 @@ const services = await ensureServices();
 console.log(`services: postgres ${new URL(services.pgUrl).host}, redis ${new URL(services.redisUrl).host}`);
 const env = { ...process.env, TEST_DATABASE_URL: services.pgUrl, TEST_REDIS_URL: services.redisUrl, NX_DAEMON: 'false' };
 delete env.DATABASE_URL; // tests make their own databases on TEST_DATABASE_URL
+// Type-check everything first, specs included (Jest transpiles with SWC and does not type-check).
+const tc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env });
+if (tc.status !== 0) {
+  await services.stop();
+  console.error('type check failed');
+  process.exit(tc.status ?? 1);
+}
 const args = ['nx', 'run-many', '-t', 'lint', 'test', '--parallel=2', '--outputStyle=static', ...process.argv.slice(2)];
 const r = spawnSync('npx', args, { stdio: 'inherit', env });
 await services.stop();

@@ -97,7 +97,7 @@ describe('api (real Postgres, real Fastify pipeline)', () => {
     ['missing field', { method: 'POST', url: '/test/echo', payload: { name: 'a' } }, 400, 'VALIDATION_FAILED'],
     ['float where an integer string belongs', { method: 'POST', url: '/test/echo', payload: { name: 'a', lots: 1.5 } }, 400, 'VALIDATION_FAILED'],
     ['JSON array instead of object', { method: 'POST', url: '/test/echo', payload: '[1,2]', headers: { 'content-type': 'application/json' } }, 400, 'VALIDATION_FAILED'],
-  ].map(([n, r, s, c]) => [n, s, c, r] as const))('%s -> %i %s', async (_name, status, code, req) => {
+  ].map(([n, r, s, c]) => [n, s, c, r] as [string, number, string, InjectOptions]))('%s -> %i %s', async (_name, status, code, req) => {
     const r = await inject(req);
     expect(r.statusCode).toBe(status);
     expect(r.headers['content-type']).toMatch(/^application\/json/);

@@ -82,7 +82,7 @@ describe('deposits, balances and statements over REST (real Postgres ledger)', (
     ['unknown agent', { id: 'x8', agentId: 'agt_nosuchagent1', asset: 'CREDIT', amount: '1' }, 404, 'NOT_FOUND'],
     ['unknown field', { id: 'x9', agentId: 'AGENT', asset: 'CREDIT', amount: '1', memo: 'hi' }, 400, 'VALIDATION_FAILED'],
     ['same id, other body', { id: 'dep-1', agentId: 'AGENT', asset: 'CREDIT', amount: '1' }, 409, 'LEDGER_IDEMPOTENCY_CONFLICT'],
-  ].map(([n, b, s, c]) => [n, s, c, b] as const))('deposit with %s -> %i %s, nothing written', async (_n, status, code, body) => {
+  ].map(([n, b, s, c]) => [n, s, c, b] as [string, number, string, { agentId: string } & Record<string, unknown>]))('deposit with %s -> %i %s, nothing written', async (_n, status, code, body) => {
     const before = await db.pool.query('SELECT count(*)::int AS n FROM ledger_transfer');
     const r = await admin.raw<any>('POST', '/v1/admin/deposits', { ...body, agentId: body.agentId === 'AGENT' ? agentId : body.agentId });
     expect(r.status).toBe(status);

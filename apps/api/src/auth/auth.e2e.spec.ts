@@ -71,7 +71,7 @@ describe('signed requests (real Postgres, real HTTP)', () => {
   type Case = [string, () => Promise<{ status: number; body: any }>, number, string];
   const send = async (headers: Record<string, string>, method = 'GET', path = '/v1/me', body?: string) => {
     const res = await fetch(url + path, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as { error: { code: string } } };
   };
   const signed = (o: { ts?: number; key?: string; secret?: string; method?: string; path?: string; body?: string; signPath?: string; signBody?: string } = {}) => {
     const ts = String(o.ts ?? Date.now());
@@ -164,7 +164,7 @@ describe('replay protection across api nodes (real Redis)', () => {
       expect((await fetch(a.url + '/v1/me', { headers })).status).toBe(200);
       const replay = await fetch(b.url + '/v1/me', { headers });
       expect(replay.status).toBe(401);
-      expect((await replay.json()).error.code).toBe('AUTH_REPLAYED');
+      expect(((await replay.json()) as { error: { code: string } }).error.code).toBe('AUTH_REPLAYED');
     } finally {
       await a.app.close();
       await b.app.close();
