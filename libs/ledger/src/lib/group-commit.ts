@@ -1,10 +1,10 @@
 import type { Pool } from 'pg';
-import { BATCH_REQUESTS_MAX, BATCH_WINDOW_MS, BATCHES_IN_FLIGHT_MAX } from './limits';
+import { BATCH_REQUESTS_DEFAULT, BATCH_REQUESTS_MAX, BATCH_WINDOW_MS, BATCHES_IN_FLIGHT_MAX } from './limits';
 import type { LedgerRequest, LedgerResult } from './types';
 import { commitBatch } from './writer';
 
 export interface GroupCommitOptions {
-  /** Requests per transaction, count (default and cap BATCH_REQUESTS_MAX). */
+  /** Requests per transaction, count (default BATCH_REQUESTS_DEFAULT, at most BATCH_REQUESTS_MAX). */
   maxBatch?: number;
   /** Wait for more requests before committing a partial batch, ms (default BATCH_WINDOW_MS). */
   windowMs?: number;
@@ -40,7 +40,7 @@ export class GroupCommitWriter {
     private readonly pool: Pool,
     private readonly opts: GroupCommitOptions = {},
   ) {
-    this.maxBatch = Math.min(opts.maxBatch ?? BATCH_REQUESTS_MAX, BATCH_REQUESTS_MAX);
+    this.maxBatch = Math.min(opts.maxBatch ?? BATCH_REQUESTS_DEFAULT, BATCH_REQUESTS_MAX);
     this.windowMs = opts.windowMs ?? BATCH_WINDOW_MS;
     this.inFlight = opts.inFlight ?? BATCHES_IN_FLIGHT_MAX;
   }

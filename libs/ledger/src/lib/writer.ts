@@ -18,6 +18,12 @@ import { Prepared, prepare } from './validate';
  *
  * A rejection never fails the rest. Anything else that goes wrong (a broken invariant, a lost connection)
  * throws, and the caller's transaction rolls back: all or nothing per batch.
+ *
+ * For the trading engine: call applyBatch inside the transaction that also writes the batch's orders and
+ * trades (READ COMMITTED, the default: each statement then sees what the previous holder of the chain head
+ * committed; under REPEATABLE READ a wait for the head ends in a serialization failure). Answer the requests
+ * only after COMMIT. If the COMMIT's outcome is unknown (connection lost), send the same requests again: the
+ * ids make the retry exactly-once.
  */
 
 interface AccountRow {
