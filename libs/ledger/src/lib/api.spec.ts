@@ -146,6 +146,23 @@ describe('ledger', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(8);
   });
 
+  it('the group-commit writer commits batches in submission order (a hold, then its post in the next batch)', async () => {
+    const gina = await account(db.pool, 'gina');
+    await one(db.pool, mintReq('m-gina', iss, gina, 1_000n));
+    const w = new GroupCommitWriter(db.pool, { maxBatch: 3, windowMs: 0, inFlight: 2 }); // pairs straddle batches
+    const reqs = [];
+    for (let i = 0; i < 10; i++) {
+      reqs.push(w.submit({ kind: 'hold', id: `go-h${i}`, accountId: gina, amount: 10n }));
+      reqs.push(w.submit({ kind: 'post', id: `go-p${i}`, holdId: `go-h${i}`, credits: [{ accountId: bob, amount: 10n }] }));
+    }
+    const results = await Promise.all(reqs);
+    await w.flush();
+    expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(Array(20).fill('ok'));
+    const seqs = results.map((r) => (r.ok ? Number(r.seq) : 0));
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs); // journal order = submission order
+    expect(await getBalance(db.pool, gina)).toMatchObject({ balance: { total: 900n, held: 0n } });
+  });
+
   describe('the database refuses what the library never does (promises 3, 5, 6)', () => {
     it.each([
       ['UPDATE of a journal row', `UPDATE ledger_transfer SET type = 'fee' WHERE seq = 1`, /append-only/],
