@@ -202,6 +202,10 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   const u = { id: [] as string[], balance: [] as bigint[], held: [] as bigint[] };
   for (const [id, acc] of accounts) {
     if (!acc.dirty) continue;
+    // a broken invariant here is a bug, not a rejection: crash before writing (the CHECKs would refuse it too)
+    if (acc.held < 0n || (!acc.allowNegative && acc.balance < acc.held) || acc.balance > AMOUNT_MAX || acc.balance < AMOUNT_MIN) {
+      throw new Error(`ledger invariant broken in memory for account ${id}: balance ${acc.balance}, held ${acc.held}`);
+    }
     u.id.push(id);
     u.balance.push(acc.balance);
     u.held.push(acc.held);
