@@ -1,3 +1,0 @@
-export function mechanisms(): string {
-  return 'mechanisms';
-}
