@@ -3,3 +3,4 @@ export * from './lib/money';
 export * from './lib/assets';
 export * from './lib/matching-types';
 export * from './lib/signing';
+export * from './lib/api-types';

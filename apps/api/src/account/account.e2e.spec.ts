@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { createApp } from '../bootstrap';
-import { loadConfig } from '../config/config';
+import { startTestApp, testConfig } from '../testing/test-app';
 
-const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const ASSET = { code: 'GPT-X.1K', scale: 0, model: 'gpt-x', provider: 'acme-ai', tokenClass: 'output-1k' };
 
 describe('deposits, balances and statements over REST (real Postgres ledger)', () => {
@@ -17,10 +14,8 @@ describe('deposits, balances and statements over REST (real Postgres ledger)', (
 
   beforeAll(async () => {
     db = await createTestDatabase('account');
-    app = await createApp(loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64'), ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret }));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const url = await app.getUrl();
-    admin = new AteClient({ baseUrl: url, ...ADMIN });
+    let url: string;
+    ({ app, url, admin } = await startTestApp(testConfig(db)));
     const a = await admin.createAgent({ name: 'funded' });
     agentId = a.id;
     agent = new AteClient({ baseUrl: url, ...a.apiKey! });

@@ -1,22 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { createApp } from '../bootstrap';
-import { loadConfig } from '../config/config';
+import { startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
 
-const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 // Redis is shared by every test file (and run): a prefix of our own keeps their counters and signatures apart.
 const REDIS_PREFIX = `t-${process.pid}-${Date.now()}`;
-const MASTER_KEY = randomBytes(32).toString('base64'); // one per database: the admin key is sealed with it
 
 async function start(db: TestDatabase, env: Record<string, string>) {
-  const app = await createApp(
-    loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent', MASTER_KEY, ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret, ...env }),
-  );
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, url: await app.getUrl() };
+  return startTestApp(testConfig(db, env));
 }
 
 describe('rate limits (real HTTP; in memory and in Redis)', () => {
@@ -33,7 +25,7 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
   it('per key: RateLimit-* headers count down, then 429 RATE_LIMITED names the limit with Retry-After; other keys go on', async () => {
     const { app, url } = await start(db, { RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_MS: '60000' });
     apps.push(app);
-    const admin = new AteClient({ baseUrl: url, ...ADMIN });
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
     const agent = await admin.createAgent({ name: 'limited' }); // admin: 1 of 3
     const a = new AteClient({ baseUrl: url, ...agent.apiKey! });
     const seen: string[] = [];
@@ -74,7 +66,7 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     const a = await start(db, env);
     const b = await start(db, env);
     apps.push(a.app, b.app);
-    const adminA = new AteClient({ baseUrl: a.url, ...ADMIN });
+    const adminA = new AteClient({ baseUrl: a.url, ...TEST_ADMIN });
     const agent = await adminA.createAgent({ name: `shared-${Date.now()}` });
     const onA = new AteClient({ baseUrl: a.url, ...agent.apiKey! });
     const onB = new AteClient({ baseUrl: b.url, ...agent.apiKey! });

@@ -6,9 +6,9 @@ import { AteClient, OrderView } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { reconcile } from '@ate/ledger';
 import { EngineHost } from '../engine/engine-host';
+import { TEST_ADMIN } from '../testing/test-app';
 
 const ROOT = join(__dirname, '../../../..');
-const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const M = 'DUR.1K/CREDIT';
 const CLIENTS = 4; // concurrent agents placing orders
 const ORDERS_BEFORE_KILL = 1200; // acknowledged orders before the SIGKILL
@@ -43,8 +43,8 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     MASTER_KEY: master,
-    ADMIN_KEY_ID: ADMIN.keyId,
-    ADMIN_SECRET: ADMIN.secret,
+    ADMIN_KEY_ID: TEST_ADMIN.keyId,
+    ADMIN_SECRET: TEST_ADMIN.secret,
     RATE_LIMIT_PER_KEY: '1000000',
     RATE_LIMIT_PER_ADDRESS: '1000000',
   });
@@ -77,7 +77,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
   it('loses nothing acknowledged and half-applies nothing', async () => {
     await startServer();
     const url = `http://127.0.0.1:${port}`;
-    const admin = new AteClient({ baseUrl: url, ...ADMIN });
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
     await admin.defineAsset({ code: 'DUR.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'DUR.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000 });
     const agents: { id: string; client: AteClient; keys: { keyId: string; secret: string } }[] = [];

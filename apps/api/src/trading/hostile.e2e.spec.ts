@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { deriveSigningKey, signRequest } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { createApp } from '../bootstrap';
-import { loadConfig } from '../config/config';
+import { startTestApp, testConfig } from '../testing/test-app';
 
-const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const M = 'HOS.1K/CREDIT';
 const ME = encodeURIComponent(M);
 
@@ -34,10 +31,7 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('hostile');
-    app = await createApp(loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64'), ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret, BODY_LIMIT_BYTES: '4096' }));
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = await app.getUrl();
-    admin = new AteClient({ baseUrl: url, ...ADMIN });
+    ({ app, url, admin } = await startTestApp(testConfig(db, { BODY_LIMIT_BYTES: '4096' })));
     await admin.defineAsset({ code: 'HOS.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'HOS.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 1000, maxOrderLots: 1000 });
     const a = await admin.createAgent({ name: 'alice' });

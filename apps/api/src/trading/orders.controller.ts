@@ -1,5 +1,6 @@
 import { Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { PlaceOrderRequest } from '@ate/contracts';
 import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
@@ -9,6 +10,7 @@ import { TradingService } from './trading.service';
 
 const Decimal = z.string().max(64);
 const MarketId = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}\/CREDIT$/);
+/** Checked against PlaceOrderRequest (libs/contracts) below, so the schema and the shared type cannot drift. */
 export const PlaceOrderBody = z.strictObject({
   market: MarketId,
   side: z.enum(['buy', 'sell']),
@@ -27,6 +29,8 @@ export const PlaceOrderBody = z.strictObject({
   /** Unique per agent across all its orders, forever: the same id again returns the same order. */
   clientOrderId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
 });
+const _sameShape: (b: z.infer<typeof PlaceOrderBody>) => PlaceOrderRequest = (b) => b;
+void _sameShape;
 export const CancelAllBody = z.strictObject({ market: MarketId.optional() });
 export const CancelAfterBody = z.strictObject({
   /** ms until all open orders are cancelled unless another heartbeat comes; 0 disarms the switch */

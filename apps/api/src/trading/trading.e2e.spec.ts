@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { createApp } from '../bootstrap';
-import { AppConfig, loadConfig } from '../config/config';
+import type { AppConfig } from '../config/config';
+import { startTestApp, testConfig } from '../testing/test-app';
 
-const ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' };
 const M = 'GPT-X.1K/CREDIT';
 
 /**
@@ -25,19 +23,13 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
   let bobId: string;
 
   async function boot(): Promise<void> {
-    app = await createApp(config);
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    url = await app.getUrl();
+    ({ app, url, admin } = await startTestApp(config));
   }
-  const clients = () => {
-    admin = new AteClient({ baseUrl: url, ...ADMIN });
-  };
 
   beforeAll(async () => {
     db = await createTestDatabase('trading');
-    config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent', MASTER_KEY: randomBytes(32).toString('base64'), ADMIN_KEY_ID: ADMIN.keyId, ADMIN_SECRET: ADMIN.secret });
+    config = testConfig(db);
     await boot();
-    clients();
     await admin.defineAsset({ code: 'GPT-X.1K', scale: 0, model: 'gpt-x', provider: 'acme-ai', tokenClass: 'output-1k' });
     // a tick is 0.001 credit per lot; a lot is one allowance of 1,000 tokens
     await admin.createMarket({ base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, priceBandBps: 5000 });
@@ -170,7 +162,6 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     const before = await alice.book(M);
     await app.close();
     await boot();
-    clients();
     alice = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(aliceId)) });
     const after = await alice.book(M);
     expect(after).toEqual(before);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, parseAmount, TimeInForce, StpMode } from '@ate/contracts';
+import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, parseAmount, PlaceOrderRequest } from '@ate/contracts';
 import { DatabaseService } from '../database/database.service';
 import { HostCommand, HostResult, PlaceOrder } from '../engine/engine-host';
 import { InProcessEngine } from '../engine/engine.service';
@@ -20,19 +20,8 @@ export interface MarketRow {
   max_spend_credits: string;
 }
 
-export interface PlaceOrderInput {
-  market: string;
-  side: 'buy' | 'sell';
-  type: 'limit' | 'market';
-  price?: string;
-  quantity?: string;
-  spend?: string;
-  timeInForce?: TimeInForce;
-  postOnly?: boolean;
-  expiresAt?: number;
-  selfTradePrevention?: StpMode;
-  clientOrderId?: string;
-}
+/** The order as the API receives it (validated by the controller's schema). */
+export type PlaceOrderInput = PlaceOrderRequest;
 
 const iso = (d: Date) => ({ iso: d.toISOString(), ms: d.getTime() });
 

@@ -1,4 +1,6 @@
-import { deriveSigningKey, ErrorBody, SIGNING_HEADERS, signRequest } from '@ate/contracts';
+import { deriveSigningKey, ErrorBody, PlaceOrderRequest, SIGNING_HEADERS, signRequest } from '@ate/contracts';
+
+export type { PlaceOrderRequest };
 
 export interface AteClientOptions {
   /** e.g. http://127.0.0.1:3000 */
@@ -205,19 +207,6 @@ export interface AgentCreated {
   apiKey?: { keyId: string; secret: string };
 }
 
-export interface PlaceOrderRequest {
-  market: string;
-  side: 'buy' | 'sell';
-  type: 'limit' | 'market';
-  price?: string;
-  quantity?: string;
-  spend?: string;
-  timeInForce?: 'GTC' | 'GTD' | 'IOC' | 'FOK';
-  postOnly?: boolean;
-  expiresAt?: number;
-  selfTradePrevention?: 'cancel_taker' | 'cancel_maker' | 'cancel_both' | 'decrement_cancel';
-  clientOrderId?: string;
-}
 
 export interface OrderView {
   id: string;

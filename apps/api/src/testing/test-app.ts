@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AteClient } from '@ate/client';
+import type { TestDatabase } from '@ate/db';
+import { createApp } from '../bootstrap';
+import { AppConfig, loadConfig } from '../config/config';
+
+/** The admin key the test apps install from configuration (ADMIN_KEY_ID / ADMIN_SECRET). */
+export const TEST_ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' } as const;
+
+/** One master key per test database: API keys sealed by one app instance open in the next (restarts). */
+const masterKeys = new Map<string, string>();
+export function masterKeyFor(db: TestDatabase): string {
+  let k = masterKeys.get(db.name);
+  if (!k) masterKeys.set(db.name, (k = randomBytes(32).toString('base64')));
+  return k;
+}
+
+/** The app's configuration for a test database; `env` overrides (DEBUG_LOG=info shows the app's logs). */
+export function testConfig(db: TestDatabase, env: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    DATABASE_URL: db.url,
+    LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent',
+    MASTER_KEY: masterKeyFor(db),
+    ADMIN_KEY_ID: TEST_ADMIN.keyId,
+    ADMIN_SECRET: TEST_ADMIN.secret,
+    ...env,
+  });
+}
+
+/** Starts the real app on a free loopback port, with a signed admin client. */
+export async function startTestApp(config: AppConfig): Promise<{ app: NestFastifyApplication; url: string; admin: AteClient }> {
+  const app = await createApp(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = await app.getUrl();
+  return { app, url, admin: new AteClient({ baseUrl: url, ...TEST_ADMIN }) };
+}
