@@ -88,6 +88,19 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect((await bob.getOrderByClientId('bob-s1')).id).toBe(again.id);
   });
 
+  it('the order test endpoint says what an order would hold and places nothing', async () => {
+    const before = await alice.book(M);
+    expect(await alice.testOrder({ market: M, side: 'buy', type: 'limit', price: '1.500', quantity: '4' })).toEqual({
+      valid: true,
+      market: M,
+      hold: { asset: 'CREDIT', amount: '6.000' },
+      fee: { asset: 'CREDIT', amount: '0.000' },
+    });
+    expect(await alice.testOrder({ market: M, side: 'sell', type: 'market', quantity: '3' })).toMatchObject({ hold: { asset: 'GPT-X.1K', amount: '3' } });
+    await expect(alice.testOrder({ market: M, side: 'buy', type: 'limit', price: '1.5005', quantity: '1' })).rejects.toMatchObject({ status: 400 });
+    expect(await alice.book(M)).toEqual(before);
+  });
+
   it('a market order by spend never spends more than the cap', async () => {
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'market', spend: '9.999' });
     // 4 lots at 2.000 = 8.000; a fifth would cost 10.000

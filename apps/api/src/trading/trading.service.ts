@@ -140,14 +140,16 @@ export class TradingService {
     const { row, baseScale } = await this.market(o.market);
     const tick = BigInt(row.tick_size);
     const lot = BigInt(row.lot_size);
-    let hold: { asset: string; amount: string };
+    // amount null: a market order sized in lots (buy) or by spend (sell) holds what it fills on the book at the time
+    let hold: { asset: string; amount: string | null };
     if (order.side === 'buy') {
       const credits = order.type === 'limit' ? BigInt(order.price as number) * tick * BigInt(order.lots as number) : order.spend !== undefined ? BigInt(order.spend) : null;
-      hold = { asset: CREDIT, amount: credits === null ? 'the cost of the fill on the current book' : formatAmount(credits, CREDIT_SCALE) };
+      hold = { asset: CREDIT, amount: credits === null ? null : formatAmount(credits, CREDIT_SCALE) };
     } else {
-      hold = { asset: row.base_asset, amount: order.lots !== undefined ? formatAmount(lot * BigInt(order.lots), baseScale) : 'what the spend sells on the current book' };
+      hold = { asset: row.base_asset, amount: order.lots !== undefined ? formatAmount(lot * BigInt(order.lots), baseScale) : null };
     }
-    return { valid: true, market: o.market, hold, fee: { asset: CREDIT, amount: formatAmount(0n, CREDIT_SCALE), note: 'fees are 0 on this version' } };
+    // fees are not charged yet (maker/taker fees come with the fee work of the trading issue)
+    return { valid: true, market: o.market, hold, fee: { asset: CREDIT, amount: formatAmount(0n, CREDIT_SCALE) } };
   }
 
   private throwRejection(code: string | null, details: Record<string, unknown>): never {
