@@ -32,6 +32,12 @@ export class MarketsController {
     return this.trading.book(id, q.depth);
   }
 
+  /** The last 24 hours: open, high, low, last, volumes, trade count, best bid and ask. */
+  @Get(':marketId/stats')
+  stats(@Param('marketId') id: string) {
+    return this.trading.stats(id);
+  }
+
   @Get(':marketId/trades')
   trades(@Param('marketId') id: string, @ZodQuery(LimitQuery) q: z.infer<typeof LimitQuery>) {
     return this.trading.trades(id, q.limit);

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { PlaceOrderRequest } from '@ate/contracts';
 import { z } from 'zod';
@@ -31,6 +31,9 @@ export const PlaceOrderBody = z.strictObject({
 });
 const _sameShape: (b: z.infer<typeof PlaceOrderBody>) => PlaceOrderRequest = (b) => b;
 void _sameShape;
+export const AmendBody = z
+  .strictObject({ price: Decimal.optional(), quantity: Decimal.optional() })
+  .refine((b) => b.price !== undefined || b.quantity !== undefined, { message: 'give price, quantity or both' });
 export const CancelAllBody = z.strictObject({ market: MarketId.optional() });
 export const CancelAfterBody = z.strictObject({
   /** ms until all open orders are cancelled unless another heartbeat comes; 0 disarms the switch */
@@ -92,6 +95,12 @@ export class OrdersController {
   @Get('orders/:orderId')
   get(@Auth() auth: AuthContext, @Param('orderId') orderId: string) {
     return this.trading.getOrder(auth.agentId as string, orderId);
+  }
+
+  /** Amends price and/or open quantity; keeps time priority only for a same-price size decrease. Never trades. */
+  @Patch('orders/:orderId')
+  amend(@Auth() auth: AuthContext, @Param('orderId') orderId: string, @ZodBody(AmendBody) body: z.infer<typeof AmendBody>) {
+    return this.trading.amend(auth.agentId as string, orderId, body);
   }
 
   @Delete('orders/:orderId')

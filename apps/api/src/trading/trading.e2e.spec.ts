@@ -147,6 +147,25 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(w.amount).toBe('12.000');
   });
 
+  it('amend: a size decrease keeps priority, a price change loses it, a crossing price is refused', async () => {
+    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.400', quantity: '6' });
+    const smaller = await alice.amendOrder(o.id, { quantity: '4' });
+    expect(smaller).toMatchObject({ keptPriority: true, remaining: '4', price: '1.400', status: 'open' });
+    expect((await alice.balances()).balances['CREDIT']?.used).toBe('5.600');
+    const moved = await alice.amendOrder(o.id, { price: '1.300' });
+    expect(moved).toMatchObject({ keptPriority: false, remaining: '4', price: '1.300' });
+    await expect(alice.amendOrder(o.id, { price: '2.000' })).rejects.toMatchObject({ status: 422, code: 'MATCHING_AMEND_WOULD_CROSS' });
+    expect((await alice.getOrder(o.id)).price).toBe('1.300');
+    await expect(alice.amendOrder(o.id, {})).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    await expect(bob.amendOrder(o.id, { quantity: '1' })).rejects.toMatchObject({ status: 404, code: 'MATCHING_UNKNOWN_ORDER' });
+    await alice.cancelOrder(o.id);
+  });
+
+  it('24-hour statistics come from the trades', async () => {
+    const s = await alice.stats(M);
+    expect(s).toMatchObject({ market: M, open: '2.000', last: '2.000', high: '2.000', low: '2.000', baseVolume: '44', quoteVolume: '88.000', trades: 2, ask: '2.000' });
+  });
+
   it('a GTD order expires on time, with no other command to carry time forward', async () => {
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '3', timeInForce: 'GTD', expiresAt: Date.now() + 600 });
     expect(o.status).toBe('open');

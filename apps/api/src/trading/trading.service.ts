@@ -164,6 +164,67 @@ export class TradingService {
     return this.getOrder(agentId, orderId);
   }
 
+  /**
+   * Amends an open order: the new price and/or the new open quantity (what remains open, not the original size).
+   * Priority is kept only when the price is unchanged and the size does not grow; an amend never trades.
+   */
+  async amend(agentId: string, orderId: string, change: { price?: string; quantity?: string }) {
+    const row = await this.orderRow(agentId, orderId);
+    const { row: m, baseScale } = await this.market(row.market_id);
+    const resting = this.engine.host.market(row.market_id)?.engine.order(Number(row.id));
+    if (!resting) throw new AppError('MATCHING_UNKNOWN_ORDER', undefined, { orderId });
+    const tick = BigInt(m.tick_size);
+    const lot = BigInt(m.lot_size);
+    let price = resting.price;
+    let lots = resting.lots;
+    if (change.price !== undefined) {
+      const p = parseAmount(change.price, CREDIT_SCALE);
+      if (p === 0n || p % tick !== 0n) throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', { tickSize: formatAmount(tick, CREDIT_SCALE) });
+      if (p / tick > BigInt(m.max_price_ticks)) throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.');
+      price = Number(p / tick);
+    }
+    if (change.quantity !== undefined) {
+      const q = parseAmount(change.quantity, baseScale);
+      if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, baseScale) });
+      if (q / lot > BigInt(m.max_order_lots)) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is above the market maximum.');
+      lots = Number(q / lot);
+    }
+    const r = await this.engine.host.submit({ kind: 'amend', marketId: row.market_id, agentId, orderId: Number(row.id), price, lots });
+    if (r.code) this.throwRejection(r.code, { orderId });
+    const amended = r.events.find((e) => e.kind === 'amended');
+    return { ...(await this.getOrder(agentId, orderId)), keptPriority: amended?.kind === 'amended' ? amended.keptPriority : true };
+  }
+
+  /** 24-hour statistics from the trades of the last 24 hours (CCXT ticker fields). */
+  async stats(marketId: string) {
+    const { row, baseScale } = await this.market(marketId);
+    const tick = BigInt(row.tick_size);
+    const lot = BigInt(row.lot_size);
+    const r = await this.db.pool.query(
+      `SELECT count(*)::int AS n, min(price_ticks) AS low, max(price_ticks) AS high, coalesce(sum(lots), 0)::text AS lots,
+              coalesce(sum(notional), 0)::text AS notional,
+              (array_agg(price_ticks ORDER BY command_seq, event_seq))[1] AS open,
+              (array_agg(price_ticks ORDER BY command_seq DESC, event_seq DESC))[1] AS last
+         FROM trade WHERE market_id = $1 AND created_at > now() - interval '24 hours'`,
+      [marketId],
+    );
+    const t = r.rows[0];
+    const px = (v: number | null) => (v === null ? null : formatAmount(BigInt(v) * tick, CREDIT_SCALE));
+    const engine = this.engine.host.market(marketId)?.engine;
+    return {
+      market: marketId,
+      open: px(t.open),
+      high: px(t.high),
+      low: px(t.low),
+      last: px(t.last),
+      baseVolume: formatAmount(BigInt(t.lots) * lot, baseScale),
+      quoteVolume: formatAmount(BigInt(t.notional), CREDIT_SCALE),
+      trades: t.n,
+      bid: engine?.bestBidPrice ? px(engine.bestBidPrice) : null,
+      ask: engine?.bestAskPrice ? px(engine.bestAskPrice) : null,
+    };
+  }
+
   async cancelAll(agentId: string, market?: string) {
     if (market) await this.market(market);
     const r: HostResult = await this.engine.host.submit({ kind: 'cancel_all', agentId, ...(market ? { marketId: market } : {}) } as HostCommand);

@@ -160,6 +160,12 @@ export class AteClient {
     const p = new URLSearchParams(Object.entries(q).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
     return this.get(`/v1/orders${p.size ? `?${p.toString()}` : ''}`);
   }
+  amendOrder(id: string, change: { price?: string; quantity?: string }): Promise<OrderView & { keptPriority: boolean }> {
+    return this.request('PATCH', `/v1/orders/${encodeURIComponent(id)}`, change);
+  }
+  stats(market: string): Promise<{ market: string; open: string | null; high: string | null; low: string | null; last: string | null; baseVolume: string; quoteVolume: string; trades: number; bid: string | null; ask: string | null }> {
+    return this.get(`/v1/markets/${encodeURIComponent(market)}/stats`, { signed: false });
+  }
   cancelOrder(id: string): Promise<OrderView> {
     return this.delete(`/v1/orders/${encodeURIComponent(id)}`);
   }
