@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       ADMIN_SECRET: ADMIN.secret,
       RATE_LIMIT_PER_KEY: '10000000',
       RATE_LIMIT_PER_ADDRESS: '10000000',
+      ORDER_RATE_PER_AGENT: '10000000',
       DB_POOL_MAX: '10',
     },
   });

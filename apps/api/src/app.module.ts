@@ -21,7 +21,7 @@ import { InProcessEngine } from './engine/engine.service';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
-import { IpLimitGuard, KeyLimitGuard } from './rate-limit/rate-limit';
+import { IpLimitGuard, KeyLimitGuard, OrderLimitGuard } from './rate-limit/rate-limit';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SignatureGuard } from './auth/signature.guard';
 import { TimeController } from './time/time.controller';
@@ -59,10 +59,11 @@ export class AppModule {
         InProcessEngine,
         { provide: EngineLink, useExisting: InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
-        // Guards run in this order: address limit, signature (and role), key limit.
+        // Guards run in this order: address limit, signature (and role), key limit, order rate (order routes only).
         { provide: APP_GUARD, useClass: IpLimitGuard },
         { provide: APP_GUARD, useClass: SignatureGuard },
         { provide: APP_GUARD, useClass: KeyLimitGuard },
+        { provide: APP_GUARD, useClass: OrderLimitGuard },
       ],
       exports: [EngineLink],
     };

@@ -47,6 +47,9 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).max(10_000_000).default(500),
   /** Requests per window per source address (before signature work), to keep floods cheap. */
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(2_000),
+  /** Orders placed or amended per agent per ORDER_RATE_WINDOW_MS (all its keys together): 200 per second. */
+  ORDER_RATE_PER_AGENT: z.coerce.number().int().min(1).max(10_000_000).default(200),
+  ORDER_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 });

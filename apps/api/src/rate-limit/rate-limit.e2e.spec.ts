@@ -61,6 +61,24 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     expect((await anon.raw('GET', '/health', undefined, { signed: false })).status).toBe(200);
   });
 
+  it('orders per agent: a separate limit on placing orders, for all the agent\'s keys together', async () => {
+    const { app, url, admin } = await start(db, { ORDER_RATE_PER_AGENT: '3', ORDER_RATE_WINDOW_MS: '60000' });
+    apps.push(app);
+    await admin.defineAsset({ code: 'RL.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    await admin.createMarket({ base: 'RL.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
+    const agent = await admin.createAgent({ name: `orders-${Date.now()}` });
+    await admin.deposit({ id: `rl-${agent.id}`, agentId: agent.id, asset: 'CREDIT', amount: '100' });
+    const k1 = new AteClient({ baseUrl: url, ...agent.apiKey! });
+    const k2 = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(agent.id)) });
+    const order = { market: 'RL.1K/CREDIT', side: 'buy' as const, type: 'limit' as const, price: '0.900', quantity: '1' };
+    const statuses = [];
+    for (const c of [k1, k2, k1, k2]) statuses.push((await c.raw('POST', '/v1/orders', order)).status);
+    expect(statuses).toEqual([201, 201, 201, 429]);
+    const over = await k1.raw<any>('POST', '/v1/orders', order);
+    expect(over.body.error.details).toMatchObject({ limit: 'orders_per_agent', max: 3, windowMs: 60000, remaining: 0 });
+    expect((await k1.raw('GET', '/v1/orders')).status).toBe(200); // reads do not count
+  });
+
   it('with Redis, api nodes share one budget per key', async () => {
     const env = { REDIS_URL, REDIS_PREFIX, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
     const a = await start(db, env);

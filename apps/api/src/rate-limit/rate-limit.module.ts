@@ -4,7 +4,7 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
-import { budgetKey, THROTTLE_IP, THROTTLE_KEY, trackByIp, trackByKey } from './rate-limit';
+import { budgetKey, isOrderRoute, THROTTLE_IP, THROTTLE_KEY, THROTTLE_ORDERS, trackByAgent, trackByIp, trackByKey } from './rate-limit';
 
 /** Counters live in Redis when REDIS_URL is set (limits hold across api nodes), in memory otherwise. */
 @Module({
@@ -15,6 +15,15 @@ import { budgetKey, THROTTLE_IP, THROTTLE_KEY, trackByIp, trackByKey } from './r
         throttlers: [
           { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey(config.REDIS_PREFIX), setHeaders: false },
           { name: THROTTLE_KEY, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_KEY, getTracker: trackByKey, generateKey: budgetKey(config.REDIS_PREFIX) },
+          {
+            name: THROTTLE_ORDERS,
+            ttl: config.ORDER_RATE_WINDOW_MS,
+            limit: config.ORDER_RATE_PER_AGENT,
+            getTracker: trackByAgent,
+            generateKey: budgetKey(config.REDIS_PREFIX),
+            skipIf: (ctx) => !isOrderRoute(ctx),
+            setHeaders: false,
+          },
         ],
         ...(redis.client ? { storage: new ThrottlerStorageRedisService(redis.client) } : {}),
       }),

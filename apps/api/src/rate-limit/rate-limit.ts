@@ -1,4 +1,4 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/throttler';
 import { AppError } from '@ate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -11,6 +11,23 @@ import type { AuthContext } from '../auth/auth.types';
  */
 export const THROTTLE_IP = 'ip';
 export const THROTTLE_KEY = 'default'; // the standard RateLimit-* headers (no suffix) describe the key's limit
+/** Orders placed or amended per agent (not per key: an agent with many keys gets one budget). */
+export const THROTTLE_ORDERS = 'orders';
+
+const LIMIT_NAMES: Record<string, { label: string; detail: string }> = {
+  [THROTTLE_IP]: { label: 'per address', detail: 'requests_per_address' },
+  [THROTTLE_KEY]: { label: 'per key', detail: 'requests_per_key' },
+  [THROTTLE_ORDERS]: { label: 'orders per agent', detail: 'orders_per_agent' },
+};
+
+/** Marks the routes that count against the order-rate limit (placing and amending orders). */
+export const ORDER_RATE = 'ate:order-rate';
+export const OrderRateLimited = (): MethodDecorator => SetMetadata(ORDER_RATE, true);
+export const isOrderRoute = (ctx: ExecutionContext): boolean => Reflect.getMetadata(ORDER_RATE, ctx.getHandler()) === true;
+export const trackByAgent = (req: Record<string, unknown>): string => {
+  const r = req as unknown as Req;
+  return r.auth?.agentId ? `agent:${r.auth.agentId}` : `ip:${r.ip}`;
+};
 
 type Req = FastifyRequest & { auth?: AuthContext };
 
@@ -40,8 +57,9 @@ abstract class LimitGuard extends ThrottlerGuard {
     const reply = ctx.switchToHttp().getResponse<FastifyReply>();
     const retryAfterSec = Math.max(1, Math.ceil(detail.timeToBlockExpire));
     void reply.header('retry-after', String(retryAfterSec));
-    throw new AppError('RATE_LIMITED', `Rate limit "${this.applies === THROTTLE_IP ? 'per address' : 'per key'}" reached.`, {
-      limit: this.applies === THROTTLE_IP ? 'requests_per_address' : 'requests_per_key',
+    const name = LIMIT_NAMES[this.applies] as { label: string; detail: string };
+    throw new AppError('RATE_LIMITED', `Rate limit "${name.label}" reached.`, {
+      limit: name.detail,
       max: detail.limit,
       windowMs: detail.ttl,
       remaining: 0,
@@ -58,4 +76,9 @@ export class IpLimitGuard extends LimitGuard {
 @Injectable()
 export class KeyLimitGuard extends LimitGuard {
   protected readonly applies = THROTTLE_KEY;
+}
+
+@Injectable()
+export class OrderLimitGuard extends LimitGuard {
+  protected readonly applies = THROTTLE_ORDERS;
 }

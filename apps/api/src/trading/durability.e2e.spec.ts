@@ -47,6 +47,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
     ADMIN_SECRET: TEST_ADMIN.secret,
     RATE_LIMIT_PER_KEY: '1000000',
     RATE_LIMIT_PER_ADDRESS: '1000000',
+    ORDER_RATE_PER_AGENT: '1000000',
   });
   const master = randomBytes(32).toString('base64');
 

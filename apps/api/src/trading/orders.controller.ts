@@ -6,6 +6,7 @@ import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodBody, ZodQuery } from '../common/zod';
 import { CANCEL_AFTER_MAX_MS, CANCEL_AFTER_MIN_MS, DeadmanService } from './deadman.service';
+import { OrderRateLimited } from '../rate-limit/rate-limit';
 import { TradingService } from './trading.service';
 
 const Decimal = z.string().max(64);
@@ -67,6 +68,7 @@ export class OrdersController {
 
   /** Places an order; answers once it is durably committed (with its fills so far). */
   @Post('orders')
+  @OrderRateLimited()
   place(@Auth() auth: AuthContext, @ZodBody(PlaceOrderBody) body: z.infer<typeof PlaceOrderBody>) {
     return this.trading.place(auth.agentId as string, body);
   }
@@ -99,6 +101,7 @@ export class OrdersController {
 
   /** Amends price and/or open quantity; keeps time priority only for a same-price size decrease. Never trades. */
   @Patch('orders/:orderId')
+  @OrderRateLimited()
   amend(@Auth() auth: AuthContext, @Param('orderId') orderId: string, @ZodBody(AmendBody) body: z.infer<typeof AmendBody>) {
     return this.trading.amend(auth.agentId as string, orderId, body);
   }
