@@ -14,6 +14,11 @@ import type { Pool, PoolClient } from 'pg';
 
 /** Commands per batch: bounds one transaction's size and the wait of the last command in it. */
 export const HOST_BATCH_MAX = 2_000;
+/**
+ * Commands between two state-hash checkpoints. Hashing walks the book (O(resting orders)), so it runs every
+ * this many commands and at shutdown, not every batch; recovery verifies the last one.
+ */
+export const CHECKPOINT_EVERY_COMMANDS = 5_000;
 /** Agents the shared balance view holds (typed arrays indexed by agent.num). */
 export const HOST_AGENTS_MAX = 1 << 16;
 
@@ -99,6 +104,9 @@ export class EngineHost {
   /** GTD expiry times per market (ms), so a timer can make time pass exactly when an order is due. */
   private expiries: { at: number; marketId: string }[] = [];
   private expiryTimer: NodeJS.Timeout | undefined;
+  private checkpointSeq = 0;
+  /** checkpoints verified by the last load() */
+  private verified = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -137,7 +145,17 @@ export class EngineHost {
   }
 
   /** Loads markets and agents, then replays the whole command log (recovery). Safe to call again to reload. */
-  async load(): Promise<{ commands: number; ms: number }> {
+  async load(): Promise<{ commands: number; ms: number; checkpointsVerified: number }> {
+    try {
+      return await this.rebuild();
+    } catch (e) {
+      // A host that could not rebuild (database down, replay diverged from its checkpoint) takes no commands.
+      this.broken = e as Error;
+      throw e;
+    }
+  }
+
+  private async rebuild(): Promise<{ commands: number; ms: number; checkpointsVerified: number }> {
     const t0 = Date.now();
     const assets = (await this.pool.query<{ code: string }>('SELECT code FROM ledger_asset ORDER BY code')).rows.map((r) => r.code);
     this.balances = new BalanceView(assets, HOST_AGENTS_MAX);
@@ -180,6 +198,12 @@ export class EngineHost {
     this.lastTs = 0;
     this.lastOrderId = 0;
     let n = 0;
+    const checkpoints = new Map<number, { marketId: string; hash: string }[]>();
+    for (const r of (await this.pool.query<{ market_id: string; command_seq: string; state_hash: string }>('SELECT * FROM engine_checkpoint')).rows) {
+      const at = Number(r.command_seq);
+      checkpoints.set(at, [...(checkpoints.get(at) ?? []), { marketId: r.market_id, hash: r.state_hash }]);
+    }
+    this.verified = 0;
     const client = await this.pool.connect();
     try {
       // a cursor-free keyset scan, 10,000 commands a page
@@ -192,6 +216,13 @@ export class EngineHost {
           this.seq = Number(row.seq);
           this.replay(row.market_id, row.command);
           n++;
+          for (const cp of checkpoints.get(this.seq) ?? []) {
+            const got = this.markets.get(cp.marketId)?.engine.stateHash();
+            if (got !== cp.hash) {
+              throw new Error(`recovery diverged: market ${cp.marketId} hashes to ${got} after command ${this.seq}, the checkpoint says ${cp.hash}`);
+            }
+            this.verified++;
+          }
         }
         if (page.rows.length < 10000) break;
         after = this.seq;
@@ -199,9 +230,10 @@ export class EngineHost {
     } finally {
       client.release();
     }
+    this.checkpointSeq = this.seq;
     this.broken = null;
     this.scheduleExpiry();
-    return { commands: n, ms: Date.now() - t0 };
+    return { commands: n, ms: Date.now() - t0, checkpointsVerified: this.verified };
   }
 
   private replay(marketId: string | null, logged: LoggedCommand): void {
@@ -355,6 +387,7 @@ export class EngineHost {
     this.stopped = true;
     clearTimeout(this.expiryTimer);
     await this.flush();
+    await this.checkpoint();
   }
 
   private async accountId(agentId: string, asset: string, db: Pool | PoolClient): Promise<string> {
@@ -520,11 +553,40 @@ export class EngineHost {
         // The engine reserved the funds of every trade before matching; a ledger refusal here is a broken invariant.
         if (bad && !bad.ok) throw new Error(`ledger refused a settlement the engine made: ${bad.code} ${JSON.stringify(bad.details ?? {})}`);
       }
+      if (this.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
       await client.query('COMMIT');
       return results;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Records every market's state hash at the current command (in the batch's transaction). */
+  private async writeCheckpoints(client: PoolClient): Promise<void> {
+    if (this.seq === 0) return;
+    const ms = [...this.markets.values()];
+    await client.query(
+      `INSERT INTO engine_checkpoint (market_id, command_seq, state_hash)
+       SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+       ON CONFLICT (market_id) DO UPDATE SET command_seq = EXCLUDED.command_seq, state_hash = EXCLUDED.state_hash, updated_at = now()`,
+      [ms.map((m) => m.id), ms.map(() => this.seq), ms.map((m) => m.engine.stateHash())],
+    );
+    this.checkpointSeq = this.seq;
+  }
+
+  /** A checkpoint at the current command, in a transaction of its own (at shutdown, with nothing in flight). */
+  private async checkpoint(): Promise<void> {
+    if (this.seq === this.checkpointSeq || this.broken || !this.balances) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await this.writeCheckpoints(client);
+      await client.query('COMMIT');
+    } catch {
+      await client.query('ROLLBACK').catch(() => undefined);
     } finally {
       client.release();
     }

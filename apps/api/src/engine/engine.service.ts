@@ -27,9 +27,16 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
       this.logger.warn('engine not started: migrations pending');
       return;
     }
-    const r = await this.host.load();
-    this.logger.log(`engine recovered: ${r.commands} commands replayed in ${r.ms} ms, markets: ${this.host.marketIds().join(', ') || 'none'}`);
-    this.started = true;
+    try {
+      const r = await this.host.load();
+      this.logger.log(
+        `engine recovered: ${r.commands} commands replayed in ${r.ms} ms, ${r.checkpointsVerified} state hash(es) verified, markets: ${this.host.marketIds().join(', ') || 'none'}`,
+      );
+      this.started = true;
+    } catch (e) {
+      // A book that does not replay to its checkpoint is not served: /ready says the engine is not attached.
+      this.logger.error(`engine not started: ${(e as Error).message}`);
+    }
   }
 
   private started = false;

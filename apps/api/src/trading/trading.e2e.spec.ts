@@ -206,4 +206,29 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(cancelled.cancelled.length).toBe(1);
     expect((await alice.book(M)).bids).toEqual([]);
   });
+
+  it('recovery checks the state hash: a book that does not replay to its checkpoint is not served', async () => {
+    await app.close(); // a clean shutdown leaves a checkpoint at the last command
+    const cp = await db.pool.query('SELECT command_seq, state_hash FROM engine_checkpoint WHERE market_id = $1', [M]);
+    const last = await db.pool.query('SELECT max(seq) AS seq FROM engine_command');
+    expect(cp.rows[0].command_seq).toBe(last.rows[0].seq);
+    await boot();
+    expect((await fetch(`${url}/ready`)).status).toBe(200); // verified, serving
+
+    await app.close();
+    await db.pool.query(`UPDATE engine_checkpoint SET state_hash = 'tampered' WHERE market_id = $1`, [M]);
+    await boot();
+    const ready = await fetch(`${url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: { engine: { ok: boolean } } }).checks.engine.ok).toBe(false);
+    alice = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(aliceId)) });
+    const refused = await alice.raw<{ error: { code: string } }>('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('SERVICE_UNAVAILABLE');
+
+    await app.close();
+    await db.pool.query('UPDATE engine_checkpoint SET state_hash = $2 WHERE market_id = $1', [M, cp.rows[0].state_hash]);
+    await boot();
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+  });
 });

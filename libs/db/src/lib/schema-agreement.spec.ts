@@ -42,7 +42,7 @@ describe('schema.prisma agrees with the SQL migrations', () => {
   });
 
   // --- trading ---
-  it('round-trips Market, EngineCommand, TradingOrder and Trade', async () => {
+  it('round-trips Market, EngineCommand, EngineCheckpoint, TradingOrder and Trade', async () => {
     await prisma.ledgerAsset.create({ data: { code: 'TOK.1K', kind: 'allowance', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' } });
     const m = await prisma.market.create({
       data: {
@@ -53,6 +53,8 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     expect(await prisma.market.findUniqueOrThrow({ where: { id: m.id } })).toEqual(m);
     const c = await prisma.engineCommand.create({ data: { seq: 1n, marketId: m.id, ts: 1795000000000n, command: { t: 'm', c: { type: 'tick', ts: 1 } } } });
     expect(await prisma.engineCommand.findUniqueOrThrow({ where: { seq: 1n } })).toEqual(c);
+    const cp = await prisma.engineCheckpoint.create({ data: { marketId: m.id, commandSeq: 1n, stateHash: '0123456789abcdef' } });
+    expect(await prisma.engineCheckpoint.findUniqueOrThrow({ where: { marketId: m.id } })).toEqual(cp);
     const a = await prisma.agent.create({ data: { id: 'agt_trader0001', name: 'trader' } });
     expect(a.num).toEqual(expect.any(Number));
     const o = await prisma.tradingOrder.create({
