@@ -19,6 +19,8 @@ export const HOST_BATCH_MAX = 2_000;
  * this many commands and at shutdown, not every batch; recovery verifies the last one.
  */
 export const CHECKPOINT_EVERY_COMMANDS = 5_000;
+/** Price levels per side kept in the committed book view (the most GET /v1/markets/:id/book serves). */
+export const BOOK_VIEW_LEVELS = 1_000;
 /** Agents the shared balance view holds (typed arrays indexed by agent.num). */
 export const HOST_AGENTS_MAX = 1 << 16;
 
@@ -68,6 +70,14 @@ interface Market {
   sink: CollectingSink;
 }
 
+export interface CommittedBook {
+  /** the market's event sequence number at that point */
+  seq: number;
+  referencePrice: number;
+  bids: [number, number][];
+  asks: [number, number][];
+}
+
 interface OrderState {
   marketId: string;
   agentId: string;
@@ -105,6 +115,8 @@ export class EngineHost {
   private expiries: { at: number; marketId: string }[] = [];
   private expiryTimer: NodeJS.Timeout | undefined;
   private checkpointSeq = 0;
+  /** The book of each market as of the last committed batch: readers never see a batch that may roll back. */
+  private committedBooks = new Map<string, CommittedBook>();
   /** checkpoints verified by the last load() */
   private verified = 0;
 
@@ -134,6 +146,18 @@ export class EngineHost {
     const n = this.agentNum.get(agentId);
     if (n === undefined || !this.balances?.assets.includes(asset)) return 0n;
     return BigInt(this.balances.reserved[this.balances.assetIndex(asset)]![n]!);
+  }
+
+  /** The book as of the last committed batch (ticks and lots), or undefined for an unknown market. */
+  committedBook(marketId: string): CommittedBook | undefined {
+    return this.committedBooks.get(marketId);
+  }
+
+  private publishBooks(marketIds: Iterable<string>): void {
+    for (const id of marketIds) {
+      const e = this.markets.get(id)?.engine;
+      if (e) this.committedBooks.set(id, { seq: e.sequence, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
+    }
   }
 
   hasAsset(code: string): boolean {
@@ -231,6 +255,8 @@ export class EngineHost {
       client.release();
     }
     this.checkpointSeq = this.seq;
+    this.committedBooks = new Map();
+    this.publishBooks(this.markets.keys());
     this.broken = null;
     this.scheduleExpiry();
     return { commands: n, ms: Date.now() - t0, checkpointsVerified: this.verified };
@@ -555,6 +581,7 @@ export class EngineHost {
       }
       if (this.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
       await client.query('COMMIT');
+      this.publishBooks(new Set(logRows.flatMap((r) => (r.market ? [r.market] : []))));
       return results;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);

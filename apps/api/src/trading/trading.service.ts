@@ -73,7 +73,7 @@ export class TradingService {
       maxQuantity: formatAmount(lot * BigInt(row.max_order_lots), baseScale),
       maxPrice: formatAmount(tick * BigInt(row.max_price_ticks), CREDIT_SCALE),
       priceBandBps: row.price_band_bps,
-      referencePrice: formatAmount(tick * BigInt(engine?.referencePrice ?? row.initial_price_ticks), CREDIT_SCALE),
+      referencePrice: formatAmount(tick * BigInt(this.engine.host.committedBook(row.id)?.referencePrice ?? row.initial_price_ticks), CREDIT_SCALE),
       maxOpenOrdersPerAgent: row.orders_per_agent_max,
       maxSpend: formatAmount(BigInt(row.max_spend_credits), CREDIT_SCALE),
       defaultSelfTradePrevention: row.default_stp,
@@ -210,7 +210,7 @@ export class TradingService {
     );
     const t = r.rows[0];
     const px = (v: number | null) => (v === null ? null : formatAmount(BigInt(v) * tick, CREDIT_SCALE));
-    const engine = this.engine.host.market(marketId)?.engine;
+    const book = this.engine.host.committedBook(marketId);
     return {
       market: marketId,
       open: px(t.open),
@@ -220,8 +220,8 @@ export class TradingService {
       baseVolume: formatAmount(BigInt(t.lots) * lot, baseScale),
       quoteVolume: formatAmount(BigInt(t.notional), CREDIT_SCALE),
       trades: t.n,
-      bid: engine?.bestBidPrice ? px(engine.bestBidPrice) : null,
-      ask: engine?.bestAskPrice ? px(engine.bestAskPrice) : null,
+      bid: book?.bids[0] ? px(book.bids[0][0]) : null,
+      ask: book?.asks[0] ? px(book.asks[0][0]) : null,
     };
   }
 
@@ -295,13 +295,13 @@ export class TradingService {
 
   async book(marketId: string, depth: number) {
     const { row, baseScale } = await this.market(marketId);
-    const engine = this.engine.host.market(marketId)?.engine;
-    if (!engine) throw new AppError('SERVICE_UNAVAILABLE', 'The market is not loaded.');
+    // the book as of the last committed batch: never a batch that could still roll back
+    const b = this.engine.host.committedBook(marketId);
+    if (!b) throw new AppError('SERVICE_UNAVAILABLE', 'The market is not loaded.');
     const tick = BigInt(row.tick_size);
     const lot = BigInt(row.lot_size);
-    const d = engine.depth(depth);
     const level = ([p, l]: [number, number]) => [formatAmount(BigInt(p) * tick, CREDIT_SCALE), formatAmount(BigInt(l) * lot, baseScale)];
-    return { market: marketId, seq: engine.sequence, bids: d.bids.map(level), asks: d.asks.map(level) };
+    return { market: marketId, seq: b.seq, bids: b.bids.slice(0, depth).map(level), asks: b.asks.slice(0, depth).map(level) };
   }
 
   async trades(marketId: string, limit: number) {
