@@ -22,6 +22,9 @@ export const CreateMarketBody = z.strictObject({
   initialPriceTicks: z.number().int().min(1),
   defaultStp: z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']).default('cancel_taker'),
   ordersPerAgentMax: z.number().int().min(1).max(100_000).default(1000),
+  /** fees in basis points, taken from what each side receives (buyer: base asset, seller: credits) */
+  makerFeeBps: z.number().int().min(0).max(1000).default(0),
+  takerFeeBps: z.number().int().min(0).max(1000).default(0),
   /** largest spend of a spend-sized market order, credits decimal string */
   maxSpend: z.string().max(64).default('1000000.000'),
 });
@@ -56,9 +59,9 @@ export class AdminMarketsController {
     }
     const r = await this.db.pool.query(
       `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING RETURNING id`,
-      [id, b.base, tick, b.lotSizeUnits, b.minOrderLots, b.maxOrderLots, b.maxPriceTicks, b.priceBandBps, b.initialPriceTicks, b.defaultStp, b.ordersPerAgentMax, maxSpend],
+                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING RETURNING id`,
+      [id, b.base, tick, b.lotSizeUnits, b.minOrderLots, b.maxOrderLots, b.maxPriceTicks, b.priceBandBps, b.initialPriceTicks, b.defaultStp, b.ordersPerAgentMax, maxSpend, b.makerFeeBps, b.takerFeeBps],
     );
     if (!r.rows[0]) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: id });
     await this.engine.host.exclusive(() => this.engine.host.load());

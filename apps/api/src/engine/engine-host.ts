@@ -66,6 +66,8 @@ export interface HostResult {
 interface Market {
   id: string;
   config: MarketConfig;
+  makerFeeBps: number;
+  takerFeeBps: number;
   engine: MatchingEngine;
   sink: CollectingSink;
 }
@@ -201,7 +203,19 @@ export class EngineHost {
         maxSpendCredits: Number(r.max_spend_credits),
       };
       const sink = new CollectingSink();
-      this.markets.set(r.id, { id: r.id, config, sink, engine: new MatchingEngine(config, { balances: this.balances, sink }) });
+      this.markets.set(r.id, {
+        id: r.id,
+        config,
+        sink,
+        makerFeeBps: r.maker_fee_bps,
+        takerFeeBps: r.taker_fee_bps,
+        engine: new MatchingEngine(config, { balances: this.balances, sink }),
+      });
+      // fee accounts of both assets exist before any trade needs them
+      for (const asset of [CREDIT, r.base_asset as string]) {
+        const acc = await systemAccount(this.pool, 'fees', asset);
+        if (!acc.ok) throw new Error(`fees account of ${asset}: ${acc.code}`);
+      }
     }
     this.agentNum = new Map();
     this.agentByNum = new Map();
@@ -278,9 +292,32 @@ export class EngineHost {
     if ((c.type === 'limit' || c.type === 'market') && c.orderId > this.lastOrderId) this.lastOrderId = c.orderId;
     m.engine.execute(c);
     const events = m.sink.take();
+    for (const e of events) if (e.kind === 'trade') this.applyFees(m, e);
     if (c.type === 'limit' && c.tif === 'GTD' && c.expiresAt !== undefined && m.engine.order(c.orderId)) this.expiries.push({ at: c.expiresAt, marketId: m.id });
     this.trackFills(m, events);
     this.forgetEnded(m, events);
+  }
+
+  /**
+   * The fees of a trade, taken from what each side receives (the buyer pays in the base asset, the seller in
+   * credits), rounded down; moved out of the engine's balance view here, into the ledger's fees accounts by the
+   * settlement. Runs for live trades and in replay alike, so the view and the ledger stay equal.
+   */
+  private applyFees(m: Market, e: Extract<MatchingEvent, { kind: 'trade' }>): { buyerFee: number; sellerFee: number } {
+    const buyerIsTaker = e.takerSide === 'buy';
+    const buyerBps = buyerIsTaker ? m.takerFeeBps : m.makerFeeBps;
+    const sellerBps = buyerIsTaker ? m.makerFeeBps : m.takerFeeBps;
+    const base = e.lots * m.config.lotSize;
+    const buyerFee = Number((BigInt(base) * BigInt(buyerBps)) / 10_000n);
+    const sellerFee = Number((BigInt(e.notional) * BigInt(sellerBps)) / 10_000n);
+    const [buyer, seller] = buyerIsTaker ? [e.takerAgent, e.makerAgent] : [e.makerAgent, e.takerAgent];
+    if (buyerFee > 0 && !this.balances.withdraw(buyer, this.balances.assetIndex(m.config.baseAsset), buyerFee)) {
+      throw new Error(`fee of ${buyerFee} could not be taken from agent ${buyer}`); // it just received more than that
+    }
+    if (sellerFee > 0 && !this.balances.withdraw(seller, this.balances.assetIndex(CREDIT), sellerFee)) {
+      throw new Error(`fee of ${sellerFee} could not be taken from agent ${seller}`);
+    }
+    return { buyerFee, sellerFee };
   }
 
   /** Keeps what the projections need for open orders: fills so far. */
@@ -428,6 +465,12 @@ export class EngineHost {
     return id;
   }
 
+  private systemId(name: 'fees' | 'issuance', asset: string): string {
+    const id = this.accounts.get(`system:${name}|${asset}`);
+    if (!id) throw new Error(`no ${name} account known for ${asset}`);
+    return id;
+  }
+
   private async issuanceId(asset: string): Promise<string> {
     const key = `system:issuance|${asset}`;
     let id = this.accounts.get(key);
@@ -567,10 +610,10 @@ export class EngineHost {
         const col = (i: number) => tradeRows.map((r) => r[i]);
         await client.query(
           `INSERT INTO trade (market_id, event_seq, command_seq, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id,
-                              taker_side, price_ticks, lots, notional)
+                              taker_side, price_ticks, lots, notional, buyer_fee, seller_fee)
            SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-                                $8::text[], $9::int[], $10::bigint[], $11::bigint[])`,
-          Array.from({ length: 11 }, (_, i) => col(i)),
+                                $8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])`,
+          Array.from({ length: 13 }, (_, i) => col(i)),
         );
       }
       if (ledger.length > 0) {
@@ -680,7 +723,8 @@ export class EngineHost {
       if (e.kind === 'trade') {
         const maker = this.agentByNum.get(e.makerAgent) as string;
         const taker = this.agentByNum.get(e.takerAgent) as string;
-        tradeRows.push([m.id, e.seq, seq, e.makerOrderId, e.takerOrderId, maker, taker, e.takerSide, e.price, e.lots, e.notional]);
+        const { buyerFee, sellerFee } = this.applyFees(m, e);
+        tradeRows.push([m.id, e.seq, seq, e.makerOrderId, e.takerOrderId, maker, taker, e.takerSide, e.price, e.lots, e.notional, buyerFee, sellerFee]);
         const [buyer, seller] = e.takerSide === 'buy' ? [taker, maker] : [maker, taker];
         const acct = (agent: string, asset: string): string => {
           const id = this.accounts.get(`${agent}|${asset}`);
@@ -695,10 +739,13 @@ export class EngineHost {
           id: `trade:${m.config.baseAsset}:${e.seq}`, // ledger ids allow no slash; one market per base asset
           ref: { kind: 'trade', id: `${m.id}:${e.seq}` },
           legs: [
+            // legs name distinct accounts: each side's fee is netted from what it receives (fee <= 10% < amount)
             { accountId: acct(buyer, CREDIT), side: 'debit', amount: notional },
-            { accountId: acct(seller, CREDIT), side: 'credit', amount: notional },
+            { accountId: acct(seller, CREDIT), side: 'credit', amount: notional - BigInt(sellerFee) },
+            ...(sellerFee > 0 ? [{ accountId: this.systemId('fees', CREDIT), side: 'credit' as const, amount: BigInt(sellerFee) }] : []),
             { accountId: acct(seller, m.config.baseAsset), side: 'debit', amount: base },
-            { accountId: acct(buyer, m.config.baseAsset), side: 'credit', amount: base },
+            { accountId: acct(buyer, m.config.baseAsset), side: 'credit', amount: base - BigInt(buyerFee) },
+            ...(buyerFee > 0 ? [{ accountId: this.systemId('fees', m.config.baseAsset), side: 'credit' as const, amount: BigInt(buyerFee) }] : []),
           ],
         });
         if (e.makerOrderId !== own) this.touch(orderRows, m, e.makerOrderId, seq);

@@ -94,7 +94,7 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
       valid: true,
       market: M,
       hold: { asset: 'CREDIT', amount: '6.000' },
-      fee: { asset: 'CREDIT', amount: '0.000' },
+      fee: { asset: 'GPT-X.1K', maxAmount: '0', makerBps: 0, takerBps: 0 },
     });
     expect(await alice.testOrder({ market: M, side: 'sell', type: 'market', quantity: '3' })).toMatchObject({ hold: { asset: 'GPT-X.1K', amount: '3' } });
     await expect(alice.testOrder({ market: M, side: 'buy', type: 'limit', price: '1.5005', quantity: '1' })).rejects.toMatchObject({ status: 400 });
@@ -159,6 +159,30 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     await expect(alice.amendOrder(o.id, {})).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     await expect(bob.amendOrder(o.id, { quantity: '1' })).rejects.toMatchObject({ status: 404, code: 'MATCHING_UNKNOWN_ORDER' });
     await alice.cancelOrder(o.id);
+  });
+
+  it('maker and taker fees come out of what each side receives, into the fees accounts', async () => {
+    await admin.defineAsset({ code: 'FEE.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    await admin.createMarket({ base: 'FEE.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, makerFeeBps: 10, takerFeeBps: 20 });
+    const F = 'FEE.1K/CREDIT';
+    await admin.deposit({ id: 'bob-fee-tokens', agentId: bobId, asset: 'FEE.1K', amount: '1000' });
+    const aliceBefore = (await alice.balances()).balances['CREDIT']!.total;
+    const bobBefore = (await bob.balances()).balances['CREDIT']!.total;
+    await bob.placeOrder({ market: F, side: 'sell', type: 'limit', price: '1.000', quantity: '500' }); // maker
+    const t = await alice.placeOrder({ market: F, side: 'buy', type: 'limit', price: '1.000', quantity: '500' }); // taker
+    expect(t).toMatchObject({ status: 'closed', cost: '500.000' });
+    // alice (taker, buyer) pays 20 bps of the 500 lots she receives (1 lot); bob (maker, seller) 10 bps of 500.000 credits
+    const a = (await alice.balances()).balances;
+    expect(a['FEE.1K']).toEqual({ free: '499', used: '0', total: '499' });
+    expect(BigInt(a['CREDIT']!.total.replace('.', ''))).toBe(BigInt(aliceBefore.replace('.', '')) - 500_000n);
+    const b = (await bob.balances()).balances;
+    expect(BigInt(b['CREDIT']!.total.replace('.', ''))).toBe(BigInt(bobBefore.replace('.', '')) + 499_500n);
+    const fees = await db.pool.query(`SELECT asset, balance::text FROM ledger_account WHERE owner_kind = 'system' AND owner_id = 'fees' AND balance > 0 ORDER BY asset`);
+    expect(fees.rows).toEqual([{ asset: 'CREDIT', balance: '500' }, { asset: 'FEE.1K', balance: '1' }]);
+    const fill = (await alice.fills()).fills.find((f) => f.id.startsWith('FEE.1K/CREDIT'));
+    expect(fill).toMatchObject({ takerOrMaker: 'taker', fee: { currency: 'FEE.1K', cost: '1' } });
+    const market = (await alice.markets()).markets.find((m) => m.id === F) as unknown as { fees: { makerBps: number; takerBps: number } };
+    expect(market.fees).toMatchObject({ makerBps: 10, takerBps: 20 });
   });
 
   it('24-hour statistics come from the trades', async () => {

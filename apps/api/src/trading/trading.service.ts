@@ -18,6 +18,8 @@ export interface MarketRow {
   default_stp: string;
   orders_per_agent_max: number;
   max_spend_credits: string;
+  maker_fee_bps: number;
+  taker_fee_bps: number;
 }
 
 /** The order as the API receives it (validated by the controller's schema). */
@@ -77,6 +79,7 @@ export class TradingService {
       maxOpenOrdersPerAgent: row.orders_per_agent_max,
       maxSpend: formatAmount(BigInt(row.max_spend_credits), CREDIT_SCALE),
       defaultSelfTradePrevention: row.default_stp,
+      fees: { makerBps: row.maker_fee_bps, takerBps: row.taker_fee_bps, paidFrom: 'what each side receives (buyer: base, seller: CREDIT), rounded down' },
       precision: { price: CREDIT_SCALE, amount: baseScale },
     };
   }
@@ -148,8 +151,16 @@ export class TradingService {
     } else {
       hold = { asset: row.base_asset, amount: order.lots !== undefined ? formatAmount(lot * BigInt(order.lots), baseScale) : null };
     }
-    // fees are not charged yet (maker/taker fees come with the fee work of the trading issue)
-    return { valid: true, market: o.market, hold, fee: { asset: CREDIT, amount: formatAmount(0n, CREDIT_SCALE) } };
+    // the fee comes out of what the order receives: at most the taker rate (a resting fill pays the maker rate)
+    const feeAsset = order.side === 'buy' ? row.base_asset : CREDIT;
+    const receives = order.side === 'buy' ? (order.lots !== undefined ? lot * BigInt(order.lots) : null) : order.type === 'limit' ? BigInt(order.price as number) * tick * BigInt(order.lots as number) : null;
+    const feeMax = receives === null ? null : (receives * BigInt(row.taker_fee_bps)) / 10_000n;
+    return {
+      valid: true,
+      market: o.market,
+      hold,
+      fee: { asset: feeAsset, maxAmount: feeMax === null ? null : formatAmount(feeMax, order.side === 'buy' ? baseScale : CREDIT_SCALE), makerBps: row.maker_fee_bps, takerBps: row.taker_fee_bps },
+    };
   }
 
   private throwRejection(code: string | null, details: Record<string, unknown>): never {
@@ -342,7 +353,9 @@ export class TradingService {
             price: formatAmount(BigInt(t.price_ticks) * BigInt(row.tick_size), CREDIT_SCALE),
             amount: formatAmount(BigInt(t.lots) * BigInt(row.lot_size), baseScale),
             cost: formatAmount(BigInt(t.notional), CREDIT_SCALE),
-            fee: { currency: CREDIT, cost: formatAmount(0n, CREDIT_SCALE) },
+            fee: side === 'buy'
+              ? { currency: row.base_asset, cost: formatAmount(BigInt(t.buyer_fee), baseScale) }
+              : { currency: CREDIT, cost: formatAmount(BigInt(t.seller_fee), CREDIT_SCALE) },
             timestamp: iso(t.created_at),
           };
         }),

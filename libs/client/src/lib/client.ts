@@ -176,7 +176,7 @@ export class AteClient {
   cancelAfter(timeoutMs: number): Promise<{ currentTime: number; triggerTime: number | null }> {
     return this.post('/v1/orders/cancel-after', { timeoutMs });
   }
-  fills(limit = 100): Promise<{ fills: { id: string; orderId: string; side: string; takerOrMaker: string; price: string; amount: string; cost: string }[] }> {
+  fills(limit = 100): Promise<{ fills: { id: string; orderId: string; side: string; takerOrMaker: string; price: string; amount: string; cost: string; fee: { currency: string; cost: string } }[] }> {
     return this.get(`/v1/account/fills?limit=${limit}`);
   }
   /** CCXT-shaped: `{ balances: { CREDIT: { free, used, total } } }`, amounts as decimal strings. */

@@ -48,6 +48,7 @@ describe('schema.prisma agrees with the SQL migrations', () => {
       data: {
         id: 'TOK.1K/CREDIT', baseAsset: 'TOK.1K', tickSize: 1n, lotSize: 1n, minOrderLots: 1, maxOrderLots: 1000, maxPriceTicks: 100000,
         priceBandBps: 1000, initialPriceTicks: 2000, defaultStp: 'cancel_taker', ordersPerAgentMax: 100, maxSpendCredits: 1000000n,
+        makerFeeBps: 10, takerFeeBps: 20,
       },
     });
     expect(await prisma.market.findUniqueOrThrow({ where: { id: m.id } })).toEqual(m);
@@ -62,7 +63,7 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     });
     expect(await prisma.tradingOrder.findUniqueOrThrow({ where: { id: 1n } })).toEqual(o);
     const t = await prisma.trade.create({
-      data: { marketId: m.id, eventSeq: 3n, commandSeq: 1n, makerOrderId: 1n, takerOrderId: 2n, makerAgentId: a.id, takerAgentId: a.id, takerSide: 'sell', priceTicks: 2000, lots: 1n, notional: 2000n },
+      data: { marketId: m.id, eventSeq: 3n, commandSeq: 1n, makerOrderId: 1n, takerOrderId: 2n, makerAgentId: a.id, takerAgentId: a.id, takerSide: 'sell', priceTicks: 2000, lots: 1n, notional: 2000n, buyerFee: 0n, sellerFee: 4n },
     });
     expect(await prisma.trade.findUniqueOrThrow({ where: { marketId_eventSeq: { marketId: m.id, eventSeq: 3n } } })).toEqual(t);
   });
