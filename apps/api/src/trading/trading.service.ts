@@ -84,19 +84,38 @@ export class TradingService {
     };
   }
 
+  /** A price in credits per lot as ticks: a positive multiple of the tick size, at most the market maximum. */
+  private priceTicks(row: MarketRow, price: string): number {
+    const tick = BigInt(row.tick_size);
+    const p = parseAmount(price, CREDIT_SCALE);
+    if (p === 0n || p % tick !== 0n) throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', { tickSize: formatAmount(tick, CREDIT_SCALE) });
+    if (p / tick > BigInt(row.max_price_ticks)) throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.', { maxPrice: formatAmount(tick * BigInt(row.max_price_ticks), CREDIT_SCALE) });
+    return Number(p / tick);
+  }
+
+  /** A quantity in base-asset units as lots: a positive multiple of the lot size, within the market's limits. */
+  private quantityLots(row: MarketRow, baseScale: number, quantity: string): number {
+    const lot = BigInt(row.lot_size);
+    const q = parseAmount(quantity, baseScale);
+    if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, baseScale) });
+    const lots = q / lot;
+    if (lots < BigInt(row.min_order_lots) || lots > BigInt(row.max_order_lots)) {
+      throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is outside the market limits.', {
+        minQuantity: formatAmount(lot * BigInt(row.min_order_lots), baseScale),
+        maxQuantity: formatAmount(lot * BigInt(row.max_order_lots), baseScale),
+      });
+    }
+    return Number(lots);
+  }
+
   /** Converts the request to ticks and lots; refuses prices and sizes that are not whole multiples. */
   private async toEngineOrder(o: PlaceOrderInput): Promise<PlaceOrder> {
     const { row, baseScale } = await this.market(o.market);
-    const tick = BigInt(row.tick_size);
-    const lot = BigInt(row.lot_size);
     const out: PlaceOrder = { type: o.type, side: o.side };
     if (o.type === 'limit') {
       if (o.price === undefined || o.quantity === undefined) throw new AppError('VALIDATION_FAILED', 'A limit order needs price and quantity.');
       if (o.spend !== undefined) throw new AppError('VALIDATION_FAILED', 'spend is for market orders.');
-      const p = parseAmount(o.price, CREDIT_SCALE);
-      if (p === 0n || p % tick !== 0n) throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', { tickSize: formatAmount(tick, CREDIT_SCALE) });
-      if (p / tick > BigInt(row.max_price_ticks)) throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.', { maxPrice: formatAmount(tick * BigInt(row.max_price_ticks), CREDIT_SCALE) });
-      out.price = Number(p / tick);
+      out.price = this.priceTicks(row, o.price);
       out.tif = o.timeInForce ?? 'GTC';
       if (o.postOnly) out.postOnly = true;
       if (o.expiresAt !== undefined) out.expiresAt = o.expiresAt;
@@ -111,18 +130,7 @@ export class TradingService {
         out.spend = Number(s);
       }
     }
-    if (o.quantity !== undefined) {
-      const q = parseAmount(o.quantity, baseScale);
-      if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, baseScale) });
-      const lots = q / lot;
-      if (lots < BigInt(row.min_order_lots) || lots > BigInt(row.max_order_lots)) {
-        throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is outside the market limits.', {
-          minQuantity: formatAmount(lot * BigInt(row.min_order_lots), baseScale),
-          maxQuantity: formatAmount(lot * BigInt(row.max_order_lots), baseScale),
-        });
-      }
-      out.lots = Number(lots);
-    }
+    if (o.quantity !== undefined) out.lots = this.quantityLots(row, baseScale, o.quantity);
     if (o.selfTradePrevention) out.stp = o.selfTradePrevention;
     if (o.clientOrderId) out.clientOrderId = o.clientOrderId;
     return out;
@@ -184,22 +192,8 @@ export class TradingService {
     const { row: m, baseScale } = await this.market(row.market_id);
     const resting = this.engine.host.market(row.market_id)?.engine.order(Number(row.id));
     if (!resting) throw new AppError('MATCHING_UNKNOWN_ORDER', undefined, { orderId });
-    const tick = BigInt(m.tick_size);
-    const lot = BigInt(m.lot_size);
-    let price = resting.price;
-    let lots = resting.lots;
-    if (change.price !== undefined) {
-      const p = parseAmount(change.price, CREDIT_SCALE);
-      if (p === 0n || p % tick !== 0n) throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', { tickSize: formatAmount(tick, CREDIT_SCALE) });
-      if (p / tick > BigInt(m.max_price_ticks)) throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.');
-      price = Number(p / tick);
-    }
-    if (change.quantity !== undefined) {
-      const q = parseAmount(change.quantity, baseScale);
-      if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, baseScale) });
-      if (q / lot > BigInt(m.max_order_lots)) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is above the market maximum.');
-      lots = Number(q / lot);
-    }
+    const price = change.price !== undefined ? this.priceTicks(m, change.price) : resting.price;
+    const lots = change.quantity !== undefined ? this.quantityLots(m, baseScale, change.quantity) : resting.lots;
     const r = await this.engine.host.submit({ kind: 'amend', marketId: row.market_id, agentId, orderId: Number(row.id), price, lots });
     if (r.code) this.throwRejection(r.code, { orderId });
     const amended = r.events.find((e) => e.kind === 'amended');
