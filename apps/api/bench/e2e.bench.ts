@@ -2,30 +2,19 @@
 // with signed orders over HTTP by a load generator in another process. Prints one JSON line last:
 // {"ordersPerSec","p50Ms","p99Ms","errors","connections"}. Options: --seconds N (default 20), --connections C
 // (default 64), --agents A (default 16). Uses TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { AteClient } from '@ate/client';
 import { createTestDatabase } from '@ate/db';
+import { freePort, REPO_ROOT, startApiProcess } from '../src/testing/api-process';
 
-const ROOT = join(__dirname, '../../..');
 const ADMIN = { keyId: 'ak_benchadmin00000000001', secret: 'bench-admin-secret-0123456789abcdef0123' };
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const seconds = arg('seconds', 20);
@@ -36,11 +25,8 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there (read it with Chrome DevTools)
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-  const child = spawn(process.execPath, [...profile, '-r', '@swc-node/register', 'apps/api/src/main.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
+  const child = await startApiProcess(
+    {
       NODE_ENV: 'production',
       DATABASE_URL: db.url,
       PORT: String(port),
@@ -54,14 +40,12 @@ async function main(): Promise<void> {
       ORDER_RATE_PER_AGENT: '10000000',
       DB_POOL_MAX: '10',
     },
+    { nodeArgs: profile },
+  ).catch(async (e: unknown) => {
+    await db.drop();
+    throw e;
   });
   try {
-    for (let t = Date.now(); ; ) {
-      const ok = await fetch(`${url}/ready`).then((r) => r.status === 200).catch(() => false);
-      if (ok) break;
-      if (Date.now() - t > 60_000) throw new Error('api not ready in 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const admin = new AteClient({ baseUrl: url, ...ADMIN });
     await admin.defineAsset({ code: 'BENCH.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
     await admin.createMarket({ base: 'BENCH.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000, ordersPerAgentMax: 100_000 });
@@ -74,7 +58,7 @@ async function main(): Promise<void> {
     }
     const input = { url, market: 'BENCH.1K/CREDIT', agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
     const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });

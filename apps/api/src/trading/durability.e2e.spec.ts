@@ -1,29 +1,16 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { AteClient, OrderView } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { reconcile } from '@ate/ledger';
 import { EngineHost } from '../engine/engine-host';
+import { freePort, startApiProcess } from '../testing/api-process';
 import { TEST_ADMIN } from '../testing/test-app';
 
-const ROOT = join(__dirname, '../../../..');
 const M = 'DUR.1K/CREDIT';
 const CLIENTS = 4; // concurrent agents placing orders
 const ORDERS_BEFORE_KILL = 1200; // acknowledged orders before the SIGKILL
 const ORDERS_TOTAL_MIN = 2000; // acknowledged orders over the whole test
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The durability test: the real api process (embedded engine) on real Postgres, driven by concurrent signed
@@ -37,7 +24,6 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
   let child: ChildProcess | undefined;
   let port: number;
   const env = () => ({
-    ...process.env,
     DATABASE_URL: db.url,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -52,18 +38,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
   const master = randomBytes(32).toString('base64');
 
   async function startServer(): Promise<void> {
-    child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], { cwd: ROOT, env: env(), stdio: ['ignore', 'ignore', 'inherit'] });
-    const t0 = Date.now();
-    for (;;) {
-      try {
-        const r = await fetch(`http://127.0.0.1:${port}/ready`);
-        if (r.status === 200) return;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() - t0 > 60_000) throw new Error('server did not become ready in 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    child = await startApiProcess(env());
   }
 
   beforeAll(async () => {
