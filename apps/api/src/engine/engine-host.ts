@@ -665,12 +665,7 @@ export class EngineHost {
   private funds(cmd: Extract<HostCommand, { kind: 'funds' }>, ts: number, logRows: { seq: number; market: string | null; ts: number; json: string }[], ledger: LedgerRequest[]): HostResult {
     const agent = this.agentNum.get(cmd.agentId) as number;
     this.balances.registerAgent(agent);
-    let asset: number;
-    try {
-      asset = this.balances.assetIndex(cmd.asset);
-    } catch {
-      throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { asset: cmd.asset });
-    }
+    const asset = this.balances.assetIndex(cmd.asset); // prepare() checked it; assets are never removed
     if (cmd.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.');
     const amount = Number(cmd.amount);
     const ok = cmd.op === 'deposit' ? this.balances.deposit(agent, asset, amount) : this.balances.withdraw(agent, asset, amount);
