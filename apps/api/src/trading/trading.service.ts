@@ -93,15 +93,18 @@ export class TradingService {
     return Number(p / tick);
   }
 
-  /** A quantity in base-asset units as lots: a positive multiple of the lot size, within the market's limits. */
-  private quantityLots(row: MarketRow, baseScale: number, quantity: string): number {
+  /**
+   * A quantity in base-asset units as lots: a positive multiple of the lot size, within the market's limits.
+   * `minLots` is the market minimum for new orders; an amend may shrink an order below it (as a fill may).
+   */
+  private quantityLots(row: MarketRow, baseScale: number, quantity: string, minLots = row.min_order_lots): number {
     const lot = BigInt(row.lot_size);
     const q = parseAmount(quantity, baseScale);
     if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, baseScale) });
     const lots = q / lot;
-    if (lots < BigInt(row.min_order_lots) || lots > BigInt(row.max_order_lots)) {
+    if (lots < BigInt(minLots) || lots > BigInt(row.max_order_lots)) {
       throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is outside the market limits.', {
-        minQuantity: formatAmount(lot * BigInt(row.min_order_lots), baseScale),
+        minQuantity: formatAmount(lot * BigInt(minLots), baseScale),
         maxQuantity: formatAmount(lot * BigInt(row.max_order_lots), baseScale),
       });
     }
@@ -193,7 +196,7 @@ export class TradingService {
     const resting = this.engine.host.market(row.market_id)?.engine.order(Number(row.id));
     if (!resting) throw new AppError('MATCHING_UNKNOWN_ORDER', undefined, { orderId });
     const price = change.price !== undefined ? this.priceTicks(m, change.price) : resting.price;
-    const lots = change.quantity !== undefined ? this.quantityLots(m, baseScale, change.quantity) : resting.lots;
+    const lots = change.quantity !== undefined ? this.quantityLots(m, baseScale, change.quantity, 1) : resting.lots;
     const r = await this.engine.host.submit({ kind: 'amend', marketId: row.market_id, agentId, orderId: Number(row.id), price, lots });
     if (r.code) this.throwRejection(r.code, { orderId });
     const amended = r.events.find((e) => e.kind === 'amended');
