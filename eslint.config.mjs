@@ -46,7 +46,8 @@ export default [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:client'] },
             // the TypeScript client that agents embed: contracts only, no server code
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:data'] },
+            // data libraries may compose the pure ones (the sequencer runs libs/matching)
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data'] },
             {
               sourceTag: 'type:pure',
               onlyDependOnLibsWithTags: ['type:contracts'],

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink, EngineLinkStatus } from './engine-link';
-import { EngineHost } from './engine-host';
+import { EngineHost } from '@ate/sequencer';
 
 /**
  * The engine hosted in the api process (the single-node default): recovers every book by replaying the

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AteClient, OrderView } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { reconcile } from '@ate/ledger';
-import { EngineHost } from '../engine/engine-host';
+import { EngineHost } from '@ate/sequencer';
 import { freePort, startApiProcess } from '../testing/api-process';
 import { TEST_ADMIN } from '../testing/test-app';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, parseAmount, PlaceOrderRequest } from '@ate/contracts';
 import { DatabaseService } from '../database/database.service';
-import { HostCommand, HostResult, PlaceOrder } from '../engine/engine-host';
+import { HostCommand, HostResult, PlaceOrder } from '@ate/sequencer';
 import { InProcessEngine } from '../engine/engine.service';
 import { LedgerService } from '../ledger/ledger.service';
 

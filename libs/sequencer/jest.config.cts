@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'sequencer',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/sequencer',
+};
