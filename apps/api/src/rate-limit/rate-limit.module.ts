@@ -4,6 +4,7 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
+import { MemoryThrottlerStorage } from './memory-storage';
 import { budgetKey, isOrderRoute, THROTTLE_IP, THROTTLE_KEY, THROTTLE_ORDERS, trackByAgent, trackByIp, trackByKey } from './rate-limit';
 
 /** Counters live in Redis when REDIS_URL is set (limits hold across api nodes), in memory otherwise. */
@@ -25,7 +26,7 @@ import { budgetKey, isOrderRoute, THROTTLE_IP, THROTTLE_KEY, THROTTLE_ORDERS, tr
             setHeaders: false,
           },
         ],
-        ...(redis.client ? { storage: new ThrottlerStorageRedisService(redis.client) } : {}),
+        storage: redis.client ? new ThrottlerStorageRedisService(redis.client) : new MemoryThrottlerStorage(),
       }),
     }),
   ],
