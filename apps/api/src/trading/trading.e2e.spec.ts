@@ -2,7 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import type { AppConfig } from '../config/config';
-import { startTestApp, testConfig } from '../testing/test-app';
+import { startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
 
 const M = 'GPT-X.1K/CREDIT';
 
@@ -211,6 +211,34 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(await alice.getOrder(o.id)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALL' });
     await expect(alice.cancelAfter(500)).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     expect((await alice.cancelAfter(0)).triggerTime).toBeNull();
+  });
+
+  it('a burst reusing clientOrderIds and transfer ids across overlapping batches places and moves each id once', async () => {
+    // five keys of one agent send the same bodies at once (distinct keys, so the signatures differ); the host
+    // runs them over several batches, one committing while the next executes
+    // the admin's clients differ in clock offset, so their signatures differ too
+    const admins = Array.from({ length: 5 }, (_, i) => new AteClient({ baseUrl: url, ...TEST_ADMIN, clockOffsetMs: -600 * i }));
+    const keys = await Promise.all(admins.map((a) => a.issueAgentKey(aliceId)));
+    const clients = keys.map((k) => new AteClient({ baseUrl: url, ...k }));
+    const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`); // 150 orders: within the agent's 200 a second
+    const placed = await Promise.all(
+      ids.flatMap((cid) => clients.map((c) => c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1', clientOrderId: cid }))),
+    );
+    const byCid = new Map<string, Set<string>>();
+    for (const o of placed) byCid.set(o.clientOrderId as string, (byCid.get(o.clientOrderId as string) ?? new Set()).add(o.id));
+    expect([...byCid.keys()].sort()).toEqual([...ids].sort());
+    for (const set of byCid.values()) expect(set.size).toBe(1);
+    const rows = await db.pool.query(`SELECT count(*)::int AS n FROM trading_order WHERE agent_id = $1 AND client_order_id LIKE 'burst-%'`, [aliceId]);
+    expect(rows.rows[0].n).toBe(30);
+
+    const before = (await alice.balances()).balances['CREDIT']?.total;
+    await Promise.all(
+      Array.from({ length: 4 }, (_, i) => `burst-dep-${i}`).flatMap((id) =>
+        admins.map((a) => a.deposit({ id, agentId: aliceId, asset: 'CREDIT', amount: '3' })),
+      ),
+    );
+    expect(Number((await alice.balances()).balances['CREDIT']?.total) - Number(before)).toBe(12);
+    for (const set of byCid.values()) await alice.cancelOrder([...set][0] as string);
   });
 
   it('after a restart the engine replays its log and the book is the same', async () => {

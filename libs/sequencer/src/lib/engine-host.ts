@@ -14,6 +14,8 @@ import type { Pool, PoolClient } from 'pg';
 
 /** Commands per batch: bounds one transaction's size and the wait of the last command in it. */
 export const HOST_BATCH_MAX = 2_000;
+/** Batches whose transactions may be open at once (one committing while the next executes and writes). */
+export const HOST_PIPELINE_DEPTH = 2;
 /**
  * Commands between two state-hash checkpoints. Hashing walks the book (O(resting orders)), so it runs every
  * this many commands and at shutdown, not every batch; recovery verifies the last one.
@@ -155,11 +157,14 @@ export class EngineHost {
     return this.committedBooks.get(marketId);
   }
 
-  private publishBooks(marketIds: Iterable<string>): void {
+  /** The books of these markets as they are now. */
+  private bookViews(marketIds: Iterable<string>): Map<string, CommittedBook> {
+    const views = new Map<string, CommittedBook>();
     for (const id of marketIds) {
       const e = this.markets.get(id)?.engine;
-      if (e) this.committedBooks.set(id, { seq: e.sequence, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
+      if (e) views.set(id, { seq: e.sequence, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
     }
+    return views;
   }
 
   hasAsset(code: string): boolean {
@@ -269,8 +274,8 @@ export class EngineHost {
       client.release();
     }
     this.checkpointSeq = this.seq;
-    this.committedBooks = new Map();
-    this.publishBooks(this.markets.keys());
+    this.committedBooks = this.bookViews(this.markets.keys());
+    this.recentIds = new Map();
     this.broken = null;
     this.scheduleExpiry();
     return { commands: n, ms: Date.now() - t0, checkpointsVerified: this.verified };
@@ -382,23 +387,54 @@ export class EngineHost {
     }
   }
 
-  /** Runs batches until the queue is empty. One at a time: the host is the single writer. */
+  /**
+   * Runs batches until the queue is empty. Batches run through the engines strictly one after another (the host
+   * is the single writer), but their transactions overlap: batch N+1 executes and writes while batch N commits.
+   * N+1 starts writing only once N has written everything but its COMMIT (so N+1 can only wait on N's locks,
+   * never the reverse: no deadlock), and commits only after N did; if N fails, N+1 rolls back too.
+   */
   private async drain(): Promise<void> {
-    while (this.queue.length > 0 && !this.paused) {
-      const batch = this.queue.splice(0, HOST_BATCH_MAX);
-      try {
-        const started = performance.now();
-        const results = await this.runBatch(batch.map((p) => p.cmd));
-        this.onBatch(batch.length, performance.now() - started);
-        batch.forEach((p, i) => p.resolve(results[i] as HostResult));
-      } catch (err) {
-        // Nothing of this batch was committed, but the in-memory engines ran it: rebuild them from the log.
-        this.broken = err as Error;
-        this.onBatchError(err as Error);
-        batch.forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The command could not be committed; nothing was done.')));
-        this.queue.splice(0).forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The engine is recovering.')));
-        await this.load().catch((e: Error) => (this.broken = e));
+    let prev: Promise<boolean> = Promise.resolve(true);
+    const inflight = new Set<Promise<unknown>>();
+    while (this.queue.length > 0 && !this.paused && !this.broken) {
+      if (inflight.size >= HOST_PIPELINE_DEPTH) {
+        await Promise.race(inflight);
+        continue;
       }
+      const batch = this.queue.splice(0, HOST_BATCH_MAX);
+      const started = performance.now();
+      let written!: () => void;
+      const wrote = new Promise<void>((r) => (written = r));
+      const committed = this.runBatch(
+        batch.map((p) => p.cmd),
+        prev,
+        written,
+      );
+      const settled = committed.then(
+        (results) => {
+          this.onBatch(batch.length, performance.now() - started);
+          batch.forEach((p, i) => p.resolve(results[i] as HostResult));
+          return true;
+        },
+        (err: unknown) => {
+          // Nothing of this batch was committed, but the in-memory engines ran it: the host rebuilds from the log.
+          if (!this.broken) {
+            this.broken = err as Error;
+            this.onBatchError(err as Error);
+          }
+          batch.forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The command could not be committed; nothing was done.')));
+          return false;
+        },
+      );
+      prev = settled;
+      inflight.add(settled);
+      void settled.then(() => inflight.delete(settled));
+      await Promise.race([wrote, settled]);
+    }
+    await Promise.all(inflight);
+    if (this.broken) {
+      this.queue.splice(0).forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The engine is recovering.')));
+      await this.load().catch((e: Error) => (this.broken = e));
     }
     this.running = false;
     this.idle.splice(0).forEach((f) => f());
@@ -496,32 +532,62 @@ export class EngineHost {
     return n;
   }
 
-  private async runBatch(cmds: HostCommand[]): Promise<HostResult[]> {
+  /**
+   * Ids (clientOrderIds as `agent|id`, funds transfer ids as `f|id`) of batches that may not be visible to a
+   * later batch's pre-read: those not yet committed (gen null), and those committed after a pre-read in flight
+   * began. An entry committed at generation g is dropped once a batch whose pre-read began at generation >= g
+   * has executed: every later pre-read sees it in the database.
+   */
+  private recentIds = new Map<string, { orderId: number; gen: number | null }>();
+  private commitGen = 0;
+
+  private async runBatch(cmds: HostCommand[], prev: Promise<boolean>, written: () => void): Promise<HostResult[]> {
     // Agents, markets and ledger accounts were resolved in prepare().
     const client = await this.pool.connect();
+    const mine: string[] = [];
     try {
+      // Idempotency pre-read, one query per kind: clientOrderIds already placed, funds transfers already in the journal.
+      const readGen = this.commitGen;
+      const placed = new Map<string, number>();
+      const coids = cmds.flatMap((c) => (c.kind === 'place' && c.order.clientOrderId ? [[c.agentId, c.order.clientOrderId] as const] : []));
+      if (coids.length > 0) {
+        const r = await client.query<{ agent_id: string; client_order_id: string; id: string }>(
+          `SELECT o.agent_id, o.client_order_id, o.id FROM trading_order o
+             JOIN unnest($1::text[], $2::text[]) AS k(agent_id, client_order_id) USING (agent_id, client_order_id)`,
+          [coids.map((k) => k[0]), coids.map((k) => k[1])],
+        );
+        for (const row of r.rows) placed.set(`${row.agent_id}|${row.client_order_id}`, Number(row.id));
+      }
+      // Funds movements are idempotent by transfer id: one already in the journal (or earlier) is not executed
+      // again; the caller compares bodies.
+      const fundIds = cmds.flatMap((c) => (c.kind === 'funds' ? [c.transferId] : []));
+      if (fundIds.length > 0) {
+        for (const row of (await client.query<{ id: string }>('SELECT id FROM ledger_transfer WHERE id = ANY($1::text[])', [fundIds])).rows) placed.set(`f|${row.id}`, 0);
+      }
+      // The engines run this batch only now: after every earlier batch ran (drain() starts this one once the
+      // previous one has written), so in sequence order.
+      for (const [k, v] of this.recentIds) if (v.gen !== null && v.gen <= readGen) this.recentIds.delete(k);
+      const seen = (key: string): number | undefined => this.recentIds.get(key)?.orderId ?? placed.get(key);
+      const remember = (key: string, orderId: number): void => {
+        this.recentIds.set(key, { orderId, gen: null });
+        mine.push(key);
+      };
+
       await client.query('BEGIN');
       const results: HostResult[] = [];
       const logRows: { seq: number; market: string | null; ts: number; json: string }[] = [];
       const orderRows = new Map<number, unknown[]>();
       const tradeRows: unknown[][] = [];
       const ledger: LedgerRequest[] = [];
-      const clientIds = new Map<string, number>();
-      // Funds movements are idempotent by transfer id: one already in the journal (or earlier in this batch)
-      // is not executed again; the caller compares bodies.
-      const fundIds = cmds.flatMap((c) => (c.kind === 'funds' ? [c.transferId] : []));
-      const seenFunds = new Set<string>(
-        fundIds.length ? (await client.query<{ id: string }>('SELECT id FROM ledger_transfer WHERE id = ANY($1::text[])', [fundIds])).rows.map((r) => r.id) : [],
-      );
 
       for (const cmd of cmds) {
         const ts = (this.lastTs = Math.max(this.lastTs, Date.now()));
         if (cmd.kind === 'funds') {
-          if (seenFunds.has(cmd.transferId)) {
+          if (seen(`f|${cmd.transferId}`) !== undefined) {
             results.push({ seq: null, code: null, events: [], duplicateTransfer: true });
             continue;
           }
-          seenFunds.add(cmd.transferId);
+          remember(`f|${cmd.transferId}`, 0);
           results.push(this.funds(cmd, ts, logRows, ledger));
           continue;
         }
@@ -545,17 +611,14 @@ export class EngineHost {
           case 'place': {
             const o = cmd.order;
             if (o.clientOrderId) {
-              const key = `${cmd.agentId}|${o.clientOrderId}`;
-              const existing =
-                clientIds.get(key) ??
-                (await client.query<{ id: string }>('SELECT id FROM trading_order WHERE agent_id = $1 AND client_order_id = $2', [cmd.agentId, o.clientOrderId])).rows[0]?.id;
+              const existing = seen(`${cmd.agentId}|${o.clientOrderId}`);
               if (existing !== undefined) {
-                results.push({ seq: null, code: null, events: [], existingOrderId: Number(existing) });
+                results.push({ seq: null, code: null, events: [], existingOrderId: existing });
                 continue;
               }
             }
             const orderId = ++this.lastOrderId;
-            if (o.clientOrderId) clientIds.set(`${cmd.agentId}|${o.clientOrderId}`, orderId);
+            if (o.clientOrderId) remember(`${cmd.agentId}|${o.clientOrderId}`, orderId);
             mc =
               o.type === 'limit'
                 ? { type: 'limit', ts, orderId, agent, side: o.side, price: o.price as number, lots: o.lots as number, tif: o.tif ?? 'GTC', ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}), ...(o.postOnly ? { postOnly: true } : {}), ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) }
@@ -623,10 +686,20 @@ export class EngineHost {
         if (bad && !bad.ok) throw new Error(`ledger refused a settlement the engine made: ${bad.code} ${JSON.stringify(bad.details ?? {})}`);
       }
       if (this.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
+      // the books as this batch leaves them (the next batch may run before this one commits)
+      const books = this.bookViews(new Set(logRows.flatMap((r) => (r.market ? [r.market] : []))));
+      written();
+      if (!(await prev)) throw new Error('an earlier batch in the pipeline did not commit');
       await client.query('COMMIT');
-      this.publishBooks(new Set(logRows.flatMap((r) => (r.market ? [r.market] : []))));
+      this.commitGen++;
+      for (const k of mine) {
+        const e = this.recentIds.get(k);
+        if (e) e.gen = this.commitGen;
+      }
+      for (const [id, b] of books) this.committedBooks.set(id, b);
       return results;
     } catch (err) {
+      written();
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
