@@ -18,6 +18,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EngineLink } from './engine/engine-link';
 import { InProcessEngine } from './engine/engine.service';
+import { RedisEngine } from './engine/redis-engine.service';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
@@ -56,8 +57,8 @@ export class AppModule {
         LedgerService,
         TradingService,
         DeadmanService,
-        InProcessEngine,
-        { provide: EngineLink, useExisting: InProcessEngine },
+        // the engine in this process (single-node default) or on an engine node reached over Redis
+        { provide: EngineLink, useClass: config.ENGINE_MODE === 'redis' ? RedisEngine : InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, signature (and role), key limit, order rate (order routes only).
         { provide: APP_GUARD, useClass: IpLimitGuard },

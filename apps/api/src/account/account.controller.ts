@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodQuery } from '../common/zod';
-import { InProcessEngine } from '../engine/engine.service';
+import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 
 export const StatementQuery = z.strictObject({
@@ -21,13 +21,14 @@ export const StatementQuery = z.strictObject({
 export class AccountController {
   constructor(
     private readonly ledger: LedgerService,
-    private readonly engine: InProcessEngine,
+    private readonly engine: EngineLink,
   ) {}
 
   @Get('balances')
   async balances(@Auth() auth: AuthContext) {
     const agentId = auth.agentId as string;
-    const list = await this.ledger.balances({ kind: 'agent', id: agentId }, (asset) => this.engine.host.reserved(agentId, asset));
+    const reserved = await this.engine.reserved(agentId);
+    const list = await this.ledger.balances({ kind: 'agent', id: agentId }, (asset) => reserved.get(asset) ?? 0n);
     return { agentId: auth.agentId, balances: Object.fromEntries(list.map(({ asset, ...b }) => [asset, b])) };
   }
 

@@ -6,7 +6,7 @@ import { Roles } from '../auth/decorators';
 import { ZodBody } from '../common/zod';
 import { DatabaseService } from '../database/database.service';
 import { LedgerService } from '../ledger/ledger.service';
-import { InProcessEngine } from '../engine/engine.service';
+import { EngineLink } from '../engine/engine-link';
 
 const AssetCode = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/, 'upper-case letters, digits and _.:- (e.g. GPT-4O.1K)');
 export const DefineAssetBody = z.strictObject({
@@ -36,14 +36,14 @@ export class AdminLedgerController {
   constructor(
     private readonly ledger: LedgerService,
     private readonly db: DatabaseService,
-    private readonly engine: InProcessEngine,
+    private readonly engine: EngineLink,
   ) {}
 
   @Post('assets')
   async defineAsset(@ZodBody(DefineAssetBody) body: z.infer<typeof DefineAssetBody>) {
     const asset = await this.ledger.defineAllowance({ ...body, expiresOn: body.expiresOn ?? null });
     // the engine's balance view holds every asset: reload it so deposits of the new asset are tracked
-    if (!this.engine.host.hasAsset(asset.code)) await this.engine.host.exclusive(() => this.engine.host.load());
+    await this.engine.ensureAsset(asset.code);
     return asset;
   }
 
@@ -73,7 +73,7 @@ export class AdminLedgerController {
     }
     const amount = await this.ledger.parse(body.asset, body.amount);
     const transferId = `${kind}:${body.id}`;
-    const r = await this.engine.host.submit({ kind: 'funds', op: kind === 'mint' ? 'deposit' : 'withdraw', agentId: body.agentId, asset: body.asset, amount, transferId });
+    const r = await this.engine.submit({ kind: 'funds', op: kind === 'mint' ? 'deposit' : 'withdraw', agentId: body.agentId, asset: body.asset, amount, transferId });
     let seq = r.seq;
     let replayed = false;
     if (r.duplicateTransfer) {

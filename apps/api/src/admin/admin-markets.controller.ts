@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { Roles } from '../auth/decorators';
 import { ZodBody } from '../common/zod';
 import { DatabaseService } from '../database/database.service';
-import { InProcessEngine } from '../engine/engine.service';
+import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 
 export const CreateMarketBody = z.strictObject({
@@ -36,7 +36,7 @@ export const CreateMarketBody = z.strictObject({
 export class AdminMarketsController {
   constructor(
     private readonly db: DatabaseService,
-    private readonly engine: InProcessEngine,
+    private readonly engine: EngineLink,
     private readonly ledger: LedgerService,
   ) {}
 
@@ -64,7 +64,7 @@ export class AdminMarketsController {
       [id, b.base, tick, b.lotSizeUnits, b.minOrderLots, b.maxOrderLots, b.maxPriceTicks, b.priceBandBps, b.initialPriceTicks, b.defaultStp, b.ordersPerAgentMax, maxSpend, b.makerFeeBps, b.takerFeeBps],
     );
     if (!r.rows[0]) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: id });
-    await this.engine.host.exclusive(() => this.engine.host.load());
+    await this.engine.reload();
     return { id };
   }
 

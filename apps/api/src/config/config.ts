@@ -52,6 +52,21 @@ export const ConfigSchema = z.object({
   ORDER_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /**
+   * Where the engine runs: `in-process` (the single-node default: this process hosts it, no Redis needed) or
+   * `redis` (a standalone engine node, `apps/engine`, reached over Redis; needs REDIS_URL).
+   */
+  ENGINE_MODE: z.enum(['in-process', 'redis']).default('in-process'),
+  /**
+   * Redis mode: ms after an order is queued by which the engine must have started it; a command started later is
+   * not executed (503, nothing was done). Covers an engine restart; short enough that a client's retry is timely.
+   */
+  ENGINE_COMMAND_DEADLINE_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /**
+   * Redis mode: ms the api waits for the engine's reply before answering 503 with the outcome unknown. Longer than
+   * the deadline plus a batch commit, so a command the engine started is normally answered.
+   */
+  ENGINE_REPLY_TIMEOUT_MS: z.coerce.number().int().min(200).max(120_000).default(10_000),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;
@@ -73,6 +88,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const r = ConfigSchema.superRefine((c, ctx) => {
     if (Boolean(c.ADMIN_KEY_ID) !== Boolean(c.ADMIN_SECRET)) {
       ctx.addIssue({ code: 'custom', path: [c.ADMIN_KEY_ID ? 'ADMIN_SECRET' : 'ADMIN_KEY_ID'], message: 'set ADMIN_KEY_ID and ADMIN_SECRET together' });
+    }
+    if (c.ENGINE_MODE === 'redis' && !c.REDIS_URL) {
+      ctx.addIssue({ code: 'custom', path: ['ENGINE_MODE'], message: 'ENGINE_MODE=redis needs REDIS_URL' });
+    }
+    if (c.ENGINE_REPLY_TIMEOUT_MS <= c.ENGINE_COMMAND_DEADLINE_MS) {
+      ctx.addIssue({ code: 'custom', path: ['ENGINE_REPLY_TIMEOUT_MS'], message: 'must be longer than ENGINE_COMMAND_DEADLINE_MS' });
     }
   }).safeParse(input);
   if (!r.success) {

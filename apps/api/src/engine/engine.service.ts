@@ -1,16 +1,28 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink, EngineLinkStatus } from './engine-link';
-import { EngineHost } from '@ate/sequencer';
+import {
+  EngineHost,
+  ensureHostAsset,
+  HostCommand,
+  HostResult,
+  marketSnapshot,
+  MarketSnapshot,
+  reloadHost,
+  reservedByAsset,
+  RestingOrder,
+  restingOrder,
+} from '@ate/sequencer';
 
 /**
- * The engine hosted in the api process (the single-node default): recovers every book by replaying the
- * command log before the app serves, and drains every queued command before the pools close.
+ * The engine hosted in the api process (ENGINE_MODE=in-process, the single-node default): recovers every book
+ * by replaying the command log before the app serves, and drains every queued command before the pools close.
  */
 @Injectable()
 export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeApplicationShutdown {
   readonly host: EngineHost;
   private readonly logger = new Logger('Engine');
+  private started = false;
 
   constructor(db: DatabaseService) {
     super();
@@ -39,10 +51,32 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
     }
   }
 
-  private started = false;
-
   async beforeApplicationShutdown(): Promise<void> {
     await this.host.stop();
+  }
+
+  submit(cmd: HostCommand): Promise<HostResult> {
+    return this.host.submit(cmd);
+  }
+
+  async market(marketId: string): Promise<MarketSnapshot | undefined> {
+    return marketSnapshot(this.host, marketId);
+  }
+
+  async restingOrder(marketId: string, orderId: number): Promise<RestingOrder | null> {
+    return restingOrder(this.host, marketId, orderId);
+  }
+
+  async reserved(agentId: string): Promise<Map<string, bigint>> {
+    return reservedByAsset(this.host, agentId);
+  }
+
+  ensureAsset(code: string): Promise<void> {
+    return ensureHostAsset(this.host, code);
+  }
+
+  reload(): Promise<void> {
+    return reloadHost(this.host);
   }
 
   async status(): Promise<EngineLinkStatus> {

@@ -18,26 +18,43 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts the real api process (`apps/api/src/main.ts`, engine in-process) with `env` on top of this process's
- * environment, and resolves once its /ready answers 200 (or fails after `timeoutMs`). `nodeArgs` go before the
- * script (e.g. --cpu-prof).
+ * Starts a TypeScript entry point of this repository (e.g. `apps/api/src/main.ts`) as a real process, with `env`
+ * on top of this process's environment, and resolves once `ready()` says so (or fails after `timeoutMs`, killing
+ * it). `nodeArgs` go before the script (e.g. --cpu-prof).
  */
-export async function startApiProcess(env: Record<string, string>, opts: { nodeArgs?: string[]; timeoutMs?: number } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+export async function startTsProcess(
+  script: string,
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+  opts: { nodeArgs?: string[]; timeoutMs?: number } = {},
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '-r', '@swc-node/register', script], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const url = `http://127.0.0.1:${env['PORT']}/ready`;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const t0 = Date.now();
   for (;;) {
-    const ready = await fetch(url).then((r) => r.status === 200, () => false);
-    if (ready) return child;
-    if (child.exitCode !== null) throw new Error(`api process exited with ${child.exitCode} before it was ready`);
-    if (Date.now() - t0 > (opts.timeoutMs ?? 60_000)) {
+    if (await ready().catch(() => false)) return child;
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode} before it was ready`);
+    if (Date.now() - t0 > timeoutMs) {
       child.kill('SIGKILL');
-      throw new Error(`api process not ready in ${opts.timeoutMs ?? 60_000} ms`);
+      throw new Error(`${script} not ready in ${timeoutMs} ms`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Starts the real api process (`apps/api/src/main.ts`; the engine in-process unless `env` says ENGINE_MODE=redis)
+ * and resolves once its /ready answers 200 (or fails after `timeoutMs`). With `ready: 'listening'` it resolves
+ * once the api answers at all (/health), e.g. to see /ready say 503 while no engine node serves.
+ */
+export function startApiProcess(
+  env: Record<string, string>,
+  opts: { nodeArgs?: string[]; timeoutMs?: number; ready?: 'ready' | 'listening' } = {},
+): Promise<ChildProcess> {
+  const url = `http://127.0.0.1:${env['PORT']}/${opts.ready === 'listening' ? 'health' : 'ready'}`;
+  return startTsProcess('apps/api/src/main.ts', env, () => fetch(url).then((r) => r.status === 200), opts);
 }

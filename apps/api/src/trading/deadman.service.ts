@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { InProcessEngine } from '../engine/engine.service';
+import { EngineLink } from '../engine/engine-link';
 
 /** Shortest and longest dead-man's switch timeouts, ms: under 1 s a network hiccup cancels everything; 10 min bounds state. */
 export const CANCEL_AFTER_MIN_MS = 1_000;
@@ -18,7 +18,7 @@ export class DeadmanService implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private readonly logger = new Logger('Deadman');
 
-  constructor(private readonly engine: InProcessEngine) {}
+  constructor(private readonly engine: EngineLink) {}
 
   onModuleInit(): void {
     this.timer = setInterval(() => this.fire(), DEADMAN_CHECK_MS);
@@ -45,7 +45,7 @@ export class DeadmanService implements OnModuleInit, OnApplicationShutdown {
     for (const [agentId, at] of this.deadlines) {
       if (at > now) continue;
       this.deadlines.delete(agentId);
-      this.engine.host
+      this.engine
         .submit({ kind: 'cancel_all', agentId })
         .then((r) => this.logger.log(`dead-man's switch of ${agentId} lapsed: ${r.events.filter((e) => e.kind === 'cancelled').length} order(s) cancelled`))
         .catch((e: Error) => this.logger.error(`dead-man's switch of ${agentId}: cancel-all failed: ${e.message}`));

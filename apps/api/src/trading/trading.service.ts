@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, parseAmount, PlaceOrderRequest } from '@ate/contracts';
 import { DatabaseService } from '../database/database.service';
 import { HostCommand, HostResult, PlaceOrder } from '@ate/sequencer';
-import { InProcessEngine } from '../engine/engine.service';
+import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 
 export interface MarketRow {
@@ -32,7 +32,7 @@ export type OrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired
 
 /**
  * Orders and market data for agents: turns decimal strings into ticks and lots (and back), sends commands to
- * the engine host, and reads the projections the host commits with each batch.
+ * the engine (through EngineLink), and reads the projections the engine commits with each batch.
  */
 @Injectable()
 export class TradingService {
@@ -40,7 +40,7 @@ export class TradingService {
 
   constructor(
     private readonly db: DatabaseService,
-    private readonly engine: InProcessEngine,
+    private readonly engine: EngineLink,
     private readonly ledger: LedgerService,
   ) {}
 
@@ -60,22 +60,22 @@ export class TradingService {
     return Promise.all(r.rows.map(async (row) => this.marketView(row, await this.ledger.scaleOf(row.base_asset))));
   }
 
-  marketView(row: MarketRow, baseScale: number) {
+  async marketView(row: MarketRow, baseScale: number) {
     const tick = BigInt(row.tick_size);
     const lot = BigInt(row.lot_size);
-    const engine = this.engine.host.market(row.id)?.engine;
+    const snap = await this.engine.market(row.id);
     return {
       id: row.id,
       base: row.base_asset,
       quote: CREDIT,
-      state: engine?.marketState ?? 'halted',
+      state: snap?.state ?? 'halted',
       tickSize: formatAmount(tick, CREDIT_SCALE),
       lotSize: formatAmount(lot, baseScale),
       minQuantity: formatAmount(lot * BigInt(row.min_order_lots), baseScale),
       maxQuantity: formatAmount(lot * BigInt(row.max_order_lots), baseScale),
       maxPrice: formatAmount(tick * BigInt(row.max_price_ticks), CREDIT_SCALE),
       priceBandBps: row.price_band_bps,
-      referencePrice: formatAmount(tick * BigInt(this.engine.host.committedBook(row.id)?.referencePrice ?? row.initial_price_ticks), CREDIT_SCALE),
+      referencePrice: formatAmount(tick * BigInt(snap?.referencePrice ?? row.initial_price_ticks), CREDIT_SCALE),
       maxOpenOrdersPerAgent: row.orders_per_agent_max,
       maxSpend: formatAmount(BigInt(row.max_spend_credits), CREDIT_SCALE),
       defaultSelfTradePrevention: row.default_stp,
@@ -141,7 +141,7 @@ export class TradingService {
 
   async place(agentId: string, o: PlaceOrderInput) {
     const order = await this.toEngineOrder(o);
-    const r = await this.engine.host.submit({ kind: 'place', marketId: o.market, agentId, order });
+    const r = await this.engine.submit({ kind: 'place', marketId: o.market, agentId, order });
     // a new order is answered from the row its batch committed; a replayed clientOrderId from the database
     const view = r.order ? await this.orderView(r.order) : await this.getOrder(agentId, String(r.existingOrderId ?? r.orderId));
     if (view.status === 'rejected') this.throwRejection(view.reason, { orderId: view.id, clientOrderId: view.clientOrderId });
@@ -181,7 +181,7 @@ export class TradingService {
 
   async cancel(agentId: string, orderId: string) {
     const row = await this.orderRow(agentId, orderId); // another agent's order answers like an unknown one
-    const r = await this.engine.host.submit({ kind: 'cancel', marketId: row.market_id, agentId, orderId: Number(row.id) });
+    const r = await this.engine.submit({ kind: 'cancel', marketId: row.market_id, agentId, orderId: Number(row.id) });
     if (r.code) this.throwRejection(r.code, { orderId });
     return this.getOrder(agentId, orderId);
   }
@@ -193,11 +193,11 @@ export class TradingService {
   async amend(agentId: string, orderId: string, change: { price?: string; quantity?: string }) {
     const row = await this.orderRow(agentId, orderId);
     const { row: m, baseScale } = await this.market(row.market_id);
-    const resting = this.engine.host.market(row.market_id)?.engine.order(Number(row.id));
+    const resting = await this.engine.restingOrder(row.market_id, Number(row.id));
     if (!resting) throw new AppError('MATCHING_UNKNOWN_ORDER', undefined, { orderId });
     const price = change.price !== undefined ? this.priceTicks(m, change.price) : resting.price;
     const lots = change.quantity !== undefined ? this.quantityLots(m, baseScale, change.quantity, 1) : resting.lots;
-    const r = await this.engine.host.submit({ kind: 'amend', marketId: row.market_id, agentId, orderId: Number(row.id), price, lots });
+    const r = await this.engine.submit({ kind: 'amend', marketId: row.market_id, agentId, orderId: Number(row.id), price, lots });
     if (r.code) this.throwRejection(r.code, { orderId });
     const amended = r.events.find((e) => e.kind === 'amended');
     return { ...(await this.getOrder(agentId, orderId)), keptPriority: amended?.kind === 'amended' ? amended.keptPriority : true };
@@ -218,7 +218,7 @@ export class TradingService {
     );
     const t = r.rows[0];
     const px = (v: number | null) => (v === null ? null : formatAmount(BigInt(v) * tick, CREDIT_SCALE));
-    const book = this.engine.host.committedBook(marketId);
+    const book = await this.engine.market(marketId);
     return {
       market: marketId,
       open: px(t.open),
@@ -235,7 +235,7 @@ export class TradingService {
 
   async cancelAll(agentId: string, market?: string) {
     if (market) await this.market(market);
-    const r: HostResult = await this.engine.host.submit({ kind: 'cancel_all', agentId, ...(market ? { marketId: market } : {}) } as HostCommand);
+    const r: HostResult = await this.engine.submit({ kind: 'cancel_all', agentId, ...(market ? { marketId: market } : {}) } as HostCommand);
     if (r.code) this.throwRejection(r.code, {});
     const ids = r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : []));
     return { cancelled: ids };
@@ -304,7 +304,7 @@ export class TradingService {
   async book(marketId: string, depth: number) {
     const { row, baseScale } = await this.market(marketId);
     // the book as of the last committed batch: never a batch that could still roll back
-    const b = this.engine.host.committedBook(marketId);
+    const b = await this.engine.market(marketId);
     if (!b) throw new AppError('SERVICE_UNAVAILABLE', 'The market is not loaded.');
     const tick = BigInt(row.tick_size);
     const lot = BigInt(row.lot_size);
