@@ -134,6 +134,24 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     }
   });
 
+  it('a request with no reply in time fails as "outcome unknown" (and its late answer is dropped)', async () => {
+    await server!.stop();
+    server = undefined;
+    const impatient = new RedisEngineClient(redis, { prefix, deadlineMs: 100, timeoutMs: 300 });
+    await impatient.start();
+    try {
+      const t0 = Date.now();
+      const err = (await impatient.submit({ kind: 'tick', marketId: M }).catch((e: unknown) => e)) as AppError;
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+      expect(err).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503, details: { outcome: 'unknown' } });
+      expect(err.message).toMatch(/did not answer within 300 ms; the outcome is unknown: look it up \(an order by its clientOrderId\)/);
+      await startServer(); // answers it "not executed" to nobody
+      expect(await impatient.restingOrder(M, 1)).toBeNull(); // the client carries on
+    } finally {
+      await impatient.stop();
+    }
+  });
+
   it('answers "outcome unknown" for a command a killed engine read and never acknowledged, and does not run it again', async () => {
     await server!.stop();
     server = undefined;
