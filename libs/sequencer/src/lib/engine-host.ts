@@ -646,37 +646,38 @@ export class EngineHost {
         results.push(this.exec(m, mc, logRows, orderRows, tradeRows, ledger, cmd));
       }
 
+      // the command log and both projections in one statement (one round trip; foreign keys are checked at its end)
       if (logRows.length > 0) {
+        const orders = [...orderRows.values()];
+        const ocol = (i: number) => orders.map((r) => r[i]);
+        const tcol = (i: number) => tradeRows.map((r) => r[i]);
         await client.query(
-          `INSERT INTO engine_command (seq, market_id, ts, command)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::jsonb[])`,
-          [logRows.map((r) => r.seq), logRows.map((r) => r.market), logRows.map((r) => r.ts), logRows.map((r) => r.json)],
-        );
-      }
-      if (orderRows.size > 0) {
-        const rows = [...orderRows.values()];
-        const col = (i: number) => rows.map((r) => r[i]);
-        await client.query(
-          `INSERT INTO trading_order (id, market_id, agent_id, client_order_id, side, type, tif, post_only, price_ticks, lots, spend,
-                                      expires_at, status, filled_lots, open_lots, filled_notional, reason, command_seq)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
-                                $9::int[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[], $14::bigint[], $15::bigint[],
-                                $16::bigint[], $17::text[], $18::bigint[])
-           ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_lots = EXCLUDED.filled_lots,
-             open_lots = EXCLUDED.open_lots, filled_notional = EXCLUDED.filled_notional,
-             reason = COALESCE(EXCLUDED.reason, trading_order.reason),
-             price_ticks = COALESCE(EXCLUDED.price_ticks, trading_order.price_ticks), updated_at = now()`,
-          Array.from({ length: 18 }, (_, i) => col(i)),
-        );
-      }
-      if (tradeRows.length > 0) {
-        const col = (i: number) => tradeRows.map((r) => r[i]);
-        await client.query(
-          `INSERT INTO trade (market_id, event_seq, command_seq, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id,
+          `WITH cmd AS (
+             INSERT INTO engine_command (seq, market_id, ts, command)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::jsonb[])
+           ), ord AS (
+             INSERT INTO trading_order (id, market_id, agent_id, client_order_id, side, type, tif, post_only, price_ticks, lots, spend,
+                                        expires_at, status, filled_lots, open_lots, filled_notional, reason, command_seq)
+             SELECT * FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[],
+                                  $13::int[], $14::bigint[], $15::bigint[], $16::bigint[], $17::text[], $18::bigint[], $19::bigint[],
+                                  $20::bigint[], $21::text[], $22::bigint[])
+             ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, filled_lots = EXCLUDED.filled_lots,
+               open_lots = EXCLUDED.open_lots, filled_notional = EXCLUDED.filled_notional,
+               reason = COALESCE(EXCLUDED.reason, trading_order.reason),
+               price_ticks = COALESCE(EXCLUDED.price_ticks, trading_order.price_ticks), updated_at = now()
+           )
+           INSERT INTO trade (market_id, event_seq, command_seq, maker_order_id, taker_order_id, maker_agent_id, taker_agent_id,
                               taker_side, price_ticks, lots, notional, buyer_fee, seller_fee)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
-                                $8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])`,
-          Array.from({ length: 13 }, (_, i) => col(i)),
+           SELECT * FROM unnest($23::text[], $24::bigint[], $25::bigint[], $26::bigint[], $27::bigint[], $28::text[], $29::text[],
+                                $30::text[], $31::int[], $32::bigint[], $33::bigint[], $34::bigint[], $35::bigint[])`,
+          [
+            logRows.map((r) => r.seq),
+            logRows.map((r) => r.market),
+            logRows.map((r) => r.ts),
+            logRows.map((r) => r.json),
+            ...Array.from({ length: 18 }, (_, i) => ocol(i)),
+            ...Array.from({ length: 13 }, (_, i) => tcol(i)),
+          ],
         );
       }
       if (ledger.length > 0) {
