@@ -4,7 +4,7 @@ import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
 import { AppError } from '@ate/contracts';
@@ -55,8 +55,22 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
       else done(null, value);
     });
   });
-  fastify.addHook('onSend', async (req, reply) => {
+  fastify.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id);
+    done(null, payload);
+  });
+  // The access log: one line per request (not /health), at info, warn for 4xx, error for 5xx, with its request id.
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const access = PinoLogger.root; // set when the logger module initialises
+    const status = reply.statusCode;
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    if (access.isLevelEnabled(level) && req.url !== '/health') {
+      access[level](
+        { reqId: req.id, method: req.method, url: req.url, status, responseTime: Math.round(reply.elapsedTime) },
+        'request completed',
+      );
+    }
+    done();
   });
 
   const doc = new DocumentBuilder()

@@ -48,6 +48,13 @@ abstract class LimitGuard extends ThrottlerGuard {
   protected abstract readonly applies: string;
   protected override headerPrefix = 'RateLimit';
 
+  /** Each guard runs its own limit only (the library's guard walks every configured throttler, with six
+   * metadata lookups each, on every request). */
+  override async onModuleInit(): Promise<void> {
+    await super.onModuleInit();
+    this.throttlers = this.throttlers.filter((t) => t.name === this.applies);
+  }
+
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     if (props.throttler.name !== this.applies) return true;
     return super.handleRequest(props);
