@@ -3,6 +3,7 @@
 // {"ordersPerSec","p50Ms","p99Ms","errors","connections"}. Options: --seconds N (default 20), --connections C
 // (default 64), --agents A (default 16). Uses TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
       await admin.deposit({ id: `b-${i}-t`, agentId: a.id, asset: 'BENCH.1K', amount: '1000000000' });
       agents.push(a.apiKey!);
     }
+    const cpu0 = { api: cpuMs(child.pid), pg: postgresCpuMs() };
     const input = { url, market: 'BENCH.1K/CREDIT', agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
     const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
       cwd: REPO_ROOT,
@@ -63,12 +65,16 @@ async function main(): Promise<void> {
       maxBuffer: 1 << 24,
     });
     if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+    const cpu1 = { api: cpuMs(child.pid), pg: postgresCpuMs() };
     const r = JSON.parse(gen.stdout.trim().split('\n').pop() as string);
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM trading_order)::int AS orders, (SELECT count(*) FROM trade)::int AS trades,
               (SELECT count(*) FROM ledger_transfer)::int AS transfers`,
     );
-    const detail = { ...r, ...counts.rows[0], agents: agentsN, machine: { cpus: cpus().length, node: process.version } };
+    // CPU spent per acknowledged order (whole run incl. warm-up): steadier than throughput on a shared machine
+    const perOrder = (ms: number) => Math.round((ms * 1000) / r.ok);
+    const cpuUsPerOrder = { api: perOrder(cpu1.api - cpu0.api), postgres: perOrder(cpu1.pg - cpu0.pg) };
+    const detail = { ...r, ...counts.rows[0], cpuUsPerOrder, agents: agentsN, machine: { cpus: cpus().length, node: process.version } };
     console.log(JSON.stringify({ detail }));
     console.log(
       JSON.stringify({
@@ -84,6 +90,37 @@ async function main(): Promise<void> {
     await new Promise((r) => child.once('exit', r));
     await db.drop();
   }
+}
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** user + system CPU of a process, in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU of every postgres process on the machine, in ms (the bench's database server; Linux only). */
+function postgresCpuMs(): number {
+  let total = 0;
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        if (stat.includes('(postgres)')) total += cpuMs(Number(d));
+      } catch {
+        // the process ended
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total;
 }
 
 main().catch((e: unknown) => {
