@@ -73,6 +73,8 @@ describe('deposits, balances and statements over REST (real Postgres ledger)', (
     ['zero', { id: 'x4', agentId: 'AGENT', asset: 'CREDIT', amount: '0' }, 400, 'VALIDATION_FAILED'],
     ['exponent', { id: 'x5', agentId: 'AGENT', asset: 'CREDIT', amount: '1e3' }, 400, 'AMOUNT_INVALID'],
     ['beyond bigint', { id: 'x6', agentId: 'AGENT', asset: 'CREDIT', amount: '99999999999999999999' }, 400, 'AMOUNT_OUT_OF_RANGE'],
+    // 2^53 minor units: within the ledger's range, beyond what the engine's balance view holds exactly
+    ['beyond the engine (2^53)', { id: 'x10', agentId: 'AGENT', asset: 'CREDIT', amount: '9007199254740.992' }, 400, 'AMOUNT_OUT_OF_RANGE'],
     ['unknown asset', { id: 'x7', agentId: 'AGENT', asset: 'NOPE', amount: '1' }, 404, 'LEDGER_ASSET_NOT_FOUND'],
     ['unknown agent', { id: 'x8', agentId: 'agt_nosuchagent1', asset: 'CREDIT', amount: '1' }, 404, 'NOT_FOUND'],
     ['unknown field', { id: 'x9', agentId: 'AGENT', asset: 'CREDIT', amount: '1', memo: 'hi' }, 400, 'VALIDATION_FAILED'],

@@ -77,6 +77,8 @@ interface Market {
 export interface CommittedBook {
   /** the market's event sequence number at that point */
   seq: number;
+  /** the market's state at that point (a set_state of a batch not yet committed is not seen) */
+  state: MarketState;
   referencePrice: number;
   bids: [number, number][];
   asks: [number, number][];
@@ -162,7 +164,7 @@ export class EngineHost {
     const views = new Map<string, CommittedBook>();
     for (const id of marketIds) {
       const e = this.markets.get(id)?.engine;
-      if (e) views.set(id, { seq: e.sequence, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
+      if (e) views.set(id, { seq: e.sequence, state: e.marketState, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
     }
     return views;
   }
@@ -375,6 +377,8 @@ export class EngineHost {
       await this.accountId(cmd.agentId, m.config.baseAsset, this.pool);
     } else if (cmd.kind === 'funds') {
       if (!this.balances.assets.includes(cmd.asset)) throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { code: cmd.asset });
+      // refused here, alone: inside a batch it would fail every command of the batch
+      if (cmd.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.');
       await this.accountId(cmd.agentId, cmd.asset, this.pool);
       await this.issuanceId(cmd.asset);
     }
@@ -740,8 +744,7 @@ export class EngineHost {
     const agent = this.agentNum.get(cmd.agentId) as number;
     this.balances.registerAgent(agent);
     const asset = this.balances.assetIndex(cmd.asset); // prepare() checked it; assets are never removed
-    if (cmd.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.');
-    const amount = Number(cmd.amount);
+    const amount = Number(cmd.amount); // prepare() refused amounts beyond 2^53 - 1
     const ok = cmd.op === 'deposit' ? this.balances.deposit(agent, asset, amount) : this.balances.withdraw(agent, asset, amount);
     if (!ok) return { seq: null, code: cmd.op === 'withdraw' ? 'MATCHING_INSUFFICIENT_BALANCE' : 'MATCHING_INVALID_COMMAND', events: [] };
     const seq = ++this.seq;

@@ -1,4 +1,4 @@
-import { CREDIT, MarketState } from '@ate/contracts';
+import { CREDIT } from '@ate/contracts';
 import type { CommittedBook, EngineHost } from './engine-host';
 
 /**
@@ -9,7 +9,6 @@ import type { CommittedBook, EngineHost } from './engine-host';
 /** A market as readers see it: its state and its book as of the last committed batch. */
 export interface MarketSnapshot extends CommittedBook {
   marketId: string;
-  state: MarketState;
 }
 
 /** An order resting on a book (ticks and lots). */
@@ -21,9 +20,8 @@ export interface RestingOrder {
 /** The market's state and committed book, or undefined for a market the host has not loaded. */
 export function marketSnapshot(host: EngineHost, marketId: string): MarketSnapshot | undefined {
   const book = host.committedBook(marketId);
-  const engine = host.market(marketId)?.engine;
-  if (!book || !engine) return undefined;
-  return { marketId, state: engine.marketState, ...book };
+  if (!book) return undefined;
+  return { marketId, ...book };
 }
 
 /** The open order's price and open lots (the live book: an amend starts from what rests now), or null. */
