@@ -1,7 +1,10 @@
 // `npm run bench:e2e`: the whole stack (the api process with its in-process engine, on real Postgres) driven
 // with signed orders over HTTP by a load generator in another process. Prints one JSON line last:
 // {"ordersPerSec","p50Ms","p99Ms","errors","connections"}. Options: --seconds N (default 20), --connections C
-// (default 64), --agents A (default 16). Uses TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
+// (default 128), --agents A (default 16), --engine in-process|redis (default in-process: the single-node
+// default; redis: the api and a standalone engine process apart, over Redis at REDIS_URL or 127.0.0.1:6379,
+// with the api's rate limits and replay checks in Redis too). Uses TEST_DATABASE_URL / the machine's Postgres,
+// in a fresh database.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -10,19 +13,32 @@ import { join } from 'node:path';
 import { AteClient } from '@ate/client';
 import { createTestDatabase } from '@ate/db';
 import { freePort, REPO_ROOT, startApiProcess } from '../src/testing/api-process';
+import { startEngineProcess, stopProcess } from '../src/testing/engine-process';
 
 const ADMIN = { keyId: 'ak_benchadmin00000000001', secret: 'bench-admin-secret-0123456789abcdef0123' };
-const arg = (name: string, dflt: number) => {
+const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  return i > 0 ? process.argv[i + 1] : undefined;
 };
+const arg = (name: string, dflt: number): number => Number(argText(name) ?? dflt);
 
 async function main(): Promise<void> {
   const seconds = arg('seconds', 20);
-  const connections = arg('connections', 64);
+  const connections = arg('connections', 128);
   const agentsN = arg('agents', 16);
+  const mode = argText('engine') ?? 'in-process';
+  if (mode !== 'in-process' && mode !== 'redis') throw new Error('--engine is in-process or redis');
   const db = await createTestDatabase('bench_e2e');
   const port = await freePort();
+  const redisEnv = { REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', REDIS_PREFIX: `bench${randomBytes(4).toString('hex')}` };
+  // redis mode: the engine node first (the test database has its migrations); the api is ready once it serves
+  const engine =
+    mode === 'redis'
+      ? await startEngineProcess({ DATABASE_URL: db.url, ...redisEnv, ENGINE_NODE_ID: 'bench-engine', LOG_LEVEL: 'warn' }).catch(async (e: unknown) => {
+          await db.drop();
+          throw e;
+        })
+      : undefined;
   const url = `http://127.0.0.1:${port}`;
   // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there (read it with Chrome DevTools)
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
@@ -40,9 +56,11 @@ async function main(): Promise<void> {
       RATE_LIMIT_PER_ADDRESS: '10000000',
       ORDER_RATE_PER_AGENT: '10000000',
       DB_POOL_MAX: '10',
+      ...(mode === 'redis' ? { ENGINE_MODE: 'redis', ...redisEnv } : {}),
     },
     { nodeArgs: profile },
   ).catch(async (e: unknown) => {
+    if (engine) await stopProcess(engine);
     await db.drop();
     throw e;
   });
@@ -51,21 +69,26 @@ async function main(): Promise<void> {
     await admin.defineAsset({ code: 'BENCH.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
     await admin.createMarket({ base: 'BENCH.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000, ordersPerAgentMax: 100_000 });
     const agents: { keyId: string; secret: string }[] = [];
+    const agentIds: string[] = [];
     for (let i = 0; i < agentsN; i++) {
       const a = await admin.createAgent({ name: `bench-${i}` });
+      agentIds.push(a.id);
       await admin.deposit({ id: `b-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '1000000000' });
       await admin.deposit({ id: `b-${i}-t`, agentId: a.id, asset: 'BENCH.1K', amount: '1000000000' });
       agents.push(a.apiKey!);
     }
-    const cpu0 = { api: cpuMs(child.pid), pg: postgresCpuMs() };
-    const input = { url, market: 'BENCH.1K/CREDIT', agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
+    // one key per connection (connection k trades for agent k mod A): two connections of one key could send the
+    // same order in the same millisecond, which the replay check refuses as a replayed signature
+    for (let k = agentsN; k < connections; k++) agents.push(await admin.issueAgentKey(agentIds[k % agentsN] as string));
+    const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
+    const input = { url, market: 'BENCH.1K/CREDIT', keys: agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
     const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       maxBuffer: 1 << 24,
     });
     if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
-    const cpu1 = { api: cpuMs(child.pid), pg: postgresCpuMs() };
+    const cpu1 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
     const r = JSON.parse(gen.stdout.trim().split('\n').pop() as string);
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM trading_order)::int AS orders, (SELECT count(*) FROM trade)::int AS trades,
@@ -73,8 +96,13 @@ async function main(): Promise<void> {
     );
     // CPU spent per acknowledged order (whole run incl. warm-up): steadier than throughput on a shared machine
     const perOrder = (ms: number) => Math.round((ms * 1000) / r.ok);
-    const cpuUsPerOrder = { api: perOrder(cpu1.api - cpu0.api), postgres: perOrder(cpu1.pg - cpu0.pg) };
-    const detail = { ...r, ...counts.rows[0], cpuUsPerOrder, agents: agentsN, machine: { cpus: cpus().length, node: process.version } };
+    const cpuUsPerOrder = {
+      api: perOrder(cpu1.api - cpu0.api),
+      ...(engine ? { engine: perOrder(cpu1.engine - cpu0.engine) } : {}),
+      postgres: perOrder(cpu1.pg - cpu0.pg),
+      redis: perOrder(cpu1.redis - cpu0.redis),
+    };
+    const detail = { ...r, ...counts.rows[0], engine: mode, cpuUsPerOrder, agents: agentsN, keys: agents.length, machine: { cpus: cpus().length, node: process.version } };
     console.log(JSON.stringify({ detail }));
     console.log(
       JSON.stringify({
@@ -86,8 +114,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await stopProcess(child);
+    if (engine) await stopProcess(engine);
     await db.drop();
   }
 }
@@ -106,13 +134,22 @@ function cpuMs(pid: number | undefined): number {
 
 /** CPU of every postgres process on the machine, in ms (the bench's database server; Linux only). */
 function postgresCpuMs(): number {
+  return cpuOfCommandMs('postgres');
+}
+
+/** CPU of the machine's redis-server processes, in ms. */
+function redisCpuMs(): number {
+  return cpuOfCommandMs('redis-server');
+}
+
+function cpuOfCommandMs(command: string): number {
   let total = 0;
   try {
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
         const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        if (stat.includes('(postgres)')) total += cpuMs(Number(d));
+        if (stat.includes(`(${command})`)) total += cpuMs(Number(d));
       } catch {
         // the process ended
       }

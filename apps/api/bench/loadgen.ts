@@ -8,7 +8,8 @@ import { Pool } from 'undici';
 interface Input {
   url: string;
   market: string;
-  agents: { keyId: string; secret: string }[];
+  /** one per connection (connection k uses key k mod keys) */
+  keys: { keyId: string; secret: string }[];
   connections: number;
   durationMs: number;
   warmupMs: number;
@@ -16,7 +17,7 @@ interface Input {
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2] as string) as Input;
-  const clients = input.agents.map((a) => new AteClient({ baseUrl: input.url, ...a, timeoutMs: 10_000 }));
+  const clients = input.keys.map((a) => new AteClient({ baseUrl: input.url, ...a, timeoutMs: 10_000 }));
   const pool = new Pool(input.url, { connections: input.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const latencies: number[] = [];
   let ok = 0;
