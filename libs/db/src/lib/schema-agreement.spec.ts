@@ -68,6 +68,19 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     expect(await prisma.trade.findUniqueOrThrow({ where: { marketId_eventSeq: { marketId: m.id, eventSeq: 3n } } })).toEqual(t);
   });
 
+  it('round-trips EngineSnapshot', async () => {
+    await prisma.engineCommand.create({ data: { seq: 1000n, ts: 1795000000000n, command: { t: 'f', op: 'deposit', agent: 1, asset: 'CREDIT', amount: '5' } } });
+    const s = await prisma.engineSnapshot.create({
+      data: { commandSeq: 1000n, format: 1, state: new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]), stateHashes: { 'TOK.1K/CREDIT': '0123456789abcdef' } },
+    });
+    expect(await prisma.engineSnapshot.findUniqueOrThrow({ where: { commandSeq: 1000n } })).toEqual(s);
+    expect(s.takenAt).toEqual(expect.any(Date));
+    // it names a command of the log (foreign key)
+    await expect(
+      prisma.engineSnapshot.create({ data: { commandSeq: 1001n, format: 1, state: new Uint8Array([1]), stateHashes: {} } }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/^P/) });
+  });
+
   // --- ledger (append-only journal tables: insert and read only) ---
   it('round-trips LedgerAsset', async () => {
     const row = await prisma.ledgerAsset.create({
