@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
+import { ReconciliationService } from './admin/reconciliation.service';
 import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AccountController } from './account/account.controller';
 import { LedgerService } from './ledger/ledger.service';
@@ -54,6 +55,7 @@ export class AppModule {
         LedgerService,
         TradingService,
         DeadmanService,
+        ReconciliationService,
         // the engine in this process (single-node default) or on an engine node reached over Redis
         { provide: EngineLink, useClass: config.ENGINE_MODE === 'redis' ? RedisEngine : InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },

@@ -5,3 +5,4 @@ export * from './lib/redis-keys';
 export * from './lib/engine-lease';
 export * from './lib/redis-engine-server';
 export * from './lib/redis-engine-client';
+export * from './lib/agreement';

@@ -7,6 +7,7 @@ import { ZodBody } from '../common/zod';
 import { DatabaseService } from '../database/database.service';
 import { LedgerService } from '../ledger/ledger.service';
 import { EngineLink } from '../engine/engine-link';
+import { ReconciliationService } from './reconciliation.service';
 
 const AssetCode = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/, 'upper-case letters, digits and _.:- (e.g. GPT-4O.1K)');
 export const DefineAssetBody = z.strictObject({
@@ -37,6 +38,7 @@ export class AdminLedgerController {
     private readonly ledger: LedgerService,
     private readonly db: DatabaseService,
     private readonly engine: EngineLink,
+    private readonly reconciliation: ReconciliationService,
   ) {}
 
   @Post('assets')
@@ -57,10 +59,13 @@ export class AdminLedgerController {
     return this.move('burn', body);
   }
 
-  /** Checks the ledger's promises 1-6 over the whole journal and lists every violation. */
+  /**
+   * Checks the ledger's promises 1-6 over the whole journal, and that the engine agrees with the database
+   * (balances, open orders), and lists every violation. `ok` is true only when both hold.
+   */
   @Get('reconciliation')
   reconcile() {
-    return this.ledger.reconcile();
+    return this.reconciliation.run();
   }
 
   /**

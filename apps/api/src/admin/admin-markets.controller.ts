@@ -1,4 +1,4 @@
-import { Controller, Post } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { AppError, CREDIT_SCALE, parseAmount } from '@ate/contracts';
 import { validateMarketConfig } from '@ate/matching';
@@ -27,6 +27,11 @@ export const CreateMarketBody = z.strictObject({
   takerFeeBps: z.number().int().min(0).max(1000).default(0),
   /** largest spend of a spend-sized market order, credits decimal string */
   maxSpend: z.string().max(64).default('1000000.000'),
+});
+
+export const MarketStateBody = z.strictObject({
+  /** open: trading; cancel_only: orders may only be cancelled; halted: no command at all (orders rest untouched) */
+  state: z.enum(['open', 'cancel_only', 'halted']),
 });
 
 @ApiTags('admin')
@@ -66,6 +71,15 @@ export class AdminMarketsController {
     if (!r.rows[0]) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: id });
     await this.engine.reload();
     return { id };
+  }
+
+  /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */
+  @Post('markets/:marketId/state')
+  @HttpCode(200)
+  async setState(@Param('marketId') marketId: string, @ZodBody(MarketStateBody) b: z.infer<typeof MarketStateBody>) {
+    const r = await this.engine.submit({ kind: 'set_state', marketId, state: b.state });
+    if (r.code) throw new AppError(r.code, undefined, { marketId });
+    return { id: marketId, state: b.state };
   }
 
 }

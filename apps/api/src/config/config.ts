@@ -53,6 +53,11 @@ export const ConfigSchema = z.object({
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /**
+   * How often reconciliation runs by itself, ms (0: only on demand). A run that finds a violation halts every
+   * market. With Redis the runs are a BullMQ job scheduler (one api node runs each); without, a timer.
+   */
+  RECONCILE_EVERY_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  /**
    * Where the engine runs: `in-process` (the single-node default: this process hosts it, no Redis needed) or
    * `redis` (a standalone engine node, `apps/engine`, reached over Redis; needs REDIS_URL).
    */

@@ -1,4 +1,4 @@
-import type { HostCommand, HostResult, MarketSnapshot, RestingOrder } from '@ate/sequencer';
+import type { AgreementReport, HostCommand, HostResult, MarketSnapshot, RestingOrder } from '@ate/sequencer';
 
 /**
  * How the api reaches the matching engine. The single-node default hosts the engine in this process
@@ -23,6 +23,8 @@ export abstract class EngineLink {
   abstract ensureAsset(code: string): Promise<void>;
   /** Reloads markets, assets and agents (after a new market); the market is served when this resolves. */
   abstract reload(): Promise<void>;
+  /** Whether the engine's memory and the database agree (balances, open orders); batches pause meanwhile. */
+  abstract agreement(): Promise<AgreementReport>;
   /** Whether an engine is attached (/ready). */
   abstract status(): Promise<EngineLinkStatus>;
 }

@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@ne
 import { DatabaseService } from '../database/database.service';
 import { EngineLink, EngineLinkStatus } from './engine-link';
 import {
+  AgreementReport,
   EngineHost,
   ensureHostAsset,
   HostCommand,
@@ -77,6 +78,10 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
 
   reload(): Promise<void> {
     return reloadHost(this.host);
+  }
+
+  agreement(): Promise<AgreementReport> {
+    return this.host.agreement();
   }
 
   async status(): Promise<EngineLinkStatus> {

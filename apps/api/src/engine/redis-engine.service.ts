@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { HostCommand, HostResult, MarketSnapshot, RedisEngineClient, RestingOrder } from '@ate/sequencer';
+import { AgreementReport, HostCommand, HostResult, MarketSnapshot, RedisEngineClient, RestingOrder } from '@ate/sequencer';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
@@ -65,6 +65,10 @@ export class RedisEngine extends EngineLink implements OnModuleInit, BeforeAppli
 
   reload(): Promise<void> {
     return this.client.reload();
+  }
+
+  agreement(): Promise<AgreementReport> {
+    return this.client.agreement();
   }
 
   async status(): Promise<EngineLinkStatus> {

@@ -116,6 +116,32 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
     { name: 'price beyond the band', send: () => post(alice, '/v1/orders', order({ price: '1.200' })), status: 422, code: 'MATCHING_PRICE_OUTSIDE_BAND' },
     { name: 'post-only that would cross', send: () => post(alice, '/v1/orders', order({ price: '1.050', postOnly: true })), status: 422, code: 'MATCHING_POST_ONLY_WOULD_CROSS' },
     { name: 'FOK that cannot fill', send: () => post(alice, '/v1/orders', order({ price: '1.050', quantity: '20', timeInForce: 'FOK' })), status: 422, code: 'MATCHING_FOK_NOT_FILLABLE' },
+    {
+      name: 'an order in a halted market',
+      send: async () => {
+        await post(admin, `/v1/admin/markets/${ME}/state`, { state: 'halted' });
+        const r = await post(alice, '/v1/orders', order({}));
+        const cancel = await bob.raw<any>('DELETE', `/v1/orders/${bobOrderId}`);
+        await post(admin, `/v1/admin/markets/${ME}/state`, { state: 'open' });
+        return cancel.body?.error?.code === 'MATCHING_MARKET_HALTED' ? r : cancel; // a halted market refuses cancels too
+      },
+      status: 422,
+      code: 'MATCHING_MARKET_HALTED',
+    },
+    {
+      name: 'an order in a cancel-only market',
+      send: async () => {
+        await post(admin, `/v1/admin/markets/${ME}/state`, { state: 'cancel_only' });
+        const r = await post(alice, '/v1/orders', order({}));
+        await post(admin, `/v1/admin/markets/${ME}/state`, { state: 'open' });
+        return r;
+      },
+      status: 422,
+      code: 'MATCHING_MARKET_CANCEL_ONLY',
+    },
+    { name: 'halting an unknown market', send: () => post(admin, '/v1/admin/markets/NOPE%2FCREDIT/state', { state: 'halted' }), status: 404, code: 'NOT_FOUND' },
+    { name: 'market state "paused"', send: () => post(admin, `/v1/admin/markets/${ME}/state`, { state: 'paused' }), status: 400, code: 'VALIDATION_FAILED' },
+    { name: 'an agent halting a market', send: () => post(alice, `/v1/admin/markets/${ME}/state`, { state: 'halted' }), status: 403, code: 'AUTH_FORBIDDEN' },
     { name: 'GTD already expired', send: () => post(alice, '/v1/orders', order({ timeInForce: 'GTD', expiresAt: Date.now() - 1000 })), status: 422, code: 'MATCHING_ALREADY_EXPIRED' },
     // --- other agents' orders and unknown ids ---
     { name: "cancelling another agent's order", send: () => alice.raw('DELETE', `/v1/orders/${bobOrderId}`), status: 404, code: 'MATCHING_UNKNOWN_ORDER' },

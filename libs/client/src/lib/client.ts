@@ -129,7 +129,13 @@ export class AteClient {
   withdraw(body: { id: string; agentId: string; asset: string; amount: string }): Promise<MoveResult> {
     return this.post('/v1/admin/withdrawals', body);
   }
-  reconciliation(): Promise<{ ok: boolean; violations: unknown[]; transfersChecked: number }> {
+  /** The ledger's promises, and whether the engine agrees with the database (balances, open orders). */
+  reconciliation(): Promise<{
+    ok: boolean;
+    violations: unknown[];
+    transfersChecked: number;
+    engine: { ok: boolean; violations: { check: string; details: Record<string, unknown> }[]; accountsChecked: number; ordersChecked: number };
+  }> {
     return this.get('/v1/admin/reconciliation');
   }
   createMarket(body: Record<string, unknown>): Promise<{ id: string }> {

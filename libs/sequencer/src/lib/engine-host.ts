@@ -3,6 +3,7 @@ import { applyBatch, LedgerRequest, openAccount, systemAccount } from '@ate/ledg
 import { BalanceView, CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
 import { pendingMigrations } from '@ate/db';
 import type { Pool, PoolClient } from 'pg';
+import { AgreementReport, engineAgreement } from './agreement';
 
 /**
  * The sequencer of the single-node exchange: one writer for every market hosted here and for the balances
@@ -152,6 +153,19 @@ export class EngineHost {
     const n = this.agentNum.get(agentId);
     if (n === undefined || !this.balances?.assets.includes(asset)) return 0n;
     return BigInt(this.balances.reserved[this.balances.assetIndex(asset)]![n]!);
+  }
+
+  /** What the engine holds of an agent's asset (minor units): its total and what its open orders reserve. */
+  holdings(agentId: string, asset: string): { total: bigint; reserved: bigint } {
+    const n = this.agentNum.get(agentId);
+    if (n === undefined || !this.balances?.assets.includes(asset) || !this.balances.isKnown(n)) return { total: 0n, reserved: 0n };
+    const a = this.balances.assetIndex(asset);
+    return { total: BigInt(this.balances.getTotal(n, a)), reserved: BigInt(this.balances.getReserved(n, a)) };
+  }
+
+  /** Whether the engine's memory and the database agree (balances, open orders); pauses batches meanwhile. */
+  agreement(): Promise<AgreementReport> {
+    return engineAgreement(this, this.pool);
   }
 
   /** The book as of the last committed batch (ticks and lots), or undefined for an unknown market. */

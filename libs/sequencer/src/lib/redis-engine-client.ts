@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { AppError } from '@ate/contracts';
 import type Redis from 'ioredis';
+import type { AgreementReport } from './agreement';
 import type { HostCommand, HostResult } from './engine-host';
 import { EngineNodeStatus, readEngineStatus } from './engine-lease';
 import type { MarketSnapshot, RestingOrder } from './host-views';
@@ -123,6 +124,10 @@ export class RedisEngineClient {
   async ensureAsset(code: string): Promise<void> {
     await this.request({ op: 'ensure_asset', code });
     await this.refreshAll();
+  }
+
+  agreement(): Promise<AgreementReport> {
+    return this.request({ op: 'agreement' });
   }
 
   async reload(): Promise<void> {

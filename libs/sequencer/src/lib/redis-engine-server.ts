@@ -162,6 +162,8 @@ export class RedisEngineServer {
       case 'reload':
         await reloadHost(this.host);
         return null;
+      case 'agreement':
+        return this.host.agreement();
     }
   }
 

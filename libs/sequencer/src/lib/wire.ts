@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@ate/contracts';
 import type { HostCommand, HostResult } from './engine-host';
+import type { AgreementReport } from './agreement';
 import type { RestingOrder } from './host-views';
 
 /**
@@ -13,7 +14,8 @@ export type EngineRequest =
   | { op: 'resting'; marketId: string; orderId: number }
   | { op: 'reserved'; agentId: string }
   | { op: 'ensure_asset'; code: string }
-  | { op: 'reload' };
+  | { op: 'reload' }
+  | { op: 'agreement' };
 
 export type EngineOp = EngineRequest['op'];
 
@@ -24,6 +26,7 @@ export interface EngineAnswers {
   reserved: [string, bigint][];
   ensure_asset: null;
   reload: null;
+  agreement: AgreementReport;
 }
 
 /** One stream entry (field `c`): the request, its id, where to reply, and how long it may wait to be started. */
@@ -84,7 +87,7 @@ export function decodeWire<T>(text: string): T {
   }) as T;
 }
 
-const OPS: ReadonlySet<string> = new Set<EngineOp>(['submit', 'resting', 'reserved', 'ensure_asset', 'reload']);
+const OPS: ReadonlySet<string> = new Set<EngineOp>(['submit', 'resting', 'reserved', 'ensure_asset', 'reload', 'agreement']);
 
 /** A stream entry's command, or null when it is not one (never executed then). */
 export function parseWireCommand(text: string): WireCommand | null {

@@ -7,8 +7,8 @@
  * then the capacity limits (orders per agent, book full) and, for FOK, fillability.
  */
 export const MATCHING_CODES = {
-  MATCHING_MARKET_HALTED: { status: 503, message: 'The market is halted; it accepts no commands, cancels included.' },
-  MATCHING_MARKET_CANCEL_ONLY: { status: 503, message: 'The market is in cancel-only state; only cancels are accepted.' },
+  MATCHING_MARKET_HALTED: { status: 422, message: 'The market is halted; it accepts no commands, cancels included.' },
+  MATCHING_MARKET_CANCEL_ONLY: { status: 422, message: 'The market is in cancel-only state; only cancels are accepted.' },
   MATCHING_INVALID_TIMESTAMP: { status: 400, message: 'The command timestamp is not a safe integer or goes back in time.' },
   MATCHING_INVALID_ORDER_ID: { status: 400, message: 'The order id must be a positive safe integer.' },
   MATCHING_INVALID_SIDE: { status: 400, message: 'The side must be buy or sell.' },
