@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const migrated = await migrate(databaseUrl);
   log(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
   if (!config.REDIS_URL) {
-    log('no REDIS_URL: single node with the in-process engine transport; scheduled jobs (auction closes, expiries, reconciliation runs) are off. Set REDIS_URL to turn them on.');
+    log('no REDIS_URL: single node: the in-process engine transport, rate limits and replay checks in memory, reconciliation on a timer. Set REDIS_URL to share them across api nodes.');
   }
 
   const app = await createApp(config);
