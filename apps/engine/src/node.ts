@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { pendingMigrations } from '@ate/db';
-import { EngineHost, EngineLease, engineRedisKeys, EngineRedisKeys, RedisEngineServer, writeHeartbeat } from '@ate/sequencer';
+import { EngineHost, EngineLease, engineRedisKeys, EngineRedisKeys, recoverySummary, RedisEngineServer, writeHeartbeat } from '@ate/sequencer';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { EngineConfig } from './config';
@@ -63,10 +63,11 @@ export class EngineNode {
         if (trace) process.stderr.write(`batch ${size} ${ms.toFixed(1)}ms\n`);
         this.server?.batchCommitted();
       },
+      { onSnapshotError: (err, phase) => this.log.error(`engine snapshot ${phase === 'write' ? 'not written' : 'not used'}: ${err.message}`) },
     );
     const r = await this.host.load();
     this.log.info(
-      `engine recovered: ${r.commands} commands replayed in ${r.ms} ms, ${r.checkpointsVerified} state hash(es) verified, markets: ${this.host.marketIds().join(', ') || 'none'}`,
+      `engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`,
     );
     this.server = new RedisEngineServer(this.host, this.redis, { prefix: this.config.REDIS_PREFIX, consumer: this.nodeId, log: this.log });
     await this.server.start();

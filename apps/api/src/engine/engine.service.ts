@@ -9,6 +9,7 @@ import {
   HostResult,
   marketSnapshot,
   MarketSnapshot,
+  recoverySummary,
   reloadHost,
   reservedByAsset,
   RestingOrder,
@@ -32,6 +33,7 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
       db.pool,
       (err) => this.logger.error({ err }, `batch not committed, rebuilding from the log: ${err.message}`),
       trace ? (size, ms) => process.stderr.write(`batch ${size} ${ms.toFixed(1)}ms\n`) : undefined,
+      { onSnapshotError: (err, phase) => this.logger.warn(`engine snapshot ${phase === 'write' ? 'not written' : 'not used'}: ${err.message}`) },
     );
   }
 
@@ -43,7 +45,7 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
     try {
       const r = await this.host.load();
       this.logger.log(
-        `engine recovered: ${r.commands} commands replayed in ${r.ms} ms, ${r.checkpointsVerified} state hash(es) verified, markets: ${this.host.marketIds().join(', ') || 'none'}`,
+        `engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`,
       );
       this.started = true;
     } catch (e) {

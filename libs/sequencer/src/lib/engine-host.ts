@@ -4,6 +4,7 @@ import { BalanceView, CollectingSink, MarketConfig, MatchingEngine } from '@ate/
 import { pendingMigrations } from '@ate/db';
 import type { Pool, PoolClient } from 'pg';
 import { AgreementReport, engineAgreement } from './agreement';
+import { decodeSnapshot, encodeSnapshot, engineSnapshot, HostState, restoreBalancesInto, SNAPSHOT_FORMAT, stateHashes, stateHashIn } from './engine-snapshot';
 
 /**
  * The sequencer of the single-node exchange: one writer for every market hosted here and for the balances
@@ -22,6 +23,14 @@ export const HOST_PIPELINE_DEPTH = 2;
  * this many commands and at shutdown, not every batch; recovery verifies the last one.
  */
 export const CHECKPOINT_EVERY_COMMANDS = 5_000;
+/**
+ * Commands between two snapshots of the whole state (engine_snapshot). Recovery restores the newest snapshot that
+ * verifies and replays only the commands after it. Taking one copies the state between two batches (O(resting
+ * orders + agents), synchronous); encoding and writing it happen after that batch commits, off its path.
+ */
+export const SNAPSHOT_EVERY_COMMANDS = 100_000;
+/** Snapshots kept: the newest, and one to fall back to if the newest does not restore. */
+export const SNAPSHOTS_KEPT = 2;
 /** Price levels per side kept in the committed book view (the most GET /v1/markets/:id/book serves). */
 export const BOOK_VIEW_LEVELS = 1_000;
 /** Agents the shared balance view holds (typed arrays indexed by agent.num). */
@@ -98,6 +107,50 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+export interface EngineHostOptions {
+  /** Commands between two snapshots (default SNAPSHOT_EVERY_COMMANDS); 0 writes none, not even at stop(). */
+  snapshotEvery?: number;
+  /** Recovery starts from the newest snapshot that verifies (default); false replays the whole log. */
+  restoreSnapshots?: boolean;
+  /**
+   * Told when a snapshot could not be written (it never fails a batch; the next batch takes another) or was not
+   * used at recovery (recovery fell back to the previous snapshot or to the whole log).
+   */
+  onSnapshotError?: (err: Error, phase: 'write' | 'restore') => void;
+  /** Told after each snapshot written: its command seq, its size (bytes, compressed) and its time (ms, after the copy). */
+  onSnapshot?: (info: { seq: number; bytes: number; ms: number }) => void;
+}
+
+/** What recovery did. */
+export interface LoadResult {
+  /** commands replayed from the log (those after the snapshot, or all of them) */
+  commands: number;
+  /** command seq of the snapshot recovery started from, null for a replay of the whole log */
+  fromSnapshot: number | null;
+  /** snapshots found but not used (did not decode, restore or verify; a newer one is tried first) */
+  snapshotsRejected: number;
+  ms: number;
+  /** state-hash checkpoints verified (those at or after the starting point) */
+  checkpointsVerified: number;
+}
+
+/** One line for the log: where recovery started, what it replayed, what it verified. */
+export function recoverySummary(r: LoadResult): string {
+  const from = r.fromSnapshot === null ? 'the whole log' : `the snapshot at command ${r.fromSnapshot}`;
+  const skipped = r.snapshotsRejected > 0 ? ` (${r.snapshotsRejected} snapshot(s) skipped: did not verify)` : '';
+  return `from ${from}${skipped}: ${r.commands} commands replayed in ${r.ms} ms, ${r.checkpointsVerified} state hash(es) verified`;
+}
+
+/** A snapshot that does not restore, or a replay that does not reach its checkpoint. */
+class RecoveryError extends Error {}
+
+interface Checkpoint {
+  marketId: string;
+  hash: string;
+  /** when it was written (a checkpoint predates the assets defined after it) */
+  at: Date;
+}
+
 type LoggedCommand =
   | { t: 'm'; c: MatchingCommand }
   | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
@@ -126,6 +179,14 @@ export class EngineHost {
   private committedBooks = new Map<string, CommittedBook>();
   /** checkpoints verified by the last load() */
   private verified = 0;
+  private readonly snapshotEvery: number;
+  /** seq of the last snapshot taken (or restored): the next is due SNAPSHOT_EVERY_COMMANDS later */
+  private snapshotSeq = 0;
+  /** seq of the last snapshot known to be in the database */
+  private snapshotWrittenSeq = 0;
+  /** snapshot writes, one after another */
+  private snapshotChain: Promise<void> = Promise.resolve();
+  private snapshotsQueued = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -133,7 +194,10 @@ export class EngineHost {
     private readonly onBatchError: (err: Error) => void = () => undefined,
     /** Told after each committed batch: its size (commands) and its time (ms), for metrics. */
     private readonly onBatch: (size: number, ms: number) => void = () => undefined,
-  ) {}
+    private readonly options: EngineHostOptions = {},
+  ) {
+    this.snapshotEvery = options.snapshotEvery ?? SNAPSHOT_EVERY_COMMANDS;
+  }
 
   /** Migrations not yet applied: the host cannot load before they are. */
   async pendingMigrations(): Promise<string[]> {
@@ -191,8 +255,11 @@ export class EngineHost {
     return [...this.markets.keys()];
   }
 
-  /** Loads markets and agents, then replays the whole command log (recovery). Safe to call again to reload. */
-  async load(): Promise<{ commands: number; ms: number; checkpointsVerified: number }> {
+  /**
+   * Loads markets and agents, then rebuilds every book and the balances (recovery): from the newest snapshot
+   * that verifies plus the commands logged after it, else from the whole command log. Safe to call again to reload.
+   */
+  async load(): Promise<LoadResult> {
     try {
       return await this.rebuild();
     } catch (e) {
@@ -202,35 +269,30 @@ export class EngineHost {
     }
   }
 
-  private async rebuild(): Promise<{ commands: number; ms: number; checkpointsVerified: number }> {
+  private async rebuild(): Promise<LoadResult> {
     const t0 = Date.now();
-    const assets = (await this.pool.query<{ code: string }>('SELECT code FROM ledger_asset ORDER BY code')).rows.map((r) => r.code);
-    this.balances = new BalanceView(assets, HOST_AGENTS_MAX);
-    this.markets = new Map();
+    const assets = (await this.pool.query<{ code: string; created_at: Date }>('SELECT code, created_at FROM ledger_asset ORDER BY code')).rows;
+    const markets: { id: string; config: MarketConfig; makerFeeBps: number; takerFeeBps: number }[] = [];
     for (const r of (await this.pool.query('SELECT * FROM market ORDER BY id')).rows) {
-      const config: MarketConfig = {
-        marketId: r.id,
-        baseAsset: r.base_asset,
-        tickSize: Number(r.tick_size),
-        lotSize: Number(r.lot_size),
-        minOrderLots: r.min_order_lots,
-        maxOrderLots: r.max_order_lots,
-        maxPriceTicks: r.max_price_ticks,
-        priceBandBps: r.price_band_bps,
-        initialPriceTicks: r.initial_price_ticks,
-        defaultStp: r.default_stp,
-        ordersPerAgentMax: r.orders_per_agent_max,
-        bookOrdersMax: 1 << 20,
-        maxSpendCredits: Number(r.max_spend_credits),
-      };
-      const sink = new CollectingSink();
-      this.markets.set(r.id, {
+      markets.push({
         id: r.id,
-        config,
-        sink,
         makerFeeBps: r.maker_fee_bps,
         takerFeeBps: r.taker_fee_bps,
-        engine: new MatchingEngine(config, { balances: this.balances, sink }),
+        config: {
+          marketId: r.id,
+          baseAsset: r.base_asset,
+          tickSize: Number(r.tick_size),
+          lotSize: Number(r.lot_size),
+          minOrderLots: r.min_order_lots,
+          maxOrderLots: r.max_order_lots,
+          maxPriceTicks: r.max_price_ticks,
+          priceBandBps: r.price_band_bps,
+          initialPriceTicks: r.initial_price_ticks,
+          defaultStp: r.default_stp,
+          ordersPerAgentMax: r.orders_per_agent_max,
+          bookOrdersMax: 1 << 20,
+          maxSpendCredits: Number(r.max_spend_credits),
+        },
       });
       // fee accounts of both assets exist before any trade needs them
       for (const asset of [CREDIT, r.base_asset as string]) {
@@ -251,37 +313,126 @@ export class EngineHost {
     )).rows) {
       this.accounts.set(r.owner_kind === 'agent' ? `${r.owner_id}|${r.asset}` : `system:${r.owner_id}|${r.asset}`, r.id);
     }
-    this.orders = new Map();
-    this.expiries = [];
-    this.seq = 0;
-    this.lastTs = 0;
-    this.lastOrderId = 0;
-    let n = 0;
-    const checkpoints = new Map<number, { marketId: string; hash: string }[]>();
-    for (const r of (await this.pool.query<{ market_id: string; command_seq: string; state_hash: string }>('SELECT * FROM engine_checkpoint')).rows) {
+    const checkpoints = new Map<number, Checkpoint[]>();
+    for (const r of (await this.pool.query<{ market_id: string; command_seq: string; state_hash: string; updated_at: Date }>('SELECT * FROM engine_checkpoint')).rows) {
       const at = Number(r.command_seq);
-      checkpoints.set(at, [...(checkpoints.get(at) ?? []), { marketId: r.market_id, hash: r.state_hash }]);
+      checkpoints.set(at, [...(checkpoints.get(at) ?? []), { marketId: r.market_id, hash: r.state_hash, at: r.updated_at }]);
     }
-    this.verified = 0;
+    const snapshots =
+      this.options.restoreSnapshots === false
+        ? []
+        : (await this.pool.query<{ command_seq: string; format: number; state_hashes: Record<string, string> }>(
+            'SELECT command_seq, format, state_hashes FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1',
+            [SNAPSHOTS_KEPT],
+          )).rows;
+
+    // The newest snapshot first, then the one before, then the whole log. Each attempt starts from empty books.
+    let rejected = 0;
+    for (const snap of [...snapshots, null]) {
+      this.balances = new BalanceView(assets.map((a) => a.code), HOST_AGENTS_MAX);
+      this.markets = new Map();
+      for (const m of markets) {
+        const sink = new CollectingSink();
+        this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances: this.balances, sink }) });
+      }
+      this.orders = new Map();
+      this.expiries = [];
+      this.seq = 0;
+      this.lastTs = 0;
+      this.lastOrderId = 0;
+      this.verified = 0;
+      try {
+        const from = snap ? await this.restoreSnapshot(snap) : 0;
+        const n = await this.replayLog(from, checkpoints, assets);
+        this.checkpointSeq = this.seq;
+        this.committedBooks = this.bookViews(this.markets.keys());
+        this.recentIds = new Map();
+        this.broken = null;
+        // GTD expiries of the orders resting now (those of orders that ended meanwhile would only cause idle ticks)
+        this.expiries = [];
+        for (const m of this.markets.values()) {
+          for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) this.expiries.push({ at: o.expiresAt, marketId: m.id });
+        }
+        this.scheduleExpiry();
+        this.snapshotSeq = this.snapshotWrittenSeq = from;
+        // a long replay (or a snapshot that did not restore) is not done again at the next start
+        if (this.snapshotEvery > 0 && this.seq > from && (this.seq - from >= this.snapshotEvery || rejected > 0)) {
+          this.snapshotSeq = this.seq;
+          this.scheduleSnapshot(this.captureState());
+        }
+        return { commands: n, fromSnapshot: snap ? from : null, snapshotsRejected: rejected, ms: Date.now() - t0, checkpointsVerified: this.verified };
+      } catch (e) {
+        if (snap === null || !(e instanceof RecoveryError)) throw e;
+        rejected++;
+        this.options.onSnapshotError?.(new Error(`snapshot of command ${snap.command_seq} not used: ${e.message}`), 'restore');
+      }
+    }
+    throw new Error('unreachable');
+  }
+
+  /** Restores the host from a snapshot (into the fresh books and view); returns its command seq. */
+  private async restoreSnapshot(row: { command_seq: string; format: number; state_hashes: Record<string, string> }): Promise<number> {
+    const data = (await this.pool.query<{ state: Buffer }>('SELECT state FROM engine_snapshot WHERE command_seq = $1', [row.command_seq])).rows[0]?.state;
+    try {
+      if (!data) throw new Error('it was deleted meanwhile');
+      const seq = Number(row.command_seq);
+      const s = decodeSnapshot(data, row.format);
+      if (s.seq !== seq) throw new Error(`its state is of command ${s.seq}`);
+      const hashes = row.state_hashes ?? {};
+      const ids = s.markets.map((m) => m.id);
+      if (Object.keys(hashes).sort().join('\n') !== [...ids].sort().join('\n')) throw new Error('its state hashes name other markets than its books');
+      restoreBalancesInto(this.balances, s.balances);
+      for (const sm of s.markets) {
+        const m = this.markets.get(sm.id);
+        if (!m) throw new Error(`market ${sm.id} is not in the market table`);
+        // the rules come from the market table, as in a replay (they are fixed once a market is created)
+        m.engine = MatchingEngine.restore(engineSnapshot(sm.engine, m.config), { balances: this.balances, sink: m.sink });
+        for (const f of sm.fills) this.orders.set(f.orderId, { marketId: m.id, agentId: this.agentByNum.get(f.agent) ?? '', filled: f.filled, notional: f.notional });
+      }
+      // every book and the shared balances are what they were when the snapshot was taken (hashed in that view)
+      for (const sm of s.markets) {
+        const got = stateHashIn((this.markets.get(sm.id) as Market).engine, this.balances, s.balances.assets);
+        if (got !== hashes[sm.id]) throw new Error(`market ${sm.id} restores to state hash ${got}, the snapshot says ${hashes[sm.id]}`);
+        if (sm.engine.lastOrderId > s.lastOrderId) throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
+      }
+      this.seq = seq;
+      this.lastTs = s.lastTs;
+      this.lastOrderId = s.lastOrderId;
+      return seq;
+    } catch (e) {
+      throw new RecoveryError((e as Error).message);
+    }
+  }
+
+  /** Replays the command log after `from` (a cursor-free keyset scan, 10,000 commands a page), verifying checkpoints. */
+  private async replayLog(from: number, checkpoints: Map<number, Checkpoint[]>, assets: { code: string; created_at: Date }[]): Promise<number> {
+    const verify = (at: number): void => {
+      for (const cp of checkpoints.get(at) ?? []) {
+        if (!this.checkpointMatches(cp, assets)) {
+          const got = this.markets.get(cp.marketId)?.engine.stateHash();
+          throw new RecoveryError(`recovery diverged: market ${cp.marketId} hashes to ${got} after command ${at}, the checkpoint says ${cp.hash}`);
+        }
+        this.verified++;
+      }
+    };
+    if (from > 0) verify(from);
+    let n = 0;
     const client = await this.pool.connect();
     try {
-      // a cursor-free keyset scan, 10,000 commands a page
-      for (let after = 0; ; ) {
+      for (let after = from; ; ) {
         const page = await client.query<{ seq: string; market_id: string | null; command: LoggedCommand }>(
           'SELECT seq, market_id, command FROM engine_command WHERE seq > $1 ORDER BY seq LIMIT 10000',
           [after],
         );
-        for (const row of page.rows) {
-          this.seq = Number(row.seq);
-          this.replay(row.market_id, row.command);
-          n++;
-          for (const cp of checkpoints.get(this.seq) ?? []) {
-            const got = this.markets.get(cp.marketId)?.engine.stateHash();
-            if (got !== cp.hash) {
-              throw new Error(`recovery diverged: market ${cp.marketId} hashes to ${got} after command ${this.seq}, the checkpoint says ${cp.hash}`);
-            }
-            this.verified++;
+        try {
+          for (const row of page.rows) {
+            this.seq = Number(row.seq);
+            this.replay(row.market_id, row.command);
+            n++;
+            verify(this.seq);
           }
+        } catch (e) {
+          throw e instanceof RecoveryError ? e : new RecoveryError((e as Error).message);
         }
         if (page.rows.length < 10000) break;
         after = this.seq;
@@ -289,12 +440,102 @@ export class EngineHost {
     } finally {
       client.release();
     }
-    this.checkpointSeq = this.seq;
-    this.committedBooks = this.bookViews(this.markets.keys());
-    this.recentIds = new Map();
-    this.broken = null;
-    this.scheduleExpiry();
-    return { commands: n, ms: Date.now() - t0, checkpointsVerified: this.verified };
+    return n;
+  }
+
+  /**
+   * Whether the market's state hashes to the checkpoint. The hash covers every asset of the balance view, also
+   * one with nothing in it, so a checkpoint written before an asset was defined matches only the view without it:
+   * such an asset is still empty at that point; the layouts without the empty assets defined after the checkpoint,
+   * then without every empty asset, are tried too.
+   */
+  private checkpointMatches(cp: Checkpoint, assets: { code: string; created_at: Date }[]): boolean {
+    const e = this.markets.get(cp.marketId)?.engine;
+    if (!e) return false;
+    if (e.stateHash() === cp.hash) return true;
+    const empty = assets.filter((a) => this.balances.supply[this.balances.assetIndex(a.code)] === 0);
+    const later = empty.filter((a) => a.created_at > cp.at);
+    for (const drop of later.length < empty.length ? [later, empty] : [empty]) {
+      if (drop.length === 0) continue;
+      const layout = this.balances.assets.filter((c) => !drop.some((d) => d.code === c));
+      if (stateHashIn(e, this.balances, layout) === cp.hash) return true;
+    }
+    return false;
+  }
+
+  /** A copy of the whole state (between two batches): what a snapshot holds. */
+  private captureState(): HostState {
+    const balances = this.balances.snapshot();
+    const markets = [...this.markets.values()].map((m) => {
+      const engine = m.engine.snapshot();
+      engine.balances = balances; // every engine's copy of the shared view is the same
+      return { id: m.id, engine };
+    });
+    const fills = new Map<number, { filled: number; notional: number }>();
+    for (const [id, o] of this.orders) fills.set(id, { filled: o.filled, notional: o.notional });
+    return { seq: this.seq, lastTs: this.lastTs, lastOrderId: this.lastOrderId, balances, markets, fills };
+  }
+
+  /** At a batch's written point (this batch executed, the next not yet): a copy of the state if a snapshot is due. */
+  private snapshotDue(): HostState | null {
+    if (this.snapshotEvery <= 0 || this.seq - this.snapshotSeq < this.snapshotEvery || this.snapshotsQueued >= 2) return null;
+    try {
+      const s = this.captureState();
+      this.snapshotSeq = s.seq;
+      return s;
+    } catch (e) {
+      this.options.onSnapshotError?.(e as Error, 'write');
+      return null;
+    }
+  }
+
+  /** Writes a captured state once the writes before it are done; a failure is reported and the next batch takes another. */
+  private scheduleSnapshot(s: HostState): void {
+    this.snapshotsQueued++;
+    this.snapshotChain = this.snapshotChain
+      .then(() => this.writeSnapshot(s))
+      .catch((e: Error) => {
+        this.snapshotSeq = Math.min(this.snapshotSeq, this.snapshotWrittenSeq);
+        this.options.onSnapshotError?.(e, 'write');
+      })
+      .finally(() => this.snapshotsQueued--);
+  }
+
+  private async writeSnapshot(s: HostState): Promise<void> {
+    await new Promise((r) => setImmediate(r)); // the batch's callers are answered first
+    const t0 = performance.now();
+    const hashes = stateHashes(s);
+    const data = await encodeSnapshot(s);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO engine_snapshot (command_seq, format, state, state_hashes) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (command_seq) DO UPDATE SET format = EXCLUDED.format, state = EXCLUDED.state, state_hashes = EXCLUDED.state_hashes, taken_at = now()`,
+        [s.seq, SNAPSHOT_FORMAT, data, JSON.stringify(hashes)],
+      );
+      await client.query(
+        'DELETE FROM engine_snapshot WHERE command_seq NOT IN (SELECT command_seq FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1)',
+        [SNAPSHOTS_KEPT],
+      );
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+    this.snapshotWrittenSeq = Math.max(this.snapshotWrittenSeq, s.seq);
+    this.options.onSnapshot?.({ seq: s.seq, bytes: data.length, ms: performance.now() - t0 });
+  }
+
+  /** At shutdown (nothing in flight): the pending snapshot writes, then one of the final state. */
+  private async finalSnapshot(): Promise<void> {
+    await this.snapshotChain;
+    if (this.snapshotEvery <= 0 || this.broken || !this.balances || this.seq === 0 || this.seq <= this.snapshotWrittenSeq) return;
+    this.snapshotSeq = this.seq;
+    this.scheduleSnapshot(this.captureState());
+    await this.snapshotChain;
   }
 
   private replay(marketId: string | null, logged: LoggedCommand): void {
@@ -505,6 +746,7 @@ export class EngineHost {
     clearTimeout(this.expiryTimer);
     await this.flush();
     await this.checkpoint();
+    await this.finalSnapshot();
   }
 
   private async accountId(agentId: string, asset: string, db: Pool | PoolClient): Promise<string> {
@@ -707,6 +949,8 @@ export class EngineHost {
       if (this.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
       // the books as this batch leaves them (the next batch may run before this one commits)
       const books = this.bookViews(new Set(logRows.flatMap((r) => (r.market ? [r.market] : []))));
+      // a copy of the state as this batch leaves it, when a snapshot is due (written once this batch has committed)
+      const snapshot = this.snapshotDue();
       written();
       if (!(await prev)) throw new Error('an earlier batch in the pipeline did not commit');
       await client.query('COMMIT');
@@ -716,6 +960,7 @@ export class EngineHost {
         if (e) e.gen = this.commitGen;
       }
       for (const [id, b] of books) this.committedBooks.set(id, b);
+      if (snapshot) this.scheduleSnapshot(snapshot);
       return results;
     } catch (err) {
       written();
