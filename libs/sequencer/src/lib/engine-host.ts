@@ -698,6 +698,8 @@ export class EngineHost {
     this.running = false;
     this.idle.splice(0).forEach((f) => f());
     this.scheduleExpiry();
+    // commands queued while the last batches were finishing: their kick() found this drain still running
+    this.kick();
   }
 
   /**

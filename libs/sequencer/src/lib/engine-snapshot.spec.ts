@@ -119,9 +119,6 @@ describe('engine snapshots (real Postgres)', () => {
       kind: 'funds', op, agentId, asset, amount, transferId: `snap-${op}-${n++}`,
     });
     const submitAll = async (h: EngineHost, cmds: HostCommand[]) => {
-      // Lets the host's drain loop finish first: a command queued while it awaits its last batches is not picked
-      // up until the next submit (a race in drain(), reported; a closed-loop caller in this process meets it).
-      await new Promise((r) => setImmediate(r));
       const rs = await Promise.all(cmds.map((c) => h.submit(c)));
       rs.forEach((r, i) => {
         const c = cmds[i] as HostCommand;
