@@ -38,6 +38,8 @@ export class EngineNode {
     this.nodeId = config.ENGINE_NODE_ID ?? `${hostname()}-${process.pid}`;
     this.pool = new Pool({ connectionString: config.DATABASE_URL, max: config.ENGINE_DB_POOL_MAX });
     this.pool.on('error', (e) => log.error(`idle database connection lost: ${e.message}`));
+    // a connection lost mid-batch fails the batch (answered, then rebuilt from the log); its 'error' event must not crash us
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
     this.redis.on('error', (e) => log.error(`redis: ${e.message}`));
     this.keys = engineRedisKeys(config.REDIS_PREFIX);

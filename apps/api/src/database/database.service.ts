@@ -17,6 +17,9 @@ export class DatabaseService implements OnApplicationShutdown {
     // An idle connection dropped by the server (restart, failover) is an event to log, not a crash:
     // the pool replaces it on next use, and /ready reports the database while it is away.
     this.pool.on('error', (err) => this.logger.warn(`idle database connection lost: ${err.message}`));
+    // A connection that drops while checked out (a batch in flight) fails its query, which the caller handles (the
+    // engine answers 503 and rebuilds from the log); its 'error' event would otherwise crash the process.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.prisma = createPrismaClient(config.DATABASE_URL, { max: 2 });
   }
 
