@@ -78,6 +78,7 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
     this.connection.on('error', () => undefined);
     const opts = { connection: this.connection, prefix: `${this.config.REDIS_PREFIX}:bull` };
     this.queue = new Queue(RECONCILIATION_QUEUE, opts);
+    this.queue.on('error', (e) => this.logger.warn(`reconciliation queue: ${e.message}`)); // Redis away: it reconnects
     await this.queue.upsertJobScheduler('reconcile', { every }, { name: 'reconcile', opts: { removeOnComplete: 100, removeOnFail: 100 } });
     this.worker = new Worker(
       RECONCILIATION_QUEUE,
@@ -88,6 +89,7 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
       { ...opts, concurrency: 1 },
     );
     this.worker.on('failed', (_job, e) => this.logger.error(`scheduled reconciliation: ${e.message}`));
+    this.worker.on('error', (e) => this.logger.warn(`reconciliation worker: ${e.message}`));
   }
 
   async onApplicationShutdown(): Promise<void> {
