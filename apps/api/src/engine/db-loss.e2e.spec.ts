@@ -52,6 +52,7 @@ describe('losing the database connections mid-stream (real Postgres, real HTTP)'
     const acked: string[] = [];
     const statuses = new Map<number, number>();
     let n = 0;
+    let terminated = 0;
     const loop = async (k: number) => {
       const c = clients[k % clients.length] as AteClient;
       for (let i = 0; i < 60; i++) {
@@ -61,22 +62,22 @@ describe('losing the database connections mid-stream (real Postgres, real HTTP)'
         });
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         if (r.status === 201) acked.push(`loss-${k}-${i}`);
-        if (++n === 100) await terminateConnections(); // mid-stream, while batches are in flight
+        if (++n === 100) terminated = await terminateConnections(); // mid-stream: batches in flight, or between two
       }
     };
     await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map(loop));
     expect(Object.fromEntries([...statuses].filter(([s]) => s !== 201 && s !== 503))).toEqual({});
-    expect(statuses.get(503)).toBeGreaterThan(0); // the loss was felt
+    expect(terminated).toBeGreaterThan(0); // the api's connections were cut (a batch in flight then fails: 503)
     expect(statuses.get(201)).toBeGreaterThan(100);
 
     // the engine rebuilt itself: trading goes on
     const t0 = Date.now();
-    let ok = false;
-    while (!ok && Date.now() - t0 < 10_000) {
-      ok = (await clients[0]!.raw('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '0.500', quantity: '1' })).status === 201;
-      if (!ok) await new Promise((r) => setTimeout(r, 200));
+    let last: { status: number; body: unknown } = { status: 0, body: null };
+    while (last.status !== 201 && Date.now() - t0 < 10_000) {
+      last = await clients[0]!.raw('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '0.900', quantity: '1' });
+      if (last.status !== 201) await new Promise((r) => setTimeout(r, 200));
     }
-    expect(ok).toBe(true);
+    expect(last).toMatchObject({ status: 201 });
     // every acknowledged order is there
     const rows = await db.pool.query<{ client_order_id: string }>(`SELECT client_order_id FROM trading_order WHERE client_order_id LIKE 'loss-%'`);
     const present = new Set(rows.rows.map((r) => r.client_order_id));

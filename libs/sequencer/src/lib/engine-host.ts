@@ -806,6 +806,7 @@ export class EngineHost {
   private async runBatch(cmds: HostCommand[], prev: Promise<boolean>, written: () => void): Promise<HostResult[]> {
     // Agents, markets and ledger accounts were resolved in prepare().
     const client = await this.pool.connect();
+    let failed = false;
     const mine: string[] = [];
     try {
       // Idempotency pre-read, one query per kind: clientOrderIds already placed, funds transfers already in the journal.
@@ -965,11 +966,13 @@ export class EngineHost {
       if (snapshot) this.scheduleSnapshot(snapshot);
       return results;
     } catch (err) {
+      failed = true;
       written();
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      // a connection that failed mid-batch may be broken: the pool opens a fresh one instead of handing it out again
+      client.release(failed ? true : undefined);
     }
   }
 
