@@ -64,7 +64,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     const access = PinoLogger.root; // set when the logger module initialises
     const status = reply.statusCode;
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
-    if (access.isLevelEnabled(level) && req.url !== '/health') {
+    if (access?.isLevelEnabled(level) && req.url !== '/health') {
       access[level](
         { reqId: req.id, method: req.method, url: req.url, status, responseTime: Math.round(reply.elapsedTime) },
         'request completed',
