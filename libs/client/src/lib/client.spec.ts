@@ -14,6 +14,14 @@ describe('AteClient', () => {
     expect(signatureMatches(expected, c.sign('POST', '/v1/orders', '{"a":1}', 1_795_000_000_000)['ate-signature'] as string)).toBe(false);
   });
 
+  it('never signs two requests with the same timestamp: the same request twice in one millisecond is not a replay', () => {
+    const c = new AteClient({ baseUrl: 'http://x', keyId: 'ak_0123456789abcdef', secret: 's3cret' });
+    const stamps = Array.from({ length: 50 }, () => Number(c.sign('GET', '/v1/me', '')['ate-timestamp']));
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]).toBeGreaterThan(stamps[i - 1] as number);
+    expect(new Set(Array.from({ length: 5 }, () => c.sign('GET', '/v1/me', '')['ate-signature'])).size).toBe(5);
+    expect(Math.abs((stamps[0] as number) - Date.now())).toBeLessThan(1_000);
+  });
+
   it('refuses to sign without a key', () => {
     expect(() => new AteClient({ baseUrl: 'http://x' }).sign('GET', '/', '')).toThrow(/no API key/);
   });

@@ -39,6 +39,7 @@ export interface RawResponse<T> {
 export class AteClient {
   private readonly signingKey: Buffer | undefined;
   private clockOffsetMs: number;
+  private lastTimestampMs = 0;
 
   constructor(private readonly opts: AteClientOptions) {
     this.signingKey = opts.secret ? deriveSigningKey(opts.secret) : undefined;
@@ -90,9 +91,13 @@ export class AteClient {
   }
 
   /** The three signature headers for a request (exported for callers with their own HTTP stack). */
-  sign(method: string, pathWithQuery: string, body: string, timestampMs = Date.now() + this.clockOffsetMs): Record<string, string> {
+  sign(method: string, pathWithQuery: string, body: string, timestampMs?: number): Record<string, string> {
     if (!this.opts.keyId || !this.signingKey) throw new Error('this client has no API key: pass keyId and secret');
-    const ts = String(timestampMs);
+    // Timestamps strictly increase per client: the same request twice in one millisecond would otherwise carry
+    // the same signature, which the server refuses as a replay (AUTH_REPLAYED). (A client sending more than 1,000
+    // requests a second would run ahead of the clock and out of the 5 s window: far beyond any key's rate limit.)
+    const at = timestampMs ?? (this.lastTimestampMs = Math.max(Date.now() + this.clockOffsetMs, this.lastTimestampMs + 1));
+    const ts = String(at);
     return {
       [SIGNING_HEADERS.key]: this.opts.keyId,
       [SIGNING_HEADERS.timestamp]: ts,
