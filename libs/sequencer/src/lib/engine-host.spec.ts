@@ -87,6 +87,34 @@ describe('engine host pipeline (real Postgres)', () => {
     }
   });
 
+  it('after a failed batch, a rebuild that fails too (the database still away) is retried until it succeeds', async () => {
+    type Fn = (...args: unknown[]) => Promise<unknown>;
+    const h = host as unknown as { runBatch: Fn; load: Fn };
+    const runBatch = h.runBatch.bind(host);
+    const load = h.load.bind(host);
+    let loads = 0;
+    h.runBatch = async () => {
+      throw new Error('connection lost'); // the batch's transaction never commits
+    };
+    h.load = async () => {
+      if (++loads === 1) throw new Error('database still away');
+      return load();
+    };
+    try {
+      const order = { type: 'limit' as const, side: 'buy' as const, price: 900, lots: 1 };
+      await expect(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      h.runBatch = runBatch;
+      const t0 = Date.now();
+      while (!host.attached && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 20));
+      expect(host.attached).toBe(true);
+      expect(loads).toBe(2);
+      expect((await answered(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order }), 'the command after recovery')).code).toBeNull();
+    } finally {
+      h.runBatch = runBatch;
+      h.load = load;
+    }
+  });
+
   it('rounds of commands, each round sent the moment the previous one is answered', async () => {
     for (let round = 0; round < 100; round++) {
       const rs = await answered(

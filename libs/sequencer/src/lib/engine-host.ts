@@ -16,6 +16,9 @@ import { decodeSnapshot, encodeSnapshot, engineSnapshot, HostState, restoreBalan
 
 /** Commands per batch: bounds one transaction's size and the wait of the last command in it. */
 export const HOST_BATCH_MAX = 2_000;
+/** Waits between two attempts to rebuild after a failed batch, ms (doubling from the first to the last). */
+export const RECOVERY_RETRY_MIN_MS = 100;
+export const RECOVERY_RETRY_MAX_MS = 5_000;
 /** Batches whose transactions may be open at once (one committing while the next executes and writes). */
 export const HOST_PIPELINE_DEPTH = 2;
 /**
@@ -693,13 +696,30 @@ export class EngineHost {
     await Promise.all(inflight);
     if (this.broken) {
       this.queue.splice(0).forEach((p) => p.reject(new AppError('SERVICE_UNAVAILABLE', 'The engine is recovering.')));
-      await this.load().catch((e: Error) => (this.broken = e));
+      await this.recover();
     }
     this.running = false;
     this.idle.splice(0).forEach((f) => f());
     this.scheduleExpiry();
     // commands queued while the last batches were finishing: their kick() found this drain still running
     this.kick();
+  }
+
+  /**
+   * Rebuilds from the log after a batch failed, retrying (backing off up to RECOVERY_RETRY_MAX_MS) while the
+   * database is away: a rebuild that fails once (its connections were cut too) must not leave the host broken.
+   * Gives up only when the host is stopped.
+   */
+  private async recover(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        await this.load();
+        return;
+      } catch (e) {
+        this.onBatchError(new Error(`recovery failed, retrying: ${(e as Error).message}`));
+        await new Promise((r) => setTimeout(r, Math.min(RECOVERY_RETRY_MIN_MS * 2 ** attempt, RECOVERY_RETRY_MAX_MS)));
+      }
+    }
   }
 
   /**
