@@ -1,3 +1,4 @@
+import { AppError } from '@ate/contracts';
 import type Redis from 'ioredis';
 
 /**
@@ -32,7 +33,7 @@ export class MemoryReplayCache extends ReplayCache {
     const now = Date.now();
     const until = this.seen.get(signature);
     if (until !== undefined && until > now) return false;
-    if (this.seen.size >= REPLAY_CACHE_MAX) throw new Error('replay cache full');
+    if (this.seen.size >= REPLAY_CACHE_MAX) throw new AppError('SERVICE_UNAVAILABLE', 'Too many signed requests in flight to check them for replays; try again shortly.');
     this.seen.set(signature, now + ttlMs);
     return true;
   }
@@ -51,6 +52,11 @@ export class RedisReplayCache extends ReplayCache {
   }
 
   async firstUse(signature: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.prefix}:sig:${signature}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    try {
+      return (await this.redis.set(`${this.prefix}:sig:${signature}`, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    } catch {
+      // fail closed: a signature that cannot be checked for replay is not accepted
+      throw new AppError('SERVICE_UNAVAILABLE', 'Signatures cannot be checked for replays right now (Redis unavailable); nothing was done.');
+    }
   }
 }

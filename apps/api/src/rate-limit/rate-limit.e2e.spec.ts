@@ -1,3 +1,4 @@
+import { createServer, AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
@@ -95,5 +96,22 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
       await new Promise((r) => setTimeout(r, 2));
     }
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
+  });
+
+  it('with Redis away, requests are refused 503 SERVICE_UNAVAILABLE (fail closed), never a 500', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    const { app, url } = await start(db, { REDIS_URL: `redis://127.0.0.1:${closed}`, REDIS_PREFIX, RECONCILE_EVERY_MS: '0' });
+    apps.push(app);
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
+    for (const r of [await admin.raw<any>('GET', '/v1/me'), await admin.raw<any>('GET', '/v1/time', undefined, { signed: false })]) {
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(r.body.error.message).toMatch(/Redis unavailable/);
+    }
   });
 });

@@ -57,7 +57,13 @@ abstract class LimitGuard extends ThrottlerGuard {
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
     if (props.throttler.name !== this.applies) return true;
-    return super.handleRequest(props);
+    try {
+      return await super.handleRequest(props);
+    } catch (e) {
+      if (e instanceof AppError) throw e; // the limit was reached (our 429)
+      // fail closed: a request whose limit cannot be counted (Redis away) is not served
+      throw new AppError('SERVICE_UNAVAILABLE', 'Rate limits cannot be checked right now (Redis unavailable); nothing was done.');
+    }
   }
 
   protected override async throwThrottlingException(ctx: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
