@@ -4,3 +4,4 @@ export * from './lib/assets';
 export * from './lib/matching-types';
 export * from './lib/signing';
 export * from './lib/api-types';
+export * from './lib/random';

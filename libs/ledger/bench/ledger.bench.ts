@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { mulberry32 } from '@ate/contracts';
 import { createTestDatabase } from '@ate/db';
 import type { PoolClient } from 'pg';
 import { commitBatch, reconcile, systemAccount, openAccount, TransferRequest } from '../src';
@@ -42,17 +43,6 @@ const BASELINE_POOL = 50_000;
 const BASELINE_CONNECTIONS = 16;
 /** Transfers of warm-up before each measured run, count (JIT, plan caches, buffer cache). */
 const WARMUP = 8_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seed = Number(process.env['BENCH_SEED'] ?? 20261128);
 const rand = mulberry32(seed);

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@ate/contracts';
 import type { TestDatabase } from '@ate/db';
 import { account, issuance, ledgerDb, mintReq, moveReq } from '../testing/fixtures';
 import { getBalance } from './queries';
@@ -11,17 +12,6 @@ const WRITERS = 16;
 const BATCHES = 12;
 const PER_BATCH = 25;
 const SEED = 424242;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Promise 3 under concurrency: 16 writers (each its own connection) hammer 4 hot accounts with transfers,

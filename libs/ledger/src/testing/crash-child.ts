@@ -8,6 +8,7 @@
  * (Writes to a pipe are synchronous on Linux: a line printed is a line the parent reads, kill or not.)
  * argv: <database url> <tag> <seed> <account ids, comma-separated; the first is funded>
  */
+import { mulberry32 } from '@ate/contracts';
 import { Pool } from 'pg';
 import { commitBatch } from '../lib/writer';
 import type { LedgerRequest } from '../lib/types';
@@ -19,14 +20,7 @@ async function main(): Promise<void> {
   const [url, tag, seedText, accountsText] = process.argv.slice(2) as [string, string, string, string];
   const accounts = accountsText.split(',');
   const funded = accounts[0] as string;
-  let seed = Number(seedText) >>> 0;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(Number(seedText));
   const pool = new Pool({ connectionString: url, max: 2, application_name: 'ledger-crash-child' });
   await pool.query('SELECT 1');
   process.stdout.write('ready\n');

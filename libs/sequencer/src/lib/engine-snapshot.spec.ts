@@ -1,3 +1,4 @@
+import { mulberry32 } from '@ate/contracts';
 import { createTestDatabase, TestDatabase, testServerUrl, withDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -13,18 +14,6 @@ const AGENTS = ['agt_snap0001', 'agt_snap0002', 'agt_snap0003', 'agt_snap0004', 
 const GTD_AGENT = 'agt_snapgtd01';
 const ASSETS = ['CREDIT', 'SA.1K', 'SB.1K', 'SC.1K'];
 const SNAPSHOT_EVERY = 400;
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface HostInternals {
   orders: Map<number, unknown>;
@@ -111,7 +100,7 @@ describe('engine snapshots (real Postgres)', () => {
     const snapErrors: string[] = [];
     const a = host(p1, { snapshotEvery: SNAPSHOT_EVERY, onSnapshot: (s) => written.push(s), onSnapshotError: (e, phase) => snapErrors.push(`${phase}: ${e.message}`) });
     expect(await a.load()).toMatchObject({ commands: 0, fromSnapshot: null });
-    const rand = rng(7);
+    const rand = mulberry32(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     const resting: { marketId: string; agentId: string; orderId: number }[] = [];
     let n = 0;
