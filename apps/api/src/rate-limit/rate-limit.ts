@@ -56,7 +56,6 @@ abstract class LimitGuard extends ThrottlerGuard {
   }
 
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
-    if (props.throttler.name !== this.applies) return true;
     try {
       return await super.handleRequest(props);
     } catch (e) {

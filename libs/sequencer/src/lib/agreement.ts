@@ -14,7 +14,7 @@ export interface AgreementReport {
   ordersChecked: number;
 }
 
-/** At most this many violations are listed per check (the count of each check is exact). */
+/** At most this many violations are listed per check (ok is false as soon as there is one). */
 export const AGREEMENT_VIOLATIONS_MAX = 100;
 
 /**
@@ -29,8 +29,12 @@ export const AGREEMENT_VIOLATIONS_MAX = 100;
 export async function engineAgreement(host: EngineHost, pool: Pool): Promise<AgreementReport> {
   return host.exclusive(async () => {
     const violations: AgreementViolation[] = [];
+    const listed = new Map<AgreementViolation['check'], number>();
     const add = (v: AgreementViolation) => {
-      if (violations.filter((x) => x.check === v.check).length < AGREEMENT_VIOLATIONS_MAX) violations.push(v);
+      const n = listed.get(v.check) ?? 0;
+      if (n >= AGREEMENT_VIOLATIONS_MAX) return;
+      listed.set(v.check, n + 1);
+      violations.push(v);
     };
     const accounts = await pool.query<{ owner_id: string; asset: string; balance: string; held: string }>(
       `SELECT owner_id, asset, balance::text, held::text FROM ledger_account WHERE owner_kind = 'agent' ORDER BY owner_id, asset`,

@@ -217,9 +217,7 @@ export class EngineHost {
 
   /** What the agent's open orders hold of an asset, in minor units (0 for an agent or asset the engine has not seen). */
   reserved(agentId: string, asset: string): bigint {
-    const n = this.agentNum.get(agentId);
-    if (n === undefined || !this.balances?.assets.includes(asset)) return 0n;
-    return BigInt(this.balances.reserved[this.balances.assetIndex(asset)]![n]!);
+    return this.holdings(agentId, asset).reserved;
   }
 
   /** What the engine holds of an agent's asset (minor units): its total and what its open orders reserve. */
