@@ -1,4 +1,4 @@
-import type { MarketState, OrderSide } from '@ate/contracts';
+import type { OrderSide } from '@ate/contracts';
 import { type BalancesSnapshot, type BalanceView, type EngineSnapshot, hashSnapshot, type MarketConfig, type MatchingEngine, type SnapshotOrder, STP_MODES } from '@ate/matching';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
@@ -31,14 +31,8 @@ export interface HostState {
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
-interface DocMarket {
+interface DocMarket extends Pick<EngineSnapshot, 'state' | 'seq' | 'lastTs' | 'lastOrderId' | 'refPrice' | 'nextPrio'> {
   id: string;
-  state: MarketState;
-  seq: number;
-  lastTs: number;
-  lastOrderId: number;
-  refPrice: number;
-  nextPrio: number;
   orderId: number[];
   prio: number[];
   agent: number[];
