@@ -12,10 +12,10 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { AteClient } from '@ate/client';
 import { createTestDatabase } from '@ate/db';
-import { freePort, REPO_ROOT, startApiProcess } from '../src/testing/api-process';
+import { TEST_ADMIN } from '../src/testing/admin-key';
+import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
 import { startEngineProcess, stopProcess } from '../src/testing/engine-process';
 
-const ADMIN = { keyId: 'ak_benchadmin00000000001', secret: 'bench-admin-secret-0123456789abcdef0123' };
 const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : undefined;
@@ -43,21 +43,17 @@ async function main(): Promise<void> {
   // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there (read it with Chrome DevTools)
   const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
   const child = await startApiProcess(
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      MASTER_KEY: randomBytes(32).toString('base64'),
-      ADMIN_KEY_ID: ADMIN.keyId,
-      ADMIN_SECRET: ADMIN.secret,
-      RATE_LIMIT_PER_KEY: '10000000',
-      RATE_LIMIT_PER_ADDRESS: '10000000',
-      ORDER_RATE_PER_AGENT: '10000000',
-      DB_POOL_MAX: '10',
-      ...(mode === 'redis' ? { ENGINE_MODE: 'redis', ...redisEnv } : {}),
-    },
+    testApiEnv(
+      { databaseUrl: db.url, port, masterKey: randomBytes(32).toString('base64') },
+      {
+        NODE_ENV: 'production',
+        RATE_LIMIT_PER_KEY: '10000000',
+        RATE_LIMIT_PER_ADDRESS: '10000000',
+        ORDER_RATE_PER_AGENT: '10000000',
+        DB_POOL_MAX: '10',
+        ...(mode === 'redis' ? { ENGINE_MODE: 'redis', ...redisEnv } : {}),
+      },
+    ),
     { nodeArgs: profile },
   ).catch(async (e: unknown) => {
     if (engine) await stopProcess(engine);
@@ -65,7 +61,7 @@ async function main(): Promise<void> {
     throw e;
   });
   try {
-    const admin = new AteClient({ baseUrl: url, ...ADMIN });
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
     await admin.defineAsset({ code: 'BENCH.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
     await admin.createMarket({ base: 'BENCH.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000, ordersPerAgentMax: 100_000 });
     const agents: { keyId: string; secret: string }[] = [];

@@ -2,13 +2,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { applyBatch } from '@ate/ledger';
-import Redis from 'ioredis';
+import { dropRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { startTestApp, testConfig } from '../testing/test-app';
 
 const M = 'REC.1K/CREDIT';
 const ME = encodeURIComponent(M);
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const REDIS_PREFIX = `t-rec-${process.pid}-${Date.now()}`;
+const REDIS_PREFIX = testRedisPrefix('rec');
 
 /**
  * Reconciliation on real Postgres and Redis: the ledger's promises and the engine's agreement with the database,
@@ -25,7 +24,7 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('reconciliation');
     let url: string;
-    ({ app, url, admin } = await startTestApp(testConfig(db, { REDIS_URL, REDIS_PREFIX, RECONCILE_EVERY_MS: '500' })));
+    ({ app, url, admin } = await startTestApp(testConfig(db, { REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX, RECONCILE_EVERY_MS: '500' })));
     await admin.defineAsset({ code: 'REC.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'REC.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000 });
     const a = await admin.createAgent({ name: 'alice' });
@@ -42,10 +41,7 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
   afterAll(async () => {
     await app?.close();
     await db?.drop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${REDIS_PREFIX}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await dropRedisKeys(REDIS_PREFIX);
   });
 
   /** Moves credits between alice's ledger account and issuance behind the engine's back (what a bug or an intruder would do). */

@@ -5,12 +5,12 @@ import { deriveSigningKey, signRequest } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { createApp } from '../bootstrap';
 import { AppConfig, loadConfig } from '../config/config';
+import { TEST_ADMIN } from '../testing/admin-key';
+import { TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 
-const ADMIN_KEY_ID = 'ak_admin0000000000000001';
-const ADMIN_SECRET = 'admin-secret-for-tests-0123456789abcdef';
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const { keyId: ADMIN_KEY_ID, secret: ADMIN_SECRET } = TEST_ADMIN;
 // Redis is shared by every test file (and run): a prefix of our own keeps their counters and signatures apart.
-const REDIS_PREFIX = `t-${process.pid}-${Date.now()}`;
+const REDIS_PREFIX = testRedisPrefix('auth');
 
 async function start(db: TestDatabase, extra: Record<string, string> = {}): Promise<{ app: NestFastifyApplication; url: string; config: AppConfig }> {
   const config = loadConfig({

@@ -2,13 +2,12 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AteApiError, AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import Redis from 'ioredis';
 import { ConfigError, loadConfig } from '../config/config';
-import { freePort, startApiProcess } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
+import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
 
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const M = 'RED.1K/CREDIT';
 
 /**
@@ -19,7 +18,7 @@ const M = 'RED.1K/CREDIT';
  */
 describe('api and engine as separate processes over Redis', () => {
   jest.setTimeout(120_000);
-  const REDIS_PREFIX = `t-redis-mode-${process.pid}-${Date.now()}`;
+  const REDIS_PREFIX = testRedisPrefix('redis-mode');
   let db: TestDatabase;
   let api: ChildProcess | undefined;
   let engine: ChildProcess | undefined;
@@ -34,29 +33,14 @@ describe('api and engine as separate processes over Redis', () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
-    api = await startApiProcess(
-      {
-        DATABASE_URL: db.url,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        MASTER_KEY: master,
-        ADMIN_KEY_ID: TEST_ADMIN.keyId,
-        ADMIN_SECRET: TEST_ADMIN.secret,
-        REDIS_URL,
-        REDIS_PREFIX,
-        ENGINE_MODE: 'redis',
-      },
-      { ready: 'listening' },
-    );
+    api = await startApiProcess(testApiEnv({ databaseUrl: db.url, port, masterKey: master }, { REDIS_URL, REDIS_PREFIX, ENGINE_MODE: 'redis' }), {
+      ready: 'listening',
+    });
   });
   afterAll(async () => {
     if (engine) await stopProcess(engine, 'SIGKILL');
     if (api) await stopProcess(api, 'SIGKILL');
-    const redis = new Redis(REDIS_URL);
-    const left = await redis.keys(`${REDIS_PREFIX}:*`);
-    if (left.length) await redis.del(...left);
-    redis.disconnect();
+    await dropRedisKeys(REDIS_PREFIX);
     await db?.drop();
   });
 

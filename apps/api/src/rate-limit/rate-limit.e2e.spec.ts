@@ -3,10 +3,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
+import { TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 // Redis is shared by every test file (and run): a prefix of our own keeps their counters and signatures apart.
-const REDIS_PREFIX = `t-${process.pid}-${Date.now()}`;
+const REDIS_PREFIX = testRedisPrefix('ratelimit');
 
 async function start(db: TestDatabase, env: Record<string, string>) {
   return startTestApp(testConfig(db, env));

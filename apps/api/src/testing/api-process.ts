@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { TEST_ADMIN } from './admin-key';
 
 /** The repository root (the api's main.ts and the tsconfig paths resolve from it). */
 export const REPO_ROOT = join(__dirname, '../../../..');
@@ -58,3 +59,18 @@ export function startApiProcess(
   const url = `http://127.0.0.1:${env['PORT']}/${opts.ready === 'listening' ? 'health' : 'ready'}`;
   return startTsProcess('apps/api/src/main.ts', env, () => fetch(url).then((r) => r.status === 200), opts);
 }
+
+/** The environment of a real api process for a test: its database and port, loopback, quiet logs, the test admin key. */
+export function testApiEnv(o: { databaseUrl: string; port: number; masterKey: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    PORT: String(o.port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    MASTER_KEY: o.masterKey,
+    ADMIN_KEY_ID: TEST_ADMIN.keyId,
+    ADMIN_SECRET: TEST_ADMIN.secret,
+    ...extra,
+  };
+}
+

@@ -5,8 +5,9 @@ import type { TestDatabase } from '@ate/db';
 import { createApp } from '../bootstrap';
 import { AppConfig, loadConfig } from '../config/config';
 
-/** The admin key the test apps install from configuration (ADMIN_KEY_ID / ADMIN_SECRET). */
-export const TEST_ADMIN = { keyId: 'ak_admin0000000000000001', secret: 'admin-secret-for-tests-0123456789abcdef' } as const;
+import { TEST_ADMIN } from './admin-key';
+
+export { TEST_ADMIN };
 
 /** One master key per test database: API keys sealed by one app instance open in the next (restarts). */
 const masterKeys = new Map<string, string>();

@@ -4,16 +4,15 @@ import { AteApiError, AteClient, OrderView } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { reconcile } from '@ate/ledger';
 import { EngineHost } from '@ate/sequencer';
-import Redis from 'ioredis';
-import { freePort, startApiProcess } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
+import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
 
 const M = 'DUR.1K/CREDIT';
 const CLIENTS = 4; // concurrent agents placing orders
 const ORDERS_BEFORE_KILL = 1200; // acknowledged orders before the SIGKILL
 const ORDERS_TOTAL_MIN = 2000; // acknowledged orders over the whole test
-const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** The processes of one deployment under test: what hosts the engine can be killed and started again. */
 interface Deployment {
@@ -137,19 +136,11 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
   let db: TestDatabase;
   let port: number;
   const master = randomBytes(32).toString('base64');
-  const apiEnv = (extra: Record<string, string> = {}) => ({
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    MASTER_KEY: master,
-    ADMIN_KEY_ID: TEST_ADMIN.keyId,
-    ADMIN_SECRET: TEST_ADMIN.secret,
-    RATE_LIMIT_PER_KEY: '1000000',
-    RATE_LIMIT_PER_ADDRESS: '1000000',
-    ORDER_RATE_PER_AGENT: '1000000',
-    ...extra,
-  });
+  const apiEnv = (extra: Record<string, string> = {}) =>
+    testApiEnv(
+      { databaseUrl: db.url, port, masterKey: master },
+      { RATE_LIMIT_PER_KEY: '1000000', RATE_LIMIT_PER_ADDRESS: '1000000', ORDER_RATE_PER_AGENT: '1000000', ...extra },
+    );
   let processes: ChildProcess[] = [];
   const killAll = async () => {
     await Promise.all(processes.map((p) => stopProcess(p, 'SIGKILL')));
@@ -182,7 +173,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
   });
 
   it('api and engine apart (ENGINE_MODE=redis), the engine process killed: loses nothing acknowledged and half-applies nothing', async () => {
-    const REDIS_PREFIX = `t-dur-${process.pid}-${Date.now()}`;
+    const REDIS_PREFIX = testRedisPrefix('dur');
     const url = `http://127.0.0.1:${port}`;
     let api: ChildProcess | undefined;
     let engine: ChildProcess | undefined;
@@ -215,10 +206,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
         kill: killAll,
       });
     } finally {
-      const redis = new Redis(REDIS_URL);
-      const left = await redis.keys(`${REDIS_PREFIX}:*`);
-      if (left.length) await redis.del(...left);
-      redis.disconnect();
+      await dropRedisKeys(REDIS_PREFIX);
     }
   });
 });
