@@ -4,5 +4,6 @@ export * from './lib/accounts';
 export * from './lib/writer';
 export * from './lib/group-commit';
 export * from './lib/queries';
+export * from './lib/requests';
 export * from './lib/reconcile';
 export { GENESIS_HASH } from './lib/canonical';

@@ -218,4 +218,28 @@ describe('ledger', () => {
       c2.release();
     }
   });
+
+  it("reconciliation names a journal row whose transfer id was changed (the id is in the chain hash)", async () => {
+    const row = (await db.pool.query<{ id: string }>('SELECT id FROM ledger_transfer WHERE seq = 1')).rows[0]!;
+    const tamper = async (from: string, to: string) => {
+      const c = await db.pool.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query('ALTER TABLE ledger_transfer DISABLE TRIGGER ledger_transfer_append_only');
+        await c.query('UPDATE ledger_transfer SET id = $2 WHERE seq = 1 AND id = $1', [from, to]);
+        await c.query('ALTER TABLE ledger_transfer ENABLE TRIGGER ledger_transfer_append_only');
+        await c.query('COMMIT');
+      } finally {
+        c.release();
+      }
+    };
+    await tamper(row.id, `${row.id}x`);
+    try {
+      const r = await reconcile(db.pool);
+      // the body does not hold the id, the chain does: only the row hash gives it away
+      expect(r.violations).toEqual([{ promise: 6, check: 'hash differs from the stored row', details: { seq: '1', id: `${row.id}x` } }]);
+    } finally {
+      await tamper(`${row.id}x`, row.id);
+    }
+  });
 });

@@ -141,3 +141,28 @@ export async function getHold(db: Db, id: string): Promise<Result<{ hold: HoldRe
     },
   };
 }
+
+/** Every asset's code and when it was defined, by code (the engine's balance view holds them all). */
+export async function listAssets(db: Db): Promise<{ code: string; createdAt: Date }[]> {
+  const r = await db.query<{ code: string; created_at: Date }>(SQL.SELECT_ASSET_CODES);
+  return r.rows.map((a) => ({ code: a.code, createdAt: a.created_at }));
+}
+
+/** The account ids of every owner of these kinds: `{ ownerKind, ownerId, asset, id }` (no balances). */
+export async function listAccounts(db: Db, kinds: readonly OwnerKind[]): Promise<{ id: string; ownerKind: OwnerKind; ownerId: string; asset: string }[]> {
+  const r = await db.query<{ id: string; owner_kind: OwnerKind; owner_id: string; asset: string }>(SQL.SELECT_ACCOUNT_IDS_OF_KINDS, [kinds]);
+  return r.rows.map((a) => ({ id: a.id, ownerKind: a.owner_kind, ownerId: a.owner_id, asset: a.asset }));
+}
+
+/** Which of these transfer ids are already in the journal (idempotency pre-read of a batch). */
+export async function existingTransferIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const r = await db.query<{ id: string }>(SQL.SELECT_EXISTING_TRANSFER_IDS, [ids]);
+  return new Set(r.rows.map((t) => t.id));
+}
+
+/** Every balance of every owner of a kind, ordered by owner and asset (reconciliation against the engine). */
+export async function balancesOfKind(db: Db, kind: OwnerKind): Promise<Balance[]> {
+  const r = await db.query(SQL.SELECT_BALANCES_OF_KIND, [kind]);
+  return r.rows.map(toBalance);
+}

@@ -98,6 +98,20 @@ export const SELECT_BALANCES_OF_OWNER = `
   SELECT id, owner_kind, owner_id, asset, allow_negative, balance, held FROM ledger_account
    WHERE owner_kind = $1 AND owner_id = $2 ORDER BY asset`;
 
+/** Every asset's code and definition time. */
+export const SELECT_ASSET_CODES = 'SELECT code, created_at FROM ledger_asset ORDER BY code';
+
+/** The account ids of the owners of some kinds. */
+export const SELECT_ACCOUNT_IDS_OF_KINDS = 'SELECT id, owner_kind, owner_id, asset FROM ledger_account WHERE owner_kind = ANY($1::text[])';
+
+/** The ids among $1 that are in the journal. */
+export const SELECT_EXISTING_TRANSFER_IDS = 'SELECT id FROM ledger_transfer WHERE id = ANY($1::text[])';
+
+/** Every account of one owner kind with its balance. */
+export const SELECT_BALANCES_OF_KIND = `
+  SELECT id, owner_kind, owner_id, asset, allow_negative, balance, held FROM ledger_account
+   WHERE owner_kind = $1 ORDER BY owner_id, asset`;
+
 /** A page of an account's entries after a cursor (the last journal seq seen), oldest first. */
 export const SELECT_STATEMENT = {
   name: 'ledger_select_statement',
