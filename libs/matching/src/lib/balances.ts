@@ -53,6 +53,14 @@ export class BalanceView {
     return true;
   }
 
+  /** Forgets an agent that holds nothing in any asset (undoes a dry run's registration); false if it holds something. */
+  unregisterAgent(agent: number): boolean {
+    if (!this.isKnown(agent)) return true;
+    for (let i = 0; i < this.assets.length; i++) if (this.total[i][agent] !== 0 || this.reserved[i][agent] !== 0) return false;
+    this.known[agent] = 0;
+    return true;
+  }
+
   /** Adds funds (registers the agent). Returns false (and changes nothing) for a bad agent, asset or amount. */
   deposit(agent: number, asset: number, amount: number): boolean {
     if (!this.validMove(agent, asset, amount)) return false;

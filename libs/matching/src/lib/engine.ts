@@ -140,6 +140,8 @@ export class MatchingEngine {
   private tSpend = -1;
   private tReserve = 0;
   private tStop = STOP_NONE;
+  /** set while check() runs: validation only, no event, nothing changes */
+  private dry = false;
   private simLots = 0;
   private simCost = 0;
 
@@ -204,6 +206,21 @@ export class MatchingEngine {
         return this.funds(c);
       default:
         return this.reject(0, 0, 'MATCHING_INVALID_COMMAND');
+    }
+  }
+
+  /**
+   * What `execute` would answer for a new order now, changing nothing: every rule up to acceptance (state, fields,
+   * ids, band, post-only, funds, capacity, FOK fill-ability), no event, no reservation. GTD orders due by `c.ts`
+   * are not expired first (execute would expire them), so a dry run sees them still resting.
+   */
+  check(c: LimitOrderCommand | MarketOrderCommand): CommandResult {
+    if (!Number.isSafeInteger(c.ts) || c.ts < this.lastTs) return 'MATCHING_INVALID_TIMESTAMP';
+    this.dry = true;
+    try {
+      return c.type === 'limit' ? this.placeLimit(c) : this.placeMarket(c);
+    } finally {
+      this.dry = false;
     }
   }
 
@@ -315,6 +332,7 @@ export class MatchingEngine {
       this.simulate(side, agent, stp, price, lots, -1, this.maxPrice + 1, 0);
       if (this.simLots !== lots) return this.reject(id, agent, 'MATCHING_FOK_NOT_FILLABLE');
     }
+    if (this.dry) return null;
     // ---- accepted ----
     this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, price, lots, 0);
@@ -388,6 +406,7 @@ export class MatchingEngine {
     if (this.balances.total[asset][agent] - this.balances.reserved[asset][agent] < need) {
       return this.reject(id, agent, 'MATCHING_INSUFFICIENT_FUNDS');
     }
+    if (this.dry) return null;
     this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, 0, lotsMode ? tLots : 0, lotsMode ? 0 : tSpend);
     this.balances.reserved[asset][agent] += need;
@@ -778,7 +797,7 @@ export class MatchingEngine {
   // =====================================================================================================
 
   private reject(orderId: number, agent: number, code: MatchingCode): MatchingCode {
-    this.sink.rejected(++this.seq, orderId, agent, code);
+    if (!this.dry) this.sink.rejected(++this.seq, orderId, agent, code);
     return code;
   }
 
