@@ -1,25 +1,15 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { AdminController } from './admin/admin.controller';
-import { AdminService } from './admin/admin.service';
-import { ReconciliationService } from './admin/reconciliation.service';
-import { AdminLedgerController } from './admin/admin-ledger.controller';
 import { AccountController } from './account/account.controller';
-import { LedgerService } from './ledger/ledger.service';
-import { AdminMarketsController } from './admin/admin-markets.controller';
-import { MarketsController } from './trading/markets.controller';
-import { OrdersController } from './trading/orders.controller';
-import { TradingService } from './trading/trading.service';
-import { DeadmanService } from './trading/deadman.service';
+import { AdminModule } from './admin/admin.module';
+import { CoreModule } from './core.module';
+import { TradingModule } from './trading/trading.module';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { EngineLink } from './engine/engine-link';
-import { InProcessEngine } from './engine/engine.service';
-import { RedisEngine } from './engine/redis-engine.service';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
@@ -46,18 +36,14 @@ export class AppModule {
         DatabaseModule,
         AuthModule,
         RateLimitModule,
+        CoreModule.forRoot(config),
+        TradingModule,
+        AdminModule,
         ...extraModules,
       ],
-      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AdminMarketsController, AccountController, MarketsController, OrdersController],
+      controllers: [HealthController, TimeController, AccountController],
       providers: [
         HealthService,
-        AdminService,
-        LedgerService,
-        TradingService,
-        DeadmanService,
-        ReconciliationService,
-        // the engine in this process (single-node default) or on an engine node reached over Redis
-        { provide: EngineLink, useClass: config.ENGINE_MODE === 'redis' ? RedisEngine : InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, signature (and role), key limit, order rate (order routes only).
         { provide: APP_GUARD, useClass: IpLimitGuard },
@@ -65,7 +51,6 @@ export class AppModule {
         { provide: APP_GUARD, useClass: KeyLimitGuard },
         { provide: APP_GUARD, useClass: OrderLimitGuard },
       ],
-      exports: [EngineLink],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { pendingMigrations } from '@ate/db';
-import { EngineHost, EngineLease, engineRedisKeys, EngineRedisKeys, recoverySummary, RedisEngineServer, writeHeartbeat } from '@ate/sequencer';
+import { EngineHost, EngineLease, engineRedisKeys, EngineRedisKeys, recoverySummary, RedisEngineServer, RedisEventPublisher, writeHeartbeat } from '@ate/sequencer';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { EngineConfig } from './config';
@@ -25,6 +25,7 @@ export class EngineNode {
   private readonly lease: EngineLease;
   private host: EngineHost | undefined;
   private server: RedisEngineServer | undefined;
+  private events: RedisEventPublisher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private serving = false;
   private stopping = false;
@@ -67,7 +68,13 @@ export class EngineNode {
       },
       { onSnapshotError: (err, phase) => this.log.error(`engine snapshot ${phase === 'write' ? 'not written' : 'not used'}: ${err.message}`) },
     );
-    const r = await this.host.load();
+    // the event outlet goes to the events stream; what committed after the last entry (a crash between COMMIT and
+    // publishing) is published again by the recovery, so no committed event is lost and none comes out twice
+    this.events = new RedisEventPublisher(this.redis, this.keys, this.log);
+    const published = await this.events.lastSeq();
+    const events = this.events;
+    this.host.subscribe((b) => events.publish(b));
+    const r = await this.host.load(published === null ? {} : { emitAfter: published });
     this.log.info(
       `engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`,
     );
@@ -125,6 +132,7 @@ export class EngineNode {
     try {
       await this.server?.stop();
       await this.host?.stop();
+      await this.events?.flush();
       this.serving = false;
       if (this.redis.status === 'ready') {
         await this.redis.del(this.keys.heartbeat(this.nodeId)).catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { AgreementReport, HostCommand, HostResult, MarketSnapshot, RestingOrder } from '@ate/sequencer';
+import type { AgreementReport, HostCommand, HostCommandOf, HostResult, MarketSnapshot, PlacementVerdict, RestingOrder } from '@ate/sequencer';
 
 /**
  * How the api reaches the matching engine. The single-node default hosts the engine in this process
@@ -13,6 +13,8 @@ export interface EngineLinkStatus {
 export abstract class EngineLink {
   /** Sequences a command; resolves after its batch committed (an acknowledged command is durable). */
   abstract submit(cmd: HostCommand): Promise<HostResult>;
+  /** What placing the order would answer now, without placing it (nothing reserved, nothing logged). */
+  abstract test(cmd: HostCommandOf<'place'>): Promise<PlacementVerdict>;
   /** The market's state and its book as of the last committed batch; undefined for a market not loaded. */
   abstract market(marketId: string): Promise<MarketSnapshot | undefined>;
   /** An open order's price (ticks) and open lots as the engine holds it now, or null. */

@@ -6,6 +6,8 @@ import {
   EngineHost,
   ensureHostAsset,
   HostCommand,
+  HostCommandOf,
+  PlacementVerdict,
   HostResult,
   marketSnapshot,
   MarketSnapshot,
@@ -60,6 +62,10 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
 
   submit(cmd: HostCommand): Promise<HostResult> {
     return this.host.submit(cmd);
+  }
+
+  test(cmd: HostCommandOf<'place'>): Promise<PlacementVerdict> {
+    return this.host.test(cmd);
   }
 
   async market(marketId: string): Promise<MarketSnapshot | undefined> {

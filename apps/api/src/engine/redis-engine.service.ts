@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { AgreementReport, HostCommand, HostResult, MarketSnapshot, RedisEngineClient, RestingOrder } from '@ate/sequencer';
+import { AgreementReport, HostCommand, HostCommandOf, HostResult, MarketSnapshot, PlacementVerdict, RedisEngineClient, RestingOrder } from '@ate/sequencer';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
@@ -45,6 +45,10 @@ export class RedisEngine extends EngineLink implements OnModuleInit, BeforeAppli
 
   submit(cmd: HostCommand): Promise<HostResult> {
     return this.client.submit(cmd);
+  }
+
+  test(cmd: HostCommandOf<'place'>): Promise<PlacementVerdict> {
+    return this.client.test(cmd);
   }
 
   market(marketId: string): Promise<MarketSnapshot | undefined> {

@@ -10,6 +10,7 @@ import {
   getStatement,
   GroupCommitWriter,
   LedgerResult,
+  mintOrBurnRequest,
   openAccount,
   reconcile,
   ReconcileReport,
@@ -74,17 +75,7 @@ export class LedgerService implements BeforeApplicationShutdown {
   async mintOrBurn(kind: 'mint' | 'burn', id: string, agentId: string, asset: string, amount: bigint, ref: string): Promise<LedgerResult> {
     const agent = unwrap(await openAccount(this.db.pool, { kind: 'agent', id: agentId }, asset)).account;
     const issuance = unwrap(await systemAccount(this.db.pool, 'issuance', asset)).account;
-    const [from, to] = kind === 'mint' ? [issuance, agent] : [agent, issuance];
-    return this.writer.submit({
-      kind: 'transfer',
-      type: kind,
-      id,
-      ref: { kind: 'admin', id: ref },
-      legs: [
-        { accountId: from.id, side: 'debit', amount },
-        { accountId: to.id, side: 'credit', amount },
-      ],
-    });
+    return this.writer.submit(mintOrBurnRequest(kind, id, { agent: agent.id, issuance: issuance.id }, amount, ref));
   }
 
   /**

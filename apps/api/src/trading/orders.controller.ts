@@ -73,10 +73,10 @@ export class OrdersController {
     return this.trading.place(auth.agentId as string, body);
   }
 
-  /** Validates an order and says what it would hold, without placing it. */
+  /** Answers what placing the order would answer now (the same refusal, or what it would hold), placing nothing. */
   @Post('orders/test')
-  test(@ZodBody(PlaceOrderBody) body: z.infer<typeof PlaceOrderBody>) {
-    return this.trading.test(body);
+  test(@Auth() auth: AuthContext, @ZodBody(PlaceOrderBody) body: z.infer<typeof PlaceOrderBody>) {
+    return this.trading.test(auth.agentId as string, body);
   }
 
   @Post('orders/cancel-all')

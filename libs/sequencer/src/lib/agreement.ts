@@ -1,5 +1,18 @@
+import { balancesOfKind } from '@ate/ledger';
 import type { Pool } from 'pg';
-import type { EngineHost } from './engine-host';
+import { selectOpenOrders } from './sql';
+
+/** What the agreement check reads of an engine host (EngineHost implements it; no import of the host here). */
+export interface EngineReads {
+  /** Runs `fn` with no batch in flight. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  holdings(agentId: string, asset: string): { total: bigint; reserved: bigint };
+  /** An open order as it rests now (ticks and lots), or null. */
+  restingOrder(marketId: string, orderId: number): { price: number; lots: number } | null;
+  /** Orders resting in the market's book. */
+  openOrders(marketId: string): number;
+  marketIds(): string[];
+}
 
 /** One disagreement between the engine's memory and what Postgres holds. */
 export interface AgreementViolation {
@@ -26,7 +39,7 @@ export const AGREEMENT_VIOLATIONS_MAX = 100;
  *    at the same price and open quantity.
  * The engine's own invariants (reserved = what its open orders need) are checked by libs/matching itself.
  */
-export async function engineAgreement(host: EngineHost, pool: Pool): Promise<AgreementReport> {
+export async function engineAgreement(host: EngineReads, pool: Pool): Promise<AgreementReport> {
   return host.exclusive(async () => {
     const violations: AgreementViolation[] = [];
     const listed = new Map<AgreementViolation['check'], number>();
@@ -36,24 +49,19 @@ export async function engineAgreement(host: EngineHost, pool: Pool): Promise<Agr
       listed.set(v.check, n + 1);
       violations.push(v);
     };
-    const accounts = await pool.query<{ owner_id: string; asset: string; balance: string; held: string }>(
-      `SELECT owner_id, asset, balance::text, held::text FROM ledger_account WHERE owner_kind = 'agent' ORDER BY owner_id, asset`,
-    );
-    for (const a of accounts.rows) {
-      const e = host.holdings(a.owner_id, a.asset);
-      const balance = BigInt(a.balance);
-      if (balance !== e.total) add({ check: 'balance', details: { agentId: a.owner_id, asset: a.asset, ledger: a.balance, engine: e.total.toString() } });
-      if (balance - BigInt(a.held) < e.reserved) {
-        add({ check: 'available', details: { agentId: a.owner_id, asset: a.asset, available: (balance - BigInt(a.held)).toString(), reserved: e.reserved.toString() } });
+    const accounts = await balancesOfKind(pool, 'agent');
+    for (const a of accounts) {
+      const e = host.holdings(a.ownerId, a.asset);
+      if (a.total !== e.total) add({ check: 'balance', details: { agentId: a.ownerId, asset: a.asset, ledger: a.total.toString(), engine: e.total.toString() } });
+      if (a.available < e.reserved) {
+        add({ check: 'available', details: { agentId: a.ownerId, asset: a.asset, available: a.available.toString(), reserved: e.reserved.toString() } });
       }
     }
-    const open = await pool.query<{ id: string; market_id: string; price_ticks: number | null; open_lots: string }>(
-      `SELECT id, market_id, price_ticks, open_lots::text FROM trading_order WHERE status = 'open'`,
-    );
+    const open = await selectOpenOrders(pool);
     const perMarket = new Map<string, number>();
-    for (const o of open.rows) {
+    for (const o of open) {
       perMarket.set(o.market_id, (perMarket.get(o.market_id) ?? 0) + 1);
-      const resting = host.market(o.market_id)?.engine.order(Number(o.id));
+      const resting = host.restingOrder(o.market_id, Number(o.id));
       if (!resting || resting.price !== o.price_ticks || resting.lots !== Number(o.open_lots)) {
         add({
           check: 'order',
@@ -62,10 +70,10 @@ export async function engineAgreement(host: EngineHost, pool: Pool): Promise<Agr
       }
     }
     for (const id of host.marketIds()) {
-      const engineOpen = host.market(id)?.engine.openOrders ?? 0;
-      const listed = perMarket.get(id) ?? 0;
-      if (engineOpen !== listed) add({ check: 'open_orders', details: { marketId: id, projection: listed, engine: engineOpen } });
+      const engineOpen = host.openOrders(id);
+      const listedHere = perMarket.get(id) ?? 0;
+      if (engineOpen !== listedHere) add({ check: 'open_orders', details: { marketId: id, projection: listedHere, engine: engineOpen } });
     }
-    return { ok: violations.length === 0, violations, accountsChecked: accounts.rows.length, ordersChecked: open.rows.length };
+    return { ok: violations.length === 0, violations, accountsChecked: accounts.length, ordersChecked: open.length };
   });
 }

@@ -3,7 +3,8 @@ import { createTestDatabase, TestDatabase, testServerUrl, withDatabase } from '@
 import { defineAsset } from '@ate/ledger';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client, Pool } from 'pg';
-import { EngineHost, EngineHostOptions, HostCommand, HostResult } from './engine-host';
+import { EngineHost } from './engine-host';
+import type { EngineHostOptions, HostCommand, HostResult } from './host-types';
 
 const M1 = 'SA.1K/CREDIT';
 const M2 = 'SB.1K/CREDIT';
@@ -22,7 +23,12 @@ interface HostInternals {
   seq: number;
   snapshotChain: Promise<void>;
 }
-const internals = (h: EngineHost) => h as unknown as HostInternals;
+/** The state recovery rebuilds (the host's core) and the snapshot writes in flight. */
+const internals = (h: EngineHost): HostInternals => {
+  const core = h.state!;
+  const snapshots = (h as unknown as { snapshots: { written: Promise<void> } }).snapshots;
+  return { orders: core.fills, expiries: core.expiries, lastOrderId: core.lastOrderId, seq: core.seq, snapshotChain: snapshots.written };
+};
 
 /** Everything recovery rebuilds, as comparable values. */
 function stateOf(h: EngineHost) {

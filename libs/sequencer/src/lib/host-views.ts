@@ -1,5 +1,6 @@
 import { CREDIT } from '@ate/contracts';
-import type { CommittedBook, EngineHost } from './engine-host';
+import type { EngineHost } from './engine-host';
+import type { CommittedBook } from './host-types';
 
 /**
  * Reads of an EngineHost that both transports answer the same way (the api's in-process link, and the engine
@@ -26,8 +27,7 @@ export function marketSnapshot(host: EngineHost, marketId: string): MarketSnapsh
 
 /** The open order's price and open lots (the live book: an amend starts from what rests now), or null. */
 export function restingOrder(host: EngineHost, marketId: string, orderId: number): RestingOrder | null {
-  const o = host.market(marketId)?.engine.order(orderId);
-  return o ? { price: o.price, lots: o.lots } : null;
+  return host.restingOrder(marketId, orderId);
 }
 
 /**
@@ -57,3 +57,4 @@ export async function reloadHost(host: EngineHost): Promise<void> {
 export async function ensureHostAsset(host: EngineHost, code: string): Promise<void> {
   if (!host.hasAsset(code)) await reloadHost(host);
 }
+

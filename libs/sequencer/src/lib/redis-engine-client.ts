@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { AppError } from '@ate/contracts';
 import type Redis from 'ioredis';
 import type { AgreementReport } from './agreement';
-import type { HostCommand, HostResult } from './engine-host';
+import type { PlacementVerdict } from './handlers';
+import type { HostCommand, HostCommandOf, HostResult } from './host-types';
 import { EngineNodeStatus, readEngineStatus } from './engine-lease';
 import type { MarketSnapshot, RestingOrder } from './host-views';
 import { EngineRedisKeys, engineRedisKeys } from './redis-keys';
@@ -111,6 +112,11 @@ export class RedisEngineClient {
 
   submit(cmd: HostCommand): Promise<HostResult> {
     return this.request({ op: 'submit', cmd });
+  }
+
+  /** What placing this order would answer now, without placing it. */
+  test(cmd: HostCommandOf<'place'>): Promise<PlacementVerdict> {
+    return this.request({ op: 'test', cmd });
   }
 
   restingOrder(marketId: string, orderId: number): Promise<RestingOrder | null> {

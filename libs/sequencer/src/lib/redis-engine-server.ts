@@ -1,6 +1,7 @@
 import { AppError } from '@ate/contracts';
 import type Redis from 'ioredis';
-import type { EngineHost, HostCommand } from './engine-host';
+import type { EngineHost } from './engine-host';
+import type { HostCommand } from './host-types';
 import { ensureHostAsset, marketSnapshot, MarketSnapshot, reloadHost, reservedByAsset, restingOrder } from './host-views';
 import { EngineRedisKeys, engineRedisKeys } from './redis-keys';
 import { EngineRequest, encodeWire, entryTime, parseWireCommand, WireCommand, WireError, WireReply } from './wire';
@@ -152,6 +153,8 @@ export class RedisEngineServer {
     switch (req.op) {
       case 'submit':
         return this.host.submit(req.cmd);
+      case 'test':
+        return this.host.test(req.cmd);
       case 'resting':
         return restingOrder(this.host, req.marketId, req.orderId);
       case 'reserved':

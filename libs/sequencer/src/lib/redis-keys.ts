@@ -7,6 +7,7 @@
  * | `<p>:engine:reply:<apiNode>` | list | replies to one api node (RPUSH by the engine, BLPOP by the api node) |
  * | `<p>:engine:markets` | hash | market id -> its state and committed book (JSON), written after each committed batch |
  * | `<p>:engine:markets:changed` | pub/sub | the same JSON, published when it changes; api nodes cache it |
+ * | `<p>:engine:events` | stream | what each committed batch did (the event outlet), entry id `<last command seq>-0` |
  * | `<p>:engine:lease` | string | the node id that owns the markets (SET NX PX, renewed with the heartbeat) |
  * | `<p>:engine:heartbeat:<node>` | string | a live engine node's status (JSON, expires unless renewed) |
  */
@@ -16,6 +17,7 @@ export interface EngineRedisKeys {
   reply(apiNodeId: string): string;
   markets: string;
   marketsChannel: string;
+  events: string;
   lease: string;
   heartbeat(engineNodeId: string): string;
 }
@@ -30,6 +32,7 @@ export function engineRedisKeys(prefix: string): EngineRedisKeys {
     reply: (apiNodeId) => `${prefix}:engine:reply:${apiNodeId}`,
     markets: `${prefix}:engine:markets`,
     marketsChannel: `${prefix}:engine:markets:changed`,
+    events: `${prefix}:engine:events`,
     lease: `${prefix}:engine:lease`,
     heartbeat: (engineNodeId) => `${prefix}:engine:heartbeat:${engineNodeId}`,
   };

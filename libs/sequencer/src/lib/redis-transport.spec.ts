@@ -2,7 +2,8 @@ import { AppError } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import Redis from 'ioredis';
-import { EngineHost, HostResult } from './engine-host';
+import { EngineHost } from './engine-host';
+import type { HostResult } from './host-types';
 import { writeHeartbeat } from './engine-lease';
 import { RedisEngineClient } from './redis-engine-client';
 import { RedisEngineServer } from './redis-engine-server';
@@ -89,8 +90,8 @@ describe('Redis transport (real Redis, real Postgres)', () => {
 
     const sell = await client.submit({ kind: 'place', marketId: M, agentId: B, order: { type: 'limit', side: 'sell', price: 1000, lots: 10, clientOrderId: 'rt-s' } });
     expect(sell.code).toBeNull();
-    expect(sell.order).toMatchObject({ status: 'open', open_lots: 10, client_order_id: 'rt-s' });
-    expect(sell.order?.['created_at']).toBeInstanceOf(Date);
+    expect(sell.order).toMatchObject({ status: 'open', openLots: 10, clientOrderId: 'rt-s' });
+    expect(sell.order?.createdAt).toBeInstanceOf(Date);
     expect((await client.market(M))?.asks).toEqual([[1000, 10]]);
     expect(await client.restingOrder(M, sell.orderId as number)).toEqual({ price: 1000, lots: 10 });
     expect(await client.reserved(B)).toEqual(new Map([['TT.1K', 10n]]));

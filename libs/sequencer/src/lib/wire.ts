@@ -1,5 +1,6 @@
 import type { ErrorCode } from '@ate/contracts';
-import type { HostCommand, HostResult } from './engine-host';
+import type { PlacementVerdict } from './handlers';
+import type { HostCommand, HostCommandOf, HostResult } from './host-types';
 import type { AgreementReport } from './agreement';
 import type { RestingOrder } from './host-views';
 
@@ -11,6 +12,7 @@ import type { RestingOrder } from './host-views';
 /** What an api node asks the engine. `submit` goes through the sequencer; the others read or reload the host. */
 export type EngineRequest =
   | { op: 'submit'; cmd: HostCommand }
+  | { op: 'test'; cmd: HostCommandOf<'place'> }
   | { op: 'resting'; marketId: string; orderId: number }
   | { op: 'reserved'; agentId: string }
   | { op: 'ensure_asset'; code: string }
@@ -22,6 +24,7 @@ export type EngineOp = EngineRequest['op'];
 /** The answer of each request as it crosses the wire (a Map travels as its entries). */
 export interface EngineAnswers {
   submit: HostResult;
+  test: PlacementVerdict;
   resting: RestingOrder | null;
   reserved: [string, bigint][];
   ensure_asset: null;
@@ -87,7 +90,7 @@ export function decodeWire<T>(text: string): T {
   }) as T;
 }
 
-const OPS: ReadonlySet<string> = new Set<EngineOp>(['submit', 'resting', 'reserved', 'ensure_asset', 'reload', 'agreement']);
+const OPS: ReadonlySet<string> = new Set<EngineOp>(['submit', 'test', 'resting', 'reserved', 'ensure_asset', 'reload', 'agreement']);
 
 /** A stream entry's command, or null when it is not one (never executed then). */
 export function parseWireCommand(text: string): WireCommand | null {

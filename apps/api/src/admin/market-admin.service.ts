@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { AppError, CREDIT_SCALE, MarketState, parseAmount } from '@ate/contracts';
+import { validateMarketConfig } from '@ate/matching';
+import { marketSettingsOf } from '@ate/sequencer';
+import { EngineLink } from '../engine/engine-link';
+import { LedgerService } from '../ledger/ledger.service';
+import { MarketCatalog, NewMarketRow } from '../trading/market-catalog';
+
+/** What an operator gives to open a market (validated by the controller's schema). */
+export interface CreateMarketInput {
+  base: string;
+  tickSize: string;
+  lotSizeUnits: number;
+  minOrderLots: number;
+  maxOrderLots: number;
+  maxPriceTicks: number;
+  priceBandBps: number;
+  initialPriceTicks: number;
+  defaultStp: string;
+  ordersPerAgentMax: number;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  maxSpend: string;
+}
+
+/** Operators open markets and change their state; both reach the engine through its sequence or a reload. */
+@Injectable()
+export class MarketAdminService {
+  constructor(
+    private readonly catalog: MarketCatalog,
+    private readonly engine: EngineLink,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  /** Opens a market of an allowance asset against CREDIT; the engine serves it before this answers. */
+  async create(b: CreateMarketInput): Promise<{ id: string }> {
+    const asset = await this.ledger.asset(b.base);
+    if (asset.kind !== 'allowance') throw new AppError('VALIDATION_FAILED', 'The base of a market is an allowance asset.');
+    const row: NewMarketRow = {
+      id: `${b.base}/CREDIT`,
+      base_asset: b.base,
+      tick_size: parseAmount(b.tickSize, CREDIT_SCALE).toString(),
+      lot_size: String(b.lotSizeUnits),
+      min_order_lots: b.minOrderLots,
+      max_order_lots: b.maxOrderLots,
+      max_price_ticks: b.maxPriceTicks,
+      price_band_bps: b.priceBandBps,
+      initial_price_ticks: b.initialPriceTicks,
+      default_stp: b.defaultStp,
+      orders_per_agent_max: b.ordersPerAgentMax,
+      max_spend_credits: parseAmount(b.maxSpend, CREDIT_SCALE).toString(),
+      maker_fee_bps: b.makerFeeBps,
+      taker_fee_bps: b.takerFeeBps,
+    };
+    try {
+      validateMarketConfig(marketSettingsOf({ ...row, fee_rounding: 'up' }).config);
+    } catch (e) {
+      throw new AppError('VALIDATION_FAILED', (e as Error).message);
+    }
+    if (!(await this.catalog.insert(row))) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: row.id });
+    await this.engine.reload();
+    return { id: row.id };
+  }
+
+  /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */
+  async setState(marketId: string, state: MarketState): Promise<{ id: string; state: MarketState }> {
+    const r = await this.engine.submit({ kind: 'set_state', marketId, state });
+    if (r.code) throw new AppError(r.code, undefined, { marketId });
+    return { id: marketId, state };
+  }
+}

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService } from '../database/database.service';
+
+/** A trade row as node-postgres returns it (bigint columns as strings). */
+export interface TradeRow {
+  market_id: string;
+  event_seq: string;
+  command_seq: string;
+  maker_order_id: string;
+  taker_order_id: string;
+  maker_agent_id: string;
+  taker_agent_id: string;
+  taker_side: 'buy' | 'sell';
+  price_ticks: number;
+  lots: string;
+  notional: string;
+  buyer_fee: string;
+  seller_fee: string;
+  created_at: Date;
+}
+
+/** 24-hour aggregates of a market's trades (ticks, lots, credits). */
+export interface TradeStats {
+  n: number;
+  low: number | null;
+  high: number | null;
+  lots: string;
+  notional: string;
+  open: number | null;
+  last: number | null;
+}
+
+/** The repository of the trade projection. */
+@Injectable()
+export class TradesRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  async recent(marketId: string, limit: number): Promise<TradeRow[]> {
+    return (await this.db.pool.query<TradeRow>('SELECT * FROM trade WHERE market_id = $1 ORDER BY event_seq DESC LIMIT $2', [marketId, limit])).rows;
+  }
+
+  /** The agent's fills (as maker or taker), newest first. */
+  async ofAgent(agentId: string, limit: number): Promise<TradeRow[]> {
+    return (
+      await this.db.pool.query<TradeRow>(
+        `SELECT * FROM trade WHERE maker_agent_id = $1 OR taker_agent_id = $1 ORDER BY command_seq DESC, event_seq DESC LIMIT $2`,
+        [agentId, limit],
+      )
+    ).rows;
+  }
+
+  async last24h(marketId: string): Promise<TradeStats> {
+    const r = await this.db.pool.query<TradeStats>(
+      `SELECT count(*)::int AS n, min(price_ticks) AS low, max(price_ticks) AS high, coalesce(sum(lots), 0)::text AS lots,
+              coalesce(sum(notional), 0)::text AS notional,
+              (array_agg(price_ticks ORDER BY command_seq, event_seq))[1] AS open,
+              (array_agg(price_ticks ORDER BY command_seq DESC, event_seq DESC))[1] AS last
+         FROM trade WHERE market_id = $1 AND created_at > now() - interval '24 hours'`,
+      [marketId],
+    );
+    return r.rows[0] as TradeStats;
+  }
+}

@@ -1,0 +1,127 @@
+import { CREDIT, MatchingCommand } from '@ate/contracts';
+import type { LedgerRequest } from '@ate/ledger';
+import type { Applied, EngineCore } from './core';
+import type { Directory } from './directory';
+import type { HostMarket, HostResult, PlaceOrder } from './host-types';
+import type { BatchIds } from './idempotency';
+import type { CommittedCommand, CommittedEvent } from './outlet';
+import { BatchProjections } from './projections';
+import { settlementTransfer } from './settlement';
+import type { LogRow } from './sql';
+
+/**
+ * One batch being executed: the commands it logs, the projection rows and ledger transfers it will commit with
+ * them, and (when someone listens) what each command did for the event outlet. Handlers run commands through it.
+ */
+export class Batch {
+  readonly log: LogRow[] = [];
+  readonly projections = new BatchProjections();
+  readonly ledger: LedgerRequest[] = [];
+  readonly committed: CommittedCommand[] = [];
+  readonly markets = new Set<string>();
+
+  constructor(
+    readonly core: EngineCore,
+    readonly directory: Directory,
+    readonly ids: BatchIds,
+    /** whether the outlet has subscribers (events are built only then) */
+    private readonly collect: boolean,
+  ) {}
+
+  /** The next seq, logged with the command. */
+  private logged(market: string | null, ts: number, json: string): number {
+    const seq = ++this.core.seq;
+    this.log.push({ seq, market, ts, json });
+    if (market) this.markets.add(market);
+    return seq;
+  }
+
+  /**
+   * Runs one matching command (pre-trade, matching, post-trade), logs it, and collects its projection rows, its
+   * settlement transfers and its outlet events. `place` is the order of a place command (its row is new).
+   */
+  matching(m: HostMarket, mc: MatchingCommand, agentId: string, place?: PlaceOrder): HostResult {
+    const a = this.core.matching(m, mc, agentId);
+    const seq = this.logged(m.id, mc.ts, JSON.stringify({ t: 'm', c: mc }));
+    const own = mc.type === 'limit' || mc.type === 'market' ? mc.orderId : -1;
+    const p = this.projections;
+    const order = place && own > 0 ? p.placed(m, own, agentId, place, seq, mc.ts, a.code, a.events) : undefined;
+    let t = 0;
+    for (const e of a.events) {
+      if (e.kind === 'trade') {
+        const maker = this.directory.idOf(e.makerAgent);
+        const taker = this.directory.idOf(e.takerAgent);
+        const fees = a.fees[t++] as Applied['fees'][number];
+        p.trade({ marketId: m.id, eventSeq: e.seq, commandSeq: seq, makerOrderId: e.makerOrderId, takerOrderId: e.takerOrderId, makerAgentId: maker, takerAgentId: taker, takerSide: e.takerSide, priceTicks: e.price, lots: e.lots, notional: e.notional, ...fees });
+        const [buyer, seller] = e.takerSide === 'buy' ? [taker, maker] : [maker, taker];
+        this.ledger.push(settlementTransfer(m, e, fees, buyer, seller, this.directory));
+        if (e.makerOrderId !== own) p.touched(m, e.makerOrderId, seq, this.core.fills.get(e.makerOrderId));
+      } else if ((e.kind === 'cancelled' || e.kind === 'expired' || e.kind === 'reduced' || e.kind === 'amended') && e.orderId !== own) {
+        p.touched(m, e.orderId, seq, this.core.fills.get(e.orderId), e.kind === 'cancelled' ? e.reason : e.kind === 'expired' ? 'expired' : null, e.kind === 'expired');
+      }
+    }
+    if (this.collect) this.committed.push({ seq, marketId: m.id, ts: mc.ts, events: committedEvents(this.core, this.directory, m, a) });
+    return { seq: String(seq), code: a.code, events: a.events, ...(a.rejection?.details ? { details: a.rejection.details } : {}), ...(order ? { orderId: own, order } : {}) };
+  }
+
+  /** A funds movement the balance view accepted: logged, with its mint or burn. */
+  funds(op: 'deposit' | 'withdraw', agentId: string, agent: number, asset: string, amount: bigint, ts: number, transfer: LedgerRequest): HostResult {
+    const seq = this.logged(null, ts, JSON.stringify({ t: 'f', op, agent, asset, amount: amount.toString() }));
+    this.ledger.push(transfer);
+    if (this.collect) this.committed.push({ seq, marketId: null, ts, events: [this.balance(agentId, agent, asset)] });
+    return { seq: String(seq), code: null, events: [] };
+  }
+
+  private balance(agentId: string, agent: number, asset: string): CommittedEvent {
+    const b = this.core.balances;
+    const i = b.assetIndex(asset);
+    return { kind: 'balance', agentId, asset, total: BigInt(b.getTotal(agent, i)), reserved: BigInt(b.getReserved(agent, i)) };
+  }
+}
+
+/**
+ * What a matching command did, as outlet events: the engine's (agents by id, trades with their fees), then the
+ * balance of every agent and asset it touched, as they are after it. Also used to re-emit replayed commands.
+ */
+export function committedEvents(core: EngineCore, directory: Directory, m: HostMarket, a: Applied): CommittedEvent[] {
+  const out: CommittedEvent[] = [];
+  const touched = new Map<number, Set<string>>();
+  const touch = (agent: number, asset: string) => {
+    let s = touched.get(agent);
+    if (!s) touched.set(agent, (s = new Set()));
+    s.add(asset);
+  };
+  const base = m.config.baseAsset;
+  let t = 0;
+  for (const e of a.events) {
+    switch (e.kind) {
+      case 'trade': {
+        const f = a.fees[t++] ?? { buyerFee: 0, sellerFee: 0 };
+        out.push({ ...e, makerAgentId: directory.idOf(e.makerAgent), takerAgentId: directory.idOf(e.takerAgent), ...f });
+        for (const agent of [e.makerAgent, e.takerAgent]) {
+          touch(agent, CREDIT);
+          touch(agent, base);
+        }
+        break;
+      }
+      case 'book':
+      case 'state':
+        out.push(e);
+        break;
+      case 'funds':
+        break; // funds move through the host's own commands, not a market's
+      default:
+        out.push({ ...e, agentId: directory.idOf(e.agent) });
+        touch(e.agent, CREDIT);
+        touch(e.agent, base);
+    }
+  }
+  const b = core.balances;
+  for (const [agent, assets] of touched) {
+    for (const asset of assets) {
+      const i = b.assetIndex(asset);
+      out.push({ kind: 'balance', agentId: directory.idOf(agent), asset, total: BigInt(b.getTotal(agent, i)), reserved: BigInt(b.getReserved(agent, i)) });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
+import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
+import type { HostMarket } from './host-types';
+import type { MarketSettings } from './market-config';
+import type { OrderFills } from './projections';
+import type { TradeFees } from './settlement';
+import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
+
+/** A command as the log (engine_command.command) holds it. */
+export type LoggedCommand =
+  | { t: 'm'; c: MatchingCommand }
+  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+
+/** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
+export interface Applied {
+  code: Rejection['code'] | null;
+  rejection: Rejection | null;
+  events: MatchingEvent[];
+  fees: TradeFees[];
+}
+
+/** The stages a host runs around matching (beyond the built-in settlement of fees and fills). */
+export interface Stages {
+  preTrade: readonly PreTradeCheck[];
+  postTrade: readonly PostTradeStep[];
+}
+
+export const NO_STAGES: Stages = { preTrade: [], postTrade: [] };
+
+/**
+ * The sequencer's deterministic state machine: every book, the shared balance view, open orders' fills, the
+ * command counters and the GTD expiry schedule. Live batches and the replay of the log change it through the same
+ * two methods (`matching`, `funds`), so a replay takes exactly the decisions the live run took. No I/O here.
+ */
+export class EngineCore {
+  readonly markets = new Map<string, HostMarket>();
+  readonly fills = new Map<number, OrderFills>();
+  /** GTD expiry times per market (ms), so a timer can make time pass exactly when an order is due. */
+  expiries: { at: number; marketId: string }[] = [];
+  seq = 0;
+  lastTs = 0;
+  lastOrderId = 0;
+
+  constructor(
+    readonly balances: BalanceView,
+    markets: readonly MarketSettings[],
+    private readonly agentIdOf: (num: number) => string,
+    private readonly stages: Stages = NO_STAGES,
+  ) {
+    for (const m of markets) {
+      const sink = new CollectingSink();
+      this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
+    }
+  }
+
+  /** Runs one matching command through pre-trade, matching and post-trade. */
+  matching(m: HostMarket, c: MatchingCommand, agentId: string): Applied {
+    this.lastTs = Math.max(this.lastTs, c.ts);
+    if ('agent' in c) this.balances.registerAgent(c.agent);
+    if ((c.type === 'limit' || c.type === 'market') && c.orderId > this.lastOrderId) this.lastOrderId = c.orderId;
+    const refused = this.preTradeVerdict(m, c, agentId);
+    if (refused) return { code: refused.code, rejection: refused, events: [], fees: [] };
+    const code = m.engine.execute(c);
+    const events = m.sink.take();
+    const fees = settleTrades({ balances: this.balances, fills: this.fills, agentIdOf: this.agentIdOf }, m, events);
+    if (c.type === 'limit' && c.tif === 'GTD' && code === null && c.expiresAt !== undefined && m.engine.order(c.orderId)) {
+      this.expiries.push({ at: c.expiresAt, marketId: m.id });
+    }
+    for (const step of this.stages.postTrade) step({ market: m, command: c, events, fees });
+    forgetEnded(this.fills, m, events);
+    return { code, rejection: null, events, fees };
+  }
+
+  /** The pre-trade stage's refusal of a command (the first check that refuses), or null. */
+  preTradeVerdict(m: HostMarket, c: MatchingCommand, agentId: string): Rejection | null {
+    for (const check of this.stages.preTrade) {
+      const refused = check({ market: m, agentId, balances: this.balances, fills: this.fills }, c);
+      if (refused) return refused;
+    }
+    return null;
+  }
+
+  /** Moves funds into or out of the balance view; false when refused (not enough available, or beyond 2^53). */
+  funds(op: 'deposit' | 'withdraw', agent: number, asset: string, amount: number): boolean {
+    this.balances.registerAgent(agent);
+    const a = this.balances.assetIndex(asset);
+    return op === 'deposit' ? this.balances.deposit(agent, a, amount) : this.balances.withdraw(agent, a, amount);
+  }
+
+  /** Replays one logged command (recovery); `seq` is its place in the log. */
+  replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
+    this.seq = seq;
+    if (logged.t === 'f') {
+      if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount))) throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);
+      return null;
+    }
+    const m = this.markets.get(marketId as string);
+    if (!m) throw new Error(`replay: unknown market ${marketId} at seq ${seq}`);
+    const c = logged.c;
+    return this.matching(m, c, 'agent' in c ? this.agentIdOf(c.agent) : '');
+  }
+}

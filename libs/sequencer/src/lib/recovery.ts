@@ -1,0 +1,198 @@
+import { CREDIT } from '@ate/contracts';
+import { listAssets } from '@ate/ledger';
+import { BalanceView, MatchingEngine } from '@ate/matching';
+import type { Pool } from 'pg';
+import { committedEvents } from './batch';
+import { EngineCore, LoggedCommand, Stages } from './core';
+import { Directory, HOST_AGENTS_MAX } from './directory';
+import { decodeSnapshot, engineSnapshot, restoreBalancesInto, stateHashIn } from './engine-snapshot';
+import type { EngineHostOptions, LoadResult } from './host-types';
+import { MarketSettings, marketSettingsOf } from './market-config';
+import type { CommittedCommand } from './outlet';
+import * as SQL from './sql';
+
+/**
+ * Recovery: rebuild the host's state from the newest snapshot that verifies plus the commands logged after it,
+ * else from the whole log, checking every state-hash checkpoint from the starting point on.
+ */
+
+/** Snapshots kept: the newest, and one to fall back to if the newest does not restore. */
+export const SNAPSHOTS_KEPT = 2;
+/** Log rows read per page during replay. */
+const LOG_PAGE = 10_000;
+
+/** A snapshot that does not restore, or a replay that does not reach its checkpoint. */
+export class RecoveryError extends Error {}
+
+interface Checkpoint {
+  marketId: string;
+  hash: string;
+  /** when it was written (a checkpoint predates the assets defined after it) */
+  at: Date;
+}
+
+type Asset = { code: string; createdAt: Date };
+
+export interface RecoverOptions extends Pick<EngineHostOptions, 'restoreSnapshots' | 'onSnapshotError'> {
+  stages: Stages;
+  /** re-emit (as outlet events) what the commands after this seq did: snapshots after it are not used */
+  emitAfter?: number;
+}
+
+export interface Recovered {
+  core: EngineCore;
+  result: Omit<LoadResult, 'ms'>;
+  /** the commands after `emitAfter`, as outlet events (empty without it) */
+  replayed: CommittedCommand[];
+}
+
+/** Rebuilds the state (directory loaded first); throws when no starting point replays to its checkpoints. */
+export async function recover(pool: Pool, directory: Directory, opts: RecoverOptions): Promise<Recovered> {
+  const assets = await listAssets(pool);
+  const markets = (await SQL.selectMarkets(pool)).map(marketSettingsOf);
+  for (const m of markets) for (const asset of [CREDIT, m.config.baseAsset]) await directory.ensureSystem('fees', asset); // before any trade needs them
+  await directory.load();
+  const checkpoints = new Map<number, Checkpoint[]>();
+  for (const r of await SQL.selectCheckpoints(pool)) {
+    const at = Number(r.command_seq);
+    checkpoints.set(at, [...(checkpoints.get(at) ?? []), { marketId: r.market_id, hash: r.state_hash, at: r.updated_at }]);
+  }
+  const snapshots = opts.restoreSnapshots === false ? [] : (await SQL.selectSnapshots(pool, SNAPSHOTS_KEPT)).filter((s) => opts.emitAfter === undefined || Number(s.command_seq) <= opts.emitAfter);
+  // The newest snapshot first, then the one before, then the whole log. Each attempt starts from empty books.
+  let rejected = 0;
+  for (const snap of [...snapshots, null]) {
+    const core = new EngineCore(new BalanceView(assets.map((a) => a.code), HOST_AGENTS_MAX), markets, (n) => directory.idOf(n), opts.stages);
+    const replay = new Replay(pool, core, directory, checkpoints, assets, opts.emitAfter);
+    try {
+      const from = snap ? await restoreSnapshot(pool, core, directory, markets, snap) : 0;
+      const commands = await replay.run(from);
+      return { core, result: { commands, fromSnapshot: snap ? from : null, snapshotsRejected: rejected, checkpointsVerified: replay.verified }, replayed: replay.emitted };
+    } catch (e) {
+      if (snap === null || !(e instanceof RecoveryError)) throw e;
+      rejected++;
+      opts.onSnapshotError?.(new Error(`snapshot of command ${snap.command_seq} not used: ${e.message}`), 'restore');
+    }
+  }
+  throw new Error('unreachable');
+}
+
+/** Restores a snapshot into a fresh core; returns its command seq. */
+async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Directory, markets: MarketSettings[], row: SQL.SnapshotRow): Promise<number> {
+  const data = await SQL.selectSnapshotState(pool, row.command_seq);
+  try {
+    if (!data) throw new Error('it was deleted meanwhile');
+    const seq = Number(row.command_seq);
+    const s = decodeSnapshot(data, row.format);
+    if (s.seq !== seq) throw new Error(`its state is of command ${s.seq}`);
+    const hashes = row.state_hashes ?? {};
+    const ids = s.markets.map((m) => m.id);
+    if (Object.keys(hashes).sort().join('\n') !== [...ids].sort().join('\n')) throw new Error('its state hashes name other markets than its books');
+    restoreBalancesInto(core.balances, s.balances);
+    for (const sm of s.markets) {
+      const m = core.markets.get(sm.id);
+      const settings = markets.find((x) => x.id === sm.id);
+      if (!m || !settings) throw new Error(`market ${sm.id} is not in the market table`);
+      // the rules come from the market table, as in a replay (they are fixed once a market is created)
+      m.engine = MatchingEngine.restore(engineSnapshot(sm.engine, settings.config), { balances: core.balances, sink: m.sink });
+      for (const f of sm.fills) core.fills.set(f.orderId, { marketId: m.id, agentId: directory.idOf(f.agent), filled: f.filled, notional: f.notional });
+    }
+    // every book and the shared balances are what they were when the snapshot was taken (hashed in that view)
+    for (const sm of s.markets) {
+      const got = stateHashIn((core.markets.get(sm.id) as { engine: MatchingEngine }).engine, core.balances, s.balances.assets);
+      if (got !== hashes[sm.id]) throw new Error(`market ${sm.id} restores to state hash ${got}, the snapshot says ${hashes[sm.id]}`);
+      if (sm.engine.lastOrderId > s.lastOrderId) throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
+    }
+    core.seq = seq;
+    core.lastTs = s.lastTs;
+    core.lastOrderId = s.lastOrderId;
+    return seq;
+  } catch (e) {
+    throw new RecoveryError((e as Error).message);
+  }
+}
+
+/** Replays the log after a starting point into a core, verifying checkpoints (a keyset scan, LOG_PAGE rows a page). */
+class Replay {
+  verified = 0;
+  readonly emitted: CommittedCommand[] = [];
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly core: EngineCore,
+    private readonly directory: Directory,
+    private readonly checkpoints: Map<number, Checkpoint[]>,
+    private readonly assets: Asset[],
+    private readonly emitAfter: number | undefined,
+  ) {}
+
+  async run(from: number): Promise<number> {
+    if (from > 0) this.verify(from);
+    let n = 0;
+    const client = await this.pool.connect();
+    try {
+      for (let after = from; ; ) {
+        const page = await SQL.selectLogPage<LoggedCommand>(client, after, LOG_PAGE);
+        try {
+          for (const row of page) {
+            this.apply(Number(row.seq), row.market_id, Number(row.ts), row.command);
+            n++;
+          }
+        } catch (e) {
+          throw e instanceof RecoveryError ? e : new RecoveryError((e as Error).message);
+        }
+        if (page.length < LOG_PAGE) break;
+        after = this.core.seq;
+      }
+    } finally {
+      client.release();
+    }
+    return n;
+  }
+
+  private apply(seq: number, marketId: string | null, ts: number, logged: LoggedCommand): void {
+    const applied = this.core.replay(seq, marketId, logged);
+    if (this.emitAfter !== undefined && seq > this.emitAfter) {
+      if (applied && marketId) {
+        const m = this.core.markets.get(marketId);
+        if (m) this.emitted.push({ seq, marketId, ts, events: committedEvents(this.core, this.directory, m, applied) });
+      } else if (logged.t === 'f') {
+        const b = this.core.balances;
+        const i = b.assetIndex(logged.asset);
+        const agentId = this.directory.idOf(logged.agent);
+        this.emitted.push({ seq, marketId: null, ts, events: [{ kind: 'balance', agentId, asset: logged.asset, total: BigInt(b.getTotal(logged.agent, i)), reserved: BigInt(b.getReserved(logged.agent, i)) }] });
+      }
+    }
+    this.verify(seq);
+  }
+
+  private verify(at: number): void {
+    for (const cp of this.checkpoints.get(at) ?? []) {
+      if (!this.matches(cp)) {
+        const got = this.core.markets.get(cp.marketId)?.engine.stateHash();
+        throw new RecoveryError(`recovery diverged: market ${cp.marketId} hashes to ${got} after command ${at}, the checkpoint says ${cp.hash}`);
+      }
+      this.verified++;
+    }
+  }
+
+  /**
+   * Whether the market's state hashes to the checkpoint. The hash covers every asset of the balance view, also
+   * one with nothing in it, so a checkpoint written before an asset was defined matches only the view without it:
+   * such an asset is still empty at that point; the layouts without the empty assets defined after the checkpoint,
+   * then without every empty asset, are tried too.
+   */
+  private matches(cp: Checkpoint): boolean {
+    const e = this.core.markets.get(cp.marketId)?.engine;
+    if (!e) return false;
+    if (e.stateHash() === cp.hash) return true;
+    const b = this.core.balances;
+    const empty = this.assets.filter((a) => b.supply[b.assetIndex(a.code)] === 0);
+    const later = empty.filter((a) => a.createdAt > cp.at);
+    for (const drop of later.length < empty.length ? [later, empty] : [empty]) {
+      if (drop.length === 0) continue;
+      const layout = b.assets.filter((c) => !drop.some((d) => d.code === c));
+      if (stateHashIn(e, b, layout) === cp.hash) return true;
+    }
+    return false;
+  }
+}
