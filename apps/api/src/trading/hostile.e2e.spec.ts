@@ -28,6 +28,7 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
   let bob: AteClient;
   let aliceKey: { keyId: string; secret: string };
   let bobOrderId: string;
+  let aliceId: string;
 
   beforeAll(async () => {
     db = await createTestDatabase('hostile');
@@ -37,6 +38,7 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
     const a = await admin.createAgent({ name: 'alice' });
     const b = await admin.createAgent({ name: 'bob' });
     aliceKey = a.apiKey!;
+    aliceId = a.id;
     alice = new AteClient({ baseUrl: url, ...aliceKey });
     bob = new AteClient({ baseUrl: url, ...b.apiKey! });
     await admin.deposit({ id: 'a-c', agentId: a.id, asset: 'CREDIT', amount: '100' });
@@ -143,6 +145,18 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
     { name: 'market state "paused"', send: () => post(admin, `/v1/admin/markets/${ME}/state`, { state: 'paused' }), status: 400, code: 'VALIDATION_FAILED' },
     { name: 'an agent halting a market', send: () => post(alice, `/v1/admin/markets/${ME}/state`, { state: 'halted' }), status: 403, code: 'AUTH_FORBIDDEN' },
     { name: 'GTD already expired', send: () => post(alice, '/v1/orders', order({ timeInForce: 'GTD', expiresAt: Date.now() - 1000 })), status: 422, code: 'MATCHING_ALREADY_EXPIRED' },
+    // --- the order test answers what placing would, and places nothing ---
+    { name: 'testing an order beyond the balance', send: () => post(alice, '/v1/orders/test', order({ quantity: '500', price: '1.000' })), status: 422, code: 'MATCHING_INSUFFICIENT_FUNDS' },
+    { name: 'testing a sale of what one does not hold', send: () => post(alice, '/v1/orders/test', order({ side: 'sell', price: '1.060' })), status: 422, code: 'MATCHING_INSUFFICIENT_FUNDS' },
+    { name: 'testing a price beyond the band', send: () => post(alice, '/v1/orders/test', order({ price: '1.200' })), status: 422, code: 'MATCHING_PRICE_OUTSIDE_BAND' },
+    { name: 'testing a post-only that would cross', send: () => post(alice, '/v1/orders/test', order({ price: '1.050', postOnly: true })), status: 422, code: 'MATCHING_POST_ONLY_WOULD_CROSS' },
+    { name: 'testing a FOK that cannot fill', send: () => post(alice, '/v1/orders/test', order({ price: '1.050', quantity: '20', timeInForce: 'FOK' })), status: 422, code: 'MATCHING_FOK_NOT_FILLABLE' },
+    { name: 'testing in an unknown market', send: () => post(alice, '/v1/orders/test', order({ market: 'NOPE/CREDIT' })), status: 404, code: 'NOT_FOUND' },
+    // --- idempotency: the same clientOrderId with another body ---
+    { name: 'a clientOrderId reused for another order', send: () => post(alice, '/v1/orders', order({ price: '0.940', quantity: '10', clientOrderId: 'alice-bid' })), status: 409, code: 'CONFLICT' },
+    { name: 'a clientOrderId reused on another side', send: () => post(alice, '/v1/orders', order({ side: 'sell', price: '0.950', quantity: '10', clientOrderId: 'alice-bid' })), status: 409, code: 'CONFLICT' },
+    // --- deposits beyond what an agent may hold ---
+    { name: 'a deposit beyond the largest holding', send: () => post(admin, '/v1/admin/deposits', { id: 'too-much', agentId: aliceId, asset: 'CREDIT', amount: '9007199254740.991' }), status: 400, code: 'AMOUNT_OUT_OF_RANGE' },
     // --- other agents' orders and unknown ids ---
     { name: "cancelling another agent's order", send: () => alice.raw('DELETE', `/v1/orders/${bobOrderId}`), status: 404, code: 'MATCHING_UNKNOWN_ORDER' },
     { name: "reading another agent's order", send: () => alice.raw('GET', `/v1/orders/${bobOrderId}`), status: 404, code: 'MATCHING_UNKNOWN_ORDER' },
@@ -174,6 +188,18 @@ describe('hostile requests change nothing (real Postgres, real HTTP)', () => {
     const r = await row.send();
     expect({ status: r.status, code: r.body?.error?.code }).toEqual({ status, code });
     expect(Object.keys(r.body)).toEqual(['error']);
+    expect(await state()).toEqual(before);
+  });
+
+  it('the order test of a good order says what it would hold and reserves nothing; the same clientOrderId and body is the same order', async () => {
+    const before = await state();
+    const t = await post(alice, '/v1/orders/test', order({ price: '1.000', quantity: '3' }));
+    expect(t).toMatchObject({ status: 201, body: { valid: true, hold: { asset: 'CREDIT', amount: '3.000' } } });
+    expect(await state()).toEqual(before);
+    const again = await post(alice, '/v1/orders', order({ price: '0.950', quantity: '10', clientOrderId: 'alice-bid' }));
+    expect(again).toMatchObject({ status: 201, body: { clientOrderId: 'alice-bid', price: '0.950', status: 'open' } });
+    const conflict = await post(alice, '/v1/orders', order({ price: '0.940', quantity: '10', clientOrderId: 'alice-bid' }));
+    expect(conflict.body.error.details).toEqual({ orderId: again.body.id, clientOrderId: 'alice-bid' });
     expect(await state()).toEqual(before);
   });
 
