@@ -43,11 +43,15 @@ export default [
           enforceBuildableLibDependency: false,
           allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:client'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:ledger', 'type:db', 'type:client'] },
             // the TypeScript client that agents embed: contracts only, no server code
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
-            // data libraries may compose the pure ones (the sequencer runs libs/matching)
-            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data'] },
+            // the sequencer composes the pure libraries, the ledger and the db
+            { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:ledger', 'type:db'] },
+            // the ledger: its own tables, over the db's plumbing
+            { sourceTag: 'type:ledger', onlyDependOnLibsWithTags: ['type:contracts', 'type:db'] },
+            // the db: migrations, embedded Postgres, test databases (no domain library)
+            { sourceTag: 'type:db', onlyDependOnLibsWithTags: ['type:contracts'] },
             {
               sourceTag: 'type:pure',
               onlyDependOnLibsWithTags: ['type:contracts'],
@@ -85,6 +89,20 @@ export default [
             },
           ],
         },
+      ],
+    },
+  },
+  {
+    // Only libs/ledger reads and writes the ledger's tables: everyone else goes through its functions (tests and
+    // benchmarks may tamper with them on purpose). Raw SQL naming a ledger_* table, and Prisma's ledger models.
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'scripts/**/*.ts'],
+    ignores: ['libs/ledger/**', '**/*.spec.ts', '**/testing/**', '**/bench/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Literal[value=/\\bledger_[a-z_]+/]', message: 'Only libs/ledger touches the ledger_* tables: call its functions.' },
+        { selector: 'TemplateElement[value.raw=/\\bledger_[a-z_]+/]', message: 'Only libs/ledger touches the ledger_* tables: call its functions.' },
+        { selector: 'MemberExpression[property.name=/^ledger[A-Z]/]', message: "Only libs/ledger touches the ledger's tables (Prisma models included)." },
       ],
     },
   },

@@ -17,7 +17,7 @@ process.stdin.on('data', (d) => (input += d)).on('end', async () => {
   const out = [];
   for (const { file, code } of JSON.parse(input)) {
     const [r] = await eslint.lintText(code, { filePath: require('path').join(process.cwd(), file) });
-    out.push(r.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries' || m.ruleId === 'no-restricted-imports').map((m) => m.message));
+    out.push(r.messages.filter((m) => m.ruleId === '@nx/enforce-module-boundaries' || m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message));
   }
   process.stdout.write(JSON.stringify(out));
 });`;
@@ -41,11 +41,18 @@ const FORBIDDEN: [string, string, string][] = [
     ['mechanisms may not import the db', 'libs/mechanisms/src/lib/x.ts', "import * as d from '@ate/db';\nexport const x = d;\n"],
     ['mechanisms may not read files', 'libs/mechanisms/src/lib/x.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
     ['contracts may not import matching', 'libs/contracts/src/lib/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
+    ['the sequencer may not query a ledger table', 'libs/sequencer/src/lib/x.ts', "export const q = (db: { query(s: string): unknown }) => db.query('SELECT id FROM ledger_transfer');\n"],
+    ['the api may not query a ledger table in a template', 'apps/api/src/x.ts', "const t = 'x';\nexport const q = `SELECT * FROM ledger_account WHERE id = ${t}`;\n"],
+    ['the api may not use a ledger Prisma model', 'apps/api/src/x.ts', "export const q = (p: { ledgerAccount: { count(): number } }) => p.ledgerAccount.count();\n"],
+    ['the db may not import the ledger', 'libs/db/src/lib/x.ts', "import * as l from '@ate/ledger';\nexport const x = l;\n"],
+    ['the ledger may not import the sequencer', 'libs/ledger/src/lib/x.ts', "import * as s from '@ate/sequencer';\nexport const x = s;\n"],
     ['a library may not import an app', 'libs/ledger/src/lib/x.ts', "import { createApp } from '../../../../apps/api/src/bootstrap';\nexport const x = createApp;\n"],
 ];
 const ALLOWED: [string, string, string][] = [
     ['matching may import contracts', 'libs/matching/src/lib/x.ts', "import { CREDIT } from '@ate/contracts';\nexport const x = CREDIT;\n"],
     ['the ledger may import the db', 'libs/ledger/src/lib/x.ts', "import { migrate } from '@ate/db';\nexport const x = migrate;\n"],
+    ['the ledger may query its own tables', 'libs/ledger/src/lib/x.ts', "export const q = 'SELECT id FROM ledger_transfer';\n"],
+    ['the sequencer may import the ledger', 'libs/sequencer/src/lib/x.ts', "import { reconcile } from '@ate/ledger';\nexport const x = reconcile;\n"],
     ['the api may import matching', 'apps/api/src/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
 ];
 
