@@ -2,6 +2,7 @@ import { DynamicModule, Module, Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AccountController } from './account/account.controller';
+import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
@@ -44,6 +45,7 @@ export class AppModule {
       controllers: [HealthController, TimeController, AccountController],
       providers: [
         HealthService,
+        AccountService,
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, signature (and role), key limit, order rate (order routes only).
         { provide: APP_GUARD, useClass: IpLimitGuard },

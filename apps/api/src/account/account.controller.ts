@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodQuery } from '../common/zod';
-import { EngineLink } from '../engine/engine-link';
-import { LedgerService } from '../ledger/ledger.service';
+import { AccountService } from './account.service';
 
 export const StatementQuery = z.strictObject({
   asset: z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/),
@@ -19,21 +18,15 @@ export const StatementQuery = z.strictObject({
 @Roles('agent')
 @Controller('v1/account')
 export class AccountController {
-  constructor(
-    private readonly ledger: LedgerService,
-    private readonly engine: EngineLink,
-  ) {}
+  constructor(private readonly account: AccountService) {}
 
   @Get('balances')
-  async balances(@Auth() auth: AuthContext) {
-    const agentId = auth.agentId as string;
-    const reserved = await this.engine.reserved(agentId);
-    const list = await this.ledger.balances({ kind: 'agent', id: agentId }, (asset) => reserved.get(asset) ?? 0n);
-    return { agentId: auth.agentId, balances: Object.fromEntries(list.map(({ asset, ...b }) => [asset, b])) };
+  balances(@Auth() auth: AuthContext) {
+    return this.account.balances(auth.agentId as string);
   }
 
   @Get('statement')
   statement(@Auth() auth: AuthContext, @ZodQuery(StatementQuery) q: z.infer<typeof StatementQuery>) {
-    return this.ledger.statement(auth.agentId as string, q.asset, q.cursor, q.limit);
+    return this.account.statement(auth.agentId as string, q.asset, q.cursor, q.limit);
   }
 }

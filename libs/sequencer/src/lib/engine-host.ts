@@ -6,6 +6,7 @@ import { AgreementReport, engineAgreement, EngineReads } from './agreement';
 import { Batch } from './batch';
 import { EngineCore, NO_STAGES, Stages } from './core';
 import { Directory } from './directory';
+import { ExpiryTimer } from './expiry';
 import { HANDLERS, PlacementVerdict, testPlacement } from './handlers';
 import type { CommittedBook, EngineHostOptions, HostCommand, HostCommandOf, HostMarket, HostResult, LoadResult } from './host-types';
 import { BatchIds, preRead, RecentIds } from './idempotency';
@@ -65,7 +66,7 @@ export class EngineHost implements EngineReads {
   private idle: (() => void)[] = [];
   private stopped = false;
   private broken: Error | null = null;
-  private expiryTimer: NodeJS.Timeout | undefined;
+  private readonly expiry = new ExpiryTimer((marketId) => void this.submit({ kind: 'tick', marketId }).catch(() => undefined));
   private checkpointSeq = 0;
   /** The book of each market as of the last committed batch: readers never see a batch that may roll back. */
   private committedBooks = new Map<string, CommittedBook>();
@@ -182,7 +183,7 @@ export class EngineHost implements EngineReads {
       // GTD expiries of the orders resting now (those of orders that ended meanwhile would only cause idle ticks)
       core.expiries = [];
       for (const m of core.markets.values()) for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) core.expiries.push({ at: o.expiresAt, marketId: m.id });
-      this.scheduleExpiry();
+      this.expiry.schedule(this.core?.expiries);
       this.snapshots.recovered(core, r.result.fromSnapshot ?? 0, r.result.snapshotsRejected);
       if (r.replayed.length > 0) {
         const last = r.replayed[r.replayed.length - 1] as { seq: number };
@@ -269,7 +270,7 @@ export class EngineHost implements EngineReads {
     }
     this.running = false;
     this.idle.splice(0).forEach((f) => f());
-    this.scheduleExpiry();
+    this.expiry.schedule(this.core?.expiries);
     // commands queued while the last batches were finishing: their kick() found this drain still running
     this.kick();
   }
@@ -340,26 +341,6 @@ export class EngineHost implements EngineReads {
     }
   }
 
-  /**
-   * GTD orders expire on time: a timer at the earliest known expiry sends a tick through the sequence (so the
-   * expiry is logged and replays exactly). Expiries of orders that ended earlier just cause a harmless tick.
-   */
-  private scheduleExpiry(): void {
-    const expiries = this.core?.expiries;
-    if (this.stopped || !expiries || expiries.length === 0) return;
-    expiries.sort((a, b) => a.at - b.at);
-    const next = expiries[0] as { at: number };
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = setTimeout(() => {
-      const now = Date.now();
-      const due = new Set<string>();
-      while (expiries.length > 0 && (expiries[0] as { at: number }).at <= now) due.add((expiries.shift() as { marketId: string }).marketId);
-      for (const marketId of due) void this.submit({ kind: 'tick', marketId }).catch(() => undefined);
-      this.scheduleExpiry();
-    }, Math.max(0, Math.min(next.at - Date.now() + 1, 2 ** 31 - 1)));
-    this.expiryTimer.unref();
-  }
-
   private waitIdle(): Promise<void> {
     if (!this.running) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
@@ -384,7 +365,7 @@ export class EngineHost implements EngineReads {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.expiryTimer);
+    this.expiry.stop();
     await this.flush();
     await this.checkpoint();
     await this.snapshots.final(this.broken ? undefined : this.core);
