@@ -4,3 +4,4 @@
  */
 export * from './lib/limits';
 export * from './lib/multi-unit';
+export * from './lib/posted-price';
