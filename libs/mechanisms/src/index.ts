@@ -5,3 +5,16 @@
 export * from './lib/limits';
 export * from './lib/multi-unit';
 export * from './lib/posted-price';
+export * from './lib/solver';
+export {
+  buildWdp,
+  clearCombinatorialVcg,
+  type Bundle,
+  type CombinatorialAuction,
+  type CombinatorialAward,
+  type CombinatorialBid,
+  type CombinatorialClearing,
+  type CombinatorialOptions,
+  type Item,
+} from './lib/combinatorial';
+export { clearCombinatorial, clearCombinatorialCore, CORE_MAX_ROUNDS } from './lib/core';
