@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import loadHighs from 'highs';
-import type { Rejection } from '@ate/contracts';
+import { mulberry32, type Rejection } from '@ate/contracts';
 import { bruteForceVcgPayment, bruteForceWelfare } from '../testing/brute-force';
 import { clearCombinatorialVcg, type CombinatorialAuction, type CombinatorialClearing } from './combinatorial';
 import { clearCombinatorial, clearCombinatorialCore } from './core';
@@ -72,6 +72,7 @@ describe('combinatorial: bad input (first failing check answers)', () => {
     ['a negative value', { items: AB, bids: [bid('x', [['A'], -1])] }, 'MECHANISM_INVALID_AMOUNT'],
     ['a value above the documented maximum', { items: AB, bids: [bid('x', [['A'], 1e13])] }, 'MECHANISM_INVALID_AMOUNT'],
     ['too many items', { items: Array.from({ length: 65 }, (_, k) => ({ id: `i${k}` })), bids: [] }, 'MECHANISM_TOO_LARGE'],
+    ['too many bidders', { items: AB, bids: Array.from({ length: 201 }, (_, i) => bid(`b${i}`, [['A'], 1])) }, 'MECHANISM_TOO_LARGE'],
     ['too many bundles for one bidder', { items: AB, bids: [bid('x', ...Array.from({ length: 33 }, (): [string[], number] => [['A'], 1]))] }, 'MECHANISM_TOO_LARGE'],
   ] as [string, CombinatorialAuction, string][])('%s', async (_name, a, code) => {
     const r = await clearCombinatorialVcg(a, { solver });
@@ -87,6 +88,22 @@ describe('combinatorial: bad input (first failing check answers)', () => {
     expect((await clearCombinatorialVcg(weber, { solver: liar }) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
     const fractional: MipSolver = { solve: async (p) => ({ status: 'optimal', x: p.colCost.map(() => 0.5), objective: 150 }) };
     expect((await clearCombinatorialVcg(weber, { solver: fractional }) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
+  });
+
+  it('a real time limit: HiGHS stopped after a millisecond answers MECHANISM_SOLVER_FAILED', async () => {
+    const rnd = mulberry32(11);
+    const items = Array.from({ length: 16 }, (_, k) => ({ id: `m${k}` }));
+    const bids = Array.from({ length: 100 }, (_, i) => ({
+      bidder: `a${i}`,
+      bundles: Array.from({ length: 4 }, () => {
+        const chosen = [...new Set(Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => items[Math.floor(rnd() * 16)].id))];
+        return { items: chosen, value: BigInt(1_000 + Math.floor(rnd() * 30_000)) };
+      }),
+    }));
+    const hurried = highsSolver({ load: () => loadHighs(), timeLimitSeconds: 0.001 });
+    const r = await clearCombinatorialVcg({ items, bids }, { solver: hurried });
+    expect((r as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
+    expect(JSON.stringify((r as Rejection).details)).toContain('limit');
   });
 
   it('the solver replaces its runtime after the documented number of solves', async () => {
