@@ -9,6 +9,7 @@ export * from './lib/solver';
 export {
   buildWdp,
   clearCombinatorialVcg,
+  maxPaymentCombinatorial,
   type Bundle,
   type CombinatorialAuction,
   type CombinatorialAward,

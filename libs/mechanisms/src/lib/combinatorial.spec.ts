@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import loadHighs from 'highs';
 import { mulberry32, type Rejection } from '@ate/contracts';
 import { bruteForceVcgPayment, bruteForceWelfare } from '../testing/brute-force';
-import { clearCombinatorialVcg, type CombinatorialAuction, type CombinatorialClearing } from './combinatorial';
+import { clearCombinatorialVcg, maxPaymentCombinatorial, type CombinatorialAuction, type CombinatorialClearing } from './combinatorial';
 import { clearCombinatorial, clearCombinatorialCore } from './core';
 import { highsSolver, type MipSolver } from './solver';
 
@@ -158,6 +158,7 @@ describe('combinatorial: properties against brute force (fast-check, pinned seed
         r.awards.forEach((w, i) => {
           expect(w.payment).toBeGreaterThanOrEqual(0n);
           expect(w.payment).toBeLessThanOrEqual(w.value);
+          expect(w.payment).toBeLessThanOrEqual(maxPaymentCombinatorial(a.bids[i])); // the hold covers it
           if (w.bundle !== null) expect(w.payment).toBe(bruteForceVcgPayment(a, i, r.welfare, w.value));
           for (const id of w.items) used.set(id, (used.get(id) ?? 0) + 1);
         });

@@ -269,3 +269,8 @@ export async function clearCombinatorialVcg(auction: CombinatorialAuction, opts:
 }
 
 export { failed as solverFailureRejection };
+
+/** The most a bid can pay (what the service holds when it arrives): its largest bundle value, the bids being XOR. */
+export function maxPaymentCombinatorial(bid: CombinatorialBid): bigint {
+  return bid.bundles.reduce((m, b) => (b.value > m ? b.value : m), 0n);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { isErrorCode, mulberry32, type Rejection } from '@ate/contracts';
-import { clearMultiUnit, stepsFromMarginalValues, type MultiUnitAuction, type MultiUnitClearing, type Step } from './multi-unit';
+import { clearMultiUnit, maxPaymentMultiUnit, stepsFromMarginalValues, type MultiUnitAuction, type MultiUnitClearing, type Step } from './multi-unit';
 
 /**
  * The naive twin: expand every schedule to single units, find welfare by sorting unit values, and compute each
@@ -103,6 +103,17 @@ describe('multi-unit VCG: scenarios with known answers', () => {
   });
 });
 
+describe('multi-unit VCG: the most a bid can pay (the hold)', () => {
+  it.each([
+    ['all units within the offer', { units: 5n }, mv(10, 8), 18n],
+    ['capped at the units offered', { units: 1n }, mv(10, 8), 10n],
+    ['steps below the reserve cannot win', { units: 5n, reservePrice: 9n }, mv(10, 8), 10n],
+    ['a partial step', { units: 3n }, [{ units: 2n, price: 7n }, { units: 5n, price: 3n }], 17n],
+  ] as [string, { units: bigint; reservePrice?: bigint }, Step[], bigint][])('%s', (_n, a, steps, want) => {
+    expect(maxPaymentMultiUnit(a, { bidder: 'x', steps })).toBe(want);
+  });
+});
+
 describe('multi-unit VCG: bad input (first failing check answers)', () => {
   const ok = [{ bidder: 'a', steps: mv(5) }];
   it.each([
@@ -158,6 +169,7 @@ describe('multi-unit VCG: properties (fast-check, pinned seeds)', () => {
         const sold = r.awards.reduce((s, w) => s + w.units, 0n);
         expect(sold).toBe(r.unitsSold);
         expect(r.unitsSold + r.unitsUnsold).toBe(a.units);
+        r.awards.forEach((w, i) => expect(w.payment).toBeLessThanOrEqual(maxPaymentMultiUnit(a, a.bids[i]))); // the hold covers it
         for (const w of r.awards) {
           expect(w.payment).toBeLessThanOrEqual(w.value);
           expect(w.payment).toBeGreaterThanOrEqual(w.units * x.reservePrice);

@@ -213,3 +213,21 @@ export function clearMultiUnit(auction: MultiUnitAuction): MultiUnitClearing | R
   });
   return { ok: true, awards, unitsSold: auction.units - left, unitsUnsold: left, revenue, welfare };
 }
+
+/**
+ * The most a bid can pay in this auction, i.e. what the service holds when the bid arrives: the value of its best
+ * `auction.units` eligible units (VCG payment never exceeds the value of the units won, and no bid wins more
+ * than the auction offers or a unit priced below the reserve).
+ */
+export function maxPaymentMultiUnit(auction: Pick<MultiUnitAuction, 'units' | 'reservePrice'>, bid: MultiUnitBid): bigint {
+  const reserve = auction.reservePrice ?? 0n;
+  let left = auction.units;
+  let total = 0n;
+  for (const s of bid.steps) {
+    if (left === 0n || s.price < reserve || s.price === 0n) break; // non-increasing: the rest is lower still
+    const take = s.units < left ? s.units : left;
+    total += take * s.price;
+    left -= take;
+  }
+  return total;
+}
