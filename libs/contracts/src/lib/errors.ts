@@ -1,5 +1,6 @@
 import { LEDGER_CODES } from './codes/ledger';
 import { MATCHING_CODES } from './codes/matching';
+import { MECHANISM_CODES } from './codes/mechanisms';
 
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
@@ -36,6 +37,7 @@ export const ERROR_CODES = {
   // --- subsystems: each keeps its own group in ./codes/<subsystem>.ts ---
   ...MATCHING_CODES,
   ...LEDGER_CODES,
+  ...MECHANISM_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
