@@ -29,6 +29,11 @@ export class IdMap {
     return ((h << 4) | (id & 15)) & this.mask;
   }
 
+  /** bytes held by the table */
+  get bytes(): number {
+    return this.keys.byteLength + this.vals.byteLength;
+  }
+
   /** the value, or -1 */
   get(id: number): number {
     const keys = this.keys;
