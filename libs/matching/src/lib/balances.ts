@@ -11,8 +11,8 @@ export interface BalancesSnapshot {
 }
 
 /**
- * The same content as BalancesSnapshot, sparse: known agents ascending, then one entry per balance cell (agent,
- * asset) in (agent, asset) order, columns side by side. Its size grows with what is held, not with agents x assets.
+ * The same content as BalancesSnapshot, sparse: known agents ascending, then one entry per non-zero balance
+ * (agent, asset) in (agent, asset) order, columns side by side. Its size grows with what is held, not with agents x assets.
  */
 export interface SparseBalancesSnapshot {
   assets: string[];
@@ -120,7 +120,8 @@ export class BalanceView {
     const s = this.supply[asset] + amount;
     if (!Number.isSafeInteger(t) || !Number.isSafeInteger(s)) return false;
     this.registerAgent(agent);
-    this.ct[c0 === NIL ? this.cell(agent, asset) : c0] = t;
+    const c = c0 === NIL ? this.cell(agent, asset) : c0; // before reading this.ct: a new cell may replace it
+    this.ct[c] = t;
     this.supply[asset] = s;
     return true;
   }
@@ -253,7 +254,7 @@ export class BalanceView {
     return v;
   }
 
-  /** The sparse form: cells in (agent, asset) order, so equal views give equal snapshots. */
+  /** The sparse form: non-zero cells in (agent, asset) order, so equal balances give equal snapshots. */
   snapshotSparse(): SparseBalancesSnapshot {
     const known: number[] = [];
     const cells: SparseBalancesSnapshot['cells'] = { agent: [], asset: [], total: [], reserved: [] };
@@ -261,7 +262,7 @@ export class BalanceView {
     this.forEachKnown((agent) => {
       known.push(agent);
       mine.length = 0;
-      for (let c = this.firstCell.get(agent + 1); c !== NIL; c = this.cNext[c]) mine.push(c);
+      for (let c = this.firstCell.get(agent + 1); c !== NIL; c = this.cNext[c]) if (this.ct[c] !== 0 || this.cr[c] !== 0) mine.push(c);
       if (mine.length > 1) mine.sort((x, y) => this.cAsset[x] - this.cAsset[y]);
       for (const c of mine) {
         cells.agent.push(agent);
