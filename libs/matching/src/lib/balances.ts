@@ -55,6 +55,7 @@ export class BalanceView {
   private readonly knownBits: Int32Array;
   private nKnown = 0;
   private readonly nAssets: number;
+  private readonly assetIdx: Map<string, number>;
 
   constructor(assets: readonly string[], agentsMax: number = AGENTS_DEFAULT) {
     if (!Number.isInteger(agentsMax) || agentsMax < 1 || agentsMax > AGENTS_MAX) throw new Error(`agentsMax must be 1..${AGENTS_MAX}`);
@@ -62,6 +63,7 @@ export class BalanceView {
     this.agentsMax = agentsMax;
     this.assets = [...assets];
     this.nAssets = assets.length;
+    this.assetIdx = new Map(assets.map((a, i) => [a, i]));
     this.supply = assets.map(() => 0);
     const n = BALANCE_CELLS_INITIAL;
     this.ct = new Float64Array(n);
@@ -75,8 +77,8 @@ export class BalanceView {
   }
 
   assetIndex(name: string): number {
-    const i = this.assets.indexOf(name);
-    if (i < 0) throw new Error(`unknown asset ${name}`);
+    const i = this.assetIdx.get(name);
+    if (i === undefined) throw new Error(`unknown asset ${name}`);
     return i;
   }
 
