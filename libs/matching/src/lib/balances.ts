@@ -1,4 +1,5 @@
 import { IdMap } from './id-map';
+import { StateHasher } from './snapshot';
 import { AGENTS_DEFAULT, AGENTS_MAX, BALANCE_CELLS_INITIAL } from './limits';
 
 /** A plain, JSON-serialisable copy of a balance view: one row per known agent, dense over the assets. */
@@ -286,6 +287,26 @@ export class BalanceView {
       v.setBalance(c.agent[i], c.asset[i], c.total[i], c.reserved[i]);
     }
     return v;
+  }
+
+  /**
+   * A digest of the sparse form (supply, known agents, non-zero balances): cost grows with what is held. Not the
+   * balance part of MatchingEngine.stateHash (that one digests dense rows); for a scheme that hashes the view once.
+   */
+  digest(): string {
+    const s = this.snapshotSparse();
+    const h = new StateHasher();
+    h.num(0x5ba1);
+    for (const x of s.supply) h.num(x);
+    h.num(s.known.length);
+    for (const a of s.known) h.num(a);
+    for (let i = 0; i < s.cells.agent.length; i++) {
+      h.num(s.cells.agent[i]);
+      h.num(s.cells.asset[i]);
+      h.num(s.cells.total[i]);
+      h.num(s.cells.reserved[i]);
+    }
+    return h.digest();
   }
 
   /** 0 <= reserved <= total, all safe integers, and per asset the totals sum to the supply (conservation). */

@@ -263,6 +263,9 @@ describe('BalanceView with many sparse agents, against a naive twin', () => {
     back.assertInvariants();
     expect(back.snapshot()).toEqual(snap);
     expect(back.snapshotSparse()).toEqual(sparse);
+    expect(back.digest()).toBe(v.digest());
+    back.deposit(ids[0], 1, 1);
+    expect(back.digest()).not.toBe(v.digest());
     // memory follows the cells (at most ~64 bytes each), not agentsMax x assets; the id bitmap is 2 MB at AGENTS_MAX
     const bitmap = AGENTS_MAX / 8;
     expect(v.typedArrayBytes - bitmap).toBeLessThan(Math.max(v.cells, 64) * 64 * 1.5);

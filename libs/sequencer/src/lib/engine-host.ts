@@ -36,8 +36,8 @@ export const SNAPSHOT_EVERY_COMMANDS = 100_000;
 export const SNAPSHOTS_KEPT = 2;
 /** Price levels per side kept in the committed book view (the most GET /v1/markets/:id/book serves). */
 export const BOOK_VIEW_LEVELS = 1_000;
-/** Agents the shared balance view holds (typed arrays indexed by agent.num). */
-export const HOST_AGENTS_MAX = 1 << 16;
+/** Agents the shared balance view holds (agent.num below this; one bit each there, balances are sparse). */
+export const HOST_AGENTS_MAX = 1 << 20;
 
 export interface PlaceOrder {
   type: 'limit' | 'market';
