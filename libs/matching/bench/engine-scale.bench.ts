@@ -114,6 +114,8 @@ function main(): void {
   const sink = new NullSink();
   for (let m = 0; m < markets; m++) set.addMarket(marketConfig(m, maxPriceTicks), sink);
   out['createMarketsSecs'] = secs(t0);
+  const emptyMarketBytes = (set.market('M0') as MatchingEngine).typedArrayBytes;
+  out['emptyMarketKB'] = Math.round(emptyMarketBytes / 102.4) / 10;
   log(`${markets} markets in ${out['createMarketsSecs']} s; ${JSON.stringify(memory(set))}`);
   t0 = process.hrtime.bigint();
   const v = set.balances;
@@ -123,6 +125,8 @@ function main(): void {
     v.deposit(a, 1 + otherMarket(a, markets), BASE_EACH);
   }
   out['fundAgentsSecs'] = secs(t0);
+  out['balances'] = v.cells;
+  out['bytesPerBalance'] = Math.round((v.typedArrayBytes - Math.ceil(v.agentsMax / 8)) / v.cells);
   log(`${agents} agents funded (${v.cells} balances) in ${out['fundAgentsSecs']} s`);
   t0 = process.hrtime.bigint();
   const engines = Array.from({ length: markets }, (_, m) => set.market(`M${m}`) as MatchingEngine);
@@ -137,6 +141,8 @@ function main(): void {
   }
   out['placeOrdersSecs'] = secs(t0);
   const open = engines.reduce((n, e) => n + e.openOrders, 0);
+  const bookBytes = engines.reduce((n, e) => n + e.typedArrayBytes, 0) - emptyMarketBytes * markets;
+  out['bytesPerRestingOrder'] = Math.round(bookBytes / Math.max(open, 1)); // pool, id index, pages, agent slots
   const memFull = memory(set);
   out['memory'] = memFull;
   out['memoryBaseline'] = mem0;
