@@ -72,8 +72,8 @@ export class BalanceView {
     this.cAgent = new Int32Array(n);
     this.cAsset = new Int32Array(n);
     this.cNext = new Int32Array(n);
-    this.cellOf = new IdMap(n * 2);
-    this.firstCell = new IdMap(n);
+    this.cellOf = new IdMap(n * 2, 75);
+    this.firstCell = new IdMap(n, 75);
     this.knownBits = new Int32Array((agentsMax + 31) >>> 5);
   }
 
@@ -186,6 +186,13 @@ export class BalanceView {
     return c;
   }
 
+  /** Makes room for `n` cells in all (restores know their count: no doubling and rehashing on the way). */
+  reserveCells(n: number, agents: number): void {
+    this.cellOf.reserve(n);
+    this.firstCell.reserve(agents);
+    while (this.ct.length < n) this.growCells();
+  }
+
   private growCells(): void {
     const n = this.ct.length * 2;
     const f = (a: Float64Array) => {
@@ -282,6 +289,7 @@ export class BalanceView {
     for (let i = 0; i < s.supply.length; i++) v.supply[i] = s.supply[i];
     for (const a of s.known) v.registerAgent(a);
     const c = s.cells;
+    v.reserveCells(c.agent.length, s.known.length);
     for (let i = 0; i < c.agent.length; i++) {
       if (!v.isKnown(c.agent[i])) throw new Error(`balance of unknown agent ${c.agent[i]}`);
       v.setBalance(c.agent[i], c.asset[i], c.total[i], c.reserved[i]);
@@ -337,19 +345,22 @@ export class BalanceView {
    * call registerAgent and setBalance instead, and then these go.
    */
   get total(): Record<number, number>[] {
-    return this.assets.map((_, i) => this.legacyColumn(i, 'total'));
+    return (this.legacyTotal ??= this.assets.map((_, i) => this.legacyColumn(i, 'total')));
   }
   /** @deprecated see `total` */
   get reserved(): Record<number, number>[] {
-    return this.assets.map((_, i) => this.legacyColumn(i, 'reserved'));
+    return (this.legacyReserved ??= this.assets.map((_, i) => this.legacyColumn(i, 'reserved')));
   }
   /** @deprecated see `total`: 1 for a known agent; writing 1 registers the agent */
   get known(): Record<number, number> {
-    return new Proxy({} as Record<number, number>, {
+    return (this.legacyKnown ??= new Proxy({} as Record<number, number>, {
       get: (_t, k) => (this.isKnown(Number(k)) ? 1 : 0),
       set: (_t, k, v) => (v === 1 ? this.registerAgent(Number(k)) : !this.isKnown(Number(k))),
-    });
+    }));
   }
+  private legacyTotal?: Record<number, number>[];
+  private legacyReserved?: Record<number, number>[];
+  private legacyKnown?: Record<number, number>;
 
   private legacyColumn(asset: number, which: 'total' | 'reserved'): Record<number, number> {
     return new Proxy({} as Record<number, number>, {

@@ -1334,6 +1334,13 @@ export class MatchingEngine {
     e.lastOrderId = snap.lastOrderId;
     e.refPrice = snap.refPrice;
     const byPrio = [...snap.orders].sort((a, b) => a.prio - b.prio);
+    const n = Math.min(byPrio.length, snap.config.bookOrdersMax);
+    if (n > e.cap) {
+      let cap = e.cap;
+      while (cap < n) cap *= 2;
+      e.grow(cap);
+    }
+    e.idToSlot.reserve(n);
     for (const o of byPrio) e.restoreOrder(o);
     e.nextPrio = snap.nextPrio;
     return e;
