@@ -1,9 +1,12 @@
 /**
- * npm run bench:engine [-- --resting N] [-- --commands N]
+ * npm run bench:engine [-- --resting N] [-- --commands N] [-- --workload own|shared]
  *
- * Runs our engine and the peer nodejs-order-book on the same shared workload (../shared/bench/workload.mjs,
- * seed 42) in the same process, after a warm-up, and prints one JSON line last:
- * {"commands","opsPerSec","peerOpsPerSec","ratio","p50Us","p99Us","p999Us","heapMB","node"}.
+ * Runs our engine and the peer nodejs-order-book on the same seeded workload (seed 42) in the same process,
+ * after a warm-up, and prints one JSON line last:
+ * {"commands","opsPerSec","peerOpsPerSec","ratio","p50Us","p99Us","p999Us","heapMB","workload","sharedWorkload","node"}.
+ * The workload is the benchmark's own (./workload.ts), which yields the same stream as the team's shared one
+ * (../shared/bench/workload.mjs from the repository root); when that file is present the run checks the two
+ * agree (`sharedWorkload`: identical / differs / absent), and `--workload shared` runs on the shared one.
  *
  * Mapping: every workload command becomes an engine command with all checks on (funds, STP, band, limits,
  * expiry sweep, events). Orders are owned round-robin by AGENTS agents (so self-trade prevention fires),
@@ -13,6 +16,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { type WorkCmd, workloadSource } from './workload';
 import type { MatchingCommand, MatchingCancelReason, MatchingCode, OrderSide } from '@ate/contracts';
 import { OrderBook, SelfTradePreventionMode, Side } from 'nodejs-order-book';
 import { BalanceView, DEFAULT_MARKET_CONFIG, type EventSink, type MarketConfig, MatchingEngine } from '../src/index';
@@ -23,11 +27,6 @@ const AGENTS = 8;
 const LATENCY_SAMPLE_EVERY = 64;
 /** commands run before measuring, to let the JIT settle */
 const WARMUP_COMMANDS = 300_000;
-
-type WorkCmd =
-  | { op: 'limit'; id: number; side: 'buy' | 'sell'; price: number; size: number; tif: 'GTC' | 'IOC' }
-  | { op: 'market'; id: number; side: 'buy' | 'sell'; size: number }
-  | { op: 'cancel'; id: number };
 
 function arg(name: string, dflt: number): number {
   const i = process.argv.indexOf(name);
@@ -193,7 +192,9 @@ async function main(): Promise<void> {
   const peerRepeat = arg('--peer-repeat', 2);
   const seed = 42;
   const wlPath = path.resolve(__dirname, '../../../../shared/bench/workload.mjs');
-  const { makeWorkload } = (await import(wlPath)) as { makeWorkload: (o: { commands: number; seed: number }) => WorkCmd[] };
+  const wl = await workloadSource(wlPath, process.argv.includes('--workload') && process.argv[process.argv.indexOf('--workload') + 1] === 'shared');
+  const makeWorkload = wl.make;
+  console.error(`workload: ${wl.name}; the shared workload (${wlPath}): ${wl.sharedStatus}`);
   const work = makeWorkload({ commands, seed });
   const warm = makeWorkload({ commands: WARMUP_COMMANDS, seed: 7 });
   const pre = restingOrders(resting, 10_000);
@@ -272,6 +273,8 @@ async function main(): Promise<void> {
       p99Us: pct(samples, 0.99),
       p999Us: pct(samples, 0.999),
       heapMB,
+      workload: wl.name,
+      sharedWorkload: wl.sharedStatus,
       node: process.version,
     }),
   );

@@ -7,11 +7,12 @@
 import fc from 'fast-check';
 import { engineBook, TEST_CONFIG } from '../testing/harness';
 import { streamArb, toCommands } from '../testing/streams';
+import { BalanceView } from './balances';
 
 const SEED = 20261201;
 
 describe('MatchingEngine.check: a dry run of a new order', () => {
-  it('answers what execute() answers, and changes nothing (300 random streams, seed pinned)', () => {
+  it('answers what execute() answers, and changes nothing (150 random streams, seed pinned)', () => {
     let compared = 0;
     fc.assert(
       fc.property(streamArb(60), (steps) => {
@@ -37,8 +38,25 @@ describe('MatchingEngine.check: a dry run of a new order', () => {
           b.take();
         }
       }),
-      { seed: SEED, numRuns: 300 },
+      { seed: SEED, numRuns: 150 },
     );
-    expect(compared).toBeGreaterThan(3_000);
+    expect(compared).toBeGreaterThan(1_500);
+  });
+});
+
+describe('BalanceView.unregisterAgent: undoing a dry run registration', () => {
+  it.each([
+    ['never registered', () => undefined, true, false],
+    ['registered, never funded', (v: BalanceView) => v.registerAgent(7), true, false],
+    ['funded', (v: BalanceView) => v.deposit(7, 0, 5), false, true],
+    ['funded, then all withdrawn (its cell stays)', (v: BalanceView) => v.deposit(7, 1, 5) && v.withdraw(7, 1, 5), false, true],
+  ] as const)('%s', (_name, setup, forgotten, knownAfter) => {
+    const v = new BalanceView(['CREDIT', 'X.1K'], 64);
+    setup(v);
+    const hash = JSON.stringify(v.snapshot());
+    expect(v.unregisterAgent(7)).toBe(forgotten);
+    expect(v.isKnown(7)).toBe(knownAfter);
+    if (!forgotten) expect(JSON.stringify(v.snapshot())).toBe(hash);
+    else expect(v.knownAgents).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ import { BalanceView } from './balances';
 import { type MarketConfig, STP_MODES, validateMarketConfig } from './config';
 import { type EventSink, NullSink } from './events';
 import { IdMap } from './id-map';
-import { CLIENT_ORDER_ID_LENGTH_MAX, POOL_INITIAL_ORDERS } from './limits';
+import { CLIENT_ORDER_ID_LENGTH_MAX, LEVEL_PAGE_BITS, LEVEL_PAGE_SIZE, MARKET_AGENTS_INITIAL, POOL_INITIAL_ORDERS } from './limits';
 import { type EngineSnapshot, type SnapshotOrder, StateHasher } from './snapshot';
 
 const BUY = 0;
@@ -35,6 +35,10 @@ const STOP_STP = 2;
 /** index = internal state: OPEN 0, cancel-only 1, HALTED 2 */
 const STATE_NAMES: MarketState[] = ['open', 'cancel_only', 'halted'];
 const SIDE_NAMES: OrderSide[] = ['buy', 'sell'];
+const PB = LEVEL_PAGE_BITS;
+const PMASK = LEVEL_PAGE_SIZE - 1;
+/** 32-bit words of level bits per page */
+const PWORDS = LEVEL_PAGE_SIZE >>> 5;
 
 function stpIndex(m: StpMode | undefined, dflt: number): number {
   if (m === undefined) return dflt;
@@ -67,10 +71,14 @@ export interface EngineOptions {
  * A single-market limit order book: price-time priority, integer ticks and lots, deterministic.
  * Feed it commands with `execute`; it writes events to its sink. No clock, no randomness, no I/O.
  *
- * Layout (no per-order objects): orders live in typed-array pools indexed by slot, linked FIFO per price level
- * (intrusive prev/next) and per agent (time priority, for cancel-all). Price levels are arrays indexed by the
- * price in ticks, with a bitmap to find the next non-empty level. Bids and asks share the level arrays because
- * the book never crosses at rest. GTD expiries sit in a binary min-heap keyed by (expiresAt, orderId).
+ * Layout (no per-order objects; memory grows with use, not with the limits): orders live in typed-array pools
+ * indexed by slot, linked FIFO per price level (intrusive prev/next) and per agent (time priority, for cancel-all).
+ * Price levels live in pages of LEVEL_PAGE_SIZE ticks, taken from a pool while a level of the page is non-empty
+ * and given back when the page empties (an empty page is already clean); a directory maps price >>> PB to the
+ * page, and level bits per page plus a summary bit per page find the next non-empty level. Bids and asks share
+ * the levels because the book never crosses at rest. Agents with orders here get a local slot (hash by agent id)
+ * that keeps their order list and their two balance cells. GTD expiries sit in a binary min-heap keyed by
+ * (expiresAt, orderId).
  */
 export class MatchingEngine {
   readonly config: MarketConfig;
@@ -96,7 +104,8 @@ export class MatchingEngine {
   // ---- order pool (by slot) ----
   private cap = 0;
   private oId = new Float64Array(0);
-  private oAgent = new Int32Array(0);
+  /** local agent slot of the order's owner */
+  private oAg = new Int32Array(0);
   private oSide = new Uint8Array(0);
   private oStp = new Uint8Array(0);
   private oPost = new Uint8Array(0);
@@ -113,22 +122,37 @@ export class MatchingEngine {
   private freeHead = NIL;
   private readonly idToSlot = new IdMap(POOL_INITIAL_ORDERS * 2);
 
-  // ---- price levels (by price in ticks) ----
-  private readonly lHead: Int32Array;
-  private readonly lTail: Int32Array;
-  private readonly lLots: Float64Array;
-  private readonly bits: Int32Array;
-  private readonly nWords: number;
+  // ---- price levels: page directory (by price >>> PB), page pool (level = page << PB | price & PMASK) ----
+  private readonly dir: Int32Array;
+  /** bit per page: the page holds a non-empty level */
+  private readonly pageBits: Int32Array;
+  private pCap = 0;
+  private pUsed = 0;
+  private pFree = new Int32Array(0);
+  private pFreeN = 0;
+  /** non-empty levels per page slot */
+  private pLevels = new Int32Array(0);
+  private lHead = new Int32Array(0);
+  private lTail = new Int32Array(0);
+  private lLots = new Float64Array(0);
+  /** PWORDS words of level bits per page slot */
+  private lBits = new Int32Array(0);
   private bestBid = 0; // 0 = no bid
   private bestAsk: number; // maxPrice + 1 = no ask
   private bidLevels = 0;
   private askLevels = 0;
 
-  // ---- agents ----
-  private readonly aHead: Int32Array;
-  private readonly aTail: Int32Array;
-  private readonly aCount: Int32Array;
-  private readonly aClient: (Map<string, number> | undefined)[] = [];
+  // ---- agents with orders (or order attempts) here, by local slot ----
+  private readonly agentIdx = new IdMap(MARKET_AGENTS_INITIAL * 2);
+  private laN = 0;
+  private laAgent = new Int32Array(0);
+  private laHead = new Int32Array(0);
+  private laTail = new Int32Array(0);
+  private laCount = new Int32Array(0);
+  /** the agent's CREDIT and base-asset balance cells in the view */
+  private laCr = new Int32Array(0);
+  private laBa = new Int32Array(0);
+  private readonly laClient: (Map<string, number> | undefined)[] = [];
 
   // ---- GTD heap ----
   private hExp = new Float64Array(64);
@@ -158,17 +182,13 @@ export class MatchingEngine {
     this.lotSize = config.lotSize;
     this.defaultStp = stpIndex(config.defaultStp, STP_CT);
     this.refPrice = config.initialPriceTicks;
-    const levels = this.maxPrice + 2;
-    this.lHead = new Int32Array(levels).fill(NIL);
-    this.lTail = new Int32Array(levels).fill(NIL);
-    this.lLots = new Float64Array(levels);
-    this.nWords = (levels + 31) >>> 5;
-    this.bits = new Int32Array(this.nWords);
+    // levels 0 and maxPrice + 1 are the sentinels "no bid" / "no ask" (never non-empty)
+    const pages = ((this.maxPrice + 1) >>> PB) + 1;
+    this.dir = new Int32Array(pages).fill(NIL);
+    this.pageBits = new Int32Array((pages + 31) >>> 5);
     this.bestAsk = this.maxPrice + 1;
-    const n = this.balances.agentsMax;
-    this.aHead = new Int32Array(n).fill(NIL);
-    this.aTail = new Int32Array(n).fill(NIL);
-    this.aCount = new Int32Array(n);
+    this.growPages(1);
+    this.growAgents(MARKET_AGENTS_INITIAL);
     this.grow(Math.min(POOL_INITIAL_ORDERS, config.bookOrdersMax));
   }
 
@@ -246,7 +266,7 @@ export class MatchingEngine {
   }
   /** lots resting at a price (either side) */
   levelLots(price: number): number {
-    return price >= 1 && price <= this.maxPrice ? this.lLots[price] : 0;
+    return price >= 1 && price <= this.maxPrice ? this.lotsAt(price) : 0;
   }
   /** the open order with this id, or null */
   order(orderId: number): SnapshotOrder | null {
@@ -258,7 +278,9 @@ export class MatchingEngine {
   ordersOf(agent: number): SnapshotOrder[] {
     const out: SnapshotOrder[] = [];
     if (!this.balances.isKnown(agent)) return out;
-    for (let s = this.aHead[agent]; s !== NIL; s = this.oANext[s]) out.push(this.orderAt(s));
+    const a = this.agentSlot(agent);
+    if (a === NIL) return out;
+    for (let s = this.laHead[a]; s !== NIL; s = this.oANext[s]) out.push(this.orderAt(s));
     return out;
   }
   /** top `depth` levels per side, best first: [price, lots] */
@@ -266,10 +288,10 @@ export class MatchingEngine {
     const bids: [number, number][] = [];
     const asks: [number, number][] = [];
     if (this.bidLevels > 0) {
-      for (let p = this.bestBid; p > 0 && bids.length < depth; p = this.prevSet(p)) bids.push([p, this.lLots[p]]);
+      for (let p = this.bestBid; p > 0 && bids.length < depth; p = this.prevSet(p)) bids.push([p, this.lotsAt(p)]);
     }
     if (this.askLevels > 0) {
-      for (let p = this.bestAsk; p <= this.maxPrice && asks.length < depth; p = this.nextSet(p)) asks.push([p, this.lLots[p]]);
+      for (let p = this.bestAsk; p <= this.maxPrice && asks.length < depth; p = this.nextSet(p)) asks.push([p, this.lotsAt(p)]);
     }
     return { bids, asks };
   }
@@ -308,7 +330,8 @@ export class MatchingEngine {
     // ---- owner, ids, time ----
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     if (id <= this.lastOrderId) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
-    if (coid !== undefined && this.aClient[agent]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
+    let a = this.agentSlot(agent);
+    if (coid !== undefined && a !== NIL && this.laClient[a]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
     if (gtd && (expiresAt as number) <= c.ts) return this.reject(id, agent, 'MATCHING_ALREADY_EXPIRED');
     // ---- band (fixed at arrival) ----
     if (price > this.bandHi() || price < this.bandLo()) return this.reject(id, agent, 'MATCHING_PRICE_OUTSIDE_BAND');
@@ -318,39 +341,40 @@ export class MatchingEngine {
     }
     // ---- funds ----
     // (fees, a later issue, add to `need` here)
-    const asset = side === BUY ? this.CR : this.BA;
+    if (a === NIL) a = this.ensureAgent(agent);
+    const cell = side === BUY ? this.laCr[a] : this.laBa[a];
     const need = side === BUY ? price * this.tickSize * lots : lots * this.lotSize;
-    if (this.balances.total[asset][agent] - this.balances.reserved[asset][agent] < need) {
+    if (this.balances.ct[cell] - this.balances.cr[cell] < need) {
       return this.reject(id, agent, 'MATCHING_INSUFFICIENT_FUNDS');
     }
     // ---- capacity ----
     if (rests) {
-      if (this.aCount[agent] >= this.config.ordersPerAgentMax) return this.reject(id, agent, 'MATCHING_TOO_MANY_ORDERS');
+      if (this.laCount[a] >= this.config.ordersPerAgentMax) return this.reject(id, agent, 'MATCHING_TOO_MANY_ORDERS');
       if (this.liveOrders >= this.config.bookOrdersMax) return this.reject(id, agent, 'MATCHING_BOOK_FULL');
     }
     if (tif === 'FOK') {
-      this.simulate(side, agent, stp, price, lots, -1, this.maxPrice + 1, 0);
+      this.simulate(side, a, stp, price, lots, -1, this.maxPrice + 1, 0);
       if (this.simLots !== lots) return this.reject(id, agent, 'MATCHING_FOK_NOT_FILLABLE');
     }
     if (this.dry) return null;
     // ---- accepted ----
     this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, price, lots, 0);
-    this.balances.reserved[asset][agent] += need;
+    this.balances.cr[cell] += need;
     this.tReserve = need;
     this.tRem = lots;
     this.tSpend = -1;
     const perLot = side === BUY ? price * this.tickSize : this.lotSize;
-    if (side === BUY) this.takeAsks(id, agent, stp, price, this.maxPrice + 1, perLot, perLot);
-    else this.takeBids(id, agent, stp, price, 0, perLot);
+    if (side === BUY) this.takeAsks(id, a, stp, price, this.maxPrice + 1, perLot, perLot);
+    else this.takeBids(id, a, stp, price, 0, perLot);
     if (this.tStop === STOP_STP) {
-      this.endTaker(id, agent, asset, this.tRem, 'MATCHING_CANCEL_STP');
+      this.endTaker(id, agent, cell, this.tRem, 'MATCHING_CANCEL_STP');
     } else if (this.tRem === 0) {
-      this.endTaker(id, agent, asset, -1, 'MATCHING_CANCEL_UNFILLED');
+      this.endTaker(id, agent, cell, -1, 'MATCHING_CANCEL_UNFILLED');
     } else if (rests) {
-      this.rest(id, agent, side, price, this.tRem, this.tReserve, gtd ? (expiresAt as number) : 0, stp, postOnly, coid ?? null);
+      this.rest(id, a, side, price, this.tRem, this.tReserve, gtd ? (expiresAt as number) : 0, stp, postOnly, coid ?? null);
     } else {
-      this.endTaker(id, agent, asset, this.tRem, 'MATCHING_CANCEL_UNFILLED');
+      this.endTaker(id, agent, cell, this.tRem, 'MATCHING_CANCEL_UNFILLED');
     }
     return null;
   }
@@ -380,52 +404,54 @@ export class MatchingEngine {
     if (coid !== undefined && !this.validClientId(coid)) return this.reject(id, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     if (id <= this.lastOrderId) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
-    if (coid !== undefined && this.aClient[agent]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
+    let a = this.agentSlot(agent);
+    if (coid !== undefined && a !== NIL && this.laClient[a]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
+    if (a === NIL) a = this.ensureAgent(agent);
     // ---- funds: exactly what the order can use on the current book (fees, a later issue, add to `need` here) ----
     const bandHi = this.bandHi();
     const bandLo = this.bandLo();
     const lotsMode = lots !== undefined;
     const tLots = lotsMode ? (lots as number) : Number.MAX_SAFE_INTEGER;
     const tSpend = lotsMode ? -1 : (spend as number);
-    let asset: number;
+    let cell: number;
     let need: number;
     if (side === BUY) {
-      asset = this.CR;
+      cell = this.laCr[a];
       if (lotsMode) {
-        this.simulate(BUY, agent, stp, this.maxPrice, tLots, -1, bandHi, bandLo);
+        this.simulate(BUY, a, stp, this.maxPrice, tLots, -1, bandHi, bandLo);
         need = this.simCost;
       } else need = tSpend;
     } else {
-      asset = this.BA;
+      cell = this.laBa[a];
       if (lotsMode) need = tLots * this.lotSize;
       else {
-        this.simulate(SELL, agent, stp, 1, tLots, tSpend, bandHi, bandLo);
+        this.simulate(SELL, a, stp, 1, tLots, tSpend, bandHi, bandLo);
         need = this.simLots * this.lotSize;
       }
     }
-    if (this.balances.total[asset][agent] - this.balances.reserved[asset][agent] < need) {
+    if (this.balances.ct[cell] - this.balances.cr[cell] < need) {
       return this.reject(id, agent, 'MATCHING_INSUFFICIENT_FUNDS');
     }
     if (this.dry) return null;
     this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, 0, lotsMode ? tLots : 0, lotsMode ? 0 : tSpend);
-    this.balances.reserved[asset][agent] += need;
+    this.balances.cr[cell] += need;
     this.tReserve = need;
     this.tRem = tLots;
     this.tSpend = tSpend;
-    if (side === BUY) this.takeAsks(id, agent, stp, this.maxPrice, bandHi, 0, 0);
-    else this.takeBids(id, agent, stp, 1, bandLo, lotsMode ? this.lotSize : 0);
+    if (side === BUY) this.takeAsks(id, a, stp, this.maxPrice, bandHi, 0, 0);
+    else this.takeBids(id, a, stp, 1, bandLo, lotsMode ? this.lotSize : 0);
     const remLots = lotsMode ? this.tRem : 0;
-    if (this.tStop === STOP_STP) this.endTaker(id, agent, asset, remLots, 'MATCHING_CANCEL_STP');
-    else if (lotsMode ? this.tRem === 0 : this.tSpend === 0) this.endTaker(id, agent, asset, -1, 'MATCHING_CANCEL_UNFILLED');
-    else this.endTaker(id, agent, asset, remLots, this.tStop === STOP_BAND ? 'MATCHING_CANCEL_PRICE_BAND' : 'MATCHING_CANCEL_UNFILLED');
+    if (this.tStop === STOP_STP) this.endTaker(id, agent, cell, remLots, 'MATCHING_CANCEL_STP');
+    else if (lotsMode ? this.tRem === 0 : this.tSpend === 0) this.endTaker(id, agent, cell, -1, 'MATCHING_CANCEL_UNFILLED');
+    else this.endTaker(id, agent, cell, remLots, this.tStop === STOP_BAND ? 'MATCHING_CANCEL_PRICE_BAND' : 'MATCHING_CANCEL_UNFILLED');
     return null;
   }
 
   /** Releases what the taker still holds; emits `cancelled` unless lots < 0 (fully done). */
-  private endTaker(id: number, agent: number, asset: number, lots: number, reason: MatchingCancelReason): void {
+  private endTaker(id: number, agent: number, cell: number, lots: number, reason: MatchingCancelReason): void {
     if (this.tReserve !== 0) {
-      this.balances.reserved[asset][agent] -= this.tReserve;
+      this.balances.cr[cell] -= this.tReserve;
       this.tReserve = 0;
     }
     if (lots >= 0) this.sink.cancelled(++this.seq, id, agent, lots, reason);
@@ -436,14 +462,15 @@ export class MatchingEngine {
    * `limitPerLot`: credits reserved per lot by a limit buy (0 for market buys: they reserved the exact notional);
    * `decPerLot`: what a decrement-and-cancel releases per lot.
    */
-  private takeAsks(id: number, agent: number, stp: number, limit: number, bandHi: number, limitPerLot: number, decPerLot: number): void {
+  private takeAsks(id: number, a: number, stp: number, limit: number, bandHi: number, limitPerLot: number, decPerLot: number): void {
     this.tStop = STOP_NONE;
     const ts = this.tickSize;
-    const bal = this.balances;
-    const crT = bal.total[this.CR];
-    const crR = bal.reserved[this.CR];
-    const baT = bal.total[this.BA];
-    const baR = bal.reserved[this.BA];
+    const agent = this.laAgent[a];
+    // cells never move; ct / cr are only replaced when a cell is added, which cannot happen while taking
+    const ct = this.balances.ct;
+    const cr = this.balances.cr;
+    const tCr = this.laCr[a];
+    const tBa = this.laBa[a];
     const ls = this.lotSize;
     while (this.tRem > 0 && this.tSpend !== 0 && this.askLevels > 0) {
       const p = this.bestAsk;
@@ -453,7 +480,7 @@ export class MatchingEngine {
         break;
       }
       const unit = p * ts;
-      let m = this.lHead[p];
+      let m = this.lHead[this.lvl(p)];
       while (m !== NIL) {
         const next = this.oNext[m];
         const mLots = this.oLots[m];
@@ -463,8 +490,8 @@ export class MatchingEngine {
           if (afford === 0) return; // stop: one more lot does not fit
           if (afford < q) q = afford;
         }
-        const mAgent = this.oAgent[m];
-        if (mAgent === agent) {
+        const ma = this.oAg[m];
+        if (ma === a) {
           if (stp === STP_CM || stp === STP_CB) {
             this.cancelMaker(m, 'MATCHING_CANCEL_STP');
             if (stp === STP_CB) {
@@ -491,7 +518,7 @@ export class MatchingEngine {
           } else {
             this.tRem -= q;
             if (decPerLot !== 0) {
-              crR[agent] -= decPerLot * q;
+              cr[tCr] -= decPerLot * q;
               this.tReserve -= decPerLot * q;
             }
             this.sink.reduced(++this.seq, id, agent, q, this.tRem);
@@ -509,19 +536,20 @@ export class MatchingEngine {
         // ---- trade at the maker's price ----
         const notional = unit * q;
         const use = limitPerLot !== 0 ? limitPerLot * q : notional;
-        crT[agent] -= notional;
-        crR[agent] -= use;
+        ct[tCr] -= notional;
+        cr[tCr] -= use;
         this.tReserve -= use;
-        crT[mAgent] += notional;
+        ct[this.laCr[ma]] += notional;
         const baseAmt = q * ls;
-        baT[mAgent] -= baseAmt;
-        baR[mAgent] -= baseAmt;
+        const mBa = this.laBa[ma];
+        ct[mBa] -= baseAmt;
+        cr[mBa] -= baseAmt;
         this.oReserve[m] -= baseAmt;
-        baT[agent] += baseAmt;
+        ct[tBa] += baseAmt;
         if (this.tSpend >= 0) this.tSpend -= notional;
         else this.tRem -= q;
         this.refPrice = p;
-        this.sink.trade(++this.seq, this.oId[m], id, mAgent, agent, 'buy', p, q, notional);
+        this.sink.trade(++this.seq, this.oId[m], id, this.laAgent[ma], agent, 'buy', p, q, notional);
         this.fillMaker(m, p, q, 'sell');
         if (this.tRem === 0 || this.tSpend === 0) return;
         if (q < mLots) return; // spend exhausted at this price
@@ -531,14 +559,14 @@ export class MatchingEngine {
   }
 
   /** A sell taker walks the bids. `limit`: lowest price it accepts; `bandLo`: a market order stops below it. */
-  private takeBids(id: number, agent: number, stp: number, limit: number, bandLo: number, decPerLot: number): void {
+  private takeBids(id: number, a: number, stp: number, limit: number, bandLo: number, decPerLot: number): void {
     this.tStop = STOP_NONE;
     const ts = this.tickSize;
-    const bal = this.balances;
-    const crT = bal.total[this.CR];
-    const crR = bal.reserved[this.CR];
-    const baT = bal.total[this.BA];
-    const baR = bal.reserved[this.BA];
+    const agent = this.laAgent[a];
+    const ct = this.balances.ct;
+    const cr = this.balances.cr;
+    const tCr = this.laCr[a];
+    const tBa = this.laBa[a];
     const ls = this.lotSize;
     while (this.tRem > 0 && this.tSpend !== 0 && this.bidLevels > 0) {
       const p = this.bestBid;
@@ -548,7 +576,7 @@ export class MatchingEngine {
         break;
       }
       const unit = p * ts;
-      let m = this.lHead[p];
+      let m = this.lHead[this.lvl(p)];
       while (m !== NIL) {
         const next = this.oNext[m];
         const mLots = this.oLots[m];
@@ -558,8 +586,8 @@ export class MatchingEngine {
           if (afford === 0) return;
           if (afford < q) q = afford;
         }
-        const mAgent = this.oAgent[m];
-        if (mAgent === agent) {
+        const ma = this.oAg[m];
+        if (ma === a) {
           if (stp === STP_CM || stp === STP_CB) {
             this.cancelMaker(m, 'MATCHING_CANCEL_STP');
             if (stp === STP_CB) {
@@ -585,7 +613,7 @@ export class MatchingEngine {
           } else {
             this.tRem -= q;
             if (decPerLot !== 0) {
-              baR[agent] -= decPerLot * q;
+              cr[tBa] -= decPerLot * q;
               this.tReserve -= decPerLot * q;
             }
             this.sink.reduced(++this.seq, id, agent, q, this.tRem);
@@ -603,18 +631,19 @@ export class MatchingEngine {
         const notional = unit * q;
         const baseAmt = q * ls;
         // maker buys: its reservation is at its own price, which is the trade price
-        crT[mAgent] -= notional;
-        crR[mAgent] -= notional;
+        const mCr = this.laCr[ma];
+        ct[mCr] -= notional;
+        cr[mCr] -= notional;
         this.oReserve[m] -= notional;
-        crT[agent] += notional;
-        baT[agent] -= baseAmt;
-        baR[agent] -= baseAmt;
+        ct[tCr] += notional;
+        ct[tBa] -= baseAmt;
+        cr[tBa] -= baseAmt;
         this.tReserve -= baseAmt;
-        baT[mAgent] += baseAmt;
+        ct[this.laBa[ma]] += baseAmt;
         if (this.tSpend >= 0) this.tSpend -= notional;
         else this.tRem -= q;
         this.refPrice = p;
-        this.sink.trade(++this.seq, this.oId[m], id, mAgent, agent, 'sell', p, q, notional);
+        this.sink.trade(++this.seq, this.oId[m], id, this.laAgent[ma], agent, 'sell', p, q, notional);
         this.fillMaker(m, p, q, 'buy');
         if (this.tRem === 0 || this.tSpend === 0) return;
         if (q < mLots) return;
@@ -627,7 +656,7 @@ export class MatchingEngine {
    * Dry run of a taker on the current book with the same rules as takeAsks/takeBids, changing nothing.
    * Sets simLots (lots that would trade) and simCost (their notional).
    */
-  private simulate(side: number, agent: number, stp: number, limit: number, lots: number, spend: number, bandHi: number, bandLo: number): void {
+  private simulate(side: number, a: number, stp: number, limit: number, lots: number, spend: number, bandHi: number, bandLo: number): void {
     let tRem = lots;
     let tSpend = spend;
     let sLots = 0;
@@ -638,7 +667,7 @@ export class MatchingEngine {
       while (side === BUY ? p <= this.maxPrice : p > 0) {
         if (side === BUY ? p > limit || p > bandHi : p < limit || p < bandLo) break;
         const unit = p * ts;
-        for (let m = this.lHead[p]; m !== NIL; m = this.oNext[m]) {
+        for (let m = this.lHead[this.lvl(p)]; m !== NIL; m = this.oNext[m]) {
           const mLots = this.oLots[m];
           let q = tRem < mLots ? tRem : mLots;
           if (tSpend >= 0) {
@@ -646,7 +675,7 @@ export class MatchingEngine {
             if (afford === 0) break outer;
             if (afford < q) q = afford;
           }
-          if (this.oAgent[m] === agent) {
+          if (this.oAg[m] === a) {
             if (stp === STP_CM) continue;
             if (stp !== STP_DC) break outer;
             if (tSpend >= 0) {
@@ -682,7 +711,7 @@ export class MatchingEngine {
     if (!Number.isSafeInteger(id) || id <= 0) return this.reject(id, agent, 'MATCHING_INVALID_ORDER_ID');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     const s = this.idToSlot.get(id);
-    if (s === NIL || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
+    if (s === NIL || this.laAgent[this.oAg[s]] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
     this.cancelMaker(s, 'MATCHING_CANCEL_BY_OWNER');
     return null;
   }
@@ -692,7 +721,8 @@ export class MatchingEngine {
     if (this.mstate === HALTED) return this.reject(0, agent, 'MATCHING_MARKET_HALTED');
     if (!this.validClientId(c.clientOrderId)) return this.reject(0, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     if (!this.balances.isKnown(agent)) return this.reject(0, agent, 'MATCHING_UNKNOWN_AGENT');
-    const s = this.aClient[agent]?.get(c.clientOrderId);
+    const a = this.agentSlot(agent);
+    const s = a === NIL ? undefined : this.laClient[a]?.get(c.clientOrderId);
     if (s === undefined) return this.reject(0, agent, 'MATCHING_UNKNOWN_ORDER');
     this.cancelMaker(s, 'MATCHING_CANCEL_BY_OWNER');
     return null;
@@ -702,7 +732,8 @@ export class MatchingEngine {
     const agent = c.agent;
     if (this.mstate === HALTED) return this.reject(0, agent, 'MATCHING_MARKET_HALTED');
     if (!this.balances.isKnown(agent)) return this.reject(0, agent, 'MATCHING_UNKNOWN_AGENT');
-    while (this.aHead[agent] !== NIL) this.cancelMaker(this.aHead[agent], 'MATCHING_CANCEL_ALL');
+    const a = this.agentSlot(agent);
+    if (a !== NIL) while (this.laHead[a] !== NIL) this.cancelMaker(this.laHead[a], 'MATCHING_CANCEL_ALL');
     return null;
   }
 
@@ -717,7 +748,7 @@ export class MatchingEngine {
     if (!Number.isInteger(lots) || lots < 1 || lots > this.config.maxOrderLots) return this.reject(id, agent, 'MATCHING_INVALID_SIZE');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
     const s = this.idToSlot.get(id);
-    if (s === NIL || this.oAgent[s] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
+    if (s === NIL || this.laAgent[this.oAg[s]] !== agent) return this.reject(id, agent, 'MATCHING_UNKNOWN_ORDER');
     const oldPrice = this.oPrice[s];
     const oldLots = this.oLots[s];
     const side = this.oSide[s];
@@ -725,32 +756,32 @@ export class MatchingEngine {
     if (side === BUY ? this.askLevels > 0 && price >= this.bestAsk : this.bidLevels > 0 && price <= this.bestBid) {
       return this.reject(id, agent, 'MATCHING_AMEND_WOULD_CROSS');
     }
-    const asset = side === BUY ? this.CR : this.BA;
+    const cell = side === BUY ? this.laCr[this.oAg[s]] : this.laBa[this.oAg[s]];
     const newReserve = side === BUY ? price * this.tickSize * lots : lots * this.lotSize;
     const delta = newReserve - this.oReserve[s];
-    if (delta > 0 && this.balances.total[asset][agent] - this.balances.reserved[asset][agent] < delta) {
+    if (delta > 0 && this.balances.ct[cell] - this.balances.cr[cell] < delta) {
       return this.reject(id, agent, 'MATCHING_INSUFFICIENT_FUNDS');
     }
-    this.balances.reserved[asset][agent] += delta;
+    this.balances.cr[cell] += delta;
     this.oReserve[s] = newReserve;
     const sideName = SIDE_NAMES[side];
     if (price === oldPrice && lots <= oldLots) {
       this.oLots[s] = lots;
-      this.lLots[price] -= oldLots - lots;
+      this.lLots[this.lvl(price)] -= oldLots - lots;
       this.sink.amended(++this.seq, id, agent, price, lots, true);
-      if (lots !== oldLots) this.sink.book(++this.seq, sideName, price, this.lLots[price]);
+      if (lots !== oldLots) this.sink.book(++this.seq, sideName, price, this.lotsAt(price));
       return null;
     }
     this.sink.amended(++this.seq, id, agent, price, lots, false);
     this.unlinkLevel(s);
-    this.sink.book(++this.seq, sideName, oldPrice, this.lLots[oldPrice]);
+    this.sink.book(++this.seq, sideName, oldPrice, this.lotsAt(oldPrice));
     this.unlinkAgent(s);
     this.oPrice[s] = price;
     this.oLots[s] = lots;
     this.oPrio[s] = this.nextPrio++;
     this.linkLevel(s);
     this.linkAgent(s);
-    this.sink.book(++this.seq, sideName, price, this.lLots[price]);
+    this.sink.book(++this.seq, sideName, price, this.lotsAt(price));
     return null;
   }
 
@@ -783,12 +814,12 @@ export class MatchingEngine {
       this.heapPop();
       const s = this.idToSlot.get(id);
       if (s === NIL) continue; // ended earlier (lazy deletion)
-      const agent = this.oAgent[s];
+      const agent = this.laAgent[this.oAg[s]];
       const price = this.oPrice[s];
       const side = this.oSide[s];
       this.sink.expired(++this.seq, id, agent, this.oLots[s]);
       this.removeOrder(s);
-      this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lLots[price]);
+      this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lotsAt(price));
     }
   }
 
@@ -816,9 +847,9 @@ export class MatchingEngine {
   private cancelMaker(s: number, reason: MatchingCancelReason): void {
     const price = this.oPrice[s];
     const side = this.oSide[s];
-    this.sink.cancelled(++this.seq, this.oId[s], this.oAgent[s], this.oLots[s], reason);
+    this.sink.cancelled(++this.seq, this.oId[s], this.laAgent[this.oAg[s]], this.oLots[s], reason);
     this.removeOrder(s);
-    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lLots[price]);
+    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lotsAt(price));
   }
 
   /** Decrement-and-cancel on a maker: `reduced`, `cancelled` if it reached zero, then the book delta. */
@@ -826,30 +857,33 @@ export class MatchingEngine {
     const price = this.oPrice[s];
     const side = this.oSide[s];
     const left = this.oLots[s] - q;
-    this.sink.reduced(++this.seq, this.oId[s], this.oAgent[s], q, left);
+    const a = this.oAg[s];
+    this.sink.reduced(++this.seq, this.oId[s], this.laAgent[a], q, left);
     const rel = side === BUY ? price * this.tickSize * q : q * this.lotSize;
     this.oReserve[s] -= rel;
-    this.balances.reserved[side === BUY ? this.CR : this.BA][this.oAgent[s]] -= rel;
+    this.balances.cr[side === BUY ? this.laCr[a] : this.laBa[a]] -= rel;
     this.oLots[s] = left;
-    this.lLots[price] -= q;
+    this.lLots[this.lvl(price)] -= q;
     if (left === 0) {
-      this.sink.cancelled(++this.seq, this.oId[s], this.oAgent[s], 0, 'MATCHING_CANCEL_STP');
+      this.sink.cancelled(++this.seq, this.oId[s], this.laAgent[a], 0, 'MATCHING_CANCEL_STP');
       this.removeOrder(s);
     }
-    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lLots[price]);
+    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lotsAt(price));
   }
 
   private fillMaker(m: number, p: number, q: number, makerSide: OrderSide): void {
     const left = this.oLots[m] - q;
     this.oLots[m] = left;
-    this.lLots[p] -= q;
+    const L = this.lvl(p);
+    const lots = this.lLots[L] - q;
+    this.lLots[L] = lots;
     if (left === 0) this.removeOrder(m);
-    this.sink.book(++this.seq, makerSide, p, this.lLots[p]);
+    this.sink.book(++this.seq, makerSide, p, lots);
   }
 
   private rest(
     id: number,
-    agent: number,
+    a: number,
     side: number,
     price: number,
     lots: number,
@@ -863,7 +897,7 @@ export class MatchingEngine {
     const s = this.freeHead;
     this.freeHead = this.oNext[s];
     this.oId[s] = id;
-    this.oAgent[s] = agent;
+    this.oAg[s] = a;
     this.oSide[s] = side;
     this.oStp[s] = stp;
     this.oPost[s] = postOnly ? 1 : 0;
@@ -878,31 +912,31 @@ export class MatchingEngine {
     this.liveOrders++;
     this.linkLevel(s);
     this.linkAgent(s);
-    this.aCount[agent]++;
+    this.laCount[a]++;
     if (coid !== null) {
-      let m = this.aClient[agent];
-      if (m === undefined) this.aClient[agent] = m = new Map();
+      let m = this.laClient[a];
+      if (m === undefined) this.laClient[a] = m = new Map();
       m.set(coid, s);
     }
     if (expiresAt !== 0) this.heapPush(expiresAt, id);
-    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lLots[price]);
+    this.sink.book(++this.seq, SIDE_NAMES[side], price, this.lotsAt(price));
   }
 
   /** Takes a resting order out of every structure and releases what it still holds. */
   private removeOrder(s: number): void {
-    const agent = this.oAgent[s];
+    const a = this.oAg[s];
     this.unlinkLevel(s);
     this.unlinkAgent(s);
-    this.aCount[agent]--;
+    this.laCount[a]--;
     this.idToSlot.delete(this.oId[s]);
     const coid = this.oClient[s];
     if (coid !== null) {
-      this.aClient[agent]?.delete(coid);
+      this.laClient[a]?.delete(coid);
       this.oClient[s] = null;
     }
     const r = this.oReserve[s];
     if (r !== 0) {
-      this.balances.reserved[this.oSide[s] === BUY ? this.CR : this.BA][agent] -= r;
+      this.balances.cr[this.oSide[s] === BUY ? this.laCr[a] : this.laBa[a]] -= r;
       this.oReserve[s] = 0;
     }
     this.liveOrders--;
@@ -910,14 +944,32 @@ export class MatchingEngine {
     this.freeHead = s;
   }
 
+  // ---- price levels ----
+
+  /** the level index of a price whose page is present (a price with orders, or the best bid / ask) */
+  private lvl(p: number): number {
+    return (this.dir[p >>> PB] << PB) | (p & PMASK);
+  }
+
+  /** lots resting at a price (0 where no page is) */
+  private lotsAt(p: number): number {
+    const k = this.dir[p >>> PB];
+    return k === NIL ? 0 : this.lLots[(k << PB) | (p & PMASK)];
+  }
+
   private linkLevel(s: number): void {
     const p = this.oPrice[s];
-    const tail = this.lTail[p];
+    const pg = p >>> PB;
+    let k = this.dir[pg];
+    if (k === NIL) k = this.takePage(pg);
+    const L = (k << PB) | (p & PMASK);
+    const tail = this.lTail[L];
     this.oPrev[s] = tail;
     this.oNext[s] = NIL;
     if (tail === NIL) {
-      this.lHead[p] = s;
-      this.bits[p >>> 5] |= 1 << (p & 31);
+      this.lHead[L] = s;
+      this.lBits[k * PWORDS + ((p & PMASK) >>> 5)] |= 1 << (p & 31);
+      if (this.pLevels[k]++ === 0) this.pageBits[pg >>> 5] |= 1 << (pg & 31);
       if (this.oSide[s] === BUY) {
         this.bidLevels++;
         if (p > this.bestBid) this.bestBid = p;
@@ -926,80 +978,207 @@ export class MatchingEngine {
         if (p < this.bestAsk) this.bestAsk = p;
       }
     } else this.oNext[tail] = s;
-    this.lTail[p] = s;
-    this.lLots[p] += this.oLots[s];
+    this.lTail[L] = s;
+    this.lLots[L] += this.oLots[s];
   }
 
   private unlinkLevel(s: number): void {
     const p = this.oPrice[s];
+    const pg = p >>> PB;
+    const k = this.dir[pg];
+    const L = (k << PB) | (p & PMASK);
     const prev = this.oPrev[s];
     const next = this.oNext[s];
-    if (prev === NIL) this.lHead[p] = next;
+    if (prev === NIL) this.lHead[L] = next;
     else this.oNext[prev] = next;
-    if (next === NIL) this.lTail[p] = prev;
+    if (next === NIL) this.lTail[L] = prev;
     else this.oPrev[next] = prev;
-    this.lLots[p] -= this.oLots[s];
-    if (this.lHead[p] === NIL) {
-      this.lLots[p] = 0;
-      this.bits[p >>> 5] &= ~(1 << (p & 31));
-      if (this.oSide[s] === BUY) {
-        if (--this.bidLevels === 0) this.bestBid = 0;
-        else if (p === this.bestBid) this.bestBid = this.prevSet(p);
-      } else {
-        if (--this.askLevels === 0) this.bestAsk = this.maxPrice + 1;
-        else if (p === this.bestAsk) this.bestAsk = this.nextSet(p);
-      }
+    this.lLots[L] -= this.oLots[s];
+    if (this.lHead[L] !== NIL) return;
+    // the level is empty (head and tail NIL, lots 0): a page whose levels are all empty is clean, so it goes back as is
+    this.lLots[L] = 0;
+    this.lBits[k * PWORDS + ((p & PMASK) >>> 5)] &= ~(1 << (p & 31));
+    if (--this.pLevels[k] === 0) {
+      this.pageBits[pg >>> 5] &= ~(1 << (pg & 31));
+      this.dir[pg] = NIL;
+      this.pFree[this.pFreeN++] = k;
+    }
+    if (this.oSide[s] === BUY) {
+      if (--this.bidLevels === 0) this.bestBid = 0;
+      else if (p === this.bestBid) this.bestBid = this.prevSet(p);
+    } else {
+      if (--this.askLevels === 0) this.bestAsk = this.maxPrice + 1;
+      else if (p === this.bestAsk) this.bestAsk = this.nextSet(p);
     }
   }
 
-  private linkAgent(s: number): void {
-    const a = this.oAgent[s];
-    const tail = this.aTail[a];
-    this.oAPrev[s] = tail;
-    this.oANext[s] = NIL;
-    if (tail === NIL) this.aHead[a] = s;
-    else this.oANext[tail] = s;
-    this.aTail[a] = s;
+  /** a clean page slot for page number pg */
+  private takePage(pg: number): number {
+    if (this.pFreeN === 0) {
+      if (this.pUsed === this.pCap) this.growPages(this.pCap * 2);
+      this.pFree[this.pFreeN++] = this.pUsed++;
+    }
+    const k = this.pFree[--this.pFreeN];
+    this.dir[pg] = k;
+    return k;
   }
 
-  private unlinkAgent(s: number): void {
-    const a = this.oAgent[s];
-    const prev = this.oAPrev[s];
-    const next = this.oANext[s];
-    if (prev === NIL) this.aHead[a] = next;
-    else this.oANext[prev] = next;
-    if (next === NIL) this.aTail[a] = prev;
-    else this.oAPrev[next] = prev;
+  private growPages(n: number): void {
+    const levels = n << PB;
+    const lHead = new Int32Array(levels).fill(NIL);
+    lHead.set(this.lHead);
+    const lTail = new Int32Array(levels).fill(NIL);
+    lTail.set(this.lTail);
+    const lLots = new Float64Array(levels);
+    lLots.set(this.lLots);
+    const lBits = new Int32Array(n * PWORDS);
+    lBits.set(this.lBits);
+    const pLevels = new Int32Array(n);
+    pLevels.set(this.pLevels);
+    const pFree = new Int32Array(n);
+    pFree.set(this.pFree);
+    this.lHead = lHead;
+    this.lTail = lTail;
+    this.lLots = lLots;
+    this.lBits = lBits;
+    this.pLevels = pLevels;
+    this.pFree = pFree;
+    this.pCap = n;
+  }
+
+  /** highest set bit of page slot k at an offset <= off, or -1 */
+  private pageHigh(k: number, off: number): number {
+    const base = k * PWORDS;
+    let w = off >>> 5;
+    const b = off & 31;
+    let word = this.lBits[base + w] & (b === 31 ? -1 : (1 << (b + 1)) - 1);
+    for (;;) {
+      if (word !== 0) return (w << 5) + 31 - Math.clz32(word);
+      if (--w < 0) return -1;
+      word = this.lBits[base + w];
+    }
+  }
+
+  /** lowest set bit of page slot k at an offset >= off (off < LEVEL_PAGE_SIZE), or -1 */
+  private pageLow(k: number, off: number): number {
+    const base = k * PWORDS;
+    let w = off >>> 5;
+    let word = this.lBits[base + w] & (-1 << (off & 31));
+    for (;;) {
+      if (word !== 0) return (w << 5) + 31 - Math.clz32(word & -word);
+      if (++w >= PWORDS) return -1;
+      word = this.lBits[base + w];
+    }
   }
 
   /** highest non-empty level below p, or 0 */
   private prevSet(p: number): number {
     const i = p - 1;
     if (i < 0) return 0;
-    let w = i >>> 5;
-    const b = i & 31;
-    let word = this.bits[w] & (b === 31 ? -1 : (1 << (b + 1)) - 1);
+    let pg = i >>> PB;
+    const k = this.dir[pg];
+    if (k !== NIL) {
+      const r = this.pageHigh(k, i & PMASK);
+      if (r >= 0) return (pg << PB) | r;
+    }
+    // the highest non-empty page below pg
+    if (--pg < 0) return 0;
+    let w = pg >>> 5;
+    const b = pg & 31;
+    let word = this.pageBits[w] & (b === 31 ? -1 : (1 << (b + 1)) - 1);
     for (;;) {
-      if (word !== 0) return (w << 5) + 31 - Math.clz32(word);
+      if (word !== 0) {
+        const q = (w << 5) + 31 - Math.clz32(word);
+        return (q << PB) | this.pageHigh(this.dir[q], PMASK);
+      }
       if (--w < 0) return 0;
-      word = this.bits[w];
+      word = this.pageBits[w];
     }
   }
 
   /** lowest non-empty level above p, or maxPrice + 1 */
   private nextSet(p: number): number {
     const i = p + 1;
-    let w = i >>> 5;
-    if (w >= this.nWords) return this.maxPrice + 1;
-    let word = this.bits[w] & (-1 << (i & 31));
+    const none = this.maxPrice + 1;
+    if (i > none) return none;
+    let pg = i >>> PB;
+    const k = this.dir[pg];
+    if (k !== NIL) {
+      const r = this.pageLow(k, i & PMASK);
+      if (r >= 0) return (pg << PB) | r;
+    }
+    // the lowest non-empty page above pg
+    pg++;
+    let w = pg >>> 5;
+    const words = this.pageBits.length;
+    if (w >= words) return none;
+    let word = this.pageBits[w] & (-1 << (pg & 31));
     for (;;) {
       if (word !== 0) {
-        const r = (w << 5) + 31 - Math.clz32(word & -word);
-        return r > this.maxPrice ? this.maxPrice + 1 : r;
+        const q = (w << 5) + 31 - Math.clz32(word & -word);
+        return (q << PB) | this.pageLow(this.dir[q], 0);
       }
-      if (++w >= this.nWords) return this.maxPrice + 1;
-      word = this.bits[w];
+      if (++w >= words) return none;
+      word = this.pageBits[w];
     }
+  }
+
+  // ---- agents ----
+
+  /** the agent's local slot, or NIL */
+  private agentSlot(agent: number): number {
+    return this.agentIdx.get(agent + 1);
+  }
+
+  /** the agent's local slot, created with its two balance cells (the agent is known). May replace the view's ct / cr. */
+  private ensureAgent(agent: number): number {
+    const found = this.agentIdx.get(agent + 1);
+    if (found !== NIL) return found;
+    if (this.laN === this.laAgent.length) this.growAgents(this.laN * 2);
+    const a = this.laN++;
+    this.laAgent[a] = agent;
+    this.laHead[a] = NIL;
+    this.laTail[a] = NIL;
+    this.laCount[a] = 0;
+    this.laCr[a] = this.balances.cell(agent, this.CR);
+    this.laBa[a] = this.balances.cell(agent, this.BA);
+    this.laClient.push(undefined);
+    this.agentIdx.set(agent + 1, a);
+    return a;
+  }
+
+  private growAgents(n: number): void {
+    const i32 = (x: Int32Array) => {
+      const y = new Int32Array(n);
+      y.set(x);
+      return y;
+    };
+    this.laAgent = i32(this.laAgent);
+    this.laHead = i32(this.laHead);
+    this.laTail = i32(this.laTail);
+    this.laCount = i32(this.laCount);
+    this.laCr = i32(this.laCr);
+    this.laBa = i32(this.laBa);
+  }
+
+  private linkAgent(s: number): void {
+    const a = this.oAg[s];
+    const tail = this.laTail[a];
+    this.oAPrev[s] = tail;
+    this.oANext[s] = NIL;
+    if (tail === NIL) this.laHead[a] = s;
+    else this.oANext[tail] = s;
+    this.laTail[a] = s;
+  }
+
+  private unlinkAgent(s: number): void {
+    const a = this.oAg[s];
+    const prev = this.oAPrev[s];
+    const next = this.oANext[s];
+    if (prev === NIL) this.laHead[a] = next;
+    else this.oANext[prev] = next;
+    if (next === NIL) this.laTail[a] = prev;
+    else this.oAPrev[next] = prev;
   }
 
   private grow(n: number): void {
@@ -1021,7 +1200,7 @@ export class MatchingEngine {
       return b;
     };
     this.oId = f64(this.oId);
-    this.oAgent = i32(this.oAgent);
+    this.oAg = i32(this.oAg);
     this.oSide = u8(this.oSide);
     this.oStp = u8(this.oStp);
     this.oPost = u8(this.oPost);
@@ -1116,7 +1295,7 @@ export class MatchingEngine {
   private orderAt(s: number): SnapshotOrder {
     return {
       orderId: this.oId[s],
-      agent: this.oAgent[s],
+      agent: this.laAgent[this.oAg[s]],
       side: SIDE_NAMES[this.oSide[s]],
       price: this.oPrice[s],
       lots: this.oLots[s],
@@ -1133,12 +1312,15 @@ export class MatchingEngine {
   private forEachOrder(f: (s: number) => void): void {
     if (this.liveOrders === 0) return;
     for (let p = this.nextSet(0); p <= this.maxPrice; p = this.nextSet(p)) {
-      for (let s = this.lHead[p]; s !== NIL; s = this.oNext[s]) f(s);
+      for (let s = this.lHead[this.lvl(p)]; s !== NIL; s = this.oNext[s]) f(s);
     }
   }
 
-  /** A plain, JSON-serialisable copy of the whole state (balances included). */
-  snapshot(): EngineSnapshot {
+  /**
+   * A plain, JSON-serialisable copy of the whole state, balances included unless `opts.balances` is false (a
+   * view shared by many markets is better captured once: MarketSet does that); then `balances` is empty.
+   */
+  snapshot(opts: { balances?: boolean } = {}): EngineSnapshot {
     const orders: SnapshotOrder[] = [];
     this.forEachOrder((s) => orders.push(this.orderAt(s)));
     return {
@@ -1151,7 +1333,7 @@ export class MatchingEngine {
       refPrice: this.refPrice,
       nextPrio: this.nextPrio,
       orders,
-      balances: this.balances.snapshot(),
+      balances: opts.balances === false ? { assets: [], agentsMax: 0, supply: [], agents: [] } : this.balances.snapshot(),
     };
   }
 
@@ -1171,45 +1353,53 @@ export class MatchingEngine {
     e.lastOrderId = snap.lastOrderId;
     e.refPrice = snap.refPrice;
     const byPrio = [...snap.orders].sort((a, b) => a.prio - b.prio);
-    for (const o of byPrio) {
-      if (e.freeHead === NIL) e.grow(e.cap * 2);
-      const s = e.freeHead;
-      e.freeHead = e.oNext[s];
-      e.oId[s] = o.orderId;
-      e.oAgent[s] = o.agent;
-      e.oSide[s] = o.side === 'buy' ? BUY : SELL;
-      e.oStp[s] = stpIndex(o.stp, 0);
-      e.oPost[s] = o.postOnly ? 1 : 0;
-      e.oPrice[s] = o.price;
-      e.oLots[s] = o.lots;
-      e.oReserve[s] = o.reserved;
-      e.oExpiry[s] = o.expiresAt;
-      e.oPrio[s] = o.prio;
-      e.oClient[s] = o.clientOrderId;
-      e.idToSlot.set(o.orderId, s);
-      e.liveOrders++;
-      e.linkLevel(s);
-      e.linkAgent(s);
-      e.aCount[o.agent]++;
-      if (o.clientOrderId !== null) {
-        let m = e.aClient[o.agent];
-        if (m === undefined) e.aClient[o.agent] = m = new Map();
-        m.set(o.clientOrderId, s);
-      }
-      if (o.expiresAt !== 0) e.heapPush(o.expiresAt, o.orderId);
+    const n = Math.min(byPrio.length, snap.config.bookOrdersMax);
+    if (n > e.cap) {
+      let cap = e.cap;
+      while (cap < n) cap *= 2;
+      e.grow(cap);
     }
+    e.idToSlot.reserve(n);
+    for (const o of byPrio) e.restoreOrder(o);
     e.nextPrio = snap.nextPrio;
     return e;
   }
 
-  /** A cheap, stable digest of book and balances (not of seq or time). Equal to hashSnapshot(this.snapshot()). */
-  stateHash(): string {
-    const h = new StateHasher();
+  private restoreOrder(o: SnapshotOrder): void {
+    if (this.freeHead === NIL) this.grow(this.cap * 2);
+    const s = this.freeHead;
+    this.freeHead = this.oNext[s];
+    const a = this.ensureAgent(o.agent);
+    this.oId[s] = o.orderId;
+    this.oAg[s] = a;
+    this.oSide[s] = o.side === 'buy' ? BUY : SELL;
+    this.oStp[s] = stpIndex(o.stp, 0);
+    this.oPost[s] = o.postOnly ? 1 : 0;
+    this.oPrice[s] = o.price;
+    this.oLots[s] = o.lots;
+    this.oReserve[s] = o.reserved;
+    this.oExpiry[s] = o.expiresAt;
+    this.oPrio[s] = o.prio;
+    this.oClient[s] = o.clientOrderId;
+    this.idToSlot.set(o.orderId, s);
+    this.liveOrders++;
+    this.linkLevel(s);
+    this.linkAgent(s);
+    this.laCount[a]++;
+    if (o.clientOrderId !== null) {
+      let m = this.laClient[a];
+      if (m === undefined) this.laClient[a] = m = new Map();
+      m.set(o.clientOrderId, s);
+    }
+    if (o.expiresAt !== 0) this.heapPush(o.expiresAt, o.orderId);
+  }
+
+  private hashBook(h: StateHasher): void {
     h.head(STATE_NAMES[this.mstate], this.refPrice, this.lastOrderId, this.nextPrio);
     this.forEachOrder((s) =>
       h.order(
         this.oId[s],
-        this.oAgent[s],
+        this.laAgent[this.oAg[s]],
         this.oSide[s] === BUY,
         this.oPrice[s],
         this.oLots[s],
@@ -1221,7 +1411,24 @@ export class MatchingEngine {
         this.oReserve[s],
       ),
     );
-    h.balances(this.balances.snapshot());
+  }
+
+  /**
+   * A cheap, stable digest of book and balances (not of seq or time). Equal to hashSnapshot(this.snapshot()).
+   * Its balance part visits every known agent x every asset of the view (that is the hash's definition), so
+   * with many agents and assets prefer bookHash() per market plus the view's sparse hash().
+   */
+  stateHash(): string {
+    const h = new StateHasher();
+    this.hashBook(h);
+    h.view(this.balances);
+    return h.digest();
+  }
+
+  /** The digest of the book alone (stateHash without the balances): cost grows with the orders only. */
+  bookHash(): string {
+    const h = new StateHasher();
+    this.hashBook(h);
     return h.digest();
   }
 
@@ -1230,34 +1437,69 @@ export class MatchingEngine {
     const fail = (m: string): never => {
       throw new Error(`matching invariant broken: ${m}`);
     };
-    const perAgentCount = new Map<number, number>();
-    const perAgentReserve = new Map<number, [number, number]>();
-    let count = 0;
-    let bidLevels = 0;
-    let askLevels = 0;
-    let maxBid = 0;
-    let minAsk = this.maxPrice + 1;
-    let lastPrio = 0;
-    for (let p = 0; p < this.maxPrice + 2; p++) {
-      const bit = (this.bits[p >>> 5] >>> (p & 31)) & 1;
-      const head = this.lHead[p];
-      if ((head !== NIL) !== (bit === 1)) fail(`bitmap at ${p}`);
-      if (head === NIL) {
-        if (this.lLots[p] !== 0 || this.lTail[p] !== NIL) fail(`empty level ${p} has lots or tail`);
+    const t: BookTally = { count: 0, bidLevels: 0, askLevels: 0, maxBid: 0, minAsk: this.maxPrice + 1, perAgentCount: new Map(), perAgentReserve: new Map() };
+    let pages = 0;
+    for (let pg = 0; pg < this.dir.length; pg++) {
+      const k = this.dir[pg];
+      const marked = ((this.pageBits[pg >>> 5] >>> (pg & 31)) & 1) === 1;
+      if (k === NIL) {
+        if (marked) fail(`page ${pg} marked but absent`);
         continue;
       }
+      pages++;
+      if (!marked) fail(`page ${pg} present but not marked`);
+      const levels = this.checkPage(pg, k, t, fail);
+      if (levels === 0 || levels !== this.pLevels[k]) fail(`page ${pg}: ${levels} non-empty levels, counted ${this.pLevels[k]}`);
+    }
+    if (pages + this.pFreeN !== this.pUsed) fail(`page pool: ${pages} in use + ${this.pFreeN} free != ${this.pUsed}`);
+    for (let i = 0; i < this.pFreeN; i++) {
+      const k = this.pFree[i];
+      if (this.pLevels[k] !== 0) fail(`free page ${k} has levels`);
+      for (let off = 0; off < LEVEL_PAGE_SIZE; off++) {
+        const L = (k << PB) | off;
+        if (this.lHead[L] !== NIL || this.lTail[L] !== NIL || this.lLots[L] !== 0) fail(`free page ${k} is not clean`);
+      }
+      for (let w = 0; w < PWORDS; w++) if (this.lBits[k * PWORDS + w] !== 0) fail(`free page ${k} has level bits`);
+    }
+    const { count, bidLevels, askLevels, maxBid, minAsk } = t;
+    if (count !== this.liveOrders || count !== this.idToSlot.size) fail(`order count ${count} ${this.liveOrders} ${this.idToSlot.size}`);
+    if (bidLevels !== this.bidLevels || askLevels !== this.askLevels) fail('level counts');
+    if (this.bidLevels > 0 ? this.bestBid !== maxBid : this.bestBid !== 0) fail(`best bid ${this.bestBid} != ${maxBid}`);
+    if (this.askLevels > 0 ? this.bestAsk !== minAsk : this.bestAsk !== this.maxPrice + 1) fail(`best ask ${this.bestAsk} != ${minAsk}`);
+    if (maxBid !== 0 && minAsk <= this.maxPrice && maxBid >= minAsk) fail(`crossed book ${maxBid} >= ${minAsk}`);
+    if (this.liveOrders > this.config.bookOrdersMax) fail('book beyond bookOrdersMax');
+    this.checkAgents(t, fail);
+    this.checkHeap(fail);
+    if (this.tReserve !== 0) fail('taker scratch reserve left over');
+    this.balances.assertInvariants();
+  }
+
+  /** checks the levels of one page, adds them to the tally; returns its non-empty levels */
+  private checkPage(pg: number, k: number, t: BookTally, fail: (m: string) => never): number {
+    let levels = 0;
+    for (let off = 0; off < LEVEL_PAGE_SIZE; off++) {
+      const p = (pg << PB) | off;
+      const L = (k << PB) | off;
+      const bit = (this.lBits[k * PWORDS + (off >>> 5)] >>> (off & 31)) & 1;
+      const head = this.lHead[L];
+      if ((head !== NIL) !== (bit === 1)) fail(`bitmap at ${p}`);
+      if (head === NIL) {
+        if (this.lLots[L] !== 0 || this.lTail[L] !== NIL) fail(`empty level ${p} has lots or tail`);
+        continue;
+      }
+      levels++;
       if (p < 1 || p > this.maxPrice) fail(`level out of range ${p}`);
       const side = this.oSide[head];
       if (side === BUY) {
-        bidLevels++;
-        maxBid = p;
+        t.bidLevels++;
+        t.maxBid = p;
       } else {
-        askLevels++;
-        if (minAsk > this.maxPrice) minAsk = p;
+        t.askLevels++;
+        if (t.minAsk > this.maxPrice) t.minAsk = p;
       }
       let sum = 0;
       let prev = NIL;
-      lastPrio = 0;
+      let lastPrio = 0;
       for (let s = head; s !== NIL; s = this.oNext[s]) {
         if (this.oPrev[s] !== prev) fail(`prev link at ${p}`);
         if (this.oPrice[s] !== p || this.oSide[s] !== side) fail(`order ${this.oId[s]} on wrong level`);
@@ -1267,47 +1509,58 @@ export class MatchingEngine {
         if (this.idToSlot.get(this.oId[s]) !== s) fail(`id map for ${this.oId[s]}`);
         const need = side === BUY ? p * this.tickSize * this.oLots[s] : this.oLots[s] * this.lotSize;
         if (this.oReserve[s] !== need) fail(`order ${this.oId[s]} reserves ${this.oReserve[s]} needs ${need}`);
-        const a = this.oAgent[s];
-        perAgentCount.set(a, (perAgentCount.get(a) ?? 0) + 1);
-        const r = perAgentReserve.get(a) ?? [0, 0];
+        const la = this.oAg[s];
+        if (la < 0 || la >= this.laN) fail(`order ${this.oId[s]} has no agent slot`);
+        const a = this.laAgent[la];
+        t.perAgentCount.set(a, (t.perAgentCount.get(a) ?? 0) + 1);
+        const r = t.perAgentReserve.get(a) ?? [0, 0];
         r[side] += need;
-        perAgentReserve.set(a, r);
+        t.perAgentReserve.set(a, r);
         if (this.oExpiry[s] !== 0 && this.oExpiry[s] <= this.lastTs) fail(`order ${this.oId[s]} should have expired`);
         const coid = this.oClient[s];
-        if (coid !== null && this.aClient[a]?.get(coid) !== s) fail(`client id map for ${this.oId[s]}`);
+        if (coid !== null && this.laClient[la]?.get(coid) !== s) fail(`client id map for ${this.oId[s]}`);
         sum += this.oLots[s];
-        count++;
+        t.count++;
         prev = s;
       }
-      if (this.lTail[p] !== prev) fail(`tail at ${p}`);
-      if (sum !== this.lLots[p]) fail(`level ${p} total ${this.lLots[p]} != sum ${sum}`);
+      if (this.lTail[L] !== prev) fail(`tail at ${p}`);
+      if (sum !== this.lLots[L]) fail(`level ${p} total ${this.lLots[L]} != sum ${sum}`);
     }
-    if (count !== this.liveOrders || count !== this.idToSlot.size) fail(`order count ${count} ${this.liveOrders} ${this.idToSlot.size}`);
-    if (bidLevels !== this.bidLevels || askLevels !== this.askLevels) fail('level counts');
-    if (this.bidLevels > 0 ? this.bestBid !== maxBid : this.bestBid !== 0) fail(`best bid ${this.bestBid} != ${maxBid}`);
-    if (this.askLevels > 0 ? this.bestAsk !== minAsk : this.bestAsk !== this.maxPrice + 1) fail(`best ask ${this.bestAsk} != ${minAsk}`);
-    if (maxBid !== 0 && minAsk <= this.maxPrice && maxBid >= minAsk) fail(`crossed book ${maxBid} >= ${minAsk}`);
-    if (this.liveOrders > this.config.bookOrdersMax) fail('book beyond bookOrdersMax');
-    for (let a = 0; a < this.balances.agentsMax; a++) {
-      const n = perAgentCount.get(a) ?? 0;
-      if (this.aCount[a] !== n) fail(`agent ${a} count ${this.aCount[a]} != ${n}`);
+    return levels;
+  }
+
+  private checkAgents(t: BookTally, fail: (m: string) => never): void {
+    if (this.agentIdx.size !== this.laN) fail(`agent index holds ${this.agentIdx.size} of ${this.laN} slots`);
+    for (let la = 0; la < this.laN; la++) {
+      const a = this.laAgent[la];
+      if (this.agentIdx.get(a + 1) !== la) fail(`agent index for ${a}`);
+      if (!this.balances.isKnown(a)) fail(`agent slot of unknown agent ${a}`);
+      if (this.laCr[la] !== this.balances.findCell(a, this.CR) || this.laBa[la] !== this.balances.findCell(a, this.BA)) fail(`balance cells of ${a}`);
+      const n = t.perAgentCount.get(a) ?? 0;
+      if (this.laCount[la] !== n) fail(`agent ${a} count ${this.laCount[la]} != ${n}`);
       if (n > this.config.ordersPerAgentMax) fail(`agent ${a} has ${n} open orders, beyond ordersPerAgentMax`);
       let k = 0;
       let last = 0;
-      for (let s = this.aHead[a]; s !== NIL; s = this.oANext[s]) {
-        if (this.oAgent[s] !== a) fail(`agent list of ${a}`);
+      for (let s = this.laHead[la]; s !== NIL; s = this.oANext[s]) {
+        if (this.oAg[s] !== la) fail(`agent list of ${a}`);
         if (this.oPrio[s] <= last) fail(`agent list of ${a} not in time priority`);
         last = this.oPrio[s];
         k++;
       }
       if (k !== n) fail(`agent list length ${a}`);
-      if ((this.aClient[a]?.size ?? 0) > n) fail(`client ids of ${a}`);
-      if (this.ownsBalances) {
-        const r = perAgentReserve.get(a) ?? [0, 0];
-        if (this.balances.reserved[this.CR][a] !== r[BUY]) fail(`agent ${a} reserved credits ${this.balances.reserved[this.CR][a]} != ${r[BUY]}`);
-        if (this.balances.reserved[this.BA][a] !== r[SELL]) fail(`agent ${a} reserved base ${this.balances.reserved[this.BA][a]} != ${r[SELL]}`);
-      }
+      if ((this.laClient[la]?.size ?? 0) > n) fail(`client ids of ${a}`);
     }
+    if (!this.ownsBalances) return;
+    this.balances.forEachKnown((a) => {
+      const r = t.perAgentReserve.get(a) ?? [0, 0];
+      const crR = this.balances.getReserved(a, this.CR);
+      const baR = this.balances.getReserved(a, this.BA);
+      if (crR !== r[BUY]) fail(`agent ${a} reserved credits ${crR} != ${r[BUY]}`);
+      if (baR !== r[SELL]) fail(`agent ${a} reserved base ${baR} != ${r[SELL]}`);
+    });
+  }
+
+  private checkHeap(fail: (m: string) => never): void {
     let gtdOpen = 0;
     for (let i = 0; i < this.hSize; i++) {
       const l = 2 * i + 1;
@@ -1320,7 +1573,25 @@ export class MatchingEngine {
       if (this.oExpiry[s] !== 0) gtd++;
     });
     if (gtd !== gtdOpen) fail(`${gtd} open GTD orders but ${gtdOpen} in the expiry heap`);
-    if (this.tReserve !== 0) fail('taker scratch reserve left over');
-    this.balances.assertInvariants();
   }
+
+  /** Bytes held by this market's typed arrays (order pool, id index, price pages, agent slots, expiry heap). */
+  get typedArrayBytes(): number {
+    const arrays = [
+      this.oId, this.oAg, this.oSide, this.oStp, this.oPost, this.oPrice, this.oLots, this.oReserve, this.oExpiry, this.oPrio,
+      this.oPrev, this.oNext, this.oAPrev, this.oANext, this.dir, this.pageBits, this.pFree, this.pLevels, this.lHead, this.lTail,
+      this.lLots, this.lBits, this.laAgent, this.laHead, this.laTail, this.laCount, this.laCr, this.laBa, this.hExp, this.hId,
+    ];
+    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.idToSlot.bytes + this.agentIdx.bytes;
+  }
+}
+
+interface BookTally {
+  count: number;
+  bidLevels: number;
+  askLevels: number;
+  maxBid: number;
+  minAsk: number;
+  perAgentCount: Map<number, number>;
+  perAgentReserve: Map<number, [number, number]>;
 }

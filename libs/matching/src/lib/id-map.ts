@@ -9,14 +9,25 @@ export class IdMap {
   private keys: Float64Array;
   private vals: Int32Array;
   size = 0;
+  /** percent: the table doubles when an insert would fill it beyond this */
+  private readonly maxLoad: number;
 
-  /** `capacity` is rounded up to a power of two; the table doubles when half full */
-  constructor(capacity = 1024) {
+  /**
+   * `capacity` (cells) is rounded up to a power of two. `maxLoadPercent`: 50 for tables under insert/delete
+   * churn (short probe runs), up to 75 for tables that only grow (balance cells: a quarter less memory).
+   */
+  constructor(capacity = 1024, maxLoadPercent = 50) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
     this.mask = cap - 1;
     this.keys = new Float64Array(cap);
     this.vals = new Int32Array(cap);
+    this.maxLoad = maxLoadPercent;
+  }
+
+  /** Grows the table (if needed) so that `n` keys fit without a rehash. */
+  reserve(n: number): void {
+    while (n * 100 > (this.mask + 1) * this.maxLoad) this.grow();
   }
 
   /**
@@ -27,6 +38,11 @@ export class IdMap {
     const block = Math.floor(id / 16);
     const h = Math.imul((block | 0) ^ ((block / 4294967296) | 0), 0x9e3779b1) >>> 0;
     return ((h << 4) | (id & 15)) & this.mask;
+  }
+
+  /** bytes held by the table */
+  get bytes(): number {
+    return this.keys.byteLength + this.vals.byteLength;
   }
 
   /** the value, or -1 */
@@ -42,7 +58,7 @@ export class IdMap {
   }
 
   set(id: number, v: number): void {
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    if ((this.size + 1) * 100 > (this.mask + 1) * this.maxLoad) this.grow();
     const keys = this.keys;
     let i = this.slot(id);
     for (;;) {

@@ -1,13 +1,14 @@
 import type { MatchingCommand } from '@ate/contracts';
-import { BalanceView, type BalancesSnapshot } from './balances';
+import { BalanceView, type SparseBalancesSnapshot } from './balances';
 import type { MarketConfig } from './config';
 import { type CommandResult, MatchingEngine } from './engine';
 import type { EventSink } from './events';
 import { AGENTS_DEFAULT } from './limits';
 import type { EngineSnapshot } from './snapshot';
 
+/** The shared view once, sparse; each market's snapshot with empty `balances`. */
 export interface MarketSetSnapshot {
-  balances: BalancesSnapshot;
+  balances: SparseBalancesSnapshot;
   markets: EngineSnapshot[];
 }
 
@@ -54,30 +55,42 @@ export class MarketSet {
   }
 
   snapshot(): MarketSetSnapshot {
-    return { balances: this.balances.snapshot(), markets: [...this.engines.values()].map((e) => e.snapshot()) };
+    return { balances: this.balances.snapshotSparse(), markets: [...this.engines.values()].map((e) => e.snapshot({ balances: false })) };
   }
 
   static restore(s: MarketSetSnapshot, sinks: Record<string, EventSink> = {}): MarketSet {
-    const set = new MarketSet(BalanceView.restore(s.balances));
+    const set = new MarketSet(BalanceView.restoreSparse(s.balances));
     for (const m of s.markets) set.engines.set(m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] }));
     return set;
   }
 
   /** Every engine's invariants, and reserved funds in the shared view = what all open orders of all markets need. */
   assertInvariants(): void {
-    const need = this.balances.assets.map(() => new Float64Array(this.balances.agentsMax));
+    const v = this.balances;
+    const n = v.assets.length;
+    /** agent -> reserved per asset that its open orders need */
+    const need = new Map<number, Float64Array>();
     for (const e of this.engines.values()) {
       e.assertInvariants();
-      const cr = this.balances.assetIndex('CREDIT');
-      const ba = this.balances.assetIndex(e.config.baseAsset);
-      for (const o of e.snapshot().orders) need[o.side === 'buy' ? cr : ba][o.agent] += o.reserved;
-    }
-    for (let i = 0; i < need.length; i++) {
-      for (let a = 0; a < this.balances.agentsMax; a++) {
-        if (need[i][a] !== this.balances.reserved[i][a]) {
-          throw new Error(`matching invariant broken: agent ${a} ${this.balances.assets[i]} reserved ${this.balances.reserved[i][a]} != ${need[i][a]}`);
-        }
+      const cr = v.assetIndex('CREDIT');
+      const ba = v.assetIndex(e.config.baseAsset);
+      for (const o of e.snapshot({ balances: false }).orders) {
+        let row = need.get(o.agent);
+        if (row === undefined) need.set(o.agent, (row = new Float64Array(n)));
+        row[o.side === 'buy' ? cr : ba] += o.reserved;
       }
     }
+    const total = new Float64Array(n);
+    const reserved = new Float64Array(n);
+    const none = new Float64Array(n);
+    v.forEachKnown((a) => {
+      v.row(a, total, reserved);
+      const want = need.get(a) ?? none;
+      need.delete(a);
+      for (let i = 0; i < n; i++) {
+        if (want[i] !== reserved[i]) throw new Error(`matching invariant broken: agent ${a} ${v.assets[i]} reserved ${reserved[i]} != ${want[i]}`);
+      }
+    });
+    if (need.size > 0) throw new Error(`matching invariant broken: orders of unknown agents ${[...need.keys()].join(', ')}`);
   }
 }

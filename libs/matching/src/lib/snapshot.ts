@@ -1,5 +1,5 @@
 import type { MarketState, OrderSide, StpMode } from '@ate/contracts';
-import type { BalancesSnapshot } from './balances';
+import type { BalancesSnapshot, BalanceView } from './balances';
 import type { MarketConfig } from './config';
 
 export interface SnapshotOrder {
@@ -101,6 +101,22 @@ export class StateHasher {
         this.num(row.reserved[i]);
       }
     }
+  }
+  /** The same as balances(v.snapshot()) without building it: every known agent ascending, every asset. */
+  view(v: BalanceView): void {
+    this.num(0xbabe);
+    for (const s of v.supply) this.num(s);
+    const n = v.assets.length;
+    const total = new Float64Array(n);
+    const reserved = new Float64Array(n);
+    v.forEachKnown((agent) => {
+      this.num(agent);
+      v.row(agent, total, reserved);
+      for (let i = 0; i < n; i++) {
+        this.num(total[i]);
+        this.num(reserved[i]);
+      }
+    });
   }
   digest(): string {
     return (this.a >>> 0).toString(16).padStart(8, '0') + (this.b >>> 0).toString(16).padStart(8, '0');

@@ -18,9 +18,9 @@ export interface Book {
   check(): void;
 }
 
-export function engineBook(config: MarketConfig): Book & { engine: MatchingEngine } {
+export function engineBook(config: MarketConfig, agentsMax = TEST_AGENTS_MAX): Book & { engine: MatchingEngine } {
   const sink = new CollectingSink();
-  const engine = new MatchingEngine(config, { sink, agentsMax: TEST_AGENTS_MAX });
+  const engine = new MatchingEngine(config, { sink, agentsMax });
   return {
     name: 'engine',
     engine,
@@ -32,8 +32,8 @@ export function engineBook(config: MarketConfig): Book & { engine: MatchingEngin
   };
 }
 
-export function referenceBook(config: MarketConfig): Book & { ref: ReferenceBook } {
-  const ref = new ReferenceBook(config, TEST_AGENTS_MAX);
+export function referenceBook(config: MarketConfig, agentsMax = TEST_AGENTS_MAX): Book & { ref: ReferenceBook } {
+  const ref = new ReferenceBook(config, agentsMax);
   return {
     name: 'reference',
     ref,

@@ -68,8 +68,36 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 export const streamArb = (maxLength: number) => fc.array(stepArb, { minLength: Math.min(20, maxLength), maxLength, size: 'max' });
 
+/**
+ * How abstract steps map onto a market: `px` maps the steps' prices (86..114 around 100) to ticks, `agentOf`
+ * the abstract agents 0..4 to agent ids, `creditScale` multiplies credit amounts (deposits, withdrawals, spends).
+ */
+export interface StreamMapping {
+  px?: (p: number) => number;
+  agentOf?: (a: number) => number;
+  creditScale?: number;
+}
+
 /** Turns steps into commands. Funds are tight enough that insufficient-funds rejections happen. */
-export function toCommands(steps: Step[]): MatchingCommand[] {
+export function toCommands(steps: Step[], mapping: StreamMapping = {}): MatchingCommand[] {
+  const out = abstractCommands(steps);
+  const px = mapping.px;
+  const ag = mapping.agentOf;
+  const k = mapping.creditScale ?? 1;
+  if (px === undefined && ag === undefined && k === 1) return out;
+  return out.map((c) => {
+    const m = { ...c } as Record<string, unknown>;
+    if (ag !== undefined && typeof m['agent'] === 'number') m['agent'] = ag(m['agent'] as number);
+    if (px !== undefined && (c.type === 'limit' || c.type === 'amend') && typeof c.price === 'number') {
+      m['price'] = px(Math.floor(c.price)) + (c.price - Math.floor(c.price));
+    }
+    if (c.type === 'market' && c.spend !== undefined) m['spend'] = c.spend * k;
+    if ((c.type === 'deposit' || c.type === 'withdraw') && c.asset === 'credit') m['amount'] = c.amount * k;
+    return m as unknown as MatchingCommand;
+  });
+}
+
+function abstractCommands(steps: Step[]): MatchingCommand[] {
   const out: MatchingCommand[] = [];
   let ts = 1;
   for (const a of [0, 1, 2, 3]) {

@@ -4,8 +4,8 @@ import type { Pool } from 'pg';
 import type { AccountIds } from './settlement';
 import { selectAgentNum, selectAgents } from './sql';
 
-/** Agents the shared balance view holds (typed arrays indexed by agent.num). */
-export const HOST_AGENTS_MAX = 1 << 16;
+/** Agents the shared balance view holds (agent.num below this; one bit each there, balances are sparse). */
+export const HOST_AGENTS_MAX = 1 << 20;
 
 /**
  * Who is who for the host: each agent's small integer number (the engine's agent id) and the ledger account ids
