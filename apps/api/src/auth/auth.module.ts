@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
 import { AdminBootstrapService } from './admin-bootstrap.service';
 import { ApiKeysService, KEY_VAULT } from './api-keys.service';
+import { KeyEpoch, MemoryKeyEpoch, RedisKeyEpoch } from './key-epoch';
 import { KeyVault } from './key-vault';
 import { MemoryReplayCache, RedisReplayCache, ReplayCache } from './replay-cache';
 
@@ -21,6 +22,11 @@ import { MemoryReplayCache, RedisReplayCache, ReplayCache } from './replay-cache
       inject: [RedisService, APP_CONFIG],
       useFactory: (redis: RedisService, config: AppConfig) =>
         redis.client ? new RedisReplayCache(redis.client, config.REDIS_PREFIX) : new MemoryReplayCache(),
+    },
+    {
+      provide: KeyEpoch,
+      inject: [RedisService, APP_CONFIG],
+      useFactory: (redis: RedisService, config: AppConfig) => (redis.client ? new RedisKeyEpoch(redis.client, config.REDIS_PREFIX) : new MemoryKeyEpoch()),
     },
     ApiKeysService,
     AdminBootstrapService,
