@@ -80,6 +80,33 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     expect((await k1.raw('GET', '/v1/orders')).status).toBe(200); // reads do not count
   });
 
+  it('every limit reports itself: RateLimit-Policy and RateLimit (IETF fields), one item per limit that counted the request', async () => {
+    const { app, url, admin } = await start(db, { RATE_LIMIT_PER_ADDRESS: '50', RATE_LIMIT_PER_KEY: '20', RATE_LIMIT_WINDOW_MS: '60000', ORDER_RATE_PER_AGENT: '2', ORDER_RATE_WINDOW_MS: '30000' });
+    apps.push(app);
+    await admin.defineAsset({ code: 'HD.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    await admin.createMarket({ base: 'HD.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
+    const agent = await admin.createAgent({ name: `headers-${Date.now()}` });
+    await admin.deposit({ id: `hd-${agent.id}`, agentId: agent.id, asset: 'CREDIT', amount: '100' });
+    const a = new AteClient({ baseUrl: url, ...agent.apiKey! });
+    const order = { market: 'HD.1K/CREDIT', side: 'buy' as const, type: 'limit' as const, price: '0.900', quantity: '1' };
+    const policy = '"address";q=50;w=60, "key";q=20;w=60, "orders";q=2;w=30';
+    const placed = await a.raw('POST', '/v1/orders', order);
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get('ratelimit-policy')).toBe(policy);
+    expect(placed.headers.get('ratelimit')).toMatch(/^"address";r=\d+;t=\d+, "key";r=19;t=60, "orders";r=1;t=30$/);
+    await a.raw('POST', '/v1/orders', order);
+    const over = await a.raw<any>('POST', '/v1/orders', order);
+    expect(over.status).toBe(429);
+    expect(over.headers.get('ratelimit')).toMatch(/"orders";r=0;t=\d+$/);
+    // a read counts against address and key only
+    const read = await a.raw('GET', '/v1/orders');
+    expect(read.headers.get('ratelimit-policy')).toBe('"address";q=50;w=60, "key";q=20;w=60');
+    // an unsigned request is refused 401 after the address limit counted it: that limit still reports itself
+    const anon = await new AteClient({ baseUrl: url }).raw('GET', '/v1/me', undefined, { signed: false });
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('ratelimit')).toMatch(/^"address";r=\d+;t=\d+$/);
+  });
+
   it('with Redis, api nodes share one budget per key', async () => {
     const env = { REDIS_URL, REDIS_PREFIX, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
     const a = await start(db, env);

@@ -14,7 +14,7 @@ import { budgetKey, isOrderRoute, THROTTLE_IP, THROTTLE_KEY, THROTTLE_ORDERS, tr
       inject: [APP_CONFIG, RedisService],
       useFactory: (config: AppConfig, redis: RedisService) => ({
         throttlers: [
-          { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey(config.REDIS_PREFIX), setHeaders: false },
+          { name: THROTTLE_IP, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_ADDRESS, getTracker: trackByIp, generateKey: budgetKey(config.REDIS_PREFIX) },
           { name: THROTTLE_KEY, ttl: config.RATE_LIMIT_WINDOW_MS, limit: config.RATE_LIMIT_PER_KEY, getTracker: trackByKey, generateKey: budgetKey(config.REDIS_PREFIX) },
           {
             name: THROTTLE_ORDERS,
@@ -23,7 +23,6 @@ import { budgetKey, isOrderRoute, THROTTLE_IP, THROTTLE_KEY, THROTTLE_ORDERS, tr
             getTracker: trackByAgent,
             generateKey: budgetKey(config.REDIS_PREFIX),
             skipIf: (ctx) => !isOrderRoute(ctx),
-            setHeaders: false,
           },
         ],
         storage: redis.client ? new ThrottlerStorageRedisService(redis.client) : new MemoryThrottlerStorage(),

@@ -14,11 +14,28 @@ export const THROTTLE_KEY = 'default'; // the standard RateLimit-* headers (no s
 /** Orders placed or amended per agent (not per key: an agent with many keys gets one budget). */
 export const THROTTLE_ORDERS = 'orders';
 
-const LIMIT_NAMES: Record<string, { label: string; detail: string }> = {
-  [THROTTLE_IP]: { label: 'per address', detail: 'requests_per_address' },
-  [THROTTLE_KEY]: { label: 'per key', detail: 'requests_per_key' },
-  [THROTTLE_ORDERS]: { label: 'orders per agent', detail: 'orders_per_agent' },
+/** Each limit's names: in the 429 message, in its details, and as its policy in the RateLimit fields. */
+const LIMIT_NAMES: Record<string, { label: string; detail: string; policy: string }> = {
+  [THROTTLE_IP]: { label: 'per address', detail: 'requests_per_address', policy: 'address' },
+  [THROTTLE_KEY]: { label: 'per key', detail: 'requests_per_key', policy: 'key' },
+  [THROTTLE_ORDERS]: { label: 'orders per agent', detail: 'orders_per_agent', policy: 'orders' },
 };
+
+/** Appends one item to a structured-field list header (several limits report on one response). */
+function appendItem(reply: FastifyReply, name: string, item: string): void {
+  const prev = reply.getHeader(name);
+  void reply.header(name, prev ? `${String(prev)}, ${item}` : item);
+}
+
+/**
+ * The IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy: "<name>";q=<quota>;w=<window s>`
+ * and `RateLimit: "<name>";r=<remaining>;t=<s until reset>`, one item per limit that counted the request, in the
+ * order they ran. Seconds are rounded up (a window under a second shows as w=1).
+ */
+function reportLimit(reply: FastifyReply, policy: string, quota: number, windowMs: number, remaining: number, resetSec: number): void {
+  appendItem(reply, 'RateLimit-Policy', `"${policy}";q=${quota};w=${Math.max(1, Math.ceil(windowMs / 1000))}`);
+  appendItem(reply, 'RateLimit', `"${policy}";r=${remaining};t=${Math.max(0, Math.ceil(resetSec))}`);
+}
 
 /** Marks the routes that count against the order-rate limit (placing and amending orders). */
 export const ORDER_RATE = 'ate:order-rate';
@@ -46,7 +63,6 @@ export const budgetKey =
 /** Shared behaviour: IETF-style RateLimit-* headers, and a 429 in our error shape that names the limit. */
 abstract class LimitGuard extends ThrottlerGuard {
   protected abstract readonly applies: string;
-  protected override headerPrefix = 'RateLimit';
 
   /** Each guard runs its own limit only (the library's guard walks every configured throttler, with six
    * metadata lookups each, on every request). */
@@ -55,14 +71,28 @@ abstract class LimitGuard extends ThrottlerGuard {
     this.throttlers = this.throttlers.filter((t) => t.name === this.applies);
   }
 
+  /** Counts the request against this guard's limit, reports the limit in the RateLimit fields, 429 past it. */
   protected override async handleRequest(props: ThrottlerRequest): Promise<boolean> {
+    const { context, limit, ttl, throttler, blockDuration, getTracker, generateKey } = props;
+    const { req, res } = this.getRequestResponse(context);
+    const name = throttler.name as string;
+    const key = generateKey(context, await getTracker(req, context), name);
+    let r: Awaited<ReturnType<typeof this.storageService.increment>>;
     try {
-      return await super.handleRequest(props);
-    } catch (e) {
-      if (e instanceof AppError) throw e; // the limit was reached (our 429)
+      r = await this.storageService.increment(key, ttl, limit, blockDuration, name);
+    } catch {
       // fail closed: a request whose limit cannot be counted (Redis away) is not served
       throw new AppError('SERVICE_UNAVAILABLE', 'Rate limits cannot be checked right now (Redis unavailable); nothing was done.');
     }
+    const reply = res as FastifyReply;
+    const remaining = Math.max(0, limit - r.totalHits);
+    reportLimit(reply, (LIMIT_NAMES[this.applies] as { policy: string }).policy, limit, ttl, remaining, r.isBlocked ? r.timeToBlockExpire : r.timeToExpire);
+    if (this.applies === THROTTLE_KEY) {
+      // the earlier, unnamed fields describe the per-key limit (kept for clients that read them)
+      void reply.header('RateLimit-Limit', String(limit)).header('RateLimit-Remaining', String(remaining)).header('RateLimit-Reset', String(r.timeToExpire));
+    }
+    if (r.isBlocked) await this.throwThrottlingException(context, { limit, ttl, key, tracker: '', totalHits: r.totalHits, timeToExpire: r.timeToExpire, isBlocked: true, timeToBlockExpire: r.timeToBlockExpire });
+    return true;
   }
 
   protected override async throwThrottlingException(ctx: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
