@@ -17,6 +17,11 @@ export const ConfigSchema = z.object({
   PORT: port.default(3000),
   /** Postgres to use. Unset: start an embedded Postgres with data under DATA_DIR. */
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+  /**
+   * Where the api applies migrations from (a role that owns the tables). Unset: DATABASE_URL. Set it when
+   * DATABASE_URL is a role with only the rights of `ate_app` (docs/SECURITY.md).
+   */
+  MIGRATION_DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   /** Redis for scheduled jobs and multi-node transport. Unset: single node, in-process transport, no scheduled jobs. */
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix of every Redis key this deployment writes (several deployments may share one Redis). */
