@@ -35,6 +35,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     genReqId: requestId,
     // Unknown query/body keys are refused by our schemas; Fastify must not coerce or strip silently.
     return503OnClosing: true,
+    // X-Forwarded-For is believed only from these proxies (req.ip is then the client's address)
+    trustProxy: config.TRUST_PROXY ?? false,
     forceCloseConnections: 'idle',
     // Router and HTTP-parser errors in our error shape (Fastify's own echo the URL and label a 414 "Bad Request").
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -1,4 +1,12 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+function isAddressOrRange(s: string): boolean {
+  const [addr = '', bits, extra] = s.split('/');
+  const v = isIP(addr);
+  if (v === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
 
 /**
  * Every setting of the api process, read from the environment once at start-up and validated here.
@@ -52,6 +60,18 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).max(10_000_000).default(500),
   /** Requests per window per source address (before signature work), to keep floods cheap. */
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(2_000),
+  /** Unsigned requests to public routes (market data, server time) per window per address. */
+  RATE_LIMIT_PUBLIC_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  /**
+   * Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges (e.g. 10.0.0.0/8). The
+   * client address is then the right-most X-Forwarded-For entry that is not itself a trusted proxy. Unset: the
+   * socket's address (X-Forwarded-For is ignored).
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every(isAddressOrRange), 'must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,::1)')
+    .optional(),
   /** Orders placed or amended per agent per ORDER_RATE_WINDOW_MS (all its keys together): 200 per second. */
   ORDER_RATE_PER_AGENT: z.coerce.number().int().min(1).max(10_000_000).default(200),
   ORDER_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),

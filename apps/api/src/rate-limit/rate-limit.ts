@@ -3,22 +3,27 @@ import { ThrottlerGuard, ThrottlerLimitDetail, ThrottlerRequest } from '@nestjs/
 import { AppError } from '@ate/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/auth.types';
+import { IS_PUBLIC } from '../auth/decorators';
 
 /**
  * Named limits (requests per window). Defaults suit one agent on a 2-core node and are set per deployment:
  *  - per source address, before any signature work, so floods of unsigned or forged requests stay cheap;
- *  - per API key, after the signature is verified (a forged request cannot spend someone else's budget).
+ *  - per API key, after the signature is verified (a forged request cannot spend someone else's budget);
+ *  - per address on public routes (unsigned market data), tighter than the address limit, never the key limit.
  */
 export const THROTTLE_IP = 'ip';
 export const THROTTLE_KEY = 'default'; // the standard RateLimit-* headers (no suffix) describe the key's limit
 /** Orders placed or amended per agent (not per key: an agent with many keys gets one budget). */
 export const THROTTLE_ORDERS = 'orders';
+/** Unsigned requests to public routes (market data, server time) per address: their own, tighter budget. */
+export const THROTTLE_PUBLIC = 'public';
 
 /** Each limit's names: in the 429 message, in its details, and as its policy in the RateLimit fields. */
 const LIMIT_NAMES: Record<string, { label: string; detail: string; policy: string }> = {
   [THROTTLE_IP]: { label: 'per address', detail: 'requests_per_address', policy: 'address' },
   [THROTTLE_KEY]: { label: 'per key', detail: 'requests_per_key', policy: 'key' },
   [THROTTLE_ORDERS]: { label: 'orders per agent', detail: 'orders_per_agent', policy: 'orders' },
+  [THROTTLE_PUBLIC]: { label: 'public routes per address', detail: 'public_requests_per_address', policy: 'public' },
 };
 
 /** Appends one item to a structured-field list header (several limits report on one response). */
@@ -41,17 +46,35 @@ function reportLimit(reply: FastifyReply, policy: string, quota: number, windowM
 export const ORDER_RATE = 'ate:order-rate';
 export const OrderRateLimited = (): MethodDecorator => SetMetadata(ORDER_RATE, true);
 export const isOrderRoute = (ctx: ExecutionContext): boolean => Reflect.getMetadata(ORDER_RATE, ctx.getHandler()) === true;
+export const isPublicRoute = (ctx: ExecutionContext): boolean =>
+  Reflect.getMetadata(IS_PUBLIC, ctx.getHandler()) === true || Reflect.getMetadata(IS_PUBLIC, ctx.getClass()) === true;
 export const trackByAgent = (req: Record<string, unknown>): string => {
   const r = req as unknown as Req;
-  return r.auth?.agentId ? `agent:${r.auth.agentId}` : `ip:${r.ip}`;
+  return r.auth?.agentId ? `agent:${r.auth.agentId}` : `ip:${addressKey(r.ip)}`;
 };
 
 type Req = FastifyRequest & { auth?: AuthContext };
 
-export const trackByIp = (req: Record<string, unknown>): string => String((req as unknown as Req).ip);
+/**
+ * The budget an address draws on: an IPv4 address as is, an IPv6 address by its /64 (one host or customer gets a
+ * /64 and can rotate through it), an IPv4-mapped IPv6 address as its IPv4. `req.ip` is the socket's address, or
+ * the client's from X-Forwarded-For when the socket is a trusted proxy (TRUST_PROXY).
+ */
+export function addressKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('%')[0]!.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+export const trackByIp = (req: Record<string, unknown>): string => addressKey(String((req as unknown as Req).ip));
 export const trackByKey = (req: Record<string, unknown>): string => {
   const r = req as unknown as Req;
-  return r.auth ? `key:${r.auth.keyId}` : `ip:${r.ip}`;
+  return r.auth ? `key:${r.auth.keyId}` : `ip:${addressKey(r.ip)}`;
 };
 
 /** One budget per tracker across all routes (the library's default keys budgets per route). */
@@ -118,6 +141,11 @@ export class IpLimitGuard extends LimitGuard {
 @Injectable()
 export class KeyLimitGuard extends LimitGuard {
   protected readonly applies = THROTTLE_KEY;
+}
+
+@Injectable()
+export class PublicLimitGuard extends LimitGuard {
+  protected readonly applies = THROTTLE_PUBLIC;
 }
 
 @Injectable()
