@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 
 /** Text Postgres cannot store as sent: NUL (refused by the server), a UTF-16 surrogate without its pair (stored as U+FFFD). */
 const UNSTORABLE =
+  // eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
   /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The path (e.g. `body.items.2.name`) of the first string or key in `value` that the database cannot hold, or null. */
