@@ -113,6 +113,11 @@ describe('signed requests (real Postgres, real HTTP)', () => {
     expect(after.rows).toEqual(before.rows); // a rejected request writes nothing
   });
 
+  it('a 403 says which role the route needs, not the caller\'s role', async () => {
+    const r = await send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}');
+    expect(r.body).toEqual({ error: { code: 'AUTH_FORBIDDEN', message: 'This needs a key with role admin.', details: { required: ['admin'] } } });
+  });
+
   it('the same signed request twice is a replay', async () => {
     const h = signed();
     expect((await send(h)).status).toBe(200);

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, AUTH_RECV_WINDOW_MS, SIGNING_HEADERS, signatureMatches, signRequest } from '@ate/contracts';
 import type { FastifyRequest } from 'fastify';
@@ -21,6 +21,8 @@ function header(req: FastifyRequest, name: string): string | undefined {
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
@@ -56,7 +58,9 @@ export class SignatureGuard implements CanActivate {
     req.auth = { keyId: key.keyId, role: key.role, agentId: key.agentId, principalId: key.principalId };
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(key.role)) {
-      throw new AppError('AUTH_FORBIDDEN', `This needs a key with role ${roles.join(' or ')}.`, { role: key.role, required: roles });
+      // the caller's role is for the log; the answer says only what the route needs
+      this.logger.warn({ keyId: key.keyId, role: key.role, required: roles, method: req.method, reqId: req.id }, 'forbidden: role');
+      throw new AppError('AUTH_FORBIDDEN', `This needs a key with role ${roles.join(' or ')}.`, { required: roles });
     }
     return true;
   }

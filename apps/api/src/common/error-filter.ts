@@ -65,8 +65,17 @@ export function toErrorResponse(err: unknown, requestId?: string, routes?: Route
   return { ...r, body: boundedBody(r.body) };
 }
 
+/** The details a 5xx may carry to the client (what to do next); anything else in them stays in the log. */
+const SERVER_ERROR_DETAILS = ['outcome', 'requestId'];
+
 function errorResponse(err: unknown, requestId?: string, routes?: RouteTable): { status: number; body: ErrorBody; allow?: string } {
-  if (err instanceof AppError) return { status: err.status, body: err.toBody() };
+  if (err instanceof AppError) {
+    if (err.status < 500 || !err.details) return { status: err.status, body: err.toBody() };
+    // internal text (e.g. the engine's broken-state message) reaches the log, not the client
+    const shown = Object.fromEntries(Object.entries(err.details).filter(([k]) => SERVER_ERROR_DETAILS.includes(k)));
+    if (Object.keys(shown).length < Object.keys(err.details).length) logger.warn({ code: err.code, details: err.details, requestId }, err.message);
+    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(Object.keys(shown).length ? { details: shown } : {}) } } };
+  }
 
   const fe = err as Partial<FastifyError>;
   if (typeof fe?.code === 'string' && FASTIFY_CODES[fe.code]) {
