@@ -108,6 +108,26 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose value is a secret: an error names them but never shows them. */
+const SECRET_SETTINGS = new Set(['ADMIN_SECRET', 'MASTER_KEY']);
+const URL_SETTINGS = new Set(['DATABASE_URL', 'MIGRATION_DATABASE_URL', 'REDIS_URL']);
+
+/** A bad value as a configuration error may show it: secrets not at all, URLs without their password. */
+function shown(variable: string, value: string | undefined): string {
+  if (value === undefined) return 'null';
+  if (SECRET_SETTINGS.has(variable)) return `a value of ${value.length} characters, not shown`;
+  if (URL_SETTINGS.has(variable)) {
+    try {
+      const u = new URL(value);
+      if (u.password) u.password = '***';
+      return JSON.stringify(u.toString());
+    } catch {
+      return `a value of ${value.length} characters, not shown (it may hold a password)`;
+    }
+  }
+  return JSON.stringify(value);
+}
+
 /** Validates the environment. Empty strings count as unset (a common shell mistake: `DATABASE_URL= npm start`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const input: Record<string, string> = {};
@@ -129,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!r.success) {
     const issue = r.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(variable, `${issue?.message ?? 'invalid'} (got ${JSON.stringify(env[variable] ?? null)})`);
+    throw new ConfigError(variable, `${issue?.message ?? 'invalid'} (got ${shown(variable, env[variable])})`);
   }
   return r.data;
 }
