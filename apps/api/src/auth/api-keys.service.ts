@@ -108,6 +108,11 @@ export class ApiKeysService {
     this.cache.delete(keyId);
   }
 
+  /** Whether an admin key was ever issued here (revoked ones count). */
+  async hasEverHadAdminKey(): Promise<boolean> {
+    return (await this.db.prisma.apiKey.count({ where: { role: 'admin' } })) > 0;
+  }
+
   async hasActiveAdminKey(): Promise<boolean> {
     return (await this.db.prisma.apiKey.count({ where: { role: 'admin', revokedAt: null } })) > 0;
   }
