@@ -3,13 +3,13 @@ import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
-import { ZodQuery } from '../common/zod';
+import { Int8String, ZodQuery } from '../common/zod';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 
 export const StatementQuery = z.strictObject({
   asset: z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/),
-  cursor: z.string().regex(/^(0|[1-9][0-9]{0,18})$/).optional(),
+  cursor: Int8String.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 

@@ -186,6 +186,17 @@ describe('api edges (real HTTP, real Postgres)', () => {
     },
   );
 
+  it('a cursor beyond a bigint is a 400, not a database error', async () => {
+    const me = await agent.me();
+    await admin.deposit({ id: `edge-${me.agentId}`, agentId: me.agentId as string, asset: 'CREDIT', amount: '1' });
+    for (const cursor of ['9223372036854775808', '9999999999999999999']) {
+      const r = await agent.raw<any>('GET', `/v1/account/statement?asset=CREDIT&cursor=${cursor}`);
+      expect(r.status).toBe(400);
+      expectShape(r.body, 'VALIDATION_FAILED');
+    }
+    expect((await agent.raw('GET', '/v1/account/statement?asset=CREDIT&cursor=9223372036854775807')).status).toBe(200);
+  });
+
   it('broken HTTP (a request line the parser refuses) gets our shape too', async () => {
     const raw = await new Promise<string>((resolve, reject) => {
       const s = connect(Number(new URL(url).port), '127.0.0.1', () =>
