@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service';
 import { AuthContext, Role } from './auth.types';
 import { IS_PUBLIC, ROLES_KEY } from './decorators';
-import { ReplayCache } from './replay-cache';
+import { ReplayCache, replayTtlMs } from './replay-cache';
 
 type SignedRequest = FastifyRequest & { auth?: AuthContext; rawBody?: string };
 
@@ -53,7 +53,7 @@ export class SignatureGuard implements CanActivate {
     // An unknown, revoked or suspended key answers exactly like a bad signature: no existence leak.
     const expected = key ? signRequest(key.signingKey, ts, req.method, req.url, req.rawBody ?? '') : '0'.repeat(64);
     if (!key || !signatureMatches(expected, sig)) throw new AppError('AUTH_INVALID_SIGNATURE');
-    if (!(await this.replays.firstUse(sig, 2 * AUTH_RECV_WINDOW_MS))) throw new AppError('AUTH_REPLAYED');
+    if (!(await this.replays.firstUse(sig, key.keyId, replayTtlMs(Number(ts), now), now))) throw new AppError('AUTH_REPLAYED');
 
     req.auth = { keyId: key.keyId, role: key.role, agentId: key.agentId, principalId: key.principalId };
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
