@@ -1,10 +1,10 @@
-// `npm run db:migrate`: applies the SQL migrations in prisma/migrations to DATABASE_URL (or, with no
+// `npm run db:migrate`: applies the SQL migrations in prisma/migrations to MIGRATION_DATABASE_URL or DATABASE_URL (or, with no
 // DATABASE_URL, to the embedded Postgres that `npm start` uses, starting it for the duration).
 import { resolve } from 'node:path';
 import { migrate, startEmbeddedPostgres } from '@ate/db';
 
 async function main(): Promise<void> {
-  let url = process.env['DATABASE_URL'];
+  let url = process.env['MIGRATION_DATABASE_URL'] || process.env['DATABASE_URL'];
   let stop: (() => Promise<void>) | undefined;
   if (!url) {
     const port = Number(process.env['EMBEDDED_PG_PORT'] ?? 54329);

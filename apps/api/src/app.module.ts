@@ -14,7 +14,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { HealthService } from './health/health.service';
 import { RedisModule } from './redis/redis.module';
-import { IpLimitGuard, KeyLimitGuard, OrderLimitGuard } from './rate-limit/rate-limit';
+import { IpLimitGuard, KeyLimitGuard, OrderLimitGuard, PublicLimitGuard } from './rate-limit/rate-limit';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SignatureGuard } from './auth/signature.guard';
 import { TimeController } from './time/time.controller';
@@ -47,8 +47,10 @@ export class AppModule {
         HealthService,
         AccountService,
         { provide: APP_FILTER, useClass: AllErrorsFilter },
-        // Guards run in this order: address limit, signature (and role), key limit, order rate (order routes only).
+        // Guards run in this order: address limit, public-route limit (public routes only), signature (and role),
+        // key limit (signed routes only), order rate (order routes only).
         { provide: APP_GUARD, useClass: IpLimitGuard },
+        { provide: APP_GUARD, useClass: PublicLimitGuard },
         { provide: APP_GUARD, useClass: SignatureGuard },
         { provide: APP_GUARD, useClass: KeyLimitGuard },
         { provide: APP_GUARD, useClass: OrderLimitGuard },

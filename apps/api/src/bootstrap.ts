@@ -6,9 +6,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError } from '@ate/contracts';
 import type { AppConfig } from './config/config';
+import { clientErrorHandler, findUnstorable, installEdges, unstorableError } from './common/edges';
+import { MAX_PARAM_LENGTH, sendError } from './common/error-filter';
 
 /** A client-sent x-request-id is kept when it is short and plain; otherwise we make one. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -32,8 +35,15 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     genReqId: requestId,
     // Unknown query/body keys are refused by our schemas; Fastify must not coerce or strip silently.
     return503OnClosing: true,
+    // X-Forwarded-For is believed only from these proxies (req.ip is then the client's address)
+    trustProxy: config.TRUST_PROXY ?? false,
     forceCloseConnections: 'idle',
+    // Router and HTTP-parser errors in our error shape (Fastify's own echo the URL and label a 414 "Bad Request").
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (err: unknown, req: { id: string }, reply: unknown) => sendError(reply as FastifyReply, err, req.id),
+    clientErrorHandler,
   });
+  installEdges(adapter.getInstance()); // before any route: the route table (405) and the check for unstorable text
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, opts.extraModules), adapter, {
     bufferLogs: true,
     abortOnError: false,
@@ -51,7 +61,9 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     const text = body.toString();
     (req as typeof req & { rawBody?: string }).rawBody = text; // the exact bytes a request signature covers
     defaultJson(req, text, (err, value) => {
-      if (err) done(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'), undefined);
+      if (err) return done(new AppError('MALFORMED_JSON', 'The request body is not valid JSON.'), undefined);
+      const where = findUnstorable(value, 'body');
+      if (where) done(unstorableError(where), undefined);
       else done(null, value);
     });
   });

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { resolve } from 'node:path';
-import { migrate, startEmbeddedPostgres, EmbeddedPostgresHandle } from '@ate/db';
+import { ensureLoginRole, migrate, secretFile, startEmbeddedPostgres, EmbeddedPostgresHandle } from '@ate/db';
 import { createApp } from './bootstrap';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
 
@@ -27,11 +27,14 @@ async function main(): Promise<void> {
     const dataDir = resolve(config.DATA_DIR, 'pg');
     log(`no DATABASE_URL: starting embedded Postgres on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${dataDir})`);
     embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
-    config = { ...config, DATABASE_URL: embedded.url };
   }
-  const databaseUrl = config.DATABASE_URL as string;
-  const migrated = await migrate(databaseUrl);
+  const migrated = await migrate(embedded?.url ?? config.MIGRATION_DATABASE_URL ?? (config.DATABASE_URL as string));
   log(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
+  if (embedded) {
+    // The api (and its in-process engine) run as a role with only the rights of ate_app, not as the superuser.
+    const { secret } = secretFile(resolve(config.DATA_DIR, 'pg-api-password'));
+    config = { ...config, DATABASE_URL: await ensureLoginRole(embedded.url, 'ate_api', secret) };
+  }
   if (!config.REDIS_URL) {
     log('no REDIS_URL: single node: the in-process engine transport, rate limits and replay checks in memory, reconciliation on a timer. Set REDIS_URL to share them across api nodes.');
   }

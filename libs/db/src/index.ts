@@ -2,3 +2,4 @@ export * from './lib/migrate';
 export * from './lib/embedded';
 export * from './lib/prisma';
 export * from './lib/testing';
+export * from './lib/app-role';

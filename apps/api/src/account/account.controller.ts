@@ -3,12 +3,12 @@ import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
-import { ZodQuery } from '../common/zod';
+import { Int8String, ZodQuery } from '../common/zod';
 import { AccountService } from './account.service';
 
 export const StatementQuery = z.strictObject({
   asset: z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/),
-  cursor: z.string().regex(/^(0|[1-9][0-9]{0,18})$/).optional(),
+  cursor: Int8String.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 

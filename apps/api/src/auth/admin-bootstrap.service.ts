@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { deriveSigningKey } from '@ate/contracts';
@@ -10,7 +10,8 @@ import { KeyVault } from './key-vault';
 
 /**
  * A fresh install needs one admin key to create agents. With ADMIN_KEY_ID and ADMIN_SECRET set, that key is
- * installed (once); otherwise, when no admin key exists, one is created and printed once on stdout.
+ * installed (once); otherwise, on a database that never had an admin key, one is created and its secret written
+ * to DATA_DIR/first-admin-key.json (mode 0600) for the operator to read and delete.
  */
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
@@ -38,15 +39,18 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
       }
       return;
     }
-    if (await this.keys.hasActiveAdminKey()) return;
+    if (await this.keys.hasEverHadAdminKey()) {
+      // never mint one by itself once one existed: revoking every admin key must not hand out a new one
+      if (!(await this.keys.hasActiveAdminKey())) this.logger.warn('every admin key is revoked; none is minted: install one with ADMIN_KEY_ID and ADMIN_SECRET');
+      return;
+    }
     const k = await this.keys.issue('admin', {}, 'first admin key');
-    // Printed once, plainly, for the operator at the console; never logged through the structured logger.
-    // Also left in the data directory (mode 0600, beside the master key) so `npm run seed:demo` finds it.
+    // The secret goes to a file only the operator can read (created afresh, exclusively, mode 0600), never to
+    // stdout or the log; `npm run seed:demo` reads it there. The operator deletes it after first use.
     const file = resolve(this.config.DATA_DIR, 'first-admin-key.json');
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ keyId: k.keyId, secret: k.secret }) + '\n', { mode: 0o600 });
-    process.stdout.write(
-      `\n  First admin API key (shown once; also in ${file}):\n    ATE_KEY=${k.keyId}\n    ATE_SECRET=${k.secret}\n\n`,
-    );
+    rmSync(file, { force: true }); // a stale file (another database's key, a wider mode) is replaced, not reused
+    writeFileSync(file, JSON.stringify({ keyId: k.keyId, secret: k.secret }) + '\n', { mode: 0o600, flag: 'wx' });
+    process.stdout.write(`\n  First admin API key ${k.keyId}: its secret is in ${file} (mode 0600).\n  Read it, keep it somewhere safe, then delete that file.\n\n`);
   }
 }

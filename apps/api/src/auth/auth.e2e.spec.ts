@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { deriveSigningKey, signRequest } from '@ate/contracts';
@@ -113,6 +116,11 @@ describe('signed requests (real Postgres, real HTTP)', () => {
     expect(after.rows).toEqual(before.rows); // a rejected request writes nothing
   });
 
+  it('a 403 says which role the route needs, not the caller\'s role', async () => {
+    const r = await send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}');
+    expect(r.body).toEqual({ error: { code: 'AUTH_FORBIDDEN', message: 'This needs a key with role admin.', details: { required: ['admin'] } } });
+  });
+
   it('the same signed request twice is a replay', async () => {
     const h = signed();
     expect((await send(h)).status).toBe(200);
@@ -174,34 +182,49 @@ describe('replay protection across api nodes (real Redis)', () => {
 });
 
 describe('first start', () => {
-  it('creates one admin key when none exists and prints it once', async () => {
+  it('mints one admin key on a database that never had one: its secret only in a fresh 0600 file, never on stdout; never again once one existed', async () => {
     const db = await createTestDatabase('auth_boot');
+    const dataDir = mkdtempSync(join(tmpdir(), 'ate-boot-'));
+    const file = join(dataDir, 'first-admin-key.json');
+    writeFileSync(file, 'stale\n', { mode: 0o644 }); // left over from another database
     const printed: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any, ...rest: any[]) => {
       printed.push(String(chunk));
       return write(chunk, ...rest);
     });
-    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64') });
+    const config = loadConfig({ DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: dataDir });
+    const adminKeys = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM api_key WHERE role = 'admin'`)).rows[0].n;
     try {
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 3; i++) {
         const app = await createApp(config);
         await app.listen({ port: 0, host: '127.0.0.1' });
         const url = await app.getUrl();
         if (i === 0) {
+          expect(statSync(file).mode & 0o777).toBe(0o600);
+          const { keyId, secret } = JSON.parse(readFileSync(file, 'utf8'));
           const out = printed.join('');
-          const keyId = /ATE_KEY=(ak_[a-z0-9]+)/.exec(out)?.[1];
-          const secret = /ATE_SECRET=(\S+)/.exec(out)?.[1];
-          expect(keyId && secret).toBeTruthy();
-          expect((await new AteClient({ baseUrl: url, keyId, secret }).me()).role).toBe('admin');
+          expect(out).toContain(keyId);
+          expect(out).toContain(file);
+          expect(out).toMatch(/delete that file/);
+          expect(out).not.toContain(secret);
+          const first = new AteClient({ baseUrl: url, keyId, secret });
+          expect((await first.me()).role).toBe('admin');
+          unlinkSync(file); // the operator took it
+        }
+        if (i === 1) {
+          // every admin key revoked: the next start must not mint a new one by itself
+          const { keyId } = (await db.pool.query(`SELECT id AS "keyId" FROM api_key WHERE role = 'admin'`)).rows[0];
+          await db.pool.query('UPDATE api_key SET revoked_at = now() WHERE id = $1', [keyId]);
         }
         await app.close();
       }
-      expect(printed.join('').match(/ATE_KEY=/g)).toHaveLength(1); // the second start prints nothing
-      const n = await db.pool.query(`SELECT count(*)::int AS n FROM api_key WHERE role = 'admin'`);
-      expect(n.rows[0].n).toBe(1);
+      expect(printed.join('').match(/First admin API key/g)).toHaveLength(1);
+      expect(await adminKeys()).toBe(1);
+      expect(existsSync(file)).toBe(false);
     } finally {
       spy.mockRestore();
+      rmSync(dataDir, { recursive: true, force: true });
       await db.drop();
     }
   });

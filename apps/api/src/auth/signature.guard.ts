@@ -1,11 +1,11 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, AUTH_RECV_WINDOW_MS, SIGNING_HEADERS, signatureMatches, signRequest } from '@ate/contracts';
 import type { FastifyRequest } from 'fastify';
 import { ApiKeysService } from './api-keys.service';
 import { AuthContext, Role } from './auth.types';
 import { IS_PUBLIC, ROLES_KEY } from './decorators';
-import { ReplayCache } from './replay-cache';
+import { ReplayCache, replayTtlMs } from './replay-cache';
 
 type SignedRequest = FastifyRequest & { auth?: AuthContext; rawBody?: string };
 
@@ -21,6 +21,8 @@ function header(req: FastifyRequest, name: string): string | undefined {
  */
 @Injectable()
 export class SignatureGuard implements CanActivate {
+  private readonly logger = new Logger('Auth');
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
@@ -51,12 +53,14 @@ export class SignatureGuard implements CanActivate {
     // An unknown, revoked or suspended key answers exactly like a bad signature: no existence leak.
     const expected = key ? signRequest(key.signingKey, ts, req.method, req.url, req.rawBody ?? '') : '0'.repeat(64);
     if (!key || !signatureMatches(expected, sig)) throw new AppError('AUTH_INVALID_SIGNATURE');
-    if (!(await this.replays.firstUse(sig, 2 * AUTH_RECV_WINDOW_MS))) throw new AppError('AUTH_REPLAYED');
+    if (!(await this.replays.firstUse(sig, key.keyId, replayTtlMs(Number(ts), now), now))) throw new AppError('AUTH_REPLAYED');
 
     req.auth = { keyId: key.keyId, role: key.role, agentId: key.agentId, principalId: key.principalId };
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(key.role)) {
-      throw new AppError('AUTH_FORBIDDEN', `This needs a key with role ${roles.join(' or ')}.`, { role: key.role, required: roles });
+      // the caller's role is for the log; the answer says only what the route needs
+      this.logger.warn({ keyId: key.keyId, role: key.role, required: roles, method: req.method, reqId: req.id }, 'forbidden: role');
+      throw new AppError('AUTH_FORBIDDEN', `This needs a key with role ${roles.join(' or ')}.`, { required: roles });
     }
     return true;
   }

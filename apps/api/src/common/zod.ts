@@ -45,3 +45,12 @@ export function ZodQuery<T extends z.ZodObject>(schema: T): ParameterDecorator {
     }
   };
 }
+
+/** Postgres' bigint bound: a cursor or id beyond it would be a database error (22003), not a clear 400. */
+export const INT8_MAX = 9223372036854775807n;
+
+/** A non-negative decimal integer string that fits a Postgres bigint (a cursor into a bigint-keyed list). */
+export const Int8String = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a non-negative integer')
+  .refine((s) => BigInt(s) <= INT8_MAX, `must be at most ${INT8_MAX}`);

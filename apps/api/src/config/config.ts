@@ -1,4 +1,12 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+function isAddressOrRange(s: string): boolean {
+  const [addr = '', bits, extra] = s.split('/');
+  const v = isIP(addr);
+  if (v === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
 
 /**
  * Every setting of the api process, read from the environment once at start-up and validated here.
@@ -17,6 +25,11 @@ export const ConfigSchema = z.object({
   PORT: port.default(3000),
   /** Postgres to use. Unset: start an embedded Postgres with data under DATA_DIR. */
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),
+  /**
+   * Where the api applies migrations from (a role that owns the tables). Unset: DATABASE_URL. Set it when
+   * DATABASE_URL is a role with only the rights of `ate_app` (docs/SECURITY.md).
+   */
+  MIGRATION_DATABASE_URL: url(['postgres', 'postgresql']).optional(),
   /** Redis for scheduled jobs and multi-node transport. Unset: single node, in-process transport, no scheduled jobs. */
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix of every Redis key this deployment writes (several deployments may share one Redis). */
@@ -47,6 +60,18 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().min(1).max(10_000_000).default(500),
   /** Requests per window per source address (before signature work), to keep floods cheap. */
   RATE_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(2_000),
+  /** Unsigned requests to public routes (market data, server time) per window per address. */
+  RATE_LIMIT_PUBLIC_PER_ADDRESS: z.coerce.number().int().min(1).max(10_000_000).default(600),
+  /**
+   * Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR ranges (e.g. 10.0.0.0/8). The
+   * client address is then the right-most X-Forwarded-For entry that is not itself a trusted proxy. Unset: the
+   * socket's address (X-Forwarded-For is ignored).
+   */
+  TRUST_PROXY: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((l) => l.length > 0 && l.every(isAddressOrRange), 'must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,::1)')
+    .optional(),
   /** Orders placed or amended per agent per ORDER_RATE_WINDOW_MS (all its keys together): 200 per second. */
   ORDER_RATE_PER_AGENT: z.coerce.number().int().min(1).max(10_000_000).default(200),
   ORDER_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
@@ -83,6 +108,26 @@ export class ConfigError extends Error {
   }
 }
 
+/** Settings whose value is a secret: an error names them but never shows them. */
+const SECRET_SETTINGS = new Set(['ADMIN_SECRET', 'MASTER_KEY']);
+const URL_SETTINGS = new Set(['DATABASE_URL', 'MIGRATION_DATABASE_URL', 'REDIS_URL']);
+
+/** A bad value as a configuration error may show it: secrets not at all, URLs without their password. */
+function shown(variable: string, value: string | undefined): string {
+  if (value === undefined) return 'null';
+  if (SECRET_SETTINGS.has(variable)) return `a value of ${value.length} characters, not shown`;
+  if (URL_SETTINGS.has(variable)) {
+    try {
+      const u = new URL(value);
+      if (u.password) u.password = '***';
+      return JSON.stringify(u.toString());
+    } catch {
+      return `a value of ${value.length} characters, not shown (it may hold a password)`;
+    }
+  }
+  return JSON.stringify(value);
+}
+
 /** Validates the environment. Empty strings count as unset (a common shell mistake: `DATABASE_URL= npm start`). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const input: Record<string, string> = {};
@@ -104,7 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!r.success) {
     const issue = r.error.issues[0];
     const variable = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(variable, `${issue?.message ?? 'invalid'} (got ${JSON.stringify(env[variable] ?? null)})`);
+    throw new ConfigError(variable, `${issue?.message ?? 'invalid'} (got ${shown(variable, env[variable])})`);
   }
   return r.data;
 }

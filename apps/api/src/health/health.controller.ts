@@ -3,12 +3,12 @@ import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/s
 import type { FastifyReply } from 'fastify';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators';
-import { THROTTLE_IP, THROTTLE_KEY } from '../rate-limit/rate-limit';
+import { THROTTLE_IP, THROTTLE_KEY, THROTTLE_PUBLIC } from '../rate-limit/rate-limit';
 import { HealthService, Readiness } from './health.service';
 
 @ApiTags('health')
 @Public()
-@SkipThrottle({ [THROTTLE_KEY]: true, [THROTTLE_IP]: true })
+@SkipThrottle({ [THROTTLE_KEY]: true, [THROTTLE_IP]: true, [THROTTLE_PUBLIC]: true })
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthService) {}

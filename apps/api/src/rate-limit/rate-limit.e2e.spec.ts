@@ -80,6 +80,71 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     expect((await k1.raw('GET', '/v1/orders')).status).toBe(200); // reads do not count
   });
 
+  it('every limit reports itself: RateLimit-Policy and RateLimit (IETF fields), one item per limit that counted the request', async () => {
+    const { app, url, admin } = await start(db, { RATE_LIMIT_PER_ADDRESS: '50', RATE_LIMIT_PER_KEY: '20', RATE_LIMIT_WINDOW_MS: '60000', ORDER_RATE_PER_AGENT: '2', ORDER_RATE_WINDOW_MS: '30000' });
+    apps.push(app);
+    await admin.defineAsset({ code: 'HD.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    await admin.createMarket({ base: 'HD.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
+    const agent = await admin.createAgent({ name: `headers-${Date.now()}` });
+    await admin.deposit({ id: `hd-${agent.id}`, agentId: agent.id, asset: 'CREDIT', amount: '100' });
+    const a = new AteClient({ baseUrl: url, ...agent.apiKey! });
+    const order = { market: 'HD.1K/CREDIT', side: 'buy' as const, type: 'limit' as const, price: '0.900', quantity: '1' };
+    const policy = '"address";q=50;w=60, "key";q=20;w=60, "orders";q=2;w=30';
+    const placed = await a.raw('POST', '/v1/orders', order);
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get('ratelimit-policy')).toBe(policy);
+    expect(placed.headers.get('ratelimit')).toMatch(/^"address";r=\d+;t=\d+, "key";r=19;t=60, "orders";r=1;t=30$/);
+    await a.raw('POST', '/v1/orders', order);
+    const over = await a.raw<any>('POST', '/v1/orders', order);
+    expect(over.status).toBe(429);
+    expect(over.headers.get('ratelimit')).toMatch(/"orders";r=0;t=\d+$/);
+    // a read counts against address and key only
+    const read = await a.raw('GET', '/v1/orders');
+    expect(read.headers.get('ratelimit-policy')).toBe('"address";q=50;w=60, "key";q=20;w=60');
+    // an unsigned request is refused 401 after the address limit counted it: that limit still reports itself
+    const anon = await new AteClient({ baseUrl: url }).raw('GET', '/v1/me', undefined, { signed: false });
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('ratelimit')).toMatch(/^"address";r=\d+;t=\d+$/);
+  });
+
+  it('behind a trusted proxy each client has its own address budget; IPv6 counts per /64; X-Forwarded-For from others is ignored', async () => {
+    const env = { RATE_LIMIT_PER_ADDRESS: '2', RATE_LIMIT_WINDOW_MS: '60000' };
+    const time = (url: string, xff: string) => fetch(`${url}/v1/time`, { headers: { 'x-forwarded-for': xff } }).then((r) => r.status);
+    const proxied = await start(db, { ...env, TRUST_PROXY: '127.0.0.1/32,::1' });
+    apps.push(proxied.app);
+    const seen: Record<string, number[]> = {};
+    for (const xff of ['203.0.113.7', '203.0.113.8', '2001:db8:0:1::1', '2001:db8:0:1::2', '2001:db8:0:2::1']) {
+      seen[xff] = [];
+      for (let i = 0; i < 2; i++) seen[xff]!.push(await time(proxied.url, `198.51.100.1, ${xff}`));
+    }
+    expect(seen).toEqual({
+      '203.0.113.7': [200, 200],
+      '203.0.113.8': [200, 200], // another client behind the same proxy: its own budget
+      '2001:db8:0:1::1': [200, 200],
+      '2001:db8:0:1::2': [429, 429], // the same /64: the same budget
+      '2001:db8:0:2::1': [200, 200],
+    });
+    const direct = await start(db, env); // no TRUST_PROXY: the header is not believed, the socket address counts
+    apps.push(direct.app);
+    expect([await time(direct.url, '203.0.113.9'), await time(direct.url, '203.0.113.10'), await time(direct.url, '203.0.113.11')]).toEqual([200, 200, 429]);
+    expect(() => testConfig(db, { TRUST_PROXY: '10.0.0.0/33' })).toThrow(/^invalid configuration: TRUST_PROXY: must be comma-separated IP addresses or CIDR ranges/);
+  });
+
+  it('public routes have their own limit per address and never draw on a per-key budget', async () => {
+    const { app, url, admin } = await start(db, { RATE_LIMIT_PUBLIC_PER_ADDRESS: '3', RATE_LIMIT_PER_KEY: '2', RATE_LIMIT_WINDOW_MS: '60000' });
+    apps.push(app);
+    const anon = new AteClient({ baseUrl: url });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await anon.raw('GET', '/v1/time', undefined, { signed: false })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]); // 3 public, not 2 as a per-key budget of "ip:..." would allow
+    const over = await anon.raw<any>('GET', '/v1/markets', undefined, { signed: false });
+    expect(over.body.error.details).toMatchObject({ limit: 'public_requests_per_address', max: 3 });
+    expect(over.headers.get('ratelimit-policy')).toBe('"address";q=2000;w=60, "public";q=3;w=60');
+    // signed requests from the same address are not public: the per-key limit counts them, the public one does not
+    expect((await admin.raw('GET', '/v1/me')).status).toBe(200);
+    expect((await admin.raw('GET', '/v1/me')).headers.get('ratelimit-policy')).toBe('"address";q=2000;w=60, "key";q=2;w=60');
+  });
+
   it('with Redis, api nodes share one budget per key', async () => {
     const env = { REDIS_URL, REDIS_PREFIX, RATE_LIMIT_PER_KEY: '4', RATE_LIMIT_WINDOW_MS: '60000' };
     const a = await start(db, env);

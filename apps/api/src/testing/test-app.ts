@@ -17,10 +17,13 @@ export function masterKeyFor(db: TestDatabase): string {
   return k;
 }
 
-/** The app's configuration for a test database; `env` overrides (DEBUG_LOG=info shows the app's logs). */
+/**
+ * The app's configuration for a test database; `env` overrides (DEBUG_LOG=info shows the app's logs). The app
+ * runs as a role with only the rights of ate_app, as in production (docs/SECURITY.md).
+ */
 export function testConfig(db: TestDatabase, env: Record<string, string> = {}): AppConfig {
   return loadConfig({
-    DATABASE_URL: db.url,
+    DATABASE_URL: db.appUrl,
     LOG_LEVEL: process.env['DEBUG_LOG'] ?? 'silent',
     MASTER_KEY: masterKeyFor(db),
     ADMIN_KEY_ID: TEST_ADMIN.keyId,

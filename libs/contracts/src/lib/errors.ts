@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   CONFLICT: { status: 409, message: 'The request conflicts with the current state.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'The service is not ready.' },
+  URI_TOO_LONG: { status: 414, message: 'A path parameter is too long.' },
+  REQUEST_TIMEOUT: { status: 408, message: 'The request did not arrive in time.' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
 
   // --- money and amounts (contracts/money) ---
   AMOUNT_INVALID: { status: 400, message: 'The amount is not a valid decimal string.' },

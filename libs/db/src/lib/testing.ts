@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
+import { ensureLoginRole, withCredentials } from './app-role';
 import { migrate } from './migrate';
+
+/** The login role tests run the api and the engine as (a member of ate_app, as in production). */
+const TEST_APP_LOGIN = { user: 'ate_test_app', password: 'ate-test-app-password' };
+let testLogin: Promise<unknown> | undefined;
 
 /**
  * The server that tests create their databases on. `npm test` (scripts/test.mjs) sets TEST_DATABASE_URL to the
@@ -18,7 +23,10 @@ export function withDatabase(url: string, database: string): string {
 
 export interface TestDatabase {
   name: string;
+  /** As the server's superuser: for migrations and for tests that inspect or tamper with rows. */
   url: string;
+  /** As a login role with only the rights of `ate_app` (what the api and the engine run as). */
+  appUrl: string;
   /** A pool on the new database (closed by drop()). */
   pool: Pool;
   drop(): Promise<void>;
@@ -40,6 +48,8 @@ export async function createTestDatabase(label: string, opts: { migrated?: boole
   }
   const url = withDatabase(server, name);
   if (opts.migrated !== false) await migrate(url);
+  if (opts.migrated !== false) await (testLogin ??= ensureLoginRole(url, TEST_APP_LOGIN.user, TEST_APP_LOGIN.password));
+  const appUrl = withDatabase(withCredentials(server, TEST_APP_LOGIN.user, TEST_APP_LOGIN.password), name);
   const pool = new Pool({ connectionString: url, max: opts.poolMax ?? 10 });
   // pool.end() resolves once it has asked its idle connections to close, not once they have: the FORCE drop
   // below may terminate one still closing, and its error would surface as an unhandled 'error' event
@@ -47,6 +57,7 @@ export async function createTestDatabase(label: string, opts: { migrated?: boole
   return {
     name,
     url,
+    appUrl,
     pool,
     async drop() {
       await pool.end();
