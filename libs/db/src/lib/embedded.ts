@@ -56,7 +56,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     persistent: true,
     createPostgresUser: true,
     // TCP on loopback only, no Unix socket: a socket lock file in /tmp is one more thing a crash leaves behind
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', "unix_socket_directories=''"],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (m: string) => {
       recent.push(...String(m).trimEnd().split('\n'));
       recent.splice(0, Math.max(0, recent.length - 50));
