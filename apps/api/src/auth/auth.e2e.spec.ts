@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { deriveSigningKey, signRequest } from '@ate/contracts';
@@ -6,6 +9,7 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import { createApp } from '../bootstrap';
 import { AppConfig, loadConfig } from '../config/config';
 import { TEST_ADMIN } from '../testing/admin-key';
+import { testDataDir } from '../testing/data-dir';
 import { TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 
 const { keyId: ADMIN_KEY_ID, secret: ADMIN_SECRET } = TEST_ADMIN;
@@ -19,6 +23,7 @@ async function start(db: TestDatabase, extra: Record<string, string> = {}): Prom
     MASTER_KEY: randomBytes(32).toString('base64'),
     ADMIN_KEY_ID,
     ADMIN_SECRET,
+    DATA_DIR: testDataDir(),
     ...extra,
   });
   const app = await createApp(config);
@@ -176,13 +181,14 @@ describe('replay protection across api nodes (real Redis)', () => {
 describe('first start', () => {
   it('creates one admin key when none exists and prints it once', async () => {
     const db = await createTestDatabase('auth_boot');
+    // what the first start prints for the operator is kept here, not shown in the test output
     const printed: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any, ...rest: any[]) => {
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));
-      return write(chunk, ...rest);
+      return true;
     });
-    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64') });
+    const dataDir = mkdtempSync(join(tmpdir(), 'ate-auth-boot-'));
+    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: dataDir });
     try {
       for (let i = 0; i < 2; i++) {
         const app = await createApp(config);
@@ -194,6 +200,7 @@ describe('first start', () => {
           const secret = /ATE_SECRET=(\S+)/.exec(out)?.[1];
           expect(keyId && secret).toBeTruthy();
           expect((await new AteClient({ baseUrl: url, keyId, secret }).me()).role).toBe('admin');
+          expect(JSON.parse(readFileSync(join(dataDir, 'first-admin-key.json'), 'utf8'))).toEqual({ keyId, secret }); // for seed:demo
         }
         await app.close();
       }
@@ -202,6 +209,7 @@ describe('first start', () => {
       expect(n.rows[0].n).toBe(1);
     } finally {
       spy.mockRestore();
+      rmSync(dataDir, { recursive: true, force: true });
       await db.drop();
     }
   });
