@@ -1,7 +1,6 @@
 // `npm run -s ate -- METHOD PATH [JSON]`: a signed request from the command line (the curl of this exchange).
 // Uses ATE_KEY / ATE_SECRET and ATE_URL (default http://127.0.0.1:$PORT, PORT default 3000). Prints the JSON answer.
-import { AteClient } from '@ate/client';
-import { ateUrl, describeRequestError } from './ate-url';
+import { AteClient, ateUrl, describeRequestError } from '@ate/client';
 
 let url = '';
 

@@ -1,4 +1,4 @@
-// `npm run check:image`: the Docker image's steps without Docker (see scripts/image-steps.ts): the Dockerfile's
+// `npm run check:image`: the Docker image's steps without Docker (see apps/api/src/testing/image-steps.ts): the Dockerfile's
 // stages replayed in a temporary folder with real installs (production dependencies only in the runtime stage),
 // then the compose file's api and engine started from it on this machine's Postgres and Redis (scripts/services.mjs),
 // /ready, the healthcheck and a trade. `--light` links this checkout's node_modules instead of installing.
@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '@ate/db';
-import { replayDockerfile, runStack } from './image-steps';
+import { replayDockerfile, runStack } from '../apps/api/src/testing/image-steps';
 import { freePort } from '../apps/api/src/testing/api-process';
 
 async function main(): Promise<void> {

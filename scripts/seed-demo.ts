@@ -3,8 +3,7 @@
 // or the first admin key that `npm start` left in DATA_DIR/first-admin-key.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AteApiError, AteClient } from '@ate/client';
-import { ateUrl, describeRequestError } from './ate-url';
+import { AteApiError, AteClient, ateUrl, describeRequestError } from '@ate/client';
 
 const BASE = 'GPT-4O.1K';
 const MARKET = `${BASE}/CREDIT`;

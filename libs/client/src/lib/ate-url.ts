@@ -1,4 +1,5 @@
-// One way to name the server for the command-line tools (`npm run ate`, `npm run seed:demo`): ATE_URL, else
+// One way to name the server for the command-line tools (`npm run ate`, `npm run seed:demo`) and any client
+// configured from its environment: ATE_URL, else
 // http://127.0.0.1:$PORT (the port `npm start` listens on; default 3000). Errors name the URL they tried.
 
 /** The exchange's base URL from the environment. */
