@@ -65,6 +65,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     onError: (m: unknown) => log(String(m instanceof Error ? m.message : m).trimEnd()),
   });
   const recent: string[] = [];
+  await portFreeWithin(opts.port, (m) => (opts.onWait ?? log)(m)); // before initdb: a taken port is said at once
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     await pg.initialise().catch((e: unknown) => {
       throw new EmbeddedPostgresError(`embedded PostgreSQL could not initialise its data directory ${dataDir}: ${errorText(e)} (set DATA_DIR to an empty or new directory, or DATABASE_URL to use a running Postgres)`);
@@ -129,6 +130,16 @@ const portFree = (port: number): Promise<boolean> =>
 /** How long the port may stay taken before start-up says so: a crashed server's port frees at once. */
 const PORT_PATIENCE_MS = 3000;
 
+/** Resolves once `port` is free on loopback; an EmbeddedPostgresError naming EMBEDDED_PG_PORT after PORT_PATIENCE_MS. */
+async function portFreeWithin(port: number, onWait: (m: string) => void): Promise<void> {
+  const t0 = Date.now();
+  for (let tries = 0; !(await portFree(port)); tries++) {
+    if (Date.now() - t0 > PORT_PATIENCE_MS) throw new EmbeddedPostgresError(classifyStartFailure(['could not bind'], { dataDir: '', port }).message);
+    if (tries === 0) onWait(`embedded PostgreSQL: waiting for port ${port} to be free`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /**
  * Starts the server, waiting out what a crash (a SIGKILL of the whole process group, a power cut) leaves for a
  * moment: a previous postmaster or its children still exiting, their shared memory still attached. Never a second
@@ -144,7 +155,6 @@ async function startWaitingOutCrashes(start: () => Promise<void>, recent: string
     told.add(what);
     await new Promise((r) => setTimeout(r, 250));
   };
-  let portTakenSince: number | undefined;
   for (;;) {
     const late = Date.now() - t0 > o.timeoutMs;
     const lock = lockHolder(o.dataDir);
@@ -155,13 +165,7 @@ async function startWaitingOutCrashes(start: () => Promise<void>, recent: string
     }
     const file = join(o.dataDir, 'postmaster.pid');
     if (lock.state === 'stale' && readFileSync(file, 'utf8') === lock.raw) rmSync(file, { force: true });
-    if (!(await portFree(o.port))) {
-      portTakenSince ??= Date.now();
-      if (Date.now() - portTakenSince > PORT_PATIENCE_MS) throw new EmbeddedPostgresError(classifyStartFailure(['could not bind'], o).message);
-      await wait(`port ${o.port} to be free`);
-      continue;
-    }
-    portTakenSince = undefined;
+    await portFreeWithin(o.port, o.onWait);
     recent.length = 0;
     try {
       return await start();
