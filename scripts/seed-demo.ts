@@ -3,13 +3,14 @@
 // or the first admin key that `npm start` left in DATA_DIR/first-admin-key.json.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AteApiError, AteClient } from '@ate/client';
+import { AteApiError, AteClient, ateUrl, describeRequestError } from '@ate/client';
 
 const BASE = 'GPT-4O.1K';
 const MARKET = `${BASE}/CREDIT`;
+let baseUrl = '';
 
 async function main(): Promise<void> {
-  const baseUrl = process.env['ATE_URL'] ?? `http://127.0.0.1:${process.env['PORT'] ?? 3000}`;
+  baseUrl = ateUrl();
   let keyId = process.env['ATE_KEY'];
   let secret = process.env['ATE_SECRET'];
   const file = resolve(process.env['DATA_DIR'] ?? '.data', 'first-admin-key.json');
@@ -33,13 +34,13 @@ async function main(): Promise<void> {
   const s = new AteClient({ baseUrl, ...seller.apiKey! });
   await s.placeOrder({ market: MARKET, side: 'sell', type: 'limit', price: '10.000', quantity: '50', clientOrderId: `demo-${run}-ask` });
 
-  console.log(`demo market ${MARKET} is open; the seller offers 50 lots at 10.000 credits each.\n`);
+  console.log(`demo market ${MARKET} is open on ${baseUrl}; the seller offers 50 lots at 10.000 credits each.\n`);
   console.log(`buyer  (1000 credits): ATE_KEY=${buyer.apiKey!.keyId} ATE_SECRET=${buyer.apiKey!.secret}`);
   console.log(`seller (500 lots):     ATE_KEY=${seller.apiKey!.keyId} ATE_SECRET=${seller.apiKey!.secret}\n`);
   console.log(JSON.stringify({ url: baseUrl, market: MARKET, buyer: { agentId: buyer.id, ...buyer.apiKey }, seller: { agentId: seller.id, ...seller.apiKey } }));
 }
 
 main().catch((e: unknown) => {
-  console.error(`seed:demo failed: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`seed:demo failed: ${baseUrl ? describeRequestError(e, baseUrl) : e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

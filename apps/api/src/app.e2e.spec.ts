@@ -4,7 +4,7 @@ import type { InjectOptions } from 'fastify';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { z } from 'zod';
 import { createApp } from './bootstrap';
-import { loadConfig } from './config/config';
+import { testConfig } from './testing/test-app';
 import { ZodBody } from './common/zod';
 import { Public } from './auth/decorators';
 
@@ -34,7 +34,7 @@ describe('api (real Postgres, real Fastify pipeline)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('api');
-    const config = loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+    const config = testConfig(db, { BODY_LIMIT_BYTES: String(BODY_LIMIT) });
     app = await createApp(config, { extraModules: [EchoModule] });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
@@ -123,7 +123,7 @@ describe('api (real Postgres, real Fastify pipeline)', () => {
 describe('/ready when not ready', () => {
   it('answers 503 naming the pending migrations on an unmigrated database', async () => {
     const db = await createTestDatabase('api_unready', { migrated: false });
-    const app = await createApp(loadConfig({ DATABASE_URL: db.url, LOG_LEVEL: 'silent' }));
+    const app = await createApp(testConfig(db));
     try {
       await app.init();
       const r = await app.getHttpAdapter().getInstance().inject({ method: 'GET', url: '/ready' });

@@ -3,6 +3,10 @@ import { resolve } from 'node:path';
 import { ensureLoginRole, migrate, secretFile, startEmbeddedPostgres, EmbeddedPostgresHandle } from '@ate/db';
 import { createApp } from './bootstrap';
 import { AppConfig, ConfigError, loadConfig } from './config/config';
+import { describeStartupError, listeningOn, StartupContext } from './startup';
+
+/** What a start-up failure message may point to (set as start-up goes). */
+let startup: StartupContext | undefined;
 
 /**
  * `npm start`: the exchange on one node. With no DATABASE_URL it starts an embedded Postgres (data under
@@ -21,12 +25,16 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  startup = { HOST: config.HOST, PORT: config.PORT, DATA_DIR: config.DATA_DIR, DATABASE_URL: config.DATABASE_URL, databaseFromEnv: Boolean(config.DATABASE_URL) };
 
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
     const dataDir = resolve(config.DATA_DIR, 'pg');
     log(`no DATABASE_URL: starting embedded Postgres on 127.0.0.1:${config.EMBEDDED_PG_PORT} (data in ${dataDir})`);
-    embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT });
+    embedded = await startEmbeddedPostgres({ dataDir, port: config.EMBEDDED_PG_PORT, onWait: log });
+    config = { ...config, DATABASE_URL: embedded.url };
+    const pg = embedded;
+    stopEmbedded = () => pg.stop(); // a later start-up failure must not leave it running
   }
   const migrated = await migrate(embedded?.url ?? config.MIGRATION_DATABASE_URL ?? (config.DATABASE_URL as string));
   log(`migrations: ${migrated.applied.length} applied, ${migrated.alreadyApplied.length} already there`);
@@ -63,14 +71,18 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen({ port: config.PORT, host: config.HOST });
-  log(`listening on http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT} (ready in ${Date.now() - t0} ms; OpenAPI at /docs)`);
+  log(`${listeningOn(app.getHttpServer().address())} (ready in ${Date.now() - t0} ms; OpenAPI at /docs)`);
 }
+
+let stopEmbedded: (() => Promise<void>) | undefined;
 
 function log(msg: string): void {
   process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), app: 'api', msg }) + '\n');
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`start-up failed: ${e instanceof Error ? e.message : String(e)}\n`);
+main().catch(async (e: unknown) => {
+  const why = startup ? describeStartupError(e, startup) : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`start-up failed: ${why}\n`);
+  await stopEmbedded?.().catch(() => undefined);
   process.exit(1);
 });

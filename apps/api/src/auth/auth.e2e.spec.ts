@@ -9,6 +9,7 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import { createApp } from '../bootstrap';
 import { AppConfig, loadConfig } from '../config/config';
 import { TEST_ADMIN } from '../testing/admin-key';
+import { testDataDir } from '../testing/data-dir';
 import { TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 
 const { keyId: ADMIN_KEY_ID, secret: ADMIN_SECRET } = TEST_ADMIN;
@@ -22,6 +23,7 @@ async function start(db: TestDatabase, extra: Record<string, string> = {}): Prom
     MASTER_KEY: randomBytes(32).toString('base64'),
     ADMIN_KEY_ID,
     ADMIN_SECRET,
+    DATA_DIR: testDataDir(),
     ...extra,
   });
   const app = await createApp(config);
@@ -188,10 +190,9 @@ describe('first start', () => {
     const file = join(dataDir, 'first-admin-key.json');
     writeFileSync(file, 'stale\n', { mode: 0o644 }); // left over from another database
     const printed: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any, ...rest: any[]) => {
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));
-      return write(chunk, ...rest);
+      return true;
     });
     const config = loadConfig({ DATABASE_URL: db.appUrl, LOG_LEVEL: 'silent', MASTER_KEY: randomBytes(32).toString('base64'), DATA_DIR: dataDir });
     const adminKeys = async () => (await db.pool.query(`SELECT count(*)::int AS n FROM api_key WHERE role = 'admin'`)).rows[0].n;

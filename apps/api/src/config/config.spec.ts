@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from './config';
 describe('configuration', () => {
   it('has working defaults for the single-node embedded setup', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ PORT: 3000, EMBEDDED_PG_PORT: 54329, DATA_DIR: '.data', BODY_LIMIT_BYTES: 65536 });
+    expect(c).toMatchObject({ HOST: '127.0.0.1', PORT: 3000, EMBEDDED_PG_PORT: 54329, DATA_DIR: '.data', BODY_LIMIT_BYTES: 65536 });
     expect(c.DATABASE_URL).toBeUndefined();
     expect(c.REDIS_URL).toBeUndefined();
   });

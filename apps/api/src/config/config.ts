@@ -21,7 +21,8 @@ const url = (protocols: string[]) =>
 
 export const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default (the single node prints its first admin key); containers set 0.0.0.0 (the image does). */
+  HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   /** Postgres to use. Unset: start an embedded Postgres with data under DATA_DIR. */
   DATABASE_URL: url(['postgres', 'postgresql']).optional(),

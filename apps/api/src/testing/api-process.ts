@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { TEST_ADMIN } from './admin-key';
+import { testDataDir } from './data-dir';
 
 /** The repository root (the api's main.ts and the tsconfig paths resolve from it). */
 export const REPO_ROOT = join(__dirname, '../../../..');
@@ -70,6 +71,7 @@ export function testApiEnv(o: { databaseUrl: string; port: number; masterKey: st
     MASTER_KEY: o.masterKey,
     ADMIN_KEY_ID: TEST_ADMIN.keyId,
     ADMIN_SECRET: TEST_ADMIN.secret,
+    DATA_DIR: testDataDir(),
     ...extra,
   };
 }

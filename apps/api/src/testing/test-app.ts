@@ -6,6 +6,7 @@ import { createApp } from '../bootstrap';
 import { AppConfig, loadConfig } from '../config/config';
 
 import { TEST_ADMIN } from './admin-key';
+import { testDataDir } from './data-dir';
 
 export { TEST_ADMIN };
 
@@ -28,6 +29,7 @@ export function testConfig(db: TestDatabase, env: Record<string, string> = {}): 
     MASTER_KEY: masterKeyFor(db),
     ADMIN_KEY_ID: TEST_ADMIN.keyId,
     ADMIN_SECRET: TEST_ADMIN.secret,
+    DATA_DIR: testDataDir(),
     ...env,
   });
 }
