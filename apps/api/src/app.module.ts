@@ -27,6 +27,8 @@ import { IpLimitGuard, KeyLimitGuard, OrderLimitGuard } from './rate-limit/rate-
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SignatureGuard } from './auth/signature.guard';
 import { TimeController } from './time/time.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
 
 @Module({})
 export class AppModule {
@@ -48,7 +50,7 @@ export class AppModule {
         RateLimitModule,
         ...extraModules,
       ],
-      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AdminMarketsController, AccountController, MarketsController, OrdersController],
+      controllers: [HealthController, TimeController, AdminController, AdminLedgerController, AdminMarketsController, AccountController, MarketsController, OrdersController, MetricsController],
       providers: [
         HealthService,
         AdminService,
@@ -56,6 +58,7 @@ export class AppModule {
         TradingService,
         DeadmanService,
         ReconciliationService,
+        MetricsService,
         // the engine in this process (single-node default) or on an engine node reached over Redis
         { provide: EngineLink, useClass: config.ENGINE_MODE === 'redis' ? RedisEngine : InProcessEngine },
         { provide: APP_FILTER, useClass: AllErrorsFilter },
@@ -65,7 +68,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: KeyLimitGuard },
         { provide: APP_GUARD, useClass: OrderLimitGuard },
       ],
-      exports: [EngineLink],
+      exports: [EngineLink, MetricsService],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { AppError, ERROR_CODES, ErrorBody, ErrorCode, isErrorCode } from '@ate/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { noteError } from '../metrics/http-metrics';
 
 /** Fastify's own error codes (body parsing, limits, routing) mapped to ours. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -75,6 +76,7 @@ export class AllErrorsFilter implements ExceptionFilter {
     const reply = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
     const { status, body } = toErrorResponse(exception, req?.id);
+    noteError(req, body.error); // counted by the request metrics
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 }
