@@ -23,8 +23,8 @@ const PLACE_ORDER_ROUTE = '/v1/orders';
 /**
  * Request metrics, recorded once per request in an onResponse hook. Each route gets its own hook (added when
  * the route is registered, through onRoute) that closes over its route pattern, so a request costs a map lookup
- * by method and by status for the label set's prom-client child, then one observe: no label object and no
- * string is built per request. Unknown paths are counted under route "unmatched" by one global hook.
+ * by method and by status for its label set's observer, then one observe (fast-metrics.ts): no label object
+ * and no string is built per request. Unknown paths are counted under route "unmatched" by one global hook.
  * Installed before the app initialises (its routes are registered then).
  */
 export function installHttpMetrics(fastify: FastifyInstance, metrics: MetricsService): void {
@@ -36,8 +36,7 @@ export function installHttpMetrics(fastify: FastifyInstance, metrics: MetricsSer
       if (!byStatus) byMethod.set(method, (byStatus = new Map()));
       let observe = byStatus.get(status);
       if (!observe) {
-        const child = metrics.requests.labels(method, route, String(status));
-        byStatus.set(status, (observe = (s) => child.observe(s)));
+        byStatus.set(status, (observe = metrics.requests.observer({ method, route, status_code: String(status) })));
       }
       return observe;
     };
@@ -47,11 +46,8 @@ export function installHttpMetrics(fastify: FastifyInstance, metrics: MetricsSer
     const child = metrics.errors.labels(code);
     return () => child.inc();
   });
-  const rejected = cached((code: string): Inc => {
-    const child = metrics.orders.labels('rejected', code);
-    return () => child.inc();
-  });
-  const accepted = metrics.orders.labels('accepted', 'none');
+  const rejected = cached((code: string): Inc => metrics.orders.incrementer({ result: 'rejected', code }));
+  const accepted = metrics.orders.incrementer({ result: 'accepted', code: 'none' });
   const countError = (req: FastifyRequest): void => {
     const e = req.ateError;
     if (!e) return;
@@ -68,7 +64,7 @@ export function installHttpMetrics(fastify: FastifyInstance, metrics: MetricsSer
       child(req.method, status)(reply.elapsedTime / 1000);
       if (status >= 400) countError(req);
       if (placeOrder && req.method === 'POST') {
-        if (status < 400) accepted.inc();
+        if (status < 400) accepted();
         else rejected(req.ateError?.code ?? 'unknown')();
       }
       done();
