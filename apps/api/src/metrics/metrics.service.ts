@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { HOST_BATCH_MAX } from '@ate/sequencer';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ReconciliationService } from '../admin/reconciliation.service';
 import { DatabaseService } from '../database/database.service';
@@ -51,7 +52,7 @@ export class MetricsService implements OnModuleInit {
   readonly batchSize = new Histogram({
     name: 'ate_engine_batch_size',
     help: 'Commands per engine batch (in-process engine only; an engine node in ENGINE_MODE=redis batches in its own process).',
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, HOST_BATCH_MAX],
     registers: [this.registry],
   });
   readonly batchSeconds = new Histogram({
