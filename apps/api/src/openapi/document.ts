@@ -87,6 +87,9 @@ const PARAMS: Record<string, Json> = {
   keyId: { description: 'The API key id.', example: 'ak_4f8e2a9c1b7d3e5f' },
 };
 
+/** Examples of the query parameters, by name. */
+const QUERY_EXAMPLES: Record<string, unknown> = { depth: 20, limit: 50, status: 'open', market: 'GPT-X.1K/CREDIT', cursor: '42', asset: 'CREDIT' };
+
 function successResponse(op: OperationDoc, description: string): Json {
   if (op.response === null) return { description: description || 'Done; no body.' };
   if (op.response === 'text') {
@@ -104,7 +107,10 @@ function applyOperation(o: Json, op: OperationDoc): void {
   if (op.description) o['description'] = op.description;
   o['tags'] = [op.tag];
   o['security'] = SECURITY[op.access];
-  for (const p of (o['parameters'] ?? []) as Json[]) if (p['in'] === 'path' && PARAMS[p['name']]) Object.assign(p, PARAMS[p['name']]);
+  for (const p of (o['parameters'] ?? []) as Json[]) {
+    if (p['in'] === 'path' && PARAMS[p['name']]) Object.assign(p, PARAMS[p['name']]);
+    if (p['in'] === 'query' && QUERY_EXAMPLES[p['name']] !== undefined) p['example'] = QUERY_EXAMPLES[p['name']];
+  }
   if (hasBody && op.request !== undefined) o['requestBody']['content']['application/json']['example'] = op.request;
   const hasInput = hasBody || ((o['parameters'] ?? []) as Json[]).some((p) => p['in'] === 'query');
   const prior = o['responses']?.[success]?.description ?? '';

@@ -1,4 +1,5 @@
 import { ERROR_CODES, ErrorCode } from '@ate/contracts';
+import { REFERENCE_KINDS, TRANSFER_TYPES } from '@ate/ledger';
 import { z } from 'zod';
 import type { AccountController } from '../account/account.controller';
 import type { AdminLedgerController } from '../admin/admin-ledger.controller';
@@ -27,6 +28,7 @@ const Int = z.number().int();
 const Timestamp = named('Timestamp', 'An instant as ISO 8601 and as epoch milliseconds.', z.strictObject({ iso: z.string(), ms: Int }));
 const MarketId = z.string().describe('BASE/CREDIT, URL-encoded in paths (GPT-X.1K%2FCREDIT)');
 const Side = z.enum(['buy', 'sell']);
+const Stp = z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']);
 
 export const ErrorSchema = named(
   'Error',
@@ -49,7 +51,7 @@ export const Readiness = named(
     checks: z.strictObject({
       database: z.strictObject({ ok: z.boolean() }),
       migrations: z.strictObject({ ok: z.boolean(), pending: z.array(z.string()) }),
-      engine: z.strictObject({ ok: z.boolean(), mode: z.string() }),
+      engine: z.strictObject({ ok: z.boolean(), mode: z.enum(['in-process', 'redis']) }),
     }),
   }),
 );
@@ -69,7 +71,7 @@ export const Order = named(
     market: MarketId,
     side: Side,
     type: z.enum(['limit', 'market']),
-    timeInForce: z.string().nullable(),
+    timeInForce: z.enum(['GTC', 'GTD', 'IOC', 'FOK']).nullable().describe('null for market orders'),
     postOnly: z.boolean(),
     price: Decimal.nullable(),
     quantity: Decimal.nullable(),
@@ -137,7 +139,7 @@ export const Market = named(
     referencePrice: Decimal,
     maxOpenOrdersPerAgent: Int,
     maxSpend: Decimal,
-    defaultSelfTradePrevention: z.string(),
+    defaultSelfTradePrevention: Stp,
     fees: z.strictObject({ makerBps: Int, takerBps: Int, paidFrom: z.string() }),
     precision: z.strictObject({ price: Int, amount: Int }),
   }),
@@ -181,8 +183,8 @@ export const StatementEntry = named(
     seq: z.string(),
     amount: Decimal,
     transferId: z.string(),
-    type: z.string(),
-    ref: z.strictObject({ kind: z.string(), id: z.string() }).nullable(),
+    type: z.enum(TRANSFER_TYPES),
+    ref: z.strictObject({ kind: z.enum(REFERENCE_KINDS), id: z.string() }).nullable(),
     createdAt: Timestamp,
   }),
 );
