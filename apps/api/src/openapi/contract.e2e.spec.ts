@@ -62,9 +62,15 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await db.drop();
     });
 
-    it('the main operations, with their successes and typical refusals', async () => {
-      const open = new AteClient({ baseUrl: url });
-      const get = (p: string) => open.raw('GET', p, undefined, { signed: false });
+    // one scripted session in steps that build on each other: the main operations, successes and typical refusals
+    let open: AteClient;
+    let a: AteClient;
+    let b: AteClient;
+    let restingId: string;
+    const get = (p: string) => open.raw('GET', p, undefined, { signed: false });
+
+    it('probes and the operator\'s set-up', async () => {
+      open = new AteClient({ baseUrl: url });
       await check('GET /health', get('/health'));
       await check('GET /ready', get('/ready'));
       await check('GET /v1/time', get('/v1/time'));
@@ -92,27 +98,28 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd', agentId: alice['id'], asset: 'CREDIT', amount: '1' }));
       await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd2', agentId: alice['id'], asset: 'CREDIT', amount: '1000' }));
 
-      const a = new AteClient({ baseUrl: url, ...(alice['apiKey'] as { keyId: string; secret: string }) });
-      const b = new AteClient({ baseUrl: url, ...(bob['apiKey'] as { keyId: string; secret: string }) });
+      a = new AteClient({ baseUrl: url, ...(alice['apiKey'] as { keyId: string; secret: string }) });
+      b = new AteClient({ baseUrl: url, ...(bob['apiKey'] as { keyId: string; secret: string }) });
       await check('GET /v1/me', a.raw('GET', '/v1/me'));
       await check('GET /v1/admin/reconciliation', a.raw('GET', '/v1/admin/reconciliation')); // an agent key: 403
       await check('GET /v1/account/balances', open.raw('GET', '/v1/account/balances', undefined, { signed: false })); // 401
+    });
 
-      // trading
+    it('trading and the account', async () => {
       const sell = { market: MARKET_ID, side: 'sell', type: 'limit', price: '2.000', quantity: '10', clientOrderId: 'b-sell' };
       await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', sell));
       await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', { ...sell, price: '2.0005' }));
-      const resting = await check<Json>('POST /v1/orders', b.raw('POST', '/v1/orders', sell));
+      restingId = (await check<Json>('POST /v1/orders', b.raw('POST', '/v1/orders', sell)))['id'] as string;
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '4', clientOrderId: 'a-buy' }));
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'market', spend: '3.000' }));
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' }));
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: 2, quantity: '1' }));
       await check('GET /v1/orders', b.raw('GET', `/v1/orders?status=open&market=${M}`));
-      await check('GET /v1/orders/{orderId}', b.raw('GET', `/v1/orders/${resting['id']}`));
-      await check('GET /v1/orders/{orderId}', a.raw('GET', `/v1/orders/${resting['id']}`)); // not hers
+      await check('GET /v1/orders/{orderId}', b.raw('GET', `/v1/orders/${restingId}`));
+      await check('GET /v1/orders/{orderId}', a.raw('GET', `/v1/orders/${restingId}`)); // not hers
       await check('GET /v1/orders/by-client-id/{clientOrderId}', b.raw('GET', '/v1/orders/by-client-id/b-sell'));
-      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${resting['id']}`, { price: '2.100' }));
-      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${resting['id']}`, { price: '1.000' })); // beyond the price band
+      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${restingId}`, { price: '2.100' }));
+      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${restingId}`, { price: '1.000' })); // beyond the price band
       await check('POST /v1/orders/cancel-after', b.raw('POST', '/v1/orders/cancel-after', { timeoutMs: 60000 }));
       await check('POST /v1/orders/cancel-after', b.raw('POST', '/v1/orders/cancel-after', { timeoutMs: 0 }));
       await check('GET /v1/account/fills', a.raw('GET', '/v1/account/fills?limit=10'));
@@ -120,8 +127,9 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/account/balances', a.raw('GET', '/v1/account/balances'));
       await check('GET /v1/account/statement', a.raw('GET', '/v1/account/statement?asset=CREDIT&limit=2'));
       await check('GET /v1/account/statement', a.raw('GET', '/v1/account/statement?asset=NOPE'));
+    });
 
-      // market data
+    it('market data', async () => {
       await check('GET /v1/markets', get('/v1/markets'));
       await check('GET /v1/markets/{marketId}', get(`/v1/markets/${M}`));
       await check('GET /v1/markets/{marketId}', get(`/v1/markets/${encodeURIComponent('NOPE/CREDIT')}`));
@@ -129,17 +137,19 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/markets/{marketId}/book', get(`/v1/markets/${M}/book?depth=0`));
       await check('GET /v1/markets/{marketId}/stats', get(`/v1/markets/${M}/stats`));
       await check('GET /v1/markets/{marketId}/trades', get(`/v1/markets/${M}/trades?limit=5`));
+    });
 
-      // halting, then the end of the day
+    it('halting, then the end of the day', async () => {
       await check('POST /v1/admin/markets/{marketId}/state', admin.raw('POST', `/v1/admin/markets/${M}/state`, { state: 'halted' }));
-      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${resting['id']}`));
+      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${restingId}`));
       await check('POST /v1/admin/markets/{marketId}/state', admin.raw('POST', `/v1/admin/markets/${M}/state`, { state: 'open' }));
-      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${resting['id']}`));
+      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${restingId}`));
       await check('POST /v1/orders/cancel-all', a.raw('POST', '/v1/orders/cancel-all', { market: MARKET_ID }));
       await check('POST /v1/orders/cancel-all', a.raw('POST', '/v1/orders/cancel-all', {}));
       await check('GET /v1/admin/reconciliation', admin.raw('GET', '/v1/admin/reconciliation'));
+    });
 
-      // every operation but /metrics (text, checked above) answered at least one success
+    it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);
     });
