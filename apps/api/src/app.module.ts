@@ -18,6 +18,8 @@ import { IpLimitGuard, KeyLimitGuard, OrderLimitGuard, PublicLimitGuard } from '
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { SignatureGuard } from './auth/signature.guard';
 import { TimeController } from './time/time.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
 
 @Module({})
 export class AppModule {
@@ -42,10 +44,11 @@ export class AppModule {
         AdminModule,
         ...extraModules,
       ],
-      controllers: [HealthController, TimeController, AccountController],
+      controllers: [HealthController, TimeController, AccountController, MetricsController],
       providers: [
         HealthService,
         AccountService,
+        MetricsService,
         { provide: APP_FILTER, useClass: AllErrorsFilter },
         // Guards run in this order: address limit, public-route limit (public routes only), signature (and role),
         // key limit (signed routes only), order rate (order routes only).

@@ -3,15 +3,18 @@ import { randomUUID } from 'node:crypto';
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { AppModule } from './app.module';
 import { AppError } from '@ate/contracts';
 import type { AppConfig } from './config/config';
 import { clientErrorHandler, findUnstorable, installEdges, unstorableError } from './common/edges';
 import { MAX_PARAM_LENGTH, sendError } from './common/error-filter';
+import { buildOpenApiDocument } from './openapi/document';
+import { installHttpMetrics } from './metrics/http-metrics';
+import { MetricsService } from './metrics/metrics.service';
 
 /** A client-sent x-request-id is kept when it is short and plain; otherwise we make one. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -52,6 +55,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
   app.useLogger(app.get(Logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  // before the routes are registered (at init); the cast: @nestjs/platform-fastify pins its own copy of fastify
+  installHttpMetrics(fastify as unknown as FastifyInstance, app.get(MetricsService));
   // JSON bodies: Fastify's own parser (it refuses __proto__/constructor poisoning), with a parse failure
   // reported as our MALFORMED_JSON. Other Fastify errors (size, content type) reach the error filter through
   // Nest's handler with their HTTP status.
@@ -85,27 +90,8 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     done();
   });
 
-  const doc = new DocumentBuilder()
-    .setTitle('Agent token exchange')
-    .setDescription(
-      'An exchange where LLM agents trade compute-token allowances. Amounts are decimal strings; errors are ' +
-        '`{ "error": { "code", "message", "details" } }` with stable codes.',
-    )
-    .setVersion('0.1.0')
-    .addApiKey(
-      {
-        type: 'apiKey',
-        in: 'header',
-        name: 'ate-key',
-        description:
-          'Signed requests: headers ate-key (key id), ate-timestamp (epoch ms) and ate-signature: hex HMAC-SHA256 ' +
-          'keyed with HMAC-SHA256(secret, "ate-signing-key-v1") over "<timestamp>\\n<METHOD>\\n<path?query>\\n<body>". ' +
-          'libs/client does it for you.',
-      },
-      'signature',
-    )
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  // OpenAPI 3.1 at /docs-json (and a viewer at /docs): the operations' documentation lives in src/openapi.
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app).document, { jsonDocumentUrl: 'docs-json' });
 
   // No enableShutdownHooks: main.ts handles signals itself, in order (drain, close pools, stop Postgres).
   return app;

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { AppError, ERROR_CODES, ErrorBody, ErrorCode, isErrorCode } from '@ate/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { noteError } from '../metrics/http-metrics';
 import { bounded, RouteTable, routeTableOf } from './edges';
 
 /** Longest path parameter the router accepts (Fastify's maxParamLength, set in bootstrap.ts). */
@@ -122,8 +123,9 @@ function noRoute(method: string, path: string, routes?: RouteTable): { status: n
 }
 
 /** Sends an error in our shape on a Fastify reply (the filter, and Fastify's own frameworkErrors hook). */
-export function sendError(reply: FastifyReply, err: unknown, requestId?: string): void {
+export function sendError(reply: FastifyReply, err: unknown, requestId?: string, req?: FastifyRequest): void {
   const { status, body, allow } = toErrorResponse(err, requestId, routeTableOf(reply.server));
+  noteError(req ?? (reply.request as FastifyRequest | undefined), body.error); // counted by the request metrics
   if (allow) void reply.header('allow', allow);
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
@@ -134,6 +136,6 @@ export class AllErrorsFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const req = ctx.getRequest<FastifyRequest>();
-    sendError(reply, exception, req?.id);
+    sendError(reply, exception, req?.id, req);
   }
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 /**
  * Validation at the edge with zod (Nest 11 + class-validator would also do; zod gives us one schema for the
- * check, the TypeScript type and the OpenAPI document through z.toJSONSchema). Objects should be
+ * check, the TypeScript type and the OpenAPI 3.1 document through z.toJSONSchema, see openApiSchema). Objects should be
  * z.strictObject so unknown fields are refused.
  */
 export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.infer<T>> {
@@ -20,13 +20,23 @@ export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.in
   }
 }
 
+/**
+ * A zod schema as an OpenAPI 3.1 Schema Object: JSON Schema 2020-12 (zod's default target, which 3.1 takes as
+ * is) without the `$schema` keyword, which belongs to a document's root, not to each embedded schema.
+ */
+export function openApiSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, target: 'draft-2020-12' }) as Record<string, unknown>;
+  void _dialect;
+  return rest;
+}
+
 /** `@ZodBody(schema) body: z.infer<typeof schema>`: validates the body and documents it in OpenAPI. */
 export function ZodBody<T extends z.ZodType>(schema: T): ParameterDecorator {
   return (target, key, index) => {
     Body(new ZodPipe(schema))(target, key, index);
     if (key !== undefined) {
       const descriptor = Object.getOwnPropertyDescriptor(target, key);
-      if (descriptor) applyDecorators(ApiBody({ schema: z.toJSONSchema(schema, { io: 'input' }) as object }))(target, key, descriptor);
+      if (descriptor) applyDecorators(ApiBody({ schema: openApiSchema(schema) }))(target, key, descriptor);
     }
   };
 }
@@ -39,7 +49,7 @@ export function ZodQuery<T extends z.ZodObject>(schema: T): ParameterDecorator {
       const descriptor = Object.getOwnPropertyDescriptor(target, key);
       if (descriptor) {
         for (const [name, field] of Object.entries(schema.shape)) {
-          applyDecorators(ApiQuery({ name, required: !(field as z.ZodType).safeParse(undefined).success, schema: z.toJSONSchema(field as z.ZodType, { io: 'input' }) as object }))(target, key, descriptor);
+          applyDecorators(ApiQuery({ name, required: !(field as z.ZodType).safeParse(undefined).success, schema: openApiSchema(field as z.ZodType) }))(target, key, descriptor);
         }
       }
     }

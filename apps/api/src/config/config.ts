@@ -76,6 +76,8 @@ export const ConfigSchema = z.object({
   /** Orders placed or amended per agent per ORDER_RATE_WINDOW_MS (all its keys together): 200 per second. */
   ORDER_RATE_PER_AGENT: z.coerce.number().int().min(1).max(10_000_000).default(200),
   ORDER_RATE_WINDOW_MS: z.coerce.number().int().min(100).max(3_600_000).default(1_000),
+  /** Set: GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset: /metrics is open (keep it off the public network). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').max(256).optional(),
   /** Connections in the api's Postgres pool. 10 suits a 2-core machine; the engine's batch writer has its own. */
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   /**

@@ -1,0 +1,157 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { AteClient, RawResponse } from '@ate/client';
+import { createTestDatabase, TestDatabase } from '@ate/db';
+import { z } from 'zod';
+import { startTestApp, testConfig } from '../testing/test-app';
+import { buildOpenApiDocument, documentedErrors } from './document';
+import { MARKET_ID } from './examples';
+import { OPERATIONS } from './operations';
+import { ErrorSchema } from './schemas';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const M = encodeURIComponent(MARKET_ID);
+
+/** Why a body does not fit its schema (empty when it does). */
+const misfit = (schema: z.ZodType, body: unknown): string[] => {
+  const r = schema.safeParse(body);
+  return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+};
+
+describe('the OpenAPI document describes what the api really answers', () => {
+  it.each(Object.entries(OPERATIONS).filter(([, op]) => op.response !== null && op.response !== 'text'))('%s: its example fits its schema', (_, op) => {
+    expect(misfit(op.response as z.ZodType, op.example)).toEqual([]);
+  });
+
+  describe('real responses of a running app (real Postgres)', () => {
+    let db: TestDatabase;
+    let app: NestFastifyApplication;
+    let url: string;
+    let admin: AteClient;
+    let doc: OpenAPIObject;
+    const checked = new Set<string>();
+
+    /** The response of `key` (METHOD /path template) fits the documented success schema or a documented error. */
+    const check = async <T = Json>(key: string, call: Promise<RawResponse<T>>): Promise<T> => {
+      const r = await call;
+      const op = OPERATIONS[key];
+      if (!op) throw new Error(`no documented operation ${key}`);
+      const [method, path] = key.split(' ') as [string, string];
+      const responses = (doc.paths[path] as Json)[method.toLowerCase()].responses as Json;
+      expect([key, r.status, responses[String(r.status)] !== undefined]).toEqual([key, r.status, true]);
+      if (r.status >= 400) {
+        expect([key, misfit(ErrorSchema, r.body)]).toEqual([key, []]);
+        const code = (r.body as Json)['error'].code as string;
+        expect([key, code, documentedErrors(doc, method, path).has(code)]).toEqual([key, code, true]);
+      } else if (op.response === null) {
+        expect(r.body).toBeUndefined();
+      } else if (op.response !== 'text') {
+        expect([key, misfit(op.response, r.body)]).toEqual([key, []]);
+      }
+      checked.add(`${key} ${r.status < 400 ? 'ok' : 'error'}`);
+      return r.body;
+    };
+
+    beforeAll(async () => {
+      db = await createTestDatabase('contract');
+      ({ app, url, admin } = await startTestApp(testConfig(db, { RECONCILE_EVERY_MS: '0' })));
+      doc = buildOpenApiDocument(app).document;
+    });
+    afterAll(async () => {
+      await app.close();
+      await db.drop();
+    });
+
+    // one scripted session in steps that build on each other: the main operations, successes and typical refusals
+    let open: AteClient;
+    let a: AteClient;
+    let b: AteClient;
+    let restingId: string;
+    const get = (p: string) => open.raw('GET', p, undefined, { signed: false });
+
+    it('probes and the operator\'s set-up', async () => {
+      open = new AteClient({ baseUrl: url });
+      await check('GET /health', get('/health'));
+      await check('GET /ready', get('/ready'));
+      await check('GET /v1/time', get('/v1/time'));
+      const metrics = await fetch(`${url}/metrics`);
+      expect([metrics.status, metrics.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/plain; version=0\.0\.4/)]);
+
+      // operator set-up
+      const principal = await check<Json>('POST /v1/admin/principals', admin.raw('POST', '/v1/admin/principals', { name: 'Acme' }));
+      await check('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'x', principalId: 'prn_nosuchprincipal' }));
+      const alice = await check<Json>('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'alice', principalId: principal['id'] }));
+      const bob = await check<Json>('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'bob' }));
+      const key = await check<Json>('POST /v1/admin/agents/{agentId}/keys', admin.raw('POST', `/v1/admin/agents/${alice['id']}/keys`, { label: 'second' }));
+      await check('DELETE /v1/admin/keys/{keyId}', admin.raw('DELETE', `/v1/admin/keys/${key['keyId']}`));
+      await check('DELETE /v1/admin/keys/{keyId}', admin.raw('DELETE', '/v1/admin/keys/ak_nosuchkey0000000000'));
+      const asset = { code: 'GPT-X.1K', scale: 0, model: 'gpt-x', provider: 'acme-ai', tokenClass: 'output-1k' };
+      await check('POST /v1/admin/assets', admin.raw('POST', '/v1/admin/assets', asset));
+      await check('POST /v1/admin/assets', admin.raw('POST', '/v1/admin/assets', { ...asset, scale: 2 }));
+      await check('POST /v1/admin/markets', admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, takerFeeBps: 10 }));
+      await check('POST /v1/admin/markets', admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000 }));
+      const fund = { id: 'a-credits', agentId: alice['id'], asset: 'CREDIT', amount: '100' };
+      await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', fund));
+      await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', fund)); // replayed
+      await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', { ...fund, amount: '1.0001' }));
+      await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', { id: 'b-tokens', agentId: bob['id'], asset: 'GPT-X.1K', amount: '50' }));
+      await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd', agentId: alice['id'], asset: 'CREDIT', amount: '1' }));
+      await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd2', agentId: alice['id'], asset: 'CREDIT', amount: '1000' }));
+
+      a = new AteClient({ baseUrl: url, ...(alice['apiKey'] as { keyId: string; secret: string }) });
+      b = new AteClient({ baseUrl: url, ...(bob['apiKey'] as { keyId: string; secret: string }) });
+      await check('GET /v1/me', a.raw('GET', '/v1/me'));
+      await check('GET /v1/admin/reconciliation', a.raw('GET', '/v1/admin/reconciliation')); // an agent key: 403
+      await check('GET /v1/account/balances', open.raw('GET', '/v1/account/balances', undefined, { signed: false })); // 401
+    });
+
+    it('trading and the account', async () => {
+      const sell = { market: MARKET_ID, side: 'sell', type: 'limit', price: '2.000', quantity: '10', clientOrderId: 'b-sell' };
+      await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', sell));
+      await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', { ...sell, price: '2.0005' }));
+      restingId = (await check<Json>('POST /v1/orders', b.raw('POST', '/v1/orders', sell)))['id'] as string;
+      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '4', clientOrderId: 'a-buy' }));
+      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'market', spend: '3.000' }));
+      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' }));
+      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: 2, quantity: '1' }));
+      await check('GET /v1/orders', b.raw('GET', `/v1/orders?status=open&market=${M}`));
+      await check('GET /v1/orders/{orderId}', b.raw('GET', `/v1/orders/${restingId}`));
+      await check('GET /v1/orders/{orderId}', a.raw('GET', `/v1/orders/${restingId}`)); // not hers
+      await check('GET /v1/orders/by-client-id/{clientOrderId}', b.raw('GET', '/v1/orders/by-client-id/b-sell'));
+      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${restingId}`, { price: '2.100' }));
+      await check('PATCH /v1/orders/{orderId}', b.raw('PATCH', `/v1/orders/${restingId}`, { price: '1.000' })); // beyond the price band
+      await check('POST /v1/orders/cancel-after', b.raw('POST', '/v1/orders/cancel-after', { timeoutMs: 60000 }));
+      await check('POST /v1/orders/cancel-after', b.raw('POST', '/v1/orders/cancel-after', { timeoutMs: 0 }));
+      await check('GET /v1/account/fills', a.raw('GET', '/v1/account/fills?limit=10'));
+      await check('GET /v1/account/fills', b.raw('GET', '/v1/account/fills'));
+      await check('GET /v1/account/balances', a.raw('GET', '/v1/account/balances'));
+      await check('GET /v1/account/statement', a.raw('GET', '/v1/account/statement?asset=CREDIT&limit=2'));
+      await check('GET /v1/account/statement', a.raw('GET', '/v1/account/statement?asset=NOPE'));
+    });
+
+    it('market data', async () => {
+      await check('GET /v1/markets', get('/v1/markets'));
+      await check('GET /v1/markets/{marketId}', get(`/v1/markets/${M}`));
+      await check('GET /v1/markets/{marketId}', get(`/v1/markets/${encodeURIComponent('NOPE/CREDIT')}`));
+      await check('GET /v1/markets/{marketId}/book', get(`/v1/markets/${M}/book?depth=5`));
+      await check('GET /v1/markets/{marketId}/book', get(`/v1/markets/${M}/book?depth=0`));
+      await check('GET /v1/markets/{marketId}/stats', get(`/v1/markets/${M}/stats`));
+      await check('GET /v1/markets/{marketId}/trades', get(`/v1/markets/${M}/trades?limit=5`));
+    });
+
+    it('halting, then the end of the day', async () => {
+      await check('POST /v1/admin/markets/{marketId}/state', admin.raw('POST', `/v1/admin/markets/${M}/state`, { state: 'halted' }));
+      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${restingId}`));
+      await check('POST /v1/admin/markets/{marketId}/state', admin.raw('POST', `/v1/admin/markets/${M}/state`, { state: 'open' }));
+      await check('DELETE /v1/orders/{orderId}', b.raw('DELETE', `/v1/orders/${restingId}`));
+      await check('POST /v1/orders/cancel-all', a.raw('POST', '/v1/orders/cancel-all', { market: MARKET_ID }));
+      await check('POST /v1/orders/cancel-all', a.raw('POST', '/v1/orders/cancel-all', {}));
+      await check('GET /v1/admin/reconciliation', admin.raw('GET', '/v1/admin/reconciliation'));
+    });
+
+    it('every operation but /metrics (text, checked above) answered at least one success', () => {
+      const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
+      expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);
+    });
+  });
+});
