@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { journalHeadSeq } from '@ate/ledger';
 import { HOST_BATCH_MAX } from '@ate/sequencer';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ReconciliationService } from '../admin/reconciliation.service';
@@ -100,10 +101,10 @@ export class MetricsService implements OnModuleInit {
       help: 'Transfers in the ledger journal, by every writer (its head sequence number, read at scrape time).',
       registers: [this.registry],
       async collect() {
-        const r = await pool.query<{ seq: string }>('SELECT seq FROM ledger_chain_head').catch(() => null);
-        if (!r?.rows[0]) return; // database away: the series keeps its last value
+        const seq = await journalHeadSeq(pool).catch(() => null);
+        if (seq === null) return; // database away: the series keeps its last value
         this.reset();
-        this.inc(Number(r.rows[0].seq));
+        this.inc(Number(seq));
       },
     });
   }

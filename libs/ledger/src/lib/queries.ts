@@ -166,3 +166,9 @@ export async function balancesOfKind(db: Db, kind: OwnerKind): Promise<Balance[]
   const r = await db.query(SQL.SELECT_BALANCES_OF_KIND, [kind]);
   return r.rows.map(toBalance);
 }
+
+/** The journal's head: the seq of the last transfer written (0 for an empty journal). */
+export async function journalHeadSeq(db: Db): Promise<bigint> {
+  const r = await db.query<{ seq: string }>(SQL.SELECT_HEAD_SEQ);
+  return BigInt(r.rows[0]?.seq ?? '0');
+}

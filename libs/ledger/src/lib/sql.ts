@@ -98,6 +98,9 @@ export const SELECT_BALANCES_OF_OWNER = `
   SELECT id, owner_kind, owner_id, asset, allow_negative, balance, held FROM ledger_account
    WHERE owner_kind = $1 AND owner_id = $2 ORDER BY asset`;
 
+/** The chain head's seq (the last transfer written). */
+export const SELECT_HEAD_SEQ = 'SELECT seq FROM ledger_chain_head';
+
 /** Every asset's code and definition time. */
 export const SELECT_ASSET_CODES = 'SELECT code, created_at FROM ledger_asset ORDER BY code';
 
