@@ -6,6 +6,10 @@ import { clearCombinatorialVcg, maxPaymentCombinatorial, type CombinatorialAucti
 import { clearCombinatorial, clearCombinatorialCore } from './core';
 import { highsSolver, type MipSolver } from './solver';
 
+// Each property runs a few hundred real solves (the first ones on V8's baseline wasm tier): on a shared 2-core
+// machine that is tens of seconds, beyond Jest's default 5 s.
+jest.setTimeout(120_000);
+
 // one real HiGHS runtime for the file (the wasm build, as the service will use it)
 const solver = highsSolver({ load: () => loadHighs(), timeLimitSeconds: 10 });
 
