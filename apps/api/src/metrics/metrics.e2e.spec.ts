@@ -119,6 +119,7 @@ describe('GET /metrics (Prometheus, real app on real Postgres)', () => {
     expect(delta('ate_engine_batch_duration_seconds_count', after)).toBeGreaterThanOrEqual(2);
     expect(delta('ate_engine_batch_size_sum', after)).toBeGreaterThanOrEqual(2);
     expect(delta('ate_ledger_transfers_total', after)).toBeGreaterThanOrEqual(1);
+    expect(after.get('ate_engine_queue_depth')).toBe(0); // nothing waits once every answer is in
     expect(delta('ate_reconciliation_duration_seconds_count', after)).toBe(1);
     const latency = delta('http_request_duration_seconds_sum{method="POST",route="/v1/orders",status_code="201"}', after);
     expect(latency).toBeGreaterThan(0);

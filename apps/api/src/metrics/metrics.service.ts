@@ -118,6 +118,15 @@ export class MetricsService implements OnModuleInit {
   private observeEngineBatches(): void {
     const link = this.moduleRef.get(EngineLink, { strict: false });
     if (!(link instanceof InProcessEngine)) return;
+    const engine = link.host;
+    new Gauge({
+      name: 'ate_engine_queue_depth',
+      help: 'Commands queued in the in-process engine and not yet in a batch (read at scrape time).',
+      registers: [this.registry],
+      collect() {
+        this.set(engine.queueDepth);
+      },
+    });
     const host = link.host as unknown as { onBatch: (size: number, ms: number) => void };
     const before = host.onBatch;
     host.onBatch = (size, ms) => {

@@ -48,7 +48,7 @@ export const market = {
   maxOpenOrdersPerAgent: 1000,
   maxSpend: '1000000.000',
   defaultSelfTradePrevention: 'cancel_taker',
-  fees: { makerBps: 0, takerBps: 10, paidFrom: 'what each side receives (buyer: base, seller: CREDIT), rounded down' },
+  fees: { makerBps: 0, takerBps: 10, paidFrom: 'what each side receives (buyer: base, seller: CREDIT)', rounding: 'up: each order pays ceil(running total x rate); splitting never pays less' },
   precision: { price: 3, amount: 0 },
 };
 

@@ -33,6 +33,13 @@ export const AMOUNT_ERRORS: ErrorCode[] = ['AMOUNT_INVALID', 'AMOUNT_TOO_MANY_DE
 const ENGINE_DOWN: ErrorCode = 'SERVICE_UNAVAILABLE';
 const ORDER_CHECKS: ErrorCode[] = ['NOT_FOUND', ...AMOUNT_ERRORS, 'MATCHING_INVALID_PRICE', 'MATCHING_INVALID_SIZE', 'MATCHING_INVALID_SPEND'];
 
+/** What placing an order may refuse with (and so what testing one may answer). */
+const PLACEMENT_REFUSALS: ErrorCode[] = [
+  ...ORDER_CHECKS, 'MATCHING_MARKET_HALTED', 'MATCHING_MARKET_CANCEL_ONLY', 'MATCHING_INVALID_TIME_IN_FORCE', 'MATCHING_DUPLICATE_CLIENT_ORDER_ID',
+  'MATCHING_ALREADY_EXPIRED', 'MATCHING_PRICE_OUTSIDE_BAND', 'MATCHING_POST_ONLY_WOULD_CROSS', 'MATCHING_INSUFFICIENT_FUNDS', 'MATCHING_TOO_MANY_ORDERS',
+  'MATCHING_FOK_NOT_FILLABLE', 'MATCHING_BOOK_FULL',
+];
+
 export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /health': {
     operationId: 'getHealth', summary: 'Liveness', tag: 'system', access: 'public', unthrottled: true,
@@ -100,18 +107,14 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     operationId: 'placeOrder', summary: 'Place an order', tag: 'orders', access: 'agent',
     description:
       'Answers once the order is durably committed, with its fills so far. The same clientOrderId again returns the same order. ' +
-      'A market or IOC order ends `canceled` with reason MATCHING_CANCEL_UNFILLED for what it could not fill. ' +
+      'The same clientOrderId with another body is 409 CONFLICT naming the original orderId. A market or IOC order ends `canceled` with reason MATCHING_CANCEL_UNFILLED for what it could not fill. ' +
       '503 SERVICE_UNAVAILABLE with details.outcome `not_executed` (nothing was done) or `unknown` (look the order up by its clientOrderId before sending it again).',
-    errors: [
-      ...ORDER_CHECKS, 'MATCHING_MARKET_HALTED', 'MATCHING_MARKET_CANCEL_ONLY', 'MATCHING_INVALID_TIME_IN_FORCE', 'MATCHING_DUPLICATE_CLIENT_ORDER_ID',
-      'MATCHING_ALREADY_EXPIRED', 'MATCHING_PRICE_OUTSIDE_BAND', 'MATCHING_POST_ONLY_WOULD_CROSS', 'MATCHING_INSUFFICIENT_FUNDS', 'MATCHING_TOO_MANY_ORDERS',
-      'MATCHING_FOK_NOT_FILLABLE', 'MATCHING_BOOK_FULL', 'CONFLICT', ENGINE_DOWN,
-    ],
+    errors: [...PLACEMENT_REFUSALS, 'CONFLICT', ENGINE_DOWN],
     response: S.Order, request: ex.placeRequest, example: ex.order,
   },
   'POST /v1/orders/test': {
-    operationId: 'testOrder', summary: 'Check an order without placing it', tag: 'orders', access: 'agent', errors: ORDER_CHECKS,
-    description: 'Validates the order against the market\'s rules and says what it would hold and pay at most.',
+    operationId: 'testOrder', summary: 'Check an order without placing it', tag: 'orders', access: 'agent', errors: [...PLACEMENT_REFUSALS, ENGINE_DOWN],
+    description: 'Answers what placing the order would answer now: the same refusal (code and details), or what it would hold and pay at most. Nothing is reserved or logged.',
     response: S.OrderTest, request: ex.placeRequest,
     example: { valid: true, market: ex.MARKET_ID, hold: { asset: 'CREDIT', amount: '12.500' }, fee: { asset: 'GPT-X.1K', maxAmount: '0', makerBps: 0, takerBps: 10 } },
   },

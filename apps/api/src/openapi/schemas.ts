@@ -140,7 +140,7 @@ export const Market = named(
     maxOpenOrdersPerAgent: Int,
     maxSpend: Decimal,
     defaultSelfTradePrevention: Stp,
-    fees: z.strictObject({ makerBps: Int, takerBps: Int, paidFrom: z.string() }),
+    fees: z.strictObject({ makerBps: Int, takerBps: Int, paidFrom: z.string(), rounding: z.string().describe('how fees round: up on each order\'s running total (splitting never pays less), or down per fill for markets made before') }),
     precision: z.strictObject({ price: Int, amount: Int }),
   }),
 );
