@@ -24,7 +24,18 @@ function arg(name: string, dflt: number): number {
 }
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 const MB = (b: number) => Math.round(b / 1048576);
-const secs = (t0: bigint) => Math.round(Number(process.hrtime.bigint() - t0) / 1e6) / 1000;
+/** wall seconds since t0; the CPU seconds (user + system) of the same span go to cpuOf[key] (steadier on a shared machine) */
+let cpuMark = process.cpuUsage();
+const cpuSecs: Record<string, number> = {};
+const secs = (t0: bigint, key?: string) => {
+  const c = process.cpuUsage(cpuMark);
+  if (key !== undefined) cpuSecs[key] = Math.round((c.user + c.system) / 1000) / 1000;
+  return Math.round(Number(process.hrtime.bigint() - t0) / 1e6) / 1000;
+};
+const start = () => {
+  cpuMark = process.cpuUsage();
+  return process.hrtime.bigint();
+};
 
 const MID = 10_000;
 const CREDIT_EACH = 1e9; // x 1M agents stays a safe integer supply
@@ -90,7 +101,7 @@ function plainOpsPerSec(): number {
       return { type: 'cancel', ts: i, orderId: w.id, agent };
     });
     gc();
-    const t0 = process.hrtime.bigint();
+    const t0 = start();
     for (let i = 0; i < cmds.length; i++) e.execute(cmds[i]);
     best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
   }
@@ -108,27 +119,27 @@ function main(): void {
   const mem0 = memory(null);
 
   // ---- creation ----
-  let t0 = process.hrtime.bigint();
+  let t0 = start();
   const assets = ['CREDIT', ...Array.from({ length: markets }, (_, m) => `A${m}`)];
   const set = new MarketSet(assets, Math.max(agents, 1));
   const sink = new NullSink();
   for (let m = 0; m < markets; m++) set.addMarket(marketConfig(m, maxPriceTicks), sink);
-  out['createMarketsSecs'] = secs(t0);
+  out['createMarketsSecs'] = secs(t0, 'createMarketsSecs');
   const emptyMarketBytes = (set.market('M0') as MatchingEngine).typedArrayBytes;
   out['emptyMarketKB'] = Math.round(emptyMarketBytes / 102.4) / 10;
   log(`${markets} markets in ${out['createMarketsSecs']} s; ${JSON.stringify(memory(set))}`);
-  t0 = process.hrtime.bigint();
+  t0 = start();
   const v = set.balances;
   for (let a = 0; a < agents; a++) {
     v.deposit(a, 0, CREDIT_EACH);
     v.deposit(a, 1 + homeMarket(a, markets), BASE_EACH);
     v.deposit(a, 1 + otherMarket(a, markets), BASE_EACH);
   }
-  out['fundAgentsSecs'] = secs(t0);
+  out['fundAgentsSecs'] = secs(t0, 'fundAgentsSecs');
   out['balances'] = v.cells;
   out['bytesPerBalance'] = Math.round((v.typedArrayBytes - Math.ceil(v.agentsMax / 8)) / v.cells);
   log(`${agents} agents funded (${v.cells} balances) in ${out['fundAgentsSecs']} s`);
-  t0 = process.hrtime.bigint();
+  t0 = start();
   const engines = Array.from({ length: markets }, (_, m) => set.market(`M${m}`) as MatchingEngine);
   let orderId = 0;
   for (let i = 0; i < resting; i++) {
@@ -139,7 +150,7 @@ function main(): void {
     const r = engines[m].execute({ type: 'limit', ts: 1, orderId: ++orderId, agent: a, side: buy ? 'buy' : 'sell', price: buy ? MID - off : MID + off, lots: 1 + (i % 20), tif: 'GTC' });
     if (r !== null) throw new Error(`resting order ${i} rejected: ${r}`);
   }
-  out['placeOrdersSecs'] = secs(t0);
+  out['placeOrdersSecs'] = secs(t0, 'placeOrdersSecs');
   const open = engines.reduce((n, e) => n + e.openOrders, 0);
   const bookBytes = engines.reduce((n, e) => n + e.typedArrayBytes, 0) - emptyMarketBytes * markets;
   out['bytesPerRestingOrder'] = Math.round(bookBytes / Math.max(open, 1)); // pool, id index, pages, agent slots
@@ -149,23 +160,23 @@ function main(): void {
   log(`${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}`);
 
   // ---- snapshot and recovery ----
-  t0 = process.hrtime.bigint();
+  t0 = start();
   let snap: ReturnType<MarketSet['snapshot']> | null = set.snapshot();
-  out['snapshotSecs'] = secs(t0);
-  t0 = process.hrtime.bigint();
+  out['snapshotSecs'] = secs(t0, 'snapshotSecs');
+  t0 = start();
   let json: string | null = JSON.stringify(snap);
-  out['snapshotJsonSecs'] = secs(t0);
+  out['snapshotJsonSecs'] = secs(t0, 'snapshotJsonSecs');
   out['snapshotJsonMB'] = MB(json.length);
   snap = null;
   log(`snapshot in ${out['snapshotSecs']} s, JSON ${out['snapshotJsonMB']} MB in ${out['snapshotJsonSecs']} s`);
   if (!process.argv.includes('--no-restore')) {
-    t0 = process.hrtime.bigint();
+    t0 = start();
     const parsed = JSON.parse(json) as ReturnType<MarketSet['snapshot']>;
-    out['parseSecs'] = secs(t0);
+    out['parseSecs'] = secs(t0, 'parseSecs');
     json = null;
-    t0 = process.hrtime.bigint();
+    t0 = start();
     let restored: MarketSet | null = MarketSet.restore(parsed);
-    out['restoreSecs'] = secs(t0);
+    out['restoreSecs'] = secs(t0, 'restoreSecs');
     for (const m of [0, Math.floor(markets / 2), markets - 1]) {
       const a = (set.market(`M${m}`) as MatchingEngine).snapshot({ balances: false });
       const b = (restored.market(`M${m}`) as MatchingEngine).snapshot({ balances: false });
@@ -186,7 +197,7 @@ function main(): void {
     for (let m = 0; m < markets && order.length < commands; m++) order.push([engines[m], flows[m][i]]);
   }
   gc();
-  t0 = process.hrtime.bigint();
+  t0 = start();
   const c0 = process.cpuUsage();
   let rejected = 0;
   for (let i = 0; i < order.length; i++) if (order[i][0].execute(order[i][1]) !== null) rejected++;
@@ -197,6 +208,7 @@ function main(): void {
   out['rejected'] = rejected;
   log(`${order.length} commands over ${markets} markets: ${out['opsPerSec']} /s wall, ${out['opsPerCpuSec']} /CPU-s, ${rejected} rejected`);
   out['plainOpsPerSec'] = plainOpsPerSec();
+  out['cpuSecs'] = cpuSecs;
   out['memoryEnd'] = memory(set);
   out['node'] = process.version;
   log(`plain workload (one market) ${out['plainOpsPerSec']} /s wall`);

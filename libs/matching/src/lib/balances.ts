@@ -49,7 +49,7 @@ export class BalanceView {
   /** next cell of the same agent, or NIL */
   private cNext: Int32Array;
   private nCells = 0;
-  /** key agent x assets + asset + 1 -> cell */
+  /** key asset x agentsMax + agent + 1 -> cell (an asset's cells of consecutive agents share home blocks) */
   private readonly cellOf: IdMap;
   /** key agent + 1 -> first cell of the agent */
   private readonly firstCell: IdMap;
@@ -61,6 +61,7 @@ export class BalanceView {
   constructor(assets: readonly string[], agentsMax: number = AGENTS_DEFAULT) {
     if (!Number.isInteger(agentsMax) || agentsMax < 1 || agentsMax > AGENTS_MAX) throw new Error(`agentsMax must be 1..${AGENTS_MAX}`);
     if (new Set(assets).size !== assets.length || assets.length === 0) throw new Error('assets must be distinct and non-empty');
+    if (!Number.isSafeInteger(assets.length * agentsMax + 1)) throw new Error('assets x agentsMax must be a safe integer (cell keys)');
     this.agentsMax = agentsMax;
     this.assets = [...assets];
     this.nAssets = assets.length;
@@ -179,12 +180,12 @@ export class BalanceView {
 
   /** the cell of (agent, asset), or NIL (-1) */
   findCell(agent: number, asset: number): number {
-    return this.cellOf.get(agent * this.nAssets + asset + 1);
+    return this.cellOf.get(asset * this.agentsMax + agent + 1);
   }
 
   /** the cell of (agent, asset), created (zero) if missing; the agent must be in range. May replace ct / cr. */
   cell(agent: number, asset: number): number {
-    const key = agent * this.nAssets + asset + 1;
+    const key = asset * this.agentsMax + agent + 1;
     const found = this.cellOf.get(key);
     if (found !== NIL) return found;
     if (this.nCells === this.ct.length) this.growCells();

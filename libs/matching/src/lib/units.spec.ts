@@ -12,7 +12,7 @@ describe('BalanceView', () => {
     expect(v.isKnown(1)).toBe(false);
     expect(v.deposit(1, 0, 100)).toBe(true);
     expect(v.isKnown(1)).toBe(true);
-    v.reserved[0][1] = 60;
+    v.cr[v.cell(1, 0)] = 60;
     expect(v.available(1, 0)).toBe(40);
     expect(v.withdraw(1, 0, 41)).toBe(false);
     expect(v.withdraw(1, 0, 40)).toBe(true);
@@ -40,7 +40,7 @@ describe('BalanceView', () => {
     v.deposit(2, 1, 7);
     const r = BalanceView.restore(JSON.parse(JSON.stringify(v.snapshot())));
     expect(r.snapshot()).toEqual(v.snapshot());
-    r.total[1][2] += 1;
+    r.ct[r.cell(2, 1)] += 1;
     expect(() => r.assertInvariants()).toThrow(/supply/);
   });
 });
@@ -113,7 +113,7 @@ describe('assertInvariants catches corruption', () => {
     ],
     [
       'an agent reservation',
-      (e: ReturnType<typeof engine>) => (e.balances.reserved[0][1] += 1),
+      (e: ReturnType<typeof engine>) => (e.balances.cr[e.balances.cell(1, 0)] += 1),
       /reserved credits/,
     ],
     [
