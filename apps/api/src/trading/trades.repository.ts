@@ -30,6 +30,13 @@ export interface TradeStats {
   last: number | null;
 }
 
+/** A market's trades of the last 24 hours, aggregated (read by the index on (market_id, created_at)). */
+export const TRADE_STATS_24H = `SELECT count(*)::int AS n, min(price_ticks) AS low, max(price_ticks) AS high, coalesce(sum(lots), 0)::text AS lots,
+         coalesce(sum(notional), 0)::text AS notional,
+         (array_agg(price_ticks ORDER BY command_seq, event_seq))[1] AS open,
+         (array_agg(price_ticks ORDER BY command_seq DESC, event_seq DESC))[1] AS last
+    FROM trade WHERE market_id = $1 AND created_at > now() - interval '24 hours'`;
+
 /** The repository of the trade projection. */
 @Injectable()
 export class TradesRepository {
@@ -50,14 +57,7 @@ export class TradesRepository {
   }
 
   async last24h(marketId: string): Promise<TradeStats> {
-    const r = await this.db.pool.query<TradeStats>(
-      `SELECT count(*)::int AS n, min(price_ticks) AS low, max(price_ticks) AS high, coalesce(sum(lots), 0)::text AS lots,
-              coalesce(sum(notional), 0)::text AS notional,
-              (array_agg(price_ticks ORDER BY command_seq, event_seq))[1] AS open,
-              (array_agg(price_ticks ORDER BY command_seq DESC, event_seq DESC))[1] AS last
-         FROM trade WHERE market_id = $1 AND created_at > now() - interval '24 hours'`,
-      [marketId],
-    );
+    const r = await this.db.pool.query<TradeStats>(TRADE_STATS_24H, [marketId]);
     return r.rows[0] as TradeStats;
   }
 }

@@ -211,11 +211,8 @@ export function restoreBalancesInto(view: BalanceView, b: BalancesSnapshot): voi
   idx.forEach((to, i) => (view.supply[to] = b.supply[i] as number));
   for (const row of b.agents) {
     if (!Number.isInteger(row.agent) || row.agent < 0 || row.agent >= view.agentsMax) throw new Error(`snapshot agent ${row.agent} is beyond this node's agents`);
-    view.known[row.agent] = 1;
-    idx.forEach((to, i) => {
-      (view.total[to] as Float64Array)[row.agent] = row.total[i] as number;
-      (view.reserved[to] as Float64Array)[row.agent] = row.reserved[i] as number;
-    });
+    view.registerAgent(row.agent);
+    idx.forEach((to, i) => view.setBalance(row.agent, to, row.total[i] as number, row.reserved[i] as number));
   }
 }
 
