@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AppError, AUTH_RECV_WINDOW_MS, SIGNING_HEADERS, signatureMatches, signRequest } from '@ate/contracts';
@@ -6,6 +7,9 @@ import { ApiKeysService } from './api-keys.service';
 import { AuthContext, Role } from './auth.types';
 import { IS_PUBLIC, ROLES_KEY } from './decorators';
 import { ReplayCache, replayTtlMs } from './replay-cache';
+
+/** Signs for unknown key ids: random per process, so no presented signature can match it by design. */
+const NO_KEY = randomBytes(32);
 
 type SignedRequest = FastifyRequest & { auth?: AuthContext; rawBody?: string };
 
@@ -51,7 +55,8 @@ export class SignatureGuard implements CanActivate {
     }
     const key = await this.keys.lookup(keyId);
     // An unknown, revoked or suspended key answers exactly like a bad signature: no existence leak.
-    const expected = key ? signRequest(key.signingKey, ts, req.method, req.url, req.rawBody ?? '') : '0'.repeat(64);
+    // The HMAC is computed either way (with a key nobody holds for an unknown id), so the time does not tell them apart.
+    const expected = signRequest(key?.signingKey ?? NO_KEY, ts, req.method, req.url, req.rawBody ?? '');
     if (!key || !signatureMatches(expected, sig)) throw new AppError('AUTH_INVALID_SIGNATURE');
     if (!(await this.replays.firstUse(sig, key.keyId, replayTtlMs(Number(ts), now), now))) throw new AppError('AUTH_REPLAYED');
 
