@@ -10,12 +10,18 @@ const services = await ensureServices();
 console.log(`services: postgres ${new URL(services.pgUrl).host}, redis ${new URL(services.redisUrl).host}`);
 const env = { ...process.env, TEST_DATABASE_URL: services.pgUrl, TEST_REDIS_URL: services.redisUrl, NX_DAEMON: 'false' };
 delete env.DATABASE_URL; // tests make their own databases on TEST_DATABASE_URL
-// Type-check everything first, specs included (Jest transpiles with SWC and does not type-check).
-const tc = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'inherit', env });
-if (tc.status !== 0) {
-  await services.stop();
-  console.error('type check failed');
-  process.exit(tc.status ?? 1);
+// The tree's format first (the project's Prettier config), then a type check of everything, specs included (Jest
+// transpiles with SWC and does not type-check).
+for (const [what, cmd] of [
+  ['format check failed (npx prettier --write . fixes it)', ['prettier', '--check', '--log-level', 'warn', '.']],
+  ['type check failed', ['tsc', '-p', 'tsconfig.json']],
+]) {
+  const r = spawnSync('npx', cmd, { stdio: 'inherit', env });
+  if (r.status !== 0) {
+    await services.stop();
+    console.error(what);
+    process.exit(r.status ?? 1);
+  }
 }
 const args = ['nx', 'run-many', '-t', 'lint', 'test', '--parallel=2', '--outputStyle=static', ...process.argv.slice(2)];
 const r = spawnSync('npx', args, { stdio: 'inherit', env });

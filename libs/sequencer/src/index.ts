@@ -18,4 +18,4 @@ export * from './lib/redis-engine-server';
 export * from './lib/redis-engine-client';
 export * from './lib/redis-event-publisher';
 export * from './lib/agreement';
-export * from './testing/outlet-replica';
+export * from './lib/outlet-replica';

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { EngineHost } from './engine-host';
 import type { HostCommand, HostResult } from './host-types';
 import type { CommittedCommand, CommittedEvent } from './outlet';
-import { OutletReplica, randomHostCommand } from '../testing/outlet-replica';
+import { OutletReplica, randomHostCommand } from './outlet-replica';
 
 const MARKETS = ['OA.1K/CREDIT', 'OB.1K/CREDIT'];
 const ASSETS = ['CREDIT', 'OA.1K', 'OB.1K'];

@@ -1,5 +1,5 @@
-import type { HostCommand } from '../lib/host-types';
-import type { CommittedBatch, CommittedEvent } from '../lib/outlet';
+import type { HostCommand } from './host-types';
+import type { CommittedBatch, CommittedEvent } from './outlet';
 
 /** Test helpers of the event outlet: a subscriber that rebuilds state from events, and random host commands. */
 
