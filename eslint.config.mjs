@@ -43,7 +43,10 @@ export default [
           enforceBuildableLibDependency: false,
           allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:ledger', 'type:db', 'type:client'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:ledger', 'type:db', 'type:client'],
+            },
             // the TypeScript client that agents embed: contracts only, no server code
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
             // the sequencer composes the pure libraries, the ledger and the db
@@ -102,7 +105,10 @@ export default [
         'error',
         { selector: 'Literal[value=/\\bledger_[a-z_]+/]', message: 'Only libs/ledger touches the ledger_* tables: call its functions.' },
         { selector: 'TemplateElement[value.raw=/\\bledger_[a-z_]+/]', message: 'Only libs/ledger touches the ledger_* tables: call its functions.' },
-        { selector: 'MemberExpression[property.name=/^ledger[A-Z]/]', message: "Only libs/ledger touches the ledger's tables (Prisma models included)." },
+        {
+          selector: 'MemberExpression[property.name=/^ledger[A-Z]/]',
+          message: "Only libs/ledger touches the ledger's tables (Prisma models included).",
+        },
       ],
     },
   },

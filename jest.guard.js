@@ -11,7 +11,12 @@ for (const stream of [process.stdout, process.stderr]) {
   const write = stream.write.bind(stream);
   stream.write = (chunk, ...rest) => {
     if (SECRET.test(String(chunk))) {
-      printed.push(String(chunk).replace(/ATE_SECRET=\S+/g, '<ATE_SECRET withheld>').trim().slice(0, 200));
+      printed.push(
+        String(chunk)
+          .replace(/ATE_SECRET=\S+/g, '<ATE_SECRET withheld>')
+          .trim()
+          .slice(0, 200),
+      );
       return write('[a secret was withheld from the output]\n', ...rest);
     }
     return write(chunk, ...rest);

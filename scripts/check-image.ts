@@ -25,7 +25,8 @@ async function main(): Promise<void> {
     console.log(`image steps replayed in ${((Date.now() - t0) / 1000).toFixed(1)} s (runtime stage in ${img.runtime.root})`);
     const r = await runStack(img, { postgresUrl: db.url, redisUrl: services.redisUrl, port: await freePort(), log: (m) => console.error(m) });
     console.log(JSON.stringify(r));
-    const ok = r.ready && r.healthcheck === 0 && r.trade.buy === 'closed' && r.trade.buyerBase === '2' && r.stopped.api === 0 && r.stopped.engine === 0;
+    const ok =
+      r.ready && r.healthcheck === 0 && r.trade.buy === 'closed' && r.trade.buyerBase === '2' && r.stopped.api === 0 && r.stopped.engine === 0;
     console.log(ok ? `check:image: ok in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'check:image: FAILED');
     process.exitCode = ok ? 0 : 1;
   } finally {

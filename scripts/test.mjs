@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { ensureServices } from './services.mjs';
 
 const line = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).engines.node.match(/\d+/)[0];
-if (process.versions.node.split('.')[0] !== line) console.log(`warning: node ${process.version} runs the tests; the project's line is Node ${line} (package.json engines, the Dockerfile, CI)`);
+if (process.versions.node.split('.')[0] !== line)
+  console.log(`warning: node ${process.version} runs the tests; the project's line is Node ${line} (package.json engines, the Dockerfile, CI)`);
 const services = await ensureServices();
 console.log(`services: postgres ${new URL(services.pgUrl).host}, redis ${new URL(services.redisUrl).host}`);
 const env = { ...process.env, TEST_DATABASE_URL: services.pgUrl, TEST_REDIS_URL: services.redisUrl, NX_DAEMON: 'false' };

@@ -34,10 +34,12 @@ async function main(): Promise<void> {
   // redis mode: the engine node first (the test database has its migrations); the api is ready once it serves
   const engine =
     mode === 'redis'
-      ? await startEngineProcess({ DATABASE_URL: db.url, ...redisEnv, ENGINE_NODE_ID: 'bench-engine', LOG_LEVEL: 'warn' }).catch(async (e: unknown) => {
-          await db.drop();
-          throw e;
-        })
+      ? await startEngineProcess({ DATABASE_URL: db.url, ...redisEnv, ENGINE_NODE_ID: 'bench-engine', LOG_LEVEL: 'warn' }).catch(
+          async (e: unknown) => {
+            await db.drop();
+            throw e;
+          },
+        )
       : undefined;
   const url = `http://127.0.0.1:${port}`;
   // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there (read it with Chrome DevTools)
@@ -63,7 +65,14 @@ async function main(): Promise<void> {
   try {
     const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
     await admin.defineAsset({ code: 'BENCH.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
-    await admin.createMarket({ base: 'BENCH.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000, ordersPerAgentMax: 100_000 });
+    await admin.createMarket({
+      base: 'BENCH.1K',
+      tickSize: '0.001',
+      lotSizeUnits: 1,
+      initialPriceTicks: 1000,
+      priceBandBps: 5000,
+      ordersPerAgentMax: 100_000,
+    });
     const agents: { keyId: string; secret: string }[] = [];
     const agentIds: string[] = [];
     for (let i = 0; i < agentsN; i++) {
@@ -98,7 +107,15 @@ async function main(): Promise<void> {
       postgres: perOrder(cpu1.pg - cpu0.pg),
       redis: perOrder(cpu1.redis - cpu0.redis),
     };
-    const detail = { ...r, ...counts.rows[0], engine: mode, cpuUsPerOrder, agents: agentsN, keys: agents.length, machine: { cpus: cpus().length, node: process.version } };
+    const detail = {
+      ...r,
+      ...counts.rows[0],
+      engine: mode,
+      cpuUsPerOrder,
+      agents: agentsN,
+      keys: agents.length,
+      machine: { cpus: cpus().length, node: process.version },
+    };
     console.log(JSON.stringify({ detail }));
     console.log(
       JSON.stringify({

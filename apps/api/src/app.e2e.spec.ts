@@ -84,20 +84,62 @@ describe('api (real Postgres, real Fastify pipeline)', () => {
   });
 
   // One row per kind of bad input: the request, the status, the stable code.
-  it.each([
-    ['unknown route', { method: 'GET', url: '/no/such/route' }, 404, 'ROUTE_NOT_FOUND'],
-    ['unknown route (POST)', { method: 'POST', url: '/nope', payload: {} }, 404, 'ROUTE_NOT_FOUND'],
-    ['malformed JSON', { method: 'POST', url: '/test/echo', payload: '{"name": "a",', headers: { 'content-type': 'application/json' } }, 400, 'MALFORMED_JSON'],
-    ['empty JSON body', { method: 'POST', url: '/test/echo', payload: '', headers: { 'content-type': 'application/json' } }, 400, 'MALFORMED_JSON'],
-    ['prototype poisoning', { method: 'POST', url: '/test/echo', payload: '{"__proto__":{"x":1},"name":"a","lots":"1"}', headers: { 'content-type': 'application/json' } }, 400, 'MALFORMED_JSON'],
-    ['wrong content type', { method: 'POST', url: '/test/echo', payload: 'name=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['text/plain body', { method: 'POST', url: '/test/echo', payload: 'hello', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
-    ['oversized body', { method: 'POST', url: '/test/echo', payload: JSON.stringify({ name: 'x'.repeat(BODY_LIMIT), lots: '1' }), headers: { 'content-type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
-    ['unknown field', { method: 'POST', url: '/test/echo', payload: { name: 'a', lots: '1', extra: true } }, 400, 'VALIDATION_FAILED'],
-    ['missing field', { method: 'POST', url: '/test/echo', payload: { name: 'a' } }, 400, 'VALIDATION_FAILED'],
-    ['float where an integer string belongs', { method: 'POST', url: '/test/echo', payload: { name: 'a', lots: 1.5 } }, 400, 'VALIDATION_FAILED'],
-    ['JSON array instead of object', { method: 'POST', url: '/test/echo', payload: '[1,2]', headers: { 'content-type': 'application/json' } }, 400, 'VALIDATION_FAILED'],
-  ].map(([n, r, s, c]) => [n, s, c, r] as [string, number, string, InjectOptions]))('%s -> %i %s', async (_name, status, code, req) => {
+  it.each(
+    [
+      ['unknown route', { method: 'GET', url: '/no/such/route' }, 404, 'ROUTE_NOT_FOUND'],
+      ['unknown route (POST)', { method: 'POST', url: '/nope', payload: {} }, 404, 'ROUTE_NOT_FOUND'],
+      [
+        'malformed JSON',
+        { method: 'POST', url: '/test/echo', payload: '{"name": "a",', headers: { 'content-type': 'application/json' } },
+        400,
+        'MALFORMED_JSON',
+      ],
+      ['empty JSON body', { method: 'POST', url: '/test/echo', payload: '', headers: { 'content-type': 'application/json' } }, 400, 'MALFORMED_JSON'],
+      [
+        'prototype poisoning',
+        {
+          method: 'POST',
+          url: '/test/echo',
+          payload: '{"__proto__":{"x":1},"name":"a","lots":"1"}',
+          headers: { 'content-type': 'application/json' },
+        },
+        400,
+        'MALFORMED_JSON',
+      ],
+      [
+        'wrong content type',
+        { method: 'POST', url: '/test/echo', payload: 'name=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'text/plain body',
+        { method: 'POST', url: '/test/echo', payload: 'hello', headers: { 'content-type': 'text/plain' } },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        'oversized body',
+        {
+          method: 'POST',
+          url: '/test/echo',
+          payload: JSON.stringify({ name: 'x'.repeat(BODY_LIMIT), lots: '1' }),
+          headers: { 'content-type': 'application/json' },
+        },
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      ['unknown field', { method: 'POST', url: '/test/echo', payload: { name: 'a', lots: '1', extra: true } }, 400, 'VALIDATION_FAILED'],
+      ['missing field', { method: 'POST', url: '/test/echo', payload: { name: 'a' } }, 400, 'VALIDATION_FAILED'],
+      ['float where an integer string belongs', { method: 'POST', url: '/test/echo', payload: { name: 'a', lots: 1.5 } }, 400, 'VALIDATION_FAILED'],
+      [
+        'JSON array instead of object',
+        { method: 'POST', url: '/test/echo', payload: '[1,2]', headers: { 'content-type': 'application/json' } },
+        400,
+        'VALIDATION_FAILED',
+      ],
+    ].map(([n, r, s, c]) => [n, s, c, r] as [string, number, string, InjectOptions]),
+  )('%s -> %i %s', async (_name, status, code, req) => {
     const r = await inject(req);
     expect(r.statusCode).toBe(status);
     expect(r.headers['content-type']).toMatch(/^application\/json/);
@@ -109,7 +151,12 @@ describe('api (real Postgres, real Fastify pipeline)', () => {
 
   it('validation errors say which field and why', async () => {
     const r = await inject({ method: 'POST', url: '/test/echo', payload: { name: '', lots: '0' } });
-    expect(r.json().error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['lots', 'name']);
+    expect(
+      r
+        .json()
+        .error.details.issues.map((i: { path: string }) => i.path)
+        .sort(),
+    ).toEqual(['lots', 'name']);
   });
 
   it('an unexpected error is a 500 with the error shape, the request id, and no internals', async () => {

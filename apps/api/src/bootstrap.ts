@@ -82,10 +82,7 @@ export async function createApp(config: AppConfig, opts: CreateAppOptions = {}):
     const status = reply.statusCode;
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
     if (access?.isLevelEnabled(level) && req.url !== '/health') {
-      access[level](
-        { reqId: req.id, method: req.method, url: req.url, status, responseTime: Math.round(reply.elapsedTime) },
-        'request completed',
-      );
+      access[level]({ reqId: req.id, method: req.method, url: req.url, status, responseTime: Math.round(reply.elapsedTime) }, 'request completed');
     }
     done();
   });

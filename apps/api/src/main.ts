@@ -25,7 +25,13 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  startup = { HOST: config.HOST, PORT: config.PORT, DATA_DIR: config.DATA_DIR, DATABASE_URL: config.DATABASE_URL, databaseFromEnv: Boolean(config.DATABASE_URL) };
+  startup = {
+    HOST: config.HOST,
+    PORT: config.PORT,
+    DATA_DIR: config.DATA_DIR,
+    DATABASE_URL: config.DATABASE_URL,
+    databaseFromEnv: Boolean(config.DATABASE_URL),
+  };
 
   let embedded: EmbeddedPostgresHandle | undefined;
   if (!config.DATABASE_URL) {
@@ -44,7 +50,9 @@ async function main(): Promise<void> {
     config = { ...config, DATABASE_URL: await ensureLoginRole(embedded.url, 'ate_api', secret) };
   }
   if (!config.REDIS_URL) {
-    log('no REDIS_URL: single node: the in-process engine transport, rate limits and replay checks in memory, reconciliation on a timer. Set REDIS_URL to share them across api nodes.');
+    log(
+      'no REDIS_URL: single node: the in-process engine transport, rate limits and replay checks in memory, reconciliation on a timer. Set REDIS_URL to share them across api nodes.',
+    );
   }
 
   const app = await createApp(config);

@@ -64,6 +64,7 @@ export function describeStartupError(e: unknown, c: StartupContext): string {
 /** The address the server is bound to, as it is (every interface is said so, not shown as loopback). */
 export function listeningOn(a: string | { address: string; port: number } | null): string {
   if (!a || typeof a === 'string') return `listening on ${a ?? 'an unknown address'}`;
-  if (a.address === '0.0.0.0' || a.address === '::') return `listening on every interface, port ${a.port} (${a.address}:${a.port}; from this machine http://127.0.0.1:${a.port})`;
+  if (a.address === '0.0.0.0' || a.address === '::')
+    return `listening on every interface, port ${a.port} (${a.address}:${a.port}; from this machine http://127.0.0.1:${a.port})`;
   return `listening on http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
 }

@@ -3,12 +3,24 @@ import { z } from 'zod';
 
 /** Settings of a standalone engine node (the single-node default hosts the engine inside the api instead). */
 export const EngineConfigSchema = z.object({
-  DATABASE_URL: z.string().url().refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://'),
-  REDIS_URL: z.string().url().refine((s) => /^rediss?:\/\//.test(s), 'must start with redis:// or rediss://'),
+  DATABASE_URL: z
+    .string()
+    .url()
+    .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://'),
+  REDIS_URL: z
+    .string()
+    .url()
+    .refine((s) => /^rediss?:\/\//.test(s), 'must start with redis:// or rediss://'),
   /** Prefix of every Redis key; the same as the api nodes' REDIS_PREFIX. */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('ate'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('ate'),
   /** Name of this node in heartbeats and the market lease; defaults to the host name and pid. */
-  ENGINE_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+  ENGINE_NODE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
   /** How often the node announces itself and renews its lease, in ms; both expire after 3 of these. */
   ENGINE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   /** Connections of the engine's Postgres pool: one for the batch being committed, the rest for look-ups of new agents. */

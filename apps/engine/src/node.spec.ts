@@ -13,7 +13,8 @@ describe('engine node (real Postgres and Redis)', () => {
   const keys = engineRedisKeys(REDIS_PREFIX);
   let db: TestDatabase;
   let redis: Redis;
-  const config = (env: Record<string, string> = {}) => loadEngineConfig({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX, ENGINE_HEARTBEAT_MS: '200', ...env });
+  const config = (env: Record<string, string> = {}) =>
+    loadEngineConfig({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX, ENGINE_HEARTBEAT_MS: '200', ...env });
 
   beforeAll(async () => {
     db = await createTestDatabase('engine');

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os';
 import { pendingMigrations } from '@ate/db';
-import { EngineHost, EngineLease, engineRedisKeys, EngineRedisKeys, recoverySummary, RedisEngineServer, RedisEventPublisher, writeHeartbeat } from '@ate/sequencer';
+import {
+  EngineHost,
+  EngineLease,
+  engineRedisKeys,
+  EngineRedisKeys,
+  recoverySummary,
+  RedisEngineServer,
+  RedisEventPublisher,
+  writeHeartbeat,
+} from '@ate/sequencer';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { EngineConfig } from './config';
@@ -75,9 +84,7 @@ export class EngineNode {
     const events = this.events;
     this.host.subscribe((b) => events.publish(b));
     const r = await this.host.load(published === null ? {} : { emitAfter: published });
-    this.log.info(
-      `engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`,
-    );
+    this.log.info(`engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`);
     this.server = new RedisEngineServer(this.host, this.redis, { prefix: this.config.REDIS_PREFIX, consumer: this.nodeId, log: this.log });
     await this.server.start();
     this.serving = true;
@@ -117,7 +124,12 @@ export class EngineNode {
   }
 
   private async beat(): Promise<void> {
-    await writeHeartbeat(this.redis, this.keys, { nodeId: this.nodeId, pid: process.pid, at: Date.now(), serving: this.serving }, this.config.ENGINE_HEARTBEAT_MS * 3);
+    await writeHeartbeat(
+      this.redis,
+      this.keys,
+      { nodeId: this.nodeId, pid: process.pid, at: Date.now(), serving: this.serving },
+      this.config.ENGINE_HEARTBEAT_MS * 3,
+    );
   }
 
   /** Stops reading commands, answers and commits what was read, writes a checkpoint, gives up the lease. */

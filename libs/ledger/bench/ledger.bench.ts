@@ -59,8 +59,13 @@ function makeTransfers(ids: string[], prefix: string, n: number): TransferReques
     while (to === from) to = pick(ids);
     const amount = BigInt(1 + Math.floor(rand() * 1000));
     out.push({
-      kind: 'transfer', id: `${prefix}-${i}`, type: 'settlement',
-      legs: [{ accountId: from, side: 'debit', amount }, { accountId: to, side: 'credit', amount }],
+      kind: 'transfer',
+      id: `${prefix}-${i}`,
+      type: 'settlement',
+      legs: [
+        { accountId: from, side: 'debit', amount },
+        { accountId: to, side: 'credit', amount },
+      ],
     });
   }
   return out;
@@ -102,7 +107,13 @@ async function runGroup(pool: import('pg').Pool, transfers: TransferRequest[]): 
     turn = new Promise<void>((r) => (locked = r));
     const start = performance.now();
     let lockedAt = 0;
-    const p = commitBatch(pool, batch, { turn: myTurn, locked: () => { lockedAt = performance.now(); locked(); } }).then((results) => {
+    const p = commitBatch(pool, batch, {
+      turn: myTurn,
+      locked: () => {
+        lockedAt = performance.now();
+        locked();
+      },
+    }).then((results) => {
       const end = performance.now();
       commitMs.push(end - start);
       lockMs.push(end - lockedAt);
@@ -164,14 +175,20 @@ const BASELINE_WRITE_NO_CHAIN = {
 
 async function baselineOne(c: PoolClient, tr: TransferRequest, chain = true): Promise<void> {
   const [d, cr] = tr.legs as [TransferRequest['legs'][0], TransferRequest['legs'][0]];
-  const body = transferBody('settlement', null, null, [[d.accountId, -d.amount], [cr.accountId, cr.amount]]);
+  const body = transferBody('settlement', null, null, [
+    [d.accountId, -d.amount],
+    [cr.accountId, cr.amount],
+  ]);
   const bodyHash = createHash('sha256').update(body).digest();
   await c.query('BEGIN');
   try {
     const rows = (await c.query({ ...BASELINE_LOCK, values: [[d.accountId, cr.accountId]] })).rows;
     const from = rows.find((r) => r.id === d.accountId);
     if (!from || BigInt(from.balance) - BigInt(from.held) < d.amount) throw new Error('insufficient funds (not expected in the bench)');
-    await c.query({ ...(chain ? BASELINE_WRITE : BASELINE_WRITE_NO_CHAIN), values: [tr.id, body, bodyHash, d.accountId, cr.accountId, d.amount.toString()] });
+    await c.query({
+      ...(chain ? BASELINE_WRITE : BASELINE_WRITE_NO_CHAIN),
+      values: [tr.id, body, bodyHash, d.accountId, cr.accountId, d.amount.toString()],
+    });
     await c.query('COMMIT');
   } catch (err) {
     await c.query('ROLLBACK');
@@ -179,7 +196,12 @@ async function baselineOne(c: PoolClient, tr: TransferRequest, chain = true): Pr
   }
 }
 
-async function runBaseline(pool: import('pg').Pool, transfers: TransferRequest[], chain: boolean, seconds: number): Promise<{ ms: number; txMs: number[]; done: number }> {
+async function runBaseline(
+  pool: import('pg').Pool,
+  transfers: TransferRequest[],
+  chain: boolean,
+  seconds: number,
+): Promise<{ ms: number; txMs: number[]; done: number }> {
   const clients = await Promise.all(Array.from({ length: BASELINE_CONNECTIONS }, () => pool.connect()));
   let next = 0;
   const txMs: number[] = [];
@@ -218,8 +240,13 @@ async function main(): Promise<void> {
     if (!first.ok) throw new Error(first.code);
     // fund every account through the ledger itself (mints, group-committed)
     const mints: TransferRequest[] = ids.map((id, i) => ({
-      kind: 'transfer', id: `mint-${i}`, type: 'mint',
-      legs: [{ accountId: iss.account.id, side: 'debit', amount: START_BALANCE }, { accountId: id, side: 'credit', amount: START_BALANCE }],
+      kind: 'transfer',
+      id: `mint-${i}`,
+      type: 'mint',
+      legs: [
+        { accountId: iss.account.id, side: 'debit', amount: START_BALANCE },
+        { accountId: id, side: 'credit', amount: START_BALANCE },
+      ],
     }));
     for (let i = 0; i < mints.length; i += 2000) await commitBatch(db.pool, mints.slice(i, i + 2000));
     await db.pool.query('VACUUM ANALYZE');
@@ -238,11 +265,13 @@ async function main(): Promise<void> {
       const pgCpu = ours.reduce((sum, pid) => sum + (pg1.get(pid) ?? 0) - (pg0.get(pid) ?? 0), 0);
       const perSec = (TRANSFERS / group.ms) * 1000;
       const p99 = percentile(group.commitMs, 99);
-      log(`group commit run ${run + 1}: ${TRANSFERS} transfers in ${(group.ms / 1000).toFixed(2)} s = ${Math.round(perSec)}/s; ` +
-        `batch ${BATCH}; per batch (call to commit, incl. waiting for the previous batch) p50 ${percentile(group.commitMs, 50).toFixed(1)} ms ` +
-        `p99 ${p99.toFixed(1)} ms; holding the chain head (lock to commit) p50 ${percentile(group.lockMs, 50).toFixed(1)} ms p99 ${percentile(group.lockMs, 99).toFixed(1)} ms; ` +
-        `CPU per 1,000 transfers: this process ${(((nodeCpu.user + nodeCpu.system) / 1000 / TRANSFERS) * 1000).toFixed(1)} ms, ` +
-        `its Postgres backends ${((pgCpu * 1000 * 1000) / TRANSFERS).toFixed(1)} ms; load average ${loadavg()[0]?.toFixed(2)}`);
+      log(
+        `group commit run ${run + 1}: ${TRANSFERS} transfers in ${(group.ms / 1000).toFixed(2)} s = ${Math.round(perSec)}/s; ` +
+          `batch ${BATCH}; per batch (call to commit, incl. waiting for the previous batch) p50 ${percentile(group.commitMs, 50).toFixed(1)} ms ` +
+          `p99 ${p99.toFixed(1)} ms; holding the chain head (lock to commit) p50 ${percentile(group.lockMs, 50).toFixed(1)} ms p99 ${percentile(group.lockMs, 99).toFixed(1)} ms; ` +
+          `CPU per 1,000 transfers: this process ${(((nodeCpu.user + nodeCpu.system) / 1000 / TRANSFERS) * 1000).toFixed(1)} ms, ` +
+          `its Postgres backends ${((pgCpu * 1000 * 1000) / TRANSFERS).toFixed(1)} ms; load average ${loadavg()[0]?.toFixed(2)}`,
+      );
       if (!best || perSec > best.perSec) best = { perSec, p99 };
     }
     const transfersPerSec = (best as { perSec: number }).perSec;
@@ -253,15 +282,19 @@ async function main(): Promise<void> {
     for (let run = 0; run < Math.min(RUNS, 2); run++) {
       const base = await runBaseline(db.pool, makeTransfers(ids, `b${run}`, BASELINE_POOL), true, BASELINE_SECONDS);
       const perSec = (base.done / base.ms) * 1000;
-      log(`baseline run ${run + 1}: ${base.done} transfers, one per transaction from ${BASELINE_CONNECTIONS} connections, in ` +
-        `${(base.ms / 1000).toFixed(2)} s = ${Math.round(perSec)}/s; per transaction p50 ${percentile(base.txMs, 50).toFixed(2)} ms ` +
-        `p99 ${percentile(base.txMs, 99).toFixed(2)} ms; load average ${loadavg()[0]?.toFixed(2)}`);
+      log(
+        `baseline run ${run + 1}: ${base.done} transfers, one per transaction from ${BASELINE_CONNECTIONS} connections, in ` +
+          `${(base.ms / 1000).toFixed(2)} s = ${Math.round(perSec)}/s; per transaction p50 ${percentile(base.txMs, 50).toFixed(2)} ms ` +
+          `p99 ${percentile(base.txMs, 99).toFixed(2)} ms; load average ${loadavg()[0]?.toFixed(2)}`,
+      );
       baselinePerSec = Math.max(baselinePerSec, perSec);
     }
 
     const t = performance.now();
     const rec = await reconcile(db.pool);
-    log(`reconciliation of the whole journal (${rec.transfersChecked} rows): ${rec.ok ? 'ok' : 'VIOLATIONS ' + JSON.stringify(rec.violations.slice(0, 5))} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    log(
+      `reconciliation of the whole journal (${rec.transfersChecked} rows): ${rec.ok ? 'ok' : 'VIOLATIONS ' + JSON.stringify(rec.violations.slice(0, 5))} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     if (!rec.ok) process.exitCode = 1;
 
     // For scale only (not a valid ledger: no chain): the same baseline without the chain head.
@@ -269,17 +302,25 @@ async function main(): Promise<void> {
     await runBaseline(db.pool, makeTransfers(ids, 'nw', 500), false, 60);
     const noChain = await runBaseline(db.pool, makeTransfers(ids, 'n', BASELINE_POOL), false, BASELINE_SECONDS);
     const noChainPerSec = (noChain.done / noChain.ms) * 1000;
-    log(`for scale, the baseline without the hash chain (everything else on): ${Math.round(noChainPerSec)}/s, ` +
-      `per transaction p50 ${percentile(noChain.txMs, 50).toFixed(2)} ms; group commit is ${(transfersPerSec / noChainPerSec).toFixed(1)}x that`);
-    log(`load average during the run: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    log(
+      `for scale, the baseline without the hash chain (everything else on): ${Math.round(noChainPerSec)}/s, ` +
+        `per transaction p50 ${percentile(noChain.txMs, 50).toFixed(2)} ms; group commit is ${(transfersPerSec / noChainPerSec).toFixed(1)}x that`,
+    );
+    log(
+      `load average during the run: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
 
-    console.log(JSON.stringify({
-      transfersPerSec: Math.round(transfersPerSec),
-      p99CommitMs: Number(p99.toFixed(1)),
-      batchSize: BATCH,
-      baselinePerSec: Math.round(baselinePerSec),
-      ratio: Number((transfersPerSec / baselinePerSec).toFixed(2)),
-    }));
+    console.log(
+      JSON.stringify({
+        transfersPerSec: Math.round(transfersPerSec),
+        p99CommitMs: Number(p99.toFixed(1)),
+        batchSize: BATCH,
+        baselinePerSec: Math.round(baselinePerSec),
+        ratio: Number((transfersPerSec / baselinePerSec).toFixed(2)),
+      }),
+    );
   } finally {
     await db.drop();
   }

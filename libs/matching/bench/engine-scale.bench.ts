@@ -89,7 +89,13 @@ function plainOpsPerSec(): number {
   let best = Infinity;
   for (let r = 0; r < 3; r++) {
     const set = new MarketSet(['CREDIT', 'BASE'], 8);
-    const e = set.addMarket({ ...marketConfig(0, 1 << 17), marketId: 'PLAIN', baseAsset: 'BASE', ordersPerAgentMax: 1 << 20, bookOrdersMax: 1 << 21 });
+    const e = set.addMarket({
+      ...marketConfig(0, 1 << 17),
+      marketId: 'PLAIN',
+      baseAsset: 'BASE',
+      ordersPerAgentMax: 1 << 20,
+      bookOrdersMax: 1 << 21,
+    });
     for (let a = 0; a < 8; a++) {
       set.balances.deposit(a, 0, 1e14);
       set.balances.deposit(a, 1, 1e12);
@@ -147,7 +153,16 @@ function main(): void {
     const buy = i % 2 === 0;
     const m = buy ? otherMarket(a, markets) : homeMarket(a, markets);
     const off = 5 + (i % 400);
-    const r = engines[m].execute({ type: 'limit', ts: 1, orderId: ++orderId, agent: a, side: buy ? 'buy' : 'sell', price: buy ? MID - off : MID + off, lots: 1 + (i % 20), tif: 'GTC' });
+    const r = engines[m].execute({
+      type: 'limit',
+      ts: 1,
+      orderId: ++orderId,
+      agent: a,
+      side: buy ? 'buy' : 'sell',
+      price: buy ? MID - off : MID + off,
+      lots: 1 + (i % 20),
+      tif: 'GTC',
+    });
     if (r !== null) throw new Error(`resting order ${i} rejected: ${r}`);
   }
   out['placeOrdersSecs'] = secs(t0, 'placeOrdersSecs');

@@ -252,7 +252,9 @@ async function main(): Promise<void> {
       const peerSecs = runPeer(ob, peerWork);
       bestSecs = Math.min(bestSecs, peerSecs);
       bestCpu = Math.min(bestCpu, lastCpuSecs);
-      console.error(`peer nodejs-order-book run ${r + 1}: ${commands} commands in ${peerSecs.toFixed(3)} s wall, ${lastCpuSecs.toFixed(3)} s CPU (load ${load()})`);
+      console.error(
+        `peer nodejs-order-book run ${r + 1}: ${commands} commands in ${peerSecs.toFixed(3)} s wall, ${lastCpuSecs.toFixed(3)} s CPU (load ${load()})`,
+      );
     }
     peerOpsPerSec = Math.round(commands / bestSecs);
     peerCpuOps = Math.round(commands / bestCpu);

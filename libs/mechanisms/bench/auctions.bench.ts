@@ -90,7 +90,10 @@ async function main(): Promise<void> {
   const w0 = performance.now();
   for (let r = 0; r < 3; r++) await clearCombinatorial(combinatorialWorkload(1, 100, 16), { solver, payments: 'core' });
   console.log(`solver warm-up (3 core clearings of another 100 x 16 instance): ${Math.round(performance.now() - w0)} ms`);
-  for (const [bidders, items] of [[20, 8], [100, 16]] as const) {
+  for (const [bidders, items] of [
+    [20, 8],
+    [100, 16],
+  ] as const) {
     const a = combinatorialWorkload(7 + bidders, bidders, items);
     for (const payments of ['vcg', 'core'] as const) {
       const t = await timeIt(() => clearCombinatorial(a, { solver, payments }));

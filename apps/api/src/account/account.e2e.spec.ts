@@ -66,20 +66,22 @@ describe('deposits, balances and statements over REST (real Postgres ledger)', (
     expect(p2.nextCursor).toBeNull();
   });
 
-  it.each([
-    ['float amount', { id: 'x1', agentId: 'AGENT', asset: 'CREDIT', amount: 1.5 }, 400, 'VALIDATION_FAILED'],
-    ['too many decimals', { id: 'x2', agentId: 'AGENT', asset: 'CREDIT', amount: '1.0001' }, 400, 'AMOUNT_TOO_MANY_DECIMALS'],
-    ['negative', { id: 'x3', agentId: 'AGENT', asset: 'CREDIT', amount: '-5' }, 400, 'AMOUNT_NEGATIVE'],
-    ['zero', { id: 'x4', agentId: 'AGENT', asset: 'CREDIT', amount: '0' }, 400, 'VALIDATION_FAILED'],
-    ['exponent', { id: 'x5', agentId: 'AGENT', asset: 'CREDIT', amount: '1e3' }, 400, 'AMOUNT_INVALID'],
-    ['beyond bigint', { id: 'x6', agentId: 'AGENT', asset: 'CREDIT', amount: '99999999999999999999' }, 400, 'AMOUNT_OUT_OF_RANGE'],
-    // 2^53 minor units: within the ledger's range, beyond what the engine's balance view holds exactly
-    ['beyond the engine (2^53)', { id: 'x10', agentId: 'AGENT', asset: 'CREDIT', amount: '9007199254740.992' }, 400, 'AMOUNT_OUT_OF_RANGE'],
-    ['unknown asset', { id: 'x7', agentId: 'AGENT', asset: 'NOPE', amount: '1' }, 404, 'LEDGER_ASSET_NOT_FOUND'],
-    ['unknown agent', { id: 'x8', agentId: 'agt_nosuchagent1', asset: 'CREDIT', amount: '1' }, 404, 'NOT_FOUND'],
-    ['unknown field', { id: 'x9', agentId: 'AGENT', asset: 'CREDIT', amount: '1', memo: 'hi' }, 400, 'VALIDATION_FAILED'],
-    ['same id, other body', { id: 'dep-1', agentId: 'AGENT', asset: 'CREDIT', amount: '1' }, 409, 'LEDGER_IDEMPOTENCY_CONFLICT'],
-  ].map(([n, b, s, c]) => [n, s, c, b] as [string, number, string, { agentId: string } & Record<string, unknown>]))('deposit with %s -> %i %s, nothing written', async (_n, status, code, body) => {
+  it.each(
+    [
+      ['float amount', { id: 'x1', agentId: 'AGENT', asset: 'CREDIT', amount: 1.5 }, 400, 'VALIDATION_FAILED'],
+      ['too many decimals', { id: 'x2', agentId: 'AGENT', asset: 'CREDIT', amount: '1.0001' }, 400, 'AMOUNT_TOO_MANY_DECIMALS'],
+      ['negative', { id: 'x3', agentId: 'AGENT', asset: 'CREDIT', amount: '-5' }, 400, 'AMOUNT_NEGATIVE'],
+      ['zero', { id: 'x4', agentId: 'AGENT', asset: 'CREDIT', amount: '0' }, 400, 'VALIDATION_FAILED'],
+      ['exponent', { id: 'x5', agentId: 'AGENT', asset: 'CREDIT', amount: '1e3' }, 400, 'AMOUNT_INVALID'],
+      ['beyond bigint', { id: 'x6', agentId: 'AGENT', asset: 'CREDIT', amount: '99999999999999999999' }, 400, 'AMOUNT_OUT_OF_RANGE'],
+      // 2^53 minor units: within the ledger's range, beyond what the engine's balance view holds exactly
+      ['beyond the engine (2^53)', { id: 'x10', agentId: 'AGENT', asset: 'CREDIT', amount: '9007199254740.992' }, 400, 'AMOUNT_OUT_OF_RANGE'],
+      ['unknown asset', { id: 'x7', agentId: 'AGENT', asset: 'NOPE', amount: '1' }, 404, 'LEDGER_ASSET_NOT_FOUND'],
+      ['unknown agent', { id: 'x8', agentId: 'agt_nosuchagent1', asset: 'CREDIT', amount: '1' }, 404, 'NOT_FOUND'],
+      ['unknown field', { id: 'x9', agentId: 'AGENT', asset: 'CREDIT', amount: '1', memo: 'hi' }, 400, 'VALIDATION_FAILED'],
+      ['same id, other body', { id: 'dep-1', agentId: 'AGENT', asset: 'CREDIT', amount: '1' }, 409, 'LEDGER_IDEMPOTENCY_CONFLICT'],
+    ].map(([n, b, s, c]) => [n, s, c, b] as [string, number, string, { agentId: string } & Record<string, unknown>]),
+  )('deposit with %s -> %i %s, nothing written', async (_n, status, code, body) => {
     const before = await db.pool.query('SELECT count(*)::int AS n FROM ledger_transfer');
     const r = await admin.raw<any>('POST', '/v1/admin/deposits', { ...body, agentId: body.agentId === 'AGENT' ? agentId : body.agentId });
     expect(r.status).toBe(status);

@@ -14,7 +14,11 @@ export const DefineAssetBody = z.strictObject({
   model: z.string().min(1).max(128),
   provider: z.string().min(1).max(128),
   tokenClass: z.string().min(1).max(64),
-  expiresOn: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable().optional(),
+  expiresOn: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .nullable()
+    .optional(),
 });
 export const MoveFundsBody = z.strictObject({
   /** Idempotency key: the same id and body again returns the first result; another body is 409. */

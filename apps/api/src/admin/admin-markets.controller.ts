@@ -13,7 +13,12 @@ export const CreateMarketBody = z.strictObject({
   lotSizeUnits: z.number().int().min(1).max(1_000_000_000),
   minOrderLots: z.number().int().min(1).default(1),
   maxOrderLots: z.number().int().min(1).default(1_000_000),
-  maxPriceTicks: z.number().int().min(1).max(1 << 20).default(1 << 20),
+  maxPriceTicks: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(1 << 20),
   priceBandBps: z.number().int().min(0).max(10_000).default(1000),
   initialPriceTicks: z.number().int().min(1),
   defaultStp: z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']).default('cancel_taker'),

@@ -9,7 +9,10 @@ const Name = z.string().trim().min(1).max(128);
 export const CreatePrincipalBody = z.strictObject({ name: Name });
 export const CreateAgentBody = z.strictObject({
   name: Name,
-  principalId: z.string().regex(/^prn_[a-z0-9]{8,32}$/).optional(),
+  principalId: z
+    .string()
+    .regex(/^prn_[a-z0-9]{8,32}$/)
+    .optional(),
   /** Issue the agent's first API key along with it (default true). */
   withKey: z.boolean().default(true),
 });

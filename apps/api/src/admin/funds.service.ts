@@ -42,7 +42,14 @@ export class FundsService {
     }
     const amount = await this.ledger.parse(body.asset, body.amount);
     const transferId = `${kind}:${body.id}`;
-    const r = await this.engine.submit({ kind: 'funds', op: kind === 'mint' ? 'deposit' : 'withdraw', agentId: body.agentId, asset: body.asset, amount, transferId });
+    const r = await this.engine.submit({
+      kind: 'funds',
+      op: kind === 'mint' ? 'deposit' : 'withdraw',
+      agentId: body.agentId,
+      asset: body.asset,
+      amount,
+      transferId,
+    });
     let seq = r.seq;
     let replayed = false;
     const scale = await this.ledger.scaleOf(body.asset);
@@ -53,7 +60,9 @@ export class FundsService {
       seq = again.seq;
       replayed = true;
     } else if (r.code === 'MATCHING_INSUFFICIENT_BALANCE') {
-      throw new AppError('LEDGER_INSUFFICIENT_FUNDS', 'The withdrawal exceeds the available balance (open orders hold the rest).', { asset: body.asset });
+      throw new AppError('LEDGER_INSUFFICIENT_FUNDS', 'The withdrawal exceeds the available balance (open orders hold the rest).', {
+        asset: body.asset,
+      });
     } else if (r.code) {
       throw new AppError(r.code, 'The deposit would take the agent beyond the most it may hold of this asset.', {
         asset: body.asset,

@@ -57,7 +57,15 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
     try {
       await client.query('BEGIN');
       const [r] = await applyBatch(client, [
-        { kind: 'transfer', type: op, id, legs: [{ accountId: from, side: 'debit', amount }, { accountId: to, side: 'credit', amount }] },
+        {
+          kind: 'transfer',
+          type: op,
+          id,
+          legs: [
+            { accountId: from, side: 'debit', amount },
+            { accountId: to, side: 'credit', amount },
+          ],
+        },
       ]);
       expect(r).toMatchObject({ ok: true });
       await client.query('COMMIT');
@@ -81,7 +89,10 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
       const r = await admin.reconciliation();
       expect(r.ok).toBe(false);
       expect(r.engine.violations).toEqual([
-        { check: 'order', details: { orderId: restingId, marketId: M, projection: { price: 900, openLots: '6' }, engine: { price: 900, openLots: 5 } } },
+        {
+          check: 'order',
+          details: { orderId: restingId, marketId: M, projection: { price: 900, openLots: '6' }, engine: { price: 900, openLots: 5 } },
+        },
       ]);
     } finally {
       await db.pool.query('UPDATE trading_order SET open_lots = open_lots - 1 WHERE id = $1', [restingId]);
@@ -112,7 +123,10 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
     // the operator undoes the cause, checks, and resumes
     await mintBehindTheEngine('sneaky-mint-undone', 5000n, 'burn');
     expect(await admin.reconciliation()).toMatchObject({ ok: true, engine: { ok: true } });
-    expect(await admin.raw('POST', `/v1/admin/markets/${ME}/state`, { state: 'open' })).toMatchObject({ status: 200, body: { id: M, state: 'open' } });
+    expect(await admin.raw('POST', `/v1/admin/markets/${ME}/state`, { state: 'open' })).toMatchObject({
+      status: 200,
+      body: { id: M, state: 'open' },
+    });
     expect(await marketState()).toBe('open');
     await new Promise((res) => setTimeout(res, 1200)); // two more scheduled runs: nothing to halt
     expect(await marketState()).toBe('open');

@@ -61,7 +61,10 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
       const r = await this.engine.submit({ kind: 'set_state', marketId: id, state: 'halted' }).catch((e: Error) => ({ code: e.message }));
       if (!r.code) halted.push(id);
     }
-    this.logger.error({ report: { violations: report.violations, engine: report.engine.violations }, halted }, `reconciliation failed: trading halted in ${halted.length} market(s)`);
+    this.logger.error(
+      { report: { violations: report.violations, engine: report.engine.violations }, halted },
+      `reconciliation failed: trading halted in ${halted.length} market(s)`,
+    );
     return { ...report, halted };
   }
 
@@ -69,7 +72,10 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
     const every = this.config.RECONCILE_EVERY_MS;
     if (every === 0) return;
     if (!this.config.REDIS_URL) {
-      this.timer = setInterval(() => void this.scheduledRun().catch((e: Error) => this.logger.error(`scheduled reconciliation: ${e.message}`)), every);
+      this.timer = setInterval(
+        () => void this.scheduledRun().catch((e: Error) => this.logger.error(`scheduled reconciliation: ${e.message}`)),
+        every,
+      );
       this.timer.unref();
       return;
     }

@@ -34,14 +34,17 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     if (keyId && secret) {
       const exists = await this.db.prisma.apiKey.findUnique({ where: { id: keyId } });
       if (!exists) {
-        await this.db.prisma.apiKey.create({ data: { id: keyId, role: 'admin', label: 'from configuration', keyEnc: new Uint8Array(this.vault.seal(deriveSigningKey(secret), keyId)) } });
+        await this.db.prisma.apiKey.create({
+          data: { id: keyId, role: 'admin', label: 'from configuration', keyEnc: new Uint8Array(this.vault.seal(deriveSigningKey(secret), keyId)) },
+        });
         this.logger.log(`admin key ${keyId} installed from ADMIN_KEY_ID/ADMIN_SECRET`);
       }
       return;
     }
     if (await this.keys.hasEverHadAdminKey()) {
       // never mint one by itself once one existed: revoking every admin key must not hand out a new one
-      if (!(await this.keys.hasActiveAdminKey())) this.logger.warn('every admin key is revoked; none is minted: install one with ADMIN_KEY_ID and ADMIN_SECRET');
+      if (!(await this.keys.hasActiveAdminKey()))
+        this.logger.warn('every admin key is revoked; none is minted: install one with ADMIN_KEY_ID and ADMIN_SECRET');
       return;
     }
     const k = await this.keys.issue('admin', {}, 'first admin key');
@@ -51,6 +54,8 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     mkdirSync(dirname(file), { recursive: true });
     rmSync(file, { force: true }); // a stale file (another database's key, a wider mode) is replaced, not reused
     writeFileSync(file, JSON.stringify({ keyId: k.keyId, secret: k.secret }) + '\n', { mode: 0o600, flag: 'wx' });
-    process.stdout.write(`\n  First admin API key ${k.keyId}: its secret is in ${file} (mode 0600).\n  Read it, keep it somewhere safe, then delete that file.\n\n`);
+    process.stdout.write(
+      `\n  First admin API key ${k.keyId}: its secret is in ${file} (mode 0600).\n  Read it, keep it somewhere safe, then delete that file.\n\n`,
+    );
   }
 }

@@ -75,10 +75,16 @@ describe('signed requests (real Postgres, real HTTP)', () => {
   // Precedence: missing headers, timestamp window, key+signature, replay, role. One row per rejection.
   type Case = [string, () => Promise<{ status: number; body: any }>, number, string];
   const send = async (headers: Record<string, string>, method = 'GET', path = '/v1/me', body?: string) => {
-    const res = await fetch(url + path, { method, headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers }, body });
+    const res = await fetch(url + path, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      body,
+    });
     return { status: res.status, body: (await res.json()) as { error: { code: string } } };
   };
-  const signed = (o: { ts?: number; key?: string; secret?: string; method?: string; path?: string; body?: string; signPath?: string; signBody?: string } = {}) => {
+  const signed = (
+    o: { ts?: number; key?: string; secret?: string; method?: string; path?: string; body?: string; signPath?: string; signBody?: string } = {},
+  ) => {
     const ts = String(o.ts ?? Date.now());
     const key = deriveSigningKey(o.secret ?? agentKey.secret);
     const method = o.method ?? 'GET';
@@ -94,32 +100,67 @@ describe('signed requests (real Postgres, real HTTP)', () => {
     ['timestamp not a number', () => send({ ...signed(), 'ate-timestamp': 'yesterday' }), 401, 'AUTH_TIMESTAMP_OUT_OF_WINDOW'],
     ['timestamp 6 s old', () => send(signed({ ts: Date.now() - 6000 })), 401, 'AUTH_TIMESTAMP_OUT_OF_WINDOW'],
     ['timestamp 6 s ahead', () => send(signed({ ts: Date.now() + 6000 })), 401, 'AUTH_TIMESTAMP_OUT_OF_WINDOW'],
-    ['stale timestamp beats an unknown key', () => send(signed({ ts: Date.now() - 60_000, key: 'ak_nosuchkey000000000' })), 401, 'AUTH_TIMESTAMP_OUT_OF_WINDOW'],
+    [
+      'stale timestamp beats an unknown key',
+      () => send(signed({ ts: Date.now() - 60_000, key: 'ak_nosuchkey000000000' })),
+      401,
+      'AUTH_TIMESTAMP_OUT_OF_WINDOW',
+    ],
     ['unknown key id', () => send(signed({ key: 'ak_nosuchkey000000000' })), 401, 'AUTH_INVALID_SIGNATURE'],
     ['malformed key id', () => send(signed({ key: 'root' })), 401, 'AUTH_INVALID_SIGNATURE'],
     ['wrong secret', () => send(signed({ secret: 'not-the-secret' })), 401, 'AUTH_INVALID_SIGNATURE'],
     ['signature not hex', () => send({ ...signed(), 'ate-signature': 'zz' }), 401, 'AUTH_INVALID_SIGNATURE'],
-    ['path changed after signing', () => send(signed({ path: '/v1/me?x=1', signPath: '/v1/me' }), 'GET', '/v1/me?x=1'), 401, 'AUTH_INVALID_SIGNATURE'],
-    ['method changed after signing', () => send(signed({ method: 'GET', path: '/v1/admin/principals' }), 'POST', '/v1/admin/principals', '{}'), 401, 'AUTH_INVALID_SIGNATURE'],
     [
-      'body changed after signing',
-      () => send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"b"}', signBody: '{"name":"a"}' }), 'POST', '/v1/admin/principals', '{"name":"b"}'),
+      'path changed after signing',
+      () => send(signed({ path: '/v1/me?x=1', signPath: '/v1/me' }), 'GET', '/v1/me?x=1'),
       401,
       'AUTH_INVALID_SIGNATURE',
     ],
-    ['agent key on an admin route', () => send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}'), 403, 'AUTH_FORBIDDEN'],
+    [
+      'method changed after signing',
+      () => send(signed({ method: 'GET', path: '/v1/admin/principals' }), 'POST', '/v1/admin/principals', '{}'),
+      401,
+      'AUTH_INVALID_SIGNATURE',
+    ],
+    [
+      'body changed after signing',
+      () =>
+        send(
+          signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"b"}', signBody: '{"name":"a"}' }),
+          'POST',
+          '/v1/admin/principals',
+          '{"name":"b"}',
+        ),
+      401,
+      'AUTH_INVALID_SIGNATURE',
+    ],
+    [
+      'agent key on an admin route',
+      () => send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}'),
+      403,
+      'AUTH_FORBIDDEN',
+    ],
   ];
   it.each(cases.map(([n, r, s, c]) => [n, s, c, r] as const))('%s -> %i %s', async (_name, status, code, run) => {
-    const before = await db.pool.query('SELECT (SELECT count(*) FROM principal) AS p, (SELECT count(*) FROM agent) AS a, (SELECT count(*) FROM api_key) AS k');
+    const before = await db.pool.query(
+      'SELECT (SELECT count(*) FROM principal) AS p, (SELECT count(*) FROM agent) AS a, (SELECT count(*) FROM api_key) AS k',
+    );
     const r = await run();
     expect(r.status).toBe(status);
     expect(r.body.error.code).toBe(code);
-    const after = await db.pool.query('SELECT (SELECT count(*) FROM principal) AS p, (SELECT count(*) FROM agent) AS a, (SELECT count(*) FROM api_key) AS k');
+    const after = await db.pool.query(
+      'SELECT (SELECT count(*) FROM principal) AS p, (SELECT count(*) FROM agent) AS a, (SELECT count(*) FROM api_key) AS k',
+    );
     expect(after.rows).toEqual(before.rows); // a rejected request writes nothing
   });
 
-  it('a 403 says which role the route needs, not the caller\'s role', async () => {
-    const r = await send(signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }), 'POST', '/v1/admin/principals', '{"name":"x"}');
+  it("a 403 says which role the route needs, not the caller's role", async () => {
+    const r = await send(
+      signed({ method: 'POST', path: '/v1/admin/principals', body: '{"name":"x"}' }),
+      'POST',
+      '/v1/admin/principals',
+      '{"name":"x"}',
+    );
     expect(r.body).toEqual({ error: { code: 'AUTH_FORBIDDEN', message: 'This needs a key with role admin.', details: { required: ['admin'] } } });
   });
 

@@ -36,7 +36,8 @@ export function replayBoundPerKey(config: AppConfig): number {
     {
       provide: KeyEpoch,
       inject: [RedisService, APP_CONFIG],
-      useFactory: (redis: RedisService, config: AppConfig) => (redis.client ? new RedisKeyEpoch(redis.client, config.REDIS_PREFIX) : new MemoryKeyEpoch()),
+      useFactory: (redis: RedisService, config: AppConfig) =>
+        redis.client ? new RedisKeyEpoch(redis.client, config.REDIS_PREFIX) : new MemoryKeyEpoch(),
     },
     ApiKeysService,
     AdminBootstrapService,

@@ -40,10 +40,7 @@ export class RedisKeyEpoch extends KeyEpoch {
       return (await this.redis.get(this.key)) ?? 'none';
     } catch {
       // fail closed: without the epoch a cached key might be one revoked on another node
-      throw new AppError(
-        'SERVICE_UNAVAILABLE',
-        'API keys cannot be checked right now (Redis unavailable); nothing was done.',
-      );
+      throw new AppError('SERVICE_UNAVAILABLE', 'API keys cannot be checked right now (Redis unavailable); nothing was done.');
     }
   }
 

@@ -1,21 +1,14 @@
 import { AUTH_RECV_WINDOW_MS as W, mulberry32 } from '@ate/contracts';
-import {
-  MemoryReplayCache,
-  REPLAY_MARGIN_MS as M,
-  replayTtlMs,
-} from './replay-cache';
+import { MemoryReplayCache, REPLAY_MARGIN_MS as M, replayTtlMs } from './replay-cache';
 
 describe('replay window: how long a signature is remembered', () => {
   it.each([
     ['the oldest timestamp accepted', -W, M],
     ['a timestamp of now', 0, W + M],
     ['the newest timestamp accepted', W, 2 * W + M],
-  ])(
-    '%s (ts = now %s ms) is kept for %i ms: to the end of its window plus the margin',
-    (_n, offset, ttl) => {
-      expect(replayTtlMs(1_000_000 + offset, 1_000_000)).toBe(ttl);
-    },
-  );
+  ])('%s (ts = now %s ms) is kept for %i ms: to the end of its window plus the margin', (_n, offset, ttl) => {
+    expect(replayTtlMs(1_000_000 + offset, 1_000_000)).toBe(ttl);
+  });
 
   it('covers every node that would still accept the timestamp, for node clocks apart by up to the margin (seeded)', () => {
     // Node A (clock = real + a) accepts at real time rA; node B (clock = real + b) accepts the same timestamp until
@@ -52,8 +45,7 @@ describe('MemoryReplayCache bounds', () => {
   it('one key cannot fill the cache for everyone: past its own bound it is refused 429, other keys go on', async () => {
     const c = new MemoryReplayCache(3, 5);
     const now = Date.now();
-    for (let i = 0; i < 3; i++)
-      expect(await c.firstUse(`a${i}`, 'ak_a', 60_000, now)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(await c.firstUse(`a${i}`, 'ak_a', 60_000, now)).toBe(true);
     await expect(c.firstUse('a3', 'ak_a', 60_000, now)).rejects.toMatchObject({
       code: 'RATE_LIMITED',
       details: { limit: 'signatures_per_key', max: 3 },

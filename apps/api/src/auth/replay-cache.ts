@@ -53,9 +53,13 @@ export class MemoryReplayCache extends ReplayCache {
     if (seen !== undefined && seen.until > Date.now()) return false;
     const held = this.perKey.get(keyId) ?? 0;
     if (held >= this.maxPerKey) {
-      throw new AppError('RATE_LIMITED', 'This key has too many signed requests in flight to check them for replays; slow down.', { limit: 'signatures_per_key', max: this.maxPerKey });
+      throw new AppError('RATE_LIMITED', 'This key has too many signed requests in flight to check them for replays; slow down.', {
+        limit: 'signatures_per_key',
+        max: this.maxPerKey,
+      });
     }
-    if (this.seen.size >= this.max) throw new AppError('SERVICE_UNAVAILABLE', 'Too many signed requests in flight to check them for replays; try again shortly.');
+    if (this.seen.size >= this.max)
+      throw new AppError('SERVICE_UNAVAILABLE', 'Too many signed requests in flight to check them for replays; try again shortly.');
     if (seen !== undefined) this.release(seen.keyId);
     this.seen.set(signature, { until: now + ttlMs, keyId });
     this.perKey.set(keyId, held + 1);

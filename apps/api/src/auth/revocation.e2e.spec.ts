@@ -6,17 +6,8 @@ import { deriveSigningKey } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
 import { stopProcess } from '../testing/engine-process';
-import {
-  dropRedisKeys,
-  TEST_REDIS_URL as REDIS_URL,
-  testRedisPrefix,
-} from '../testing/redis';
-import {
-  masterKeyFor,
-  startTestApp,
-  TEST_ADMIN,
-  testConfig,
-} from '../testing/test-app';
+import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
+import { masterKeyFor, startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
 import { KeyVault } from './key-vault';
 
 /**
@@ -28,17 +19,10 @@ import { KeyVault } from './key-vault';
 const TRIALS = 15;
 
 /** Fires `inFlight` requests with the key, revokes it meanwhile, then probes: the probe must be refused. */
-async function raceRevocation(
-  admin: AteClient,
-  revokeVia: AteClient,
-  nodes: string[],
-  agentId: string,
-): Promise<number[]> {
+async function raceRevocation(admin: AteClient, revokeVia: AteClient, nodes: string[], agentId: string): Promise<number[]> {
   const k = await admin.issueAgentKey(agentId, 'raced');
   const clients = nodes.map((baseUrl) => new AteClient({ baseUrl, ...k }));
-  const inFlight = [0, 1, 2].map((i) =>
-    clients[i % clients.length]!.raw('GET', '/v1/me'),
-  );
+  const inFlight = [0, 1, 2].map((i) => clients[i % clients.length]!.raw('GET', '/v1/me'));
   await revokeVia.revokeKey(k.keyId);
   const after: number[] = [];
   for (const c of clients) after.push((await c.raw('GET', '/v1/me')).status);
@@ -63,8 +47,7 @@ describe('key revocation takes effect at once (in memory, one node, under concur
   it(`in ${TRIALS} trials with requests in flight during the revoke, every request after the 204 is refused`, async () => {
     const agent = await admin.createAgent({ name: 'raced', withKey: false });
     const statuses: number[] = [];
-    for (let t = 0; t < TRIALS; t++)
-      statuses.push(...(await raceRevocation(admin, admin, [url], agent.id)));
+    for (let t = 0; t < TRIALS; t++) statuses.push(...(await raceRevocation(admin, admin, [url], agent.id)));
     expect(statuses).toEqual(Array(TRIALS).fill(401));
   });
 
@@ -78,20 +61,12 @@ describe('key revocation takes effect at once (in memory, one node, under concur
     });
     expect((await probe.raw('GET', '/v1/me')).status).toBe(401);
     // The row appears behind the api's back (as an operator's SQL would): the cached absence still answers.
-    const seal = new KeyVault(Buffer.from(masterKeyFor(db), 'base64')).seal(
-      deriveSigningKey('x'.repeat(40)),
-      absent,
-    );
-    await db.pool.query(
-      `INSERT INTO api_key (id, role, agent_id, key_enc) VALUES ($1, 'agent', $2, $3)`,
-      [absent, agent.id, seal],
-    );
+    const seal = new KeyVault(Buffer.from(masterKeyFor(db), 'base64')).seal(deriveSigningKey('x'.repeat(40)), absent);
+    await db.pool.query(`INSERT INTO api_key (id, role, agent_id, key_enc) VALUES ($1, 'agent', $2, $3)`, [absent, agent.id, seal]);
     expect((await probe.raw('GET', '/v1/me')).status).toBe(401);
     // Keys issued through the api invalidate cached absences: a new key works on its first request.
     const fresh = await admin.issueAgentKey(agent.id);
-    expect((await new AteClient({ baseUrl: url, ...fresh }).me()).keyId).toBe(
-      fresh.keyId,
-    );
+    expect((await new AteClient({ baseUrl: url, ...fresh }).me()).keyId).toBe(fresh.keyId);
   });
 });
 
@@ -139,8 +114,7 @@ describe('key revocation across two api processes sharing Redis', () => {
     const a = new AteClient({ baseUrl: urls[0]!, ...TEST_ADMIN });
     const agent = await a.createAgent({ name: 'raced-two', withKey: false });
     const statuses: number[] = [];
-    for (let t = 0; t < TRIALS; t++)
-      statuses.push(...(await raceRevocation(a, a, urls, agent.id)));
+    for (let t = 0; t < TRIALS; t++) statuses.push(...(await raceRevocation(a, a, urls, agent.id)));
     expect(statuses).toEqual(Array(TRIALS * 2).fill(401));
   });
 });

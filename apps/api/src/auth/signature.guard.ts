@@ -48,10 +48,14 @@ export class SignatureGuard implements CanActivate {
     }
     const now = Date.now();
     if (!/^[0-9]{1,16}$/.test(ts) || Math.abs(now - Number(ts)) > AUTH_RECV_WINDOW_MS) {
-      throw new AppError('AUTH_TIMESTAMP_OUT_OF_WINDOW', `ate-timestamp must be within ${AUTH_RECV_WINDOW_MS} ms of the server time (GET /v1/time).`, {
-        serverTime: now,
-        windowMs: AUTH_RECV_WINDOW_MS,
-      });
+      throw new AppError(
+        'AUTH_TIMESTAMP_OUT_OF_WINDOW',
+        `ate-timestamp must be within ${AUTH_RECV_WINDOW_MS} ms of the server time (GET /v1/time).`,
+        {
+          serverTime: now,
+          windowMs: AUTH_RECV_WINDOW_MS,
+        },
+      );
     }
     const key = await this.keys.lookup(keyId);
     // An unknown, revoked or suspended key answers exactly like a bad signature: no existence leak.

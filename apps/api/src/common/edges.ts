@@ -22,8 +22,7 @@ export function findUnstorable(value: unknown, root: string): string | null {
       if (UNSTORABLE.test(v)) return path;
     } else if (v !== null && typeof v === 'object') {
       for (const [k, child] of Object.entries(v)) {
-        if (UNSTORABLE.test(k))
-          return `${path}.${bounded(k.replace(UNSTORABLE, '?'), 64)}`;
+        if (UNSTORABLE.test(k)) return `${path}.${bounded(k.replace(UNSTORABLE, '?'), 64)}`;
         stack.push([child, `${path}.${bounded(k, 64)}`]);
       }
     }
@@ -32,19 +31,15 @@ export function findUnstorable(value: unknown, root: string): string | null {
 }
 
 export function unstorableError(where: string): AppError {
-  return new AppError(
-    'VALIDATION_FAILED',
-    'The request holds a character the exchange cannot store (NUL, or half of a UTF-16 surrogate pair).',
-    {
-      issues: [
-        {
-          path: where,
-          message: 'NUL and unpaired surrogates are not allowed in any string',
-          code: 'unstorable_character',
-        },
-      ],
-    },
-  );
+  return new AppError('VALIDATION_FAILED', 'The request holds a character the exchange cannot store (NUL, or half of a UTF-16 surrogate pair).', {
+    issues: [
+      {
+        path: where,
+        message: 'NUL and unpaired surrogates are not allowed in any string',
+        code: 'unstorable_character',
+      },
+    ],
+  });
 }
 
 /** At most `max` characters of `s` (input echoed in an error is cut, never sent back whole). */
@@ -57,16 +52,14 @@ export class RouteTable {
   private readonly routes: { parts: string[]; method: string }[] = [];
 
   add(methods: string | string[], url: string): void {
-    for (const method of Array.isArray(methods) ? methods : [methods])
-      this.routes.push({ parts: url.split('/'), method: method.toUpperCase() });
+    for (const method of Array.isArray(methods) ? methods : [methods]) this.routes.push({ parts: url.split('/'), method: method.toUpperCase() });
   }
 
   /** The methods of every route whose pattern matches `path` (no query), sorted. */
   methodsFor(path: string): string[] {
     const segs = path.split('/');
     const methods = new Set<string>();
-    for (const r of this.routes)
-      if (matches(r.parts, segs)) methods.add(r.method);
+    for (const r of this.routes) if (matches(r.parts, segs)) methods.add(r.method);
     return [...methods].sort();
   }
 }
@@ -76,8 +69,7 @@ function matches(parts: string[], segs: string[]): boolean {
     const p = parts[i] as string;
     if (p === '*') return true;
     const s = segs[i];
-    if (s === undefined || (p.startsWith(':') ? s === '' : p !== s))
-      return false;
+    if (s === undefined || (p.startsWith(':') ? s === '' : p !== s)) return false;
   }
   return parts.length === segs.length;
 }
@@ -90,36 +82,23 @@ export function installEdges(fastify: FastifyInstance): void {
   (fastify as unknown as Record<symbol, RouteTable>)[ROUTE_TABLE] = table;
   fastify.addHook('onRoute', (route) => table.add(route.method, route.url));
   fastify.addHook('onRequest', (req, _reply, done) => {
-    const where =
-      findUnstorable(req.params, 'path') ?? findUnstorable(req.query, 'query');
+    const where = findUnstorable(req.params, 'path') ?? findUnstorable(req.query, 'query');
     done(where ? unstorableError(where) : undefined);
   });
 }
 
 /** The route table of the fastify instance `server` descends from (installEdges), if any. */
 export function routeTableOf(server: unknown): RouteTable | undefined {
-  return (server as Record<symbol, RouteTable | undefined> | undefined)?.[
-    ROUTE_TABLE
-  ];
+  return (server as Record<symbol, RouteTable | undefined> | undefined)?.[ROUTE_TABLE];
 }
 
 /** Fastify's `clientErrorHandler`: HTTP the parser refuses gets our shape too (Fastify's own would be `{ error: 'Bad Request' }`). */
-export function clientErrorHandler(
-  err: NodeJS.ErrnoException,
-  socket: Socket,
-): void {
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const code: ErrorCode =
-    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? 'REQUEST_TIMEOUT'
-      : err.code === 'HPE_HEADER_OVERFLOW'
-        ? 'HEADERS_TOO_LARGE'
-        : 'VALIDATION_FAILED';
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : err.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'VALIDATION_FAILED';
   const { status } = ERROR_CODES[code];
-  const message =
-    code === 'VALIDATION_FAILED'
-      ? 'The request is not valid HTTP.'
-      : ERROR_CODES[code].message;
+  const message = code === 'VALIDATION_FAILED' ? 'The request is not valid HTTP.' : ERROR_CODES[code].message;
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
     socket.write(

@@ -12,11 +12,7 @@ describe('toErrorResponse: what an error may tell the client', () => {
     ],
     [
       'a 5xx keeps what the client acts on (outcome)',
-      new AppError(
-        'SERVICE_UNAVAILABLE',
-        'No engine node is attached; nothing was done.',
-        { outcome: 'not_executed', reason: 'x' },
-      ),
+      new AppError('SERVICE_UNAVAILABLE', 'No engine node is attached; nothing was done.', { outcome: 'not_executed', reason: 'x' }),
       {
         code: 'SERVICE_UNAVAILABLE',
         message: 'No engine node is attached; nothing was done.',

@@ -75,7 +75,10 @@ function errorResponse(err: unknown, requestId?: string, routes?: RouteTable): {
     // internal text (e.g. the engine's broken-state message) reaches the log, not the client
     const shown = Object.fromEntries(Object.entries(err.details).filter(([k]) => SERVER_ERROR_DETAILS.includes(k)));
     if (Object.keys(shown).length < Object.keys(err.details).length) logger.warn({ code: err.code, details: err.details, requestId }, err.message);
-    return { status: err.status, body: { error: { code: err.code, message: err.message, ...(Object.keys(shown).length ? { details: shown } : {}) } } };
+    return {
+      status: err.status,
+      body: { error: { code: err.code, message: err.message, ...(Object.keys(shown).length ? { details: shown } : {}) } },
+    };
   }
 
   const fe = err as Partial<FastifyError>;
@@ -91,7 +94,10 @@ function errorResponse(err: unknown, requestId?: string, routes?: RouteTable): {
     const status = err.getStatus();
     const res = err.getResponse() as { code?: unknown; message?: unknown; details?: Record<string, unknown> } | string;
     if (typeof res === 'object' && isErrorCode(res.code)) {
-      return { status, body: { error: { code: res.code, message: String(res.message ?? err.message), ...(res.details ? { details: res.details } : {}) } } };
+      return {
+        status,
+        body: { error: { code: res.code, message: String(res.message ?? err.message), ...(res.details ? { details: res.details } : {}) } },
+      };
     }
     const code: ErrorCode = STATUS_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
     const route = status === HttpStatus.NOT_FOUND ? /^Cannot ([A-Z]+) ([^?]*)/.exec(err.message) : null;
@@ -102,7 +108,10 @@ function errorResponse(err: unknown, requestId?: string, routes?: RouteTable): {
   // A Fastify error with a 4xx status we did not list (e.g. a bad header): keep the status, say what it was.
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const code: ErrorCode = STATUS_CODES[fe.statusCode] ?? 'VALIDATION_FAILED';
-    return { status: fe.statusCode, body: { error: { code, message: ERROR_CODES[code].message, ...(fe.code ? { details: { reason: fe.code } } : {}) } } };
+    return {
+      status: fe.statusCode,
+      body: { error: { code, message: ERROR_CODES[code].message, ...(fe.code ? { details: { reason: fe.code } } : {}) } },
+    };
   }
 
   logger.error({ err, requestId }, 'unhandled error');
@@ -117,7 +126,11 @@ function noRoute(method: string, path: string, routes?: RouteTable): { status: n
   const methods = routes?.methodsFor(path) ?? [];
   if (methods.length > 0 && !methods.includes(method)) {
     const allow = methods.join(', ');
-    return { status: 405, allow, body: { error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed here; this path has ${allow}.`, details: { allow: methods } } } };
+    return {
+      status: 405,
+      allow,
+      body: { error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed here; this path has ${allow}.`, details: { allow: methods } } },
+    };
   }
   return { status: 404, body: { error: { code: 'ROUTE_NOT_FOUND', message: `No route for ${method} ${bounded(path, 100)}.` } } };
 }

@@ -49,7 +49,9 @@ export function ZodQuery<T extends z.ZodObject>(schema: T): ParameterDecorator {
       const descriptor = Object.getOwnPropertyDescriptor(target, key);
       if (descriptor) {
         for (const [name, field] of Object.entries(schema.shape)) {
-          applyDecorators(ApiQuery({ name, required: !(field as z.ZodType).safeParse(undefined).success, schema: openApiSchema(field as z.ZodType) }))(target, key, descriptor);
+          applyDecorators(
+            ApiQuery({ name, required: !(field as z.ZodType).safeParse(undefined).success, schema: openApiSchema(field as z.ZodType) }),
+          )(target, key, descriptor);
         }
       }
     }

@@ -38,7 +38,12 @@ describe('configuration', () => {
 
   // The value a configuration error shows: never a secret, a URL without its password.
   it.each([
-    ['ADMIN_SECRET', { ADMIN_KEY_ID: 'ak_0123456789abcdef', ADMIN_SECRET: 'short-secret' }, 'short-secret', /\(got a value of 12 characters, not shown\)$/],
+    [
+      'ADMIN_SECRET',
+      { ADMIN_KEY_ID: 'ak_0123456789abcdef', ADMIN_SECRET: 'short-secret' },
+      'short-secret',
+      /\(got a value of 12 characters, not shown\)$/,
+    ],
     ['MASTER_KEY', { MASTER_KEY: 'c2VjcmV0LWJ1dC1zaG9ydA==' }, 'c2VjcmV0LWJ1dC1zaG9ydA==', /not shown\)$/],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://app:hunter2hunter2@db/x' }, 'hunter2hunter2', /\(got "mysql:\/\/app:\*\*\*@db\/x"\)$/],
     ['REDIS_URL', { REDIS_URL: 'http://:hunter2hunter2@r:6379' }, 'hunter2hunter2', /\*\*\*@r:6379/],
@@ -56,7 +61,9 @@ describe('configuration', () => {
   });
 
   it('the bootstrap admin key needs both its id and its secret', () => {
-    expect(() => loadConfig({ ADMIN_KEY_ID: 'ak_0123456789abcdef' })).toThrow(/^invalid configuration: ADMIN_SECRET: set ADMIN_KEY_ID and ADMIN_SECRET together/);
+    expect(() => loadConfig({ ADMIN_KEY_ID: 'ak_0123456789abcdef' })).toThrow(
+      /^invalid configuration: ADMIN_SECRET: set ADMIN_KEY_ID and ADMIN_SECRET together/,
+    );
     expect(() => loadConfig({ ADMIN_SECRET: 'x'.repeat(32) })).toThrow(/^invalid configuration: ADMIN_KEY_ID/);
   });
 });

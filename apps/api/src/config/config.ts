@@ -34,14 +34,22 @@ export const ConfigSchema = z.object({
   /** Redis for scheduled jobs and multi-node transport. Unset: single node, in-process transport, no scheduled jobs. */
   REDIS_URL: url(['redis', 'rediss']).optional(),
   /** Prefix of every Redis key this deployment writes (several deployments may share one Redis). */
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).default('ate'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .default('ate'),
   /** Where the embedded Postgres keeps its data (only without DATABASE_URL). */
   DATA_DIR: z.string().min(1).default('.data'),
   /** Port of the embedded Postgres: its own, since 5432 may be a system Postgres. */
   EMBEDDED_PG_PORT: port.default(54329),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest request body in bytes. Orders are < 1 KiB; 64 KiB leaves room for batch calls and refuses floods. */
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
   /** How long SIGTERM waits for in-flight requests before closing anyway, in ms. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /**
@@ -53,7 +61,10 @@ export const ConfigSchema = z.object({
     .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be the base64 of 32 bytes (openssl rand -base64 32)')
     .optional(),
   /** Bootstrap admin key (both or neither). Unset: the first start creates one and prints it once. */
-  ADMIN_KEY_ID: z.string().regex(/^ak_[a-z0-9]{16,32}$/, 'must look like ak_ followed by 16-32 of a-z0-9').optional(),
+  ADMIN_KEY_ID: z
+    .string()
+    .regex(/^ak_[a-z0-9]{16,32}$/, 'must look like ak_ followed by 16-32 of a-z0-9')
+    .optional(),
   ADMIN_SECRET: z.string().min(32, 'must be at least 32 characters').max(256).optional(),
   /** Window of the request rate limits, in ms. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
@@ -70,7 +81,12 @@ export const ConfigSchema = z.object({
    */
   TRUST_PROXY: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
     .refine((l) => l.length > 0 && l.every(isAddressOrRange), 'must be comma-separated IP addresses or CIDR ranges (e.g. 10.0.0.0/8,::1)')
     .optional(),
   /** Orders placed or amended per agent per ORDER_RATE_WINDOW_MS (all its keys together): 200 per second. */
@@ -105,7 +121,10 @@ export const ConfigSchema = z.object({
 export type AppConfig = z.infer<typeof ConfigSchema>;
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, readonly problem: string) {
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
     super(`invalid configuration: ${variable}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -140,7 +159,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   const r = ConfigSchema.superRefine((c, ctx) => {
     if (Boolean(c.ADMIN_KEY_ID) !== Boolean(c.ADMIN_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: [c.ADMIN_KEY_ID ? 'ADMIN_SECRET' : 'ADMIN_KEY_ID'], message: 'set ADMIN_KEY_ID and ADMIN_SECRET together' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.ADMIN_KEY_ID ? 'ADMIN_SECRET' : 'ADMIN_KEY_ID'],
+        message: 'set ADMIN_KEY_ID and ADMIN_SECRET together',
+      });
     }
     if (c.ENGINE_MODE === 'redis' && !c.REDIS_URL) {
       ctx.addIssue({ code: 'custom', path: ['ENGINE_MODE'], message: 'ENGINE_MODE=redis needs REDIS_URL' });

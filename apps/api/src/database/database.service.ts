@@ -27,10 +27,7 @@ export class DatabaseService implements OnApplicationShutdown {
   async ping(timeoutMs = 1000): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.pool.query('SELECT 1'),
-        new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), timeoutMs))),
-      ]);
+      await Promise.race([this.pool.query('SELECT 1'), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), timeoutMs)))]);
       return true;
     } catch {
       return false;

@@ -26,7 +26,11 @@ describe('ATE_URL: one way to name the server for the command-line tools', () =>
 function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
   const clean = { ...process.env };
   for (const k of ['ATE_URL', 'PORT', 'ATE_KEY', 'ATE_SECRET', 'DATA_DIR']) delete clean[k];
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', script, ...args], { cwd: REPO_ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -69,7 +73,11 @@ describe('npm run ate and seed:demo against a running exchange', () => {
       code: 1,
       err: `cannot reach the exchange at http://127.0.0.1:${closed} (from PORT; set ATE_URL to name another server): ECONNREFUSED. Is it running (npm start)?`,
     });
-    const seed = await runScript('scripts/seed-demo.ts', [], { ATE_URL: `http://127.0.0.1:${closed}`, ATE_KEY: TEST_ADMIN.keyId, ATE_SECRET: TEST_ADMIN.secret });
+    const seed = await runScript('scripts/seed-demo.ts', [], {
+      ATE_URL: `http://127.0.0.1:${closed}`,
+      ATE_KEY: TEST_ADMIN.keyId,
+      ATE_SECRET: TEST_ADMIN.secret,
+    });
     expect({ code: seed.code, err: seed.err.trim() }).toEqual({
       code: 1,
       err: `seed:demo failed: cannot reach the exchange at http://127.0.0.1:${closed} (ATE_URL): ECONNREFUSED. Is it running (npm start)?`,

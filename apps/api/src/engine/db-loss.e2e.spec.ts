@@ -21,7 +21,9 @@ describe('losing the database connections mid-stream (real Postgres, real HTTP)'
   beforeAll(async () => {
     db = await createTestDatabase('dbloss');
     let url: string;
-    ({ app, url, admin } = await startTestApp(testConfig(db, { ORDER_RATE_PER_AGENT: '100000', RATE_LIMIT_PER_KEY: '100000', RATE_LIMIT_PER_ADDRESS: '100000' })));
+    ({ app, url, admin } = await startTestApp(
+      testConfig(db, { ORDER_RATE_PER_AGENT: '100000', RATE_LIMIT_PER_KEY: '100000', RATE_LIMIT_PER_ADDRESS: '100000' }),
+    ));
     await admin.defineAsset({ code: 'LOSS.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'LOSS.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000 });
     clients = [];
@@ -58,7 +60,12 @@ describe('losing the database connections mid-stream (real Postgres, real HTTP)'
       for (let i = 0; i < 60; i++) {
         const buy = (i + k) % 2 === 0;
         const r = await c.raw<{ id: string }>('POST', '/v1/orders', {
-          market: M, side: buy ? 'buy' : 'sell', type: 'limit', price: buy ? '1.001' : '0.999', quantity: '1', clientOrderId: `loss-${k}-${i}`,
+          market: M,
+          side: buy ? 'buy' : 'sell',
+          type: 'limit',
+          price: buy ? '1.001' : '0.999',
+          quantity: '1',
+          clientOrderId: `loss-${k}-${i}`,
         });
         statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
         if (r.status === 201) acked.push(`loss-${k}-${i}`);

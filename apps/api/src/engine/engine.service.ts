@@ -46,9 +46,7 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
     }
     try {
       const r = await this.host.load();
-      this.logger.log(
-        `engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`,
-      );
+      this.logger.log(`engine recovered ${recoverySummary(r)}, markets: ${this.host.marketIds().join(', ') || 'none'}`);
       this.started = true;
     } catch (e) {
       // A book that does not replay to its checkpoint is not served: /ready says the engine is not attached.

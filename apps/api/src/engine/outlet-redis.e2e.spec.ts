@@ -24,7 +24,14 @@ describe('the event outlet over Redis, across a SIGKILL of the engine process (r
   let engine: ChildProcess | undefined;
   let redis: Redis;
   let client: RedisEngineClient;
-  const env = () => ({ DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_PREFIX: PREFIX, ENGINE_NODE_ID: 'outlet-engine', ENGINE_HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' });
+  const env = () => ({
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: PREFIX,
+    ENGINE_NODE_ID: 'outlet-engine',
+    ENGINE_HEARTBEAT_MS: '200',
+    LOG_LEVEL: 'warn',
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase('outlet_redis');
@@ -50,14 +57,21 @@ describe('the event outlet over Redis, across a SIGKILL of the engine process (r
   });
 
   /** Waves of random commands; failures (the engine is gone) are tolerated: only what committed counts. */
-  async function waves(rnd: () => number, from: number, count: number, placed: Map<string, number[]>, world: Parameters<typeof randomHostCommand>[3]): Promise<number> {
+  async function waves(
+    rnd: () => number,
+    from: number,
+    count: number,
+    placed: Map<string, number[]>,
+    world: Parameters<typeof randomHostCommand>[3],
+  ): Promise<number> {
     let i = from;
     for (let w = 0; w < count; w++) {
       const cmds: HostCommand[] = Array.from({ length: 1 + Math.floor(rnd() * 20) }, () => randomHostCommand(rnd, i++, placed, world));
       const rs = await Promise.allSettled(cmds.map((c) => client.submit(c)));
       rs.forEach((r, k) => {
         const c = cmds[k] as HostCommand;
-        if (r.status === 'fulfilled' && c.kind === 'place' && r.value.order?.status === 'open') placed.set(c.agentId, [...(placed.get(c.agentId) ?? []), r.value.orderId as number]);
+        if (r.status === 'fulfilled' && c.kind === 'place' && r.value.order?.status === 'open')
+          placed.set(c.agentId, [...(placed.get(c.agentId) ?? []), r.value.orderId as number]);
       });
     }
     return i;
@@ -65,7 +79,9 @@ describe('the event outlet over Redis, across a SIGKILL of the engine process (r
 
   it('every committed command comes out once, and the events alone rebuild the books and balances', async () => {
     const world = { agents: AGENTS, markets: MARKETS, assets: ASSETS };
-    for (const agentId of AGENTS) for (const asset of ASSETS) await client.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 1_000_000n, transferId: `seed-${agentId}-${asset}` });
+    for (const agentId of AGENTS)
+      for (const asset of ASSETS)
+        await client.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 1_000_000n, transferId: `seed-${agentId}-${asset}` });
     const rnd = mulberry32(20261202);
     const placed = new Map<string, number[]>();
     let i = await waves(rnd, 0, 25, placed, world);
@@ -94,7 +110,9 @@ describe('the event outlet over Redis, across a SIGKILL of the engine process (r
     const fresh = new EngineHost(db.pool, undefined, undefined, { snapshotEvery: 0 }); // a reader: writes no snapshot
     await fresh.load();
     for (const id of MARKETS) expect(replica.levels(id)).toEqual(fresh.market(id)!.engine.depth(100_000));
-    for (const agentId of AGENTS) for (const asset of ASSETS) expect([agentId, asset, replica.balances.get(`${agentId} ${asset}`)]).toEqual([agentId, asset, fresh.holdings(agentId, asset)]);
+    for (const agentId of AGENTS)
+      for (const asset of ASSETS)
+        expect([agentId, asset, replica.balances.get(`${agentId} ${asset}`)]).toEqual([agentId, asset, fresh.holdings(agentId, asset)]);
     expect(replica.trades.length).toBeGreaterThan(50);
     await fresh.stop();
   });

@@ -1,5 +1,14 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { AgreementReport, HostCommand, HostCommandOf, HostResult, MarketSnapshot, PlacementVerdict, RedisEngineClient, RestingOrder } from '@ate/sequencer';
+import {
+  AgreementReport,
+  HostCommand,
+  HostCommandOf,
+  HostResult,
+  MarketSnapshot,
+  PlacementVerdict,
+  RedisEngineClient,
+  RestingOrder,
+} from '@ate/sequencer';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { RedisService } from '../redis/redis.module';
@@ -31,7 +40,9 @@ export class RedisEngine extends EngineLink implements OnModuleInit, BeforeAppli
   async onModuleInit(): Promise<void> {
     await this.client.start();
     const s = await this.client.status();
-    this.logger.log(`engine over Redis (api node ${this.client.nodeId}): ${s.attached ? `engine node ${s.nodeId} serves` : 'no engine node serves yet'}`);
+    this.logger.log(
+      `engine over Redis (api node ${this.client.nodeId}): ${s.attached ? `engine node ${s.nodeId} serves` : 'no engine node serves yet'}`,
+    );
   }
 
   /** Requests in flight get their replies (or their timeouts) before the connections close. */

@@ -25,7 +25,14 @@ describe('api and engine as separate processes over Redis', () => {
   let url: string;
   let admin: AteClient;
   const master = randomBytes(32).toString('base64');
-  const engineEnv = () => ({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX, ENGINE_NODE_ID: `e2e-${process.pid}`, ENGINE_HEARTBEAT_MS: '250', LOG_LEVEL: 'warn' });
+  const engineEnv = () => ({
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_PREFIX,
+    ENGINE_NODE_ID: `e2e-${process.pid}`,
+    ENGINE_HEARTBEAT_MS: '250',
+    LOG_LEVEL: 'warn',
+  });
   const ready = () => fetch(`${url}/ready`).then(async (r) => ({ status: r.status, body: (await r.json()) as { checks: { engine: unknown } } }));
 
   beforeAll(async () => {
@@ -47,7 +54,9 @@ describe('api and engine as separate processes over Redis', () => {
   it('ENGINE_MODE=redis needs REDIS_URL; the reply timeout must exceed the deadline', () => {
     expect(() => loadConfig({ ENGINE_MODE: 'redis' })).toThrow(ConfigError);
     expect(() => loadConfig({ ENGINE_MODE: 'redis' })).toThrow(/^invalid configuration: ENGINE_MODE: ENGINE_MODE=redis needs REDIS_URL/);
-    expect(() => loadConfig({ ENGINE_COMMAND_DEADLINE_MS: '5000', ENGINE_REPLY_TIMEOUT_MS: '5000' })).toThrow(/^invalid configuration: ENGINE_REPLY_TIMEOUT_MS/);
+    expect(() => loadConfig({ ENGINE_COMMAND_DEADLINE_MS: '5000', ENGINE_REPLY_TIMEOUT_MS: '5000' })).toThrow(
+      /^invalid configuration: ENGINE_REPLY_TIMEOUT_MS/,
+    );
     expect(loadConfig({}).ENGINE_MODE).toBe('in-process');
   });
 
@@ -109,13 +118,19 @@ describe('api and engine as separate processes over Redis', () => {
     expect((await bob.balances()).balances['RED.1K']).toEqual({ free: '460', used: '0', total: '460' });
 
     await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.400', quantity: '3' });
-    expect((await alice.book(M)).bids).toEqual([['1.500', '2'], ['1.400', '3']]);
+    expect((await alice.book(M)).bids).toEqual([
+      ['1.500', '2'],
+      ['1.400', '3'],
+    ]);
     expect((await alice.balances()).balances['CREDIT']).toEqual({ free: '912.800', used: '7.200', total: '920.000' });
     expect((await alice.cancelAll(M)).cancelled).toHaveLength(2);
     expect((await alice.book(M)).bids).toEqual([]);
 
     // a rejection crosses the transport with its code and status
-    await expect(alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '100000' })).rejects.toMatchObject({ status: 422, code: 'MATCHING_INSUFFICIENT_FUNDS' });
+    await expect(alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '100000' })).rejects.toMatchObject({
+      status: 422,
+      code: 'MATCHING_INSUFFICIENT_FUNDS',
+    });
     await expect(admin.withdraw({ id: 'bob-too-much', agentId: b.id, asset: 'RED.1K', amount: '461' })).rejects.toMatchObject({ status: 422 });
     expect(await admin.reconciliation()).toMatchObject({ ok: true, violations: [] });
   });

@@ -21,7 +21,11 @@ describe('the hot-path metrics print what prom-client prints for the same observ
     const fast = new RouteHistogram('lat', 'help', BOUNDS, fastRegistry);
     const twin = new Histogram({ name: 'lat', help: 'help', labelNames: ['route', 'status_code'], buckets: BOUNDS, registers: [twinRegistry] });
     const rnd = mulberry32(20261201);
-    const labelSets = [{ route: '/a', status_code: '200' }, { route: '/a', status_code: '500' }, { route: '/b', status_code: '200' }];
+    const labelSets = [
+      { route: '/a', status_code: '200' },
+      { route: '/a', status_code: '500' },
+      { route: '/b', status_code: '200' },
+    ];
     const observers = labelSets.map((l) => fast.observer(l));
     const values = [...BOUNDS, 0, 2, 5]; // exactly on each bound, below all, above all
     for (let i = 0; i < 2000; i++) values.push(rnd() * (rnd() < 0.5 ? 0.02 : 2));

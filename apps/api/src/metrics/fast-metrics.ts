@@ -102,7 +102,13 @@ export class FastCounter {
   }
 
   async get(): Promise<Exposition> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.series.map((s) => ({ metricName: this.name, labels: s.labels, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.series.map((s) => ({ metricName: this.name, labels: s.labels, value: s.value })),
+    };
   }
 
   reset(): void {

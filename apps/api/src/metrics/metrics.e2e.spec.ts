@@ -84,9 +84,12 @@ describe('GET /metrics (Prometheus, real app on real Postgres)', () => {
 
     await admin.deposit({ id: 'alice-credits', agentId: aliceId, asset: 'CREDIT', amount: '100' });
     await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '10' });
-    await expect(alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' })).rejects.toMatchObject({ code: 'MATCHING_INSUFFICIENT_FUNDS' });
+    await expect(alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' })).rejects.toMatchObject({
+      code: 'MATCHING_INSUFFICIENT_FUNDS',
+    });
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await flood.raw('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1' })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await flood.raw('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1' })).status);
     expect(statuses).toEqual([422, 422, 422, 429]); // no funds, then the order rate (3 per agent) is spent
     expect((await fetch(`${url}/no/such/route`)).status).toBe(404);
     expect((await fetch(`${url}/test-engine/not_executed`)).status).toBe(503);
@@ -111,8 +114,20 @@ describe('GET /metrics (Prometheus, real app on real Postgres)', () => {
       lastOk: after.get('ate_reconciliation_last_ok'),
       lastViolations: after.get('ate_reconciliation_last_violations'),
     }).toEqual({
-      placed201: 1, placed422: 4, book200: 1, unmatched404: 1, accepted: 1, noFunds: 4, limited: 1, refusals: 1,
-      routeNotFound: 1, notExecuted: 1, unknown: 1, reconciliations: 1, lastOk: 1, lastViolations: 0,
+      placed201: 1,
+      placed422: 4,
+      book200: 1,
+      unmatched404: 1,
+      accepted: 1,
+      noFunds: 4,
+      limited: 1,
+      refusals: 1,
+      routeNotFound: 1,
+      notExecuted: 1,
+      unknown: 1,
+      reconciliations: 1,
+      lastOk: 1,
+      lastViolations: 0,
     });
     // the deposit and the accepted order went through engine batches; the deposit is a ledger transfer
     expect(delta('ate_engine_batch_size_count', after)).toBeGreaterThanOrEqual(2);
@@ -128,7 +143,12 @@ describe('GET /metrics (Prometheus, real app on real Postgres)', () => {
 
   it('carries the process and event-loop metrics', async () => {
     const s = await scrape();
-    for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
+    for (const name of [
+      'process_cpu_user_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_heap_size_used_bytes',
+    ]) {
       expect([name, s.has(name)]).toEqual([name, true]);
     }
   });

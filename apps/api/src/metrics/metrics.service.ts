@@ -58,7 +58,7 @@ export class MetricsService implements OnModuleInit {
   });
   readonly batchSeconds = new Histogram({
     name: 'ate_engine_batch_duration_seconds',
-    help: 'Seconds from a batch\'s start to its commit: matching, the projections\' writes and the Postgres COMMIT.',
+    help: "Seconds from a batch's start to its commit: matching, the projections' writes and the Postgres COMMIT.",
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [this.registry],
   });

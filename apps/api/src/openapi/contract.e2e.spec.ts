@@ -19,9 +19,12 @@ const misfit = (schema: z.ZodType, body: unknown): string[] => {
 };
 
 describe('the OpenAPI document describes what the api really answers', () => {
-  it.each(Object.entries(OPERATIONS).filter(([, op]) => op.response !== null && op.response !== 'text'))('%s: its example fits its schema', (_, op) => {
-    expect(misfit(op.response as z.ZodType, op.example)).toEqual([]);
-  });
+  it.each(Object.entries(OPERATIONS).filter(([, op]) => op.response !== null && op.response !== 'text'))(
+    '%s: its example fits its schema',
+    (_, op) => {
+      expect(misfit(op.response as z.ZodType, op.example)).toEqual([]);
+    },
+  );
 
   describe('real responses of a running app (real Postgres)', () => {
     let db: TestDatabase;
@@ -69,7 +72,7 @@ describe('the OpenAPI document describes what the api really answers', () => {
     let restingId: string;
     const get = (p: string) => open.raw('GET', p, undefined, { signed: false });
 
-    it('probes and the operator\'s set-up', async () => {
+    it("probes and the operator's set-up", async () => {
       open = new AteClient({ baseUrl: url });
       await check('GET /health', get('/health'));
       await check('GET /ready', get('/ready'));
@@ -80,23 +83,44 @@ describe('the OpenAPI document describes what the api really answers', () => {
       // operator set-up
       const principal = await check<Json>('POST /v1/admin/principals', admin.raw('POST', '/v1/admin/principals', { name: 'Acme' }));
       await check('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'x', principalId: 'prn_nosuchprincipal' }));
-      const alice = await check<Json>('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'alice', principalId: principal['id'] }));
+      const alice = await check<Json>(
+        'POST /v1/admin/agents',
+        admin.raw('POST', '/v1/admin/agents', { name: 'alice', principalId: principal['id'] }),
+      );
       const bob = await check<Json>('POST /v1/admin/agents', admin.raw('POST', '/v1/admin/agents', { name: 'bob' }));
-      const key = await check<Json>('POST /v1/admin/agents/{agentId}/keys', admin.raw('POST', `/v1/admin/agents/${alice['id']}/keys`, { label: 'second' }));
+      const key = await check<Json>(
+        'POST /v1/admin/agents/{agentId}/keys',
+        admin.raw('POST', `/v1/admin/agents/${alice['id']}/keys`, { label: 'second' }),
+      );
       await check('DELETE /v1/admin/keys/{keyId}', admin.raw('DELETE', `/v1/admin/keys/${key['keyId']}`));
       await check('DELETE /v1/admin/keys/{keyId}', admin.raw('DELETE', '/v1/admin/keys/ak_nosuchkey0000000000'));
       const asset = { code: 'GPT-X.1K', scale: 0, model: 'gpt-x', provider: 'acme-ai', tokenClass: 'output-1k' };
       await check('POST /v1/admin/assets', admin.raw('POST', '/v1/admin/assets', asset));
       await check('POST /v1/admin/assets', admin.raw('POST', '/v1/admin/assets', { ...asset, scale: 2 }));
-      await check('POST /v1/admin/markets', admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, takerFeeBps: 10 }));
-      await check('POST /v1/admin/markets', admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000 }));
+      await check(
+        'POST /v1/admin/markets',
+        admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, takerFeeBps: 10 }),
+      );
+      await check(
+        'POST /v1/admin/markets',
+        admin.raw('POST', '/v1/admin/markets', { base: 'GPT-X.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000 }),
+      );
       const fund = { id: 'a-credits', agentId: alice['id'], asset: 'CREDIT', amount: '100' };
       await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', fund));
       await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', fund)); // replayed
       await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', { ...fund, amount: '1.0001' }));
-      await check('POST /v1/admin/deposits', admin.raw('POST', '/v1/admin/deposits', { id: 'b-tokens', agentId: bob['id'], asset: 'GPT-X.1K', amount: '50' }));
-      await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd', agentId: alice['id'], asset: 'CREDIT', amount: '1' }));
-      await check('POST /v1/admin/withdrawals', admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd2', agentId: alice['id'], asset: 'CREDIT', amount: '1000' }));
+      await check(
+        'POST /v1/admin/deposits',
+        admin.raw('POST', '/v1/admin/deposits', { id: 'b-tokens', agentId: bob['id'], asset: 'GPT-X.1K', amount: '50' }),
+      );
+      await check(
+        'POST /v1/admin/withdrawals',
+        admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd', agentId: alice['id'], asset: 'CREDIT', amount: '1' }),
+      );
+      await check(
+        'POST /v1/admin/withdrawals',
+        admin.raw('POST', '/v1/admin/withdrawals', { id: 'a-wd2', agentId: alice['id'], asset: 'CREDIT', amount: '1000' }),
+      );
 
       a = new AteClient({ baseUrl: url, ...(alice['apiKey'] as { keyId: string; secret: string }) });
       b = new AteClient({ baseUrl: url, ...(bob['apiKey'] as { keyId: string; secret: string }) });
@@ -110,9 +134,15 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', sell));
       await check('POST /v1/orders/test', b.raw('POST', '/v1/orders/test', { ...sell, price: '2.0005' }));
       restingId = (await check<Json>('POST /v1/orders', b.raw('POST', '/v1/orders', sell)))['id'] as string;
-      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '4', clientOrderId: 'a-buy' }));
+      await check(
+        'POST /v1/orders',
+        a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '4', clientOrderId: 'a-buy' }),
+      );
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'market', spend: '3.000' }));
-      await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' }));
+      await check(
+        'POST /v1/orders',
+        a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '1000' }),
+      );
       await check('POST /v1/orders', a.raw('POST', '/v1/orders', { market: MARKET_ID, side: 'buy', type: 'limit', price: 2, quantity: '1' }));
       await check('GET /v1/orders', b.raw('GET', `/v1/orders?status=open&market=${M}`));
       await check('GET /v1/orders/{orderId}', b.raw('GET', `/v1/orders/${restingId}`));

@@ -31,7 +31,12 @@ const SIGNING =
 const SECURITY_SCHEMES: Json = {
   ateKey: { type: 'apiKey', in: 'header', name: SIGNING_HEADERS.key, description: `The API key id (ak_...). ${SIGNING}` },
   ateTimestamp: { type: 'apiKey', in: 'header', name: SIGNING_HEADERS.timestamp, description: 'Milliseconds since the epoch, as a decimal string.' },
-  ateSignature: { type: 'apiKey', in: 'header', name: SIGNING_HEADERS.signature, description: 'Hex HMAC-SHA256 of the canonical request (see ateKey).' },
+  ateSignature: {
+    type: 'apiKey',
+    in: 'header',
+    name: SIGNING_HEADERS.signature,
+    description: 'Hex HMAC-SHA256 of the canonical request (see ateKey).',
+  },
   metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the deployment sets one.' },
 };
 
@@ -71,7 +76,9 @@ function errorResponses(codes: ErrorCode[]): Json {
       content: {
         'application/json': {
           schema: { $ref: '#/components/schemas/Error' },
-          examples: Object.fromEntries(list.map((c) => [c, { summary: ERROR_CODES[c].message, value: { error: { code: c, message: ERROR_CODES[c].message } } }])),
+          examples: Object.fromEntries(
+            list.map((c) => [c, { summary: ERROR_CODES[c].message, value: { error: { code: c, message: ERROR_CODES[c].message } } }]),
+          ),
         },
       },
     };
@@ -114,8 +121,12 @@ function applyOperation(o: Json, op: OperationDoc): void {
   if (hasBody && op.request !== undefined) o['requestBody']['content']['application/json']['example'] = op.request;
   const hasInput = hasBody || ((o['parameters'] ?? []) as Json[]).some((p) => p['in'] === 'query');
   const prior = o['responses']?.[success]?.description ?? '';
-  const responses: Json = { [success]: successResponse(op, prior), ...errorResponses([...(op.errors ?? []), ...commonErrors(op, hasBody, hasInput)]) };
-  if (op.operationId === 'getReadiness') responses['503'] = { description: 'Not ready: the failing checks.', content: { 'application/json': { schema: ref(op.response as z.ZodType) } } };
+  const responses: Json = {
+    [success]: successResponse(op, prior),
+    ...errorResponses([...(op.errors ?? []), ...commonErrors(op, hasBody, hasInput)]),
+  };
+  if (op.operationId === 'getReadiness')
+    responses['503'] = { description: 'Not ready: the failing checks.', content: { 'application/json': { schema: ref(op.response as z.ZodType) } } };
   o['responses'] = responses;
 }
 
@@ -127,7 +138,8 @@ export function buildOpenApiDocument(app: INestApplication): { document: OpenAPI
     .setDescription(
       'An exchange where LLM agents trade compute-token allowances (rights to consume N tokens of a model) for credits. ' +
         'Amounts are decimal strings. Every error is `{ "error": { "code", "message", "details" } }` with a stable code; each operation lists ' +
-        'the codes it can answer with (any operation may also answer 500 INTERNAL with the request id). ' + SIGNING,
+        'the codes it can answer with (any operation may also answer 500 INTERNAL with the request id). ' +
+        SIGNING,
     )
     .setVersion('0.1.0')
     .build();

@@ -8,7 +8,15 @@ const T1 = at('2026-12-01T12:00:00.250Z');
 
 export const MARKET_ID = 'GPT-X.1K/CREDIT';
 
-export const placeRequest = { market: MARKET_ID, side: 'buy', type: 'limit', price: '1.250', quantity: '10', timeInForce: 'GTC', clientOrderId: 'my-order-1' };
+export const placeRequest = {
+  market: MARKET_ID,
+  side: 'buy',
+  type: 'limit',
+  price: '1.250',
+  quantity: '10',
+  timeInForce: 'GTC',
+  clientOrderId: 'my-order-1',
+};
 
 export const order = {
   id: '42',
@@ -48,7 +56,12 @@ export const market = {
   maxOpenOrdersPerAgent: 1000,
   maxSpend: '1000000.000',
   defaultSelfTradePrevention: 'cancel_taker',
-  fees: { makerBps: 0, takerBps: 10, paidFrom: 'what each side receives (buyer: base, seller: CREDIT)', rounding: 'up: each order pays ceil(running total x rate); splitting never pays less' },
+  fees: {
+    makerBps: 0,
+    takerBps: 10,
+    paidFrom: 'what each side receives (buyer: base, seller: CREDIT)',
+    rounding: 'up: each order pays ceil(running total x rate); splitting never pays less',
+  },
   precision: { price: 3, amount: 0 },
 };
 

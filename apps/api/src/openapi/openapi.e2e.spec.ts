@@ -69,11 +69,18 @@ describe('the OpenAPI document (/docs-json)', () => {
   });
 
   it('passes Redocly lint (recommended rules) with no error; the only warnings are the probes that have no 4xx', () => {
-    const out = execFileSync(process.execPath, [join(REPO, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', join(dir, 'openapi.json'), '--format=json'], {
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).toString();
-    const report = JSON.parse(out.slice(out.indexOf('{'))) as { totals: { errors: number }; problems: { ruleId: string; location: { pointer: string }[] }[] };
+    const out = execFileSync(
+      process.execPath,
+      [join(REPO, 'node_modules/@redocly/cli/bin/cli.js'), 'lint', join(dir, 'openapi.json'), '--format=json'],
+      {
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ).toString();
+    const report = JSON.parse(out.slice(out.indexOf('{'))) as {
+      totals: { errors: number };
+      problems: { ruleId: string; location: { pointer: string }[] }[];
+    };
     expect(report.totals.errors).toBe(0);
     expect(report.problems.map((p) => `${p.ruleId} ${p.location[0]?.pointer}`).sort()).toEqual([
       'operation-4xx-response #/paths/~1health/get/responses',
@@ -101,7 +108,13 @@ describe('the OpenAPI document (/docs-json)', () => {
   });
 
   it('documents as signed exactly the operations that refuse an unsigned request (401 AUTH_MISSING)', async () => {
-    const sample: Record<string, string> = { marketId: 'GPT-X.1K%2FCREDIT', orderId: '1', clientOrderId: 'c1', agentId: 'agt_nosuchagent1', keyId: 'ak_nosuchkey00000000' };
+    const sample: Record<string, string> = {
+      marketId: 'GPT-X.1K%2FCREDIT',
+      orderId: '1',
+      clientOrderId: 'c1',
+      agentId: 'agt_nosuchagent1',
+      keyId: 'ak_nosuchkey00000000',
+    };
     for (const [key, op] of Object.entries(OPERATIONS)) {
       const [method, path] = key.split(' ') as [string, string];
       const r = await fetch(url + path.replace(/\{(\w+)\}/g, (_, n: string) => sample[n] as string), { method });
@@ -113,10 +126,18 @@ describe('the OpenAPI document (/docs-json)', () => {
 
   it('generates a TypeScript client (openapi-typescript) that type-checks a real call and refuses wrong ones', () => {
     // its CLI, as an integrator runs it (its dependencies are ES modules, which Jest does not load)
-    execFileSync(process.execPath, [join(REPO, 'node_modules/openapi-typescript/bin/cli.js'), join(dir, 'openapi.json'), '-o', join(dir, 'api.ts')], { stdio: 'pipe' });
+    execFileSync(process.execPath, [join(REPO, 'node_modules/openapi-typescript/bin/cli.js'), join(dir, 'openapi.json'), '-o', join(dir, 'api.ts')], {
+      stdio: 'pipe',
+    });
     writeFileSync(join(dir, 'call.ts'), CALL_SOURCE);
     const program = ts.createProgram([join(dir, 'call.ts')], {
-      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, lib: ['lib.es2022.d.ts'], types: [], skipLibCheck: true,
+      strict: true,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.CommonJS,
+      lib: ['lib.es2022.d.ts'],
+      types: [],
+      skipLibCheck: true,
     });
     const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     expect(diagnostics).toEqual([]);

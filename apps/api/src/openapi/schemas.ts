@@ -23,7 +23,10 @@ const named = <T extends z.ZodType>(id: string, description: string, schema: T):
   return schema;
 };
 
-const Decimal = z.string().regex(/^-?[0-9]+(\.[0-9]+)?$/).describe('a decimal string in the asset\'s units (never a JSON number)');
+const Decimal = z
+  .string()
+  .regex(/^-?[0-9]+(\.[0-9]+)?$/)
+  .describe("a decimal string in the asset's units (never a JSON number)");
 const Int = z.number().int();
 const Timestamp = named('Timestamp', 'An instant as ISO 8601 and as epoch milliseconds.', z.strictObject({ iso: z.string(), ms: Int }));
 const MarketId = z.string().describe('BASE/CREDIT, URL-encoded in paths (GPT-X.1K%2FCREDIT)');
@@ -59,7 +62,12 @@ export const ServerTime = named('ServerTime', 'The server clock.', z.strictObjec
 export const Caller = named(
   'Caller',
   'The verified caller of a signed request.',
-  z.strictObject({ keyId: z.string(), role: z.enum(['agent', 'principal', 'admin']), agentId: z.string().nullable(), principalId: z.string().nullable() }),
+  z.strictObject({
+    keyId: z.string(),
+    role: z.enum(['agent', 'principal', 'admin']),
+    agentId: z.string().nullable(),
+    principalId: z.string().nullable(),
+  }),
 );
 
 export const Order = named(
@@ -87,7 +95,11 @@ export const Order = named(
   }),
 );
 export const AmendedOrder = named('AmendedOrder', 'The order after an amend.', Order.extend({ keptPriority: z.boolean() }));
-export const OrderList = named('OrderList', 'A page of orders, newest first.', z.strictObject({ orders: z.array(Order), nextCursor: z.string().nullable() }));
+export const OrderList = named(
+  'OrderList',
+  'A page of orders, newest first.',
+  z.strictObject({ orders: z.array(Order), nextCursor: z.string().nullable() }),
+);
 export const OrderTest = named(
   'OrderTest',
   'What an order would hold and pay at most, without placing it. A null amount: held as it fills.',
@@ -101,12 +113,12 @@ export const OrderTest = named(
 export const CancelledOrders = named('CancelledOrders', 'The ids of the orders cancelled.', z.strictObject({ cancelled: z.array(z.string()) }));
 export const DeadmanSwitch = named(
   'DeadmanSwitch',
-  'The dead-man\'s switch: when all open orders will be cancelled (null: disarmed).',
+  "The dead-man's switch: when all open orders will be cancelled (null: disarmed).",
   z.strictObject({ currentTime: Int, triggerTime: Int.nullable() }),
 );
 export const Fill = named(
   'Fill',
-  'One of the agent\'s trades; the fee comes out of what the side receives.',
+  "One of the agent's trades; the fee comes out of what the side receives.",
   z.strictObject({
     id: z.string(),
     market: MarketId,
@@ -120,11 +132,11 @@ export const Fill = named(
     timestamp: Timestamp,
   }),
 );
-export const FillList = named('FillList', 'The agent\'s fills, newest first.', z.strictObject({ fills: z.array(Fill) }));
+export const FillList = named('FillList', "The agent's fills, newest first.", z.strictObject({ fills: z.array(Fill) }));
 
 export const Market = named(
   'Market',
-  'A market\'s rules and state (CCXT-style limits and precision).',
+  "A market's rules and state (CCXT-style limits and precision).",
   z.strictObject({
     id: MarketId,
     base: z.string(),
@@ -140,7 +152,14 @@ export const Market = named(
     maxOpenOrdersPerAgent: Int,
     maxSpend: Decimal,
     defaultSelfTradePrevention: Stp,
-    fees: z.strictObject({ makerBps: Int, takerBps: Int, paidFrom: z.string(), rounding: z.string().describe('how fees round: up on each order\'s running total (splitting never pays less), or down per fill for markets made before') }),
+    fees: z.strictObject({
+      makerBps: Int,
+      takerBps: Int,
+      paidFrom: z.string(),
+      rounding: z
+        .string()
+        .describe("how fees round: up on each order's running total (splitting never pays less), or down per fill for markets made before"),
+    }),
     precision: z.strictObject({ price: Int, amount: Int }),
   }),
 );
@@ -148,7 +167,7 @@ export const MarketList = named('MarketList', 'Every market.', z.strictObject({ 
 const Level = z.tuple([Decimal, Decimal]).describe('[price, amount]');
 export const Book = named(
   'Book',
-  'Aggregated levels as of the last committed batch, with the market\'s event sequence number.',
+  "Aggregated levels as of the last committed batch, with the market's event sequence number.",
   z.strictObject({ market: MarketId, seq: Int, bids: z.array(Level), asks: z.array(Level) }),
 );
 export const MarketStats = named(
@@ -174,11 +193,19 @@ export const Trade = named(
 );
 export const TradeList = named('TradeList', 'Recent trades, newest first.', z.strictObject({ market: MarketId, trades: z.array(Trade) }));
 
-export const Balance = named('Balance', 'One asset\'s balance (CCXT): used is held or reserved by open orders.', z.strictObject({ free: Decimal, used: Decimal, total: Decimal }));
-export const Balances = named('Balances', 'The agent\'s balances by asset code.', z.strictObject({ agentId: z.string().nullable(), balances: z.record(z.string(), Balance) }));
+export const Balance = named(
+  'Balance',
+  "One asset's balance (CCXT): used is held or reserved by open orders.",
+  z.strictObject({ free: Decimal, used: Decimal, total: Decimal }),
+);
+export const Balances = named(
+  'Balances',
+  "The agent's balances by asset code.",
+  z.strictObject({ agentId: z.string().nullable(), balances: z.record(z.string(), Balance) }),
+);
 export const StatementEntry = named(
   'StatementEntry',
-  'One ledger entry of the agent\'s account (signed: credit > 0, debit < 0).',
+  "One ledger entry of the agent's account (signed: credit > 0, debit < 0).",
   z.strictObject({
     seq: z.string(),
     amount: Decimal,
@@ -190,16 +217,27 @@ export const StatementEntry = named(
 );
 export const Statement = named(
   'Statement',
-  'A page of the agent\'s statement in one asset, oldest first.',
+  "A page of the agent's statement in one asset, oldest first.",
   z.strictObject({ asset: z.string(), entries: z.array(StatementEntry), nextCursor: z.string().nullable() }),
 );
 
-export const Principal = named('Principal', 'A principal (the owner of agents).', z.strictObject({ id: z.string(), name: z.string(), createdAt: Timestamp }));
+export const Principal = named(
+  'Principal',
+  'A principal (the owner of agents).',
+  z.strictObject({ id: z.string(), name: z.string(), createdAt: Timestamp }),
+);
 const NewKey = z.strictObject({ keyId: z.string(), secret: z.string().describe('shown once: keep it') });
 export const Agent = named(
   'Agent',
   'An agent, with its first API key when one was issued.',
-  z.strictObject({ id: z.string(), name: z.string(), principalId: z.string().nullable(), status: z.string(), createdAt: Timestamp, apiKey: NewKey.optional() }),
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    principalId: z.string().nullable(),
+    status: z.string(),
+    createdAt: Timestamp,
+    apiKey: NewKey.optional(),
+  }),
 );
 export const ApiKey = named('ApiKey', 'A new API key of an agent; the secret is shown only here.', NewKey.extend({ agentId: z.string() }));
 export const Asset = named(
@@ -218,12 +256,20 @@ export const Asset = named(
 export const FundsMovement = named(
   'FundsMovement',
   'A deposit (mint) or withdrawal (burn); replayed: the same id and body again.',
-  z.strictObject({ id: z.string(), kind: z.enum(['mint', 'burn']), agentId: z.string(), asset: z.string(), amount: Decimal, seq: z.string().nullable(), replayed: z.boolean() }),
+  z.strictObject({
+    id: z.string(),
+    kind: z.enum(['mint', 'burn']),
+    agentId: z.string(),
+    asset: z.string(),
+    amount: Decimal,
+    seq: z.string().nullable(),
+    replayed: z.boolean(),
+  }),
 );
 const Details = z.record(z.string(), z.unknown());
 export const ReconciliationReport = named(
   'ReconciliationReport',
-  'The ledger\'s promises 1-6 over the whole journal and the engine\'s agreement with the database; ok only when both hold.',
+  "The ledger's promises 1-6 over the whole journal and the engine's agreement with the database; ok only when both hold.",
   z.strictObject({
     ok: z.boolean(),
     violations: z.array(z.strictObject({ promise: Int.min(1).max(6), check: z.string(), details: Details })),
@@ -237,14 +283,27 @@ export const ReconciliationReport = named(
     halted: z.array(z.string()).optional(),
   }),
 );
-export const MarketCreated = named('MarketCreated', 'The new market\'s id.', z.strictObject({ id: MarketId }));
-export const MarketStateChanged = named('MarketStateChanged', 'The market\'s new state.', z.strictObject({ id: MarketId, state: z.enum(['open', 'cancel_only', 'halted']) }));
+export const MarketCreated = named('MarketCreated', "The new market's id.", z.strictObject({ id: MarketId }));
+export const MarketStateChanged = named(
+  'MarketStateChanged',
+  "The market's new state.",
+  z.strictObject({ id: MarketId, state: z.enum(['open', 'cancel_only', 'halted']) }),
+);
 
 // --- each schema holds what its controller returns (type check only: a view that stops fitting fails tsc) ---
 // Field names, nesting, optionality and nullability are checked here; literal values (enums, 'CREDIT') only
 // widened to their base type, since views type many of them as plain strings: the contract test checks those.
-type Widen<T> = T extends string ? string : T extends number ? number : T extends boolean ? boolean
-  : T extends readonly (infer E)[] ? Widen<E>[] : T extends object ? { [K in keyof T]: Widen<T[K]> } : T;
+type Widen<T> = T extends string
+  ? string
+  : T extends number
+    ? number
+    : T extends boolean
+      ? boolean
+      : T extends readonly (infer E)[]
+        ? Widen<E>[]
+        : T extends object
+          ? { [K in keyof T]: Widen<T[K]> }
+          : T;
 type Out<F extends (...a: never[]) => unknown> = Awaited<ReturnType<F>>;
 type Fits<View, S extends z.ZodType> = (v: View) => Widen<z.output<S>>;
 const fits = <View, S extends z.ZodType>(_s: S, f: Fits<View, S>): void => void f;

@@ -62,7 +62,7 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     expect((await anon.raw('GET', '/health', undefined, { signed: false })).status).toBe(200);
   });
 
-  it('orders per agent: a separate limit on placing orders, for all the agent\'s keys together', async () => {
+  it("orders per agent: a separate limit on placing orders, for all the agent's keys together", async () => {
     const { app, url, admin } = await start(db, { ORDER_RATE_PER_AGENT: '3', ORDER_RATE_WINDOW_MS: '60000' });
     apps.push(app);
     await admin.defineAsset({ code: 'RL.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
@@ -81,7 +81,13 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
   });
 
   it('every limit reports itself: RateLimit-Policy and RateLimit (IETF fields), one item per limit that counted the request', async () => {
-    const { app, url, admin } = await start(db, { RATE_LIMIT_PER_ADDRESS: '50', RATE_LIMIT_PER_KEY: '20', RATE_LIMIT_WINDOW_MS: '60000', ORDER_RATE_PER_AGENT: '2', ORDER_RATE_WINDOW_MS: '30000' });
+    const { app, url, admin } = await start(db, {
+      RATE_LIMIT_PER_ADDRESS: '50',
+      RATE_LIMIT_PER_KEY: '20',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      ORDER_RATE_PER_AGENT: '2',
+      ORDER_RATE_WINDOW_MS: '30000',
+    });
     apps.push(app);
     await admin.defineAsset({ code: 'HD.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'HD.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
@@ -126,8 +132,12 @@ describe('rate limits (real HTTP; in memory and in Redis)', () => {
     });
     const direct = await start(db, env); // no TRUST_PROXY: the header is not believed, the socket address counts
     apps.push(direct.app);
-    expect([await time(direct.url, '203.0.113.9'), await time(direct.url, '203.0.113.10'), await time(direct.url, '203.0.113.11')]).toEqual([200, 200, 429]);
-    expect(() => testConfig(db, { TRUST_PROXY: '10.0.0.0/33' })).toThrow(/^invalid configuration: TRUST_PROXY: must be comma-separated IP addresses or CIDR ranges/);
+    expect([await time(direct.url, '203.0.113.9'), await time(direct.url, '203.0.113.10'), await time(direct.url, '203.0.113.11')]).toEqual([
+      200, 200, 429,
+    ]);
+    expect(() => testConfig(db, { TRUST_PROXY: '10.0.0.0/33' })).toThrow(
+      /^invalid configuration: TRUST_PROXY: must be comma-separated IP addresses or CIDR ranges/,
+    );
   });
 
   it('public routes have their own limit per address and never draw on a per-key budget', async () => {

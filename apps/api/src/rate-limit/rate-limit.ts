@@ -68,7 +68,10 @@ export function addressKey(ip: string): string {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 export const trackByIp = (req: Record<string, unknown>): string => addressKey(String((req as unknown as Req).ip));
@@ -109,12 +112,32 @@ abstract class LimitGuard extends ThrottlerGuard {
     }
     const reply = res as FastifyReply;
     const remaining = Math.max(0, limit - r.totalHits);
-    reportLimit(reply, (LIMIT_NAMES[this.applies] as { policy: string }).policy, limit, ttl, remaining, r.isBlocked ? r.timeToBlockExpire : r.timeToExpire);
+    reportLimit(
+      reply,
+      (LIMIT_NAMES[this.applies] as { policy: string }).policy,
+      limit,
+      ttl,
+      remaining,
+      r.isBlocked ? r.timeToBlockExpire : r.timeToExpire,
+    );
     if (this.applies === THROTTLE_KEY) {
       // the earlier, unnamed fields describe the per-key limit (kept for clients that read them)
-      void reply.header('RateLimit-Limit', String(limit)).header('RateLimit-Remaining', String(remaining)).header('RateLimit-Reset', String(r.timeToExpire));
+      void reply
+        .header('RateLimit-Limit', String(limit))
+        .header('RateLimit-Remaining', String(remaining))
+        .header('RateLimit-Reset', String(r.timeToExpire));
     }
-    if (r.isBlocked) await this.throwThrottlingException(context, { limit, ttl, key, tracker: '', totalHits: r.totalHits, timeToExpire: r.timeToExpire, isBlocked: true, timeToBlockExpire: r.timeToBlockExpire });
+    if (r.isBlocked)
+      await this.throwThrottlingException(context, {
+        limit,
+        ttl,
+        key,
+        tracker: '',
+        totalHits: r.totalHits,
+        timeToExpire: r.timeToExpire,
+        isBlocked: true,
+        timeToBlockExpire: r.timeToBlockExpire,
+      });
     return true;
   }
 

@@ -75,4 +75,3 @@ export function testApiEnv(o: { databaseUrl: string; port: number; masterKey: st
     ...extra,
   };
 }
-

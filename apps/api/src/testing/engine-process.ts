@@ -8,7 +8,10 @@ import { startTsProcess } from './api-process';
  * REDIS_PREFIX, ENGINE_NODE_ID, ...) and resolves once its heartbeat says it serves: it holds the lease, has
  * replayed the log and reads the command stream.
  */
-export async function startEngineProcess(env: Record<string, string> & { REDIS_URL: string; REDIS_PREFIX: string; ENGINE_NODE_ID: string }, opts: { timeoutMs?: number } = {}): Promise<ChildProcess> {
+export async function startEngineProcess(
+  env: Record<string, string> & { REDIS_URL: string; REDIS_PREFIX: string; ENGINE_NODE_ID: string },
+  opts: { timeoutMs?: number } = {},
+): Promise<ChildProcess> {
   const redis = new Redis(env.REDIS_URL);
   const key = engineRedisKeys(env.REDIS_PREFIX).heartbeat(env.ENGINE_NODE_ID);
   try {

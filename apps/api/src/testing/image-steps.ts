@@ -72,7 +72,7 @@ function contextFilter(): (src: string) => boolean {
     .filter((l) => l && !l.startsWith('#'));
   return (src) => {
     const rel = relative(REPO_ROOT, src);
-    return !ignored.some((p) => rel === p || rel.startsWith(p + '/') || rel.split('/').includes(p) && !p.includes('/'));
+    return !ignored.some((p) => rel === p || rel.startsWith(p + '/') || (rel.split('/').includes(p) && !p.includes('/')));
   };
 }
 
@@ -123,7 +123,8 @@ export function replayDockerfile(base: string, opts: { light?: boolean; log?: (m
       else if (op === 'CMD') {
         const w = words(args);
         st.cmd = 'exec' in w ? w.exec : ['sh', '-c', w.shell];
-      } else if (!['EXPOSE', 'VOLUME', 'ARG', 'LABEL'].includes(op)) throw new Error(`Dockerfile: ${op} is not replayed here; teach apps/api/src/testing/image-steps.ts`);
+      } else if (!['EXPOSE', 'VOLUME', 'ARG', 'LABEL'].includes(op))
+        throw new Error(`Dockerfile: ${op} is not replayed here; teach apps/api/src/testing/image-steps.ts`);
     }
     done.set(stage.name, st);
     last = st;
@@ -133,13 +134,24 @@ export function replayDockerfile(base: string, opts: { light?: boolean; log?: (m
   return { runtime, map: (p) => join(runtime.root, p) };
 }
 
-function copy(args: string, st: StageState, done: Map<string, StageState>, inContext: (s: string) => boolean, map: (p: string, cwd: string) => string): void {
+function copy(
+  args: string,
+  st: StageState,
+  done: Map<string, StageState>,
+  inContext: (s: string) => boolean,
+  map: (p: string, cwd: string) => string,
+): void {
   const parts = args.split(/\s+/);
   let from: StageState | undefined;
   while (parts[0]?.startsWith('--')) {
     const flag = parts.shift() as string;
     const m = /^--from=(.+)$/.exec(flag);
-    if (m) from = done.get(m[1]) ?? (() => { throw new Error(`Dockerfile: COPY --from=${m[1]}: no such stage`); })();
+    if (m)
+      from =
+        done.get(m[1]) ??
+        (() => {
+          throw new Error(`Dockerfile: COPY --from=${m[1]}: no such stage`);
+        })();
     else throw new Error(`Dockerfile: COPY ${flag} is not replayed here`);
   }
   const dest = parts.pop() as string;
@@ -152,7 +164,11 @@ function copy(args: string, st: StageState, done: Map<string, StageState>, inCon
   }
 }
 
-function run(args: string, st: StageState, o: { light?: boolean; user: { uid: number; gid: number }; mapText: (s: string) => string; log: (m: string) => void }): void {
+function run(
+  args: string,
+  st: StageState,
+  o: { light?: boolean; user: { uid: number; gid: number }; mapText: (s: string) => string; log: (m: string) => void },
+): void {
   const w = words(args);
   const shell = 'exec' in w ? w.exec.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ') : w.shell;
   // the image's user `node` is ours here (chown node:node /data)
@@ -201,7 +217,11 @@ export function interpolate(value: string, vars: Record<string, string | undefin
  * A service's environment as compose would give it, with URLs naming the compose file's Postgres or Redis
  * service replaced by the ones given (the test's), and `overrides` on top.
  */
-export function serviceEnv(compose: ComposeFile, name: string, o: { vars: Record<string, string>; postgresUrl: string; redisUrl: string; overrides?: Record<string, string> }): Record<string, string> {
+export function serviceEnv(
+  compose: ComposeFile,
+  name: string,
+  o: { vars: Record<string, string>; postgresUrl: string; redisUrl: string; overrides?: Record<string, string> },
+): Record<string, string> {
   const svc = compose.services[name];
   if (!svc) throw new Error(`compose: no service ${name}`);
   const out: Record<string, string> = {};
@@ -227,7 +247,10 @@ export interface StackRun {
  * Starts the replayed image's api (its CMD) and the compose file's engine command in the runtime stage, waits for
  * /ready, runs the api's healthcheck command, trades through the api, then stops both with SIGTERM.
  */
-export async function runStack(img: ReplayedImage, o: { postgresUrl: string; redisUrl: string; port: number; redisPrefix?: string; log?: (m: string) => void }): Promise<StackRun> {
+export async function runStack(
+  img: ReplayedImage,
+  o: { postgresUrl: string; redisUrl: string; port: number; redisPrefix?: string; log?: (m: string) => void },
+): Promise<StackRun> {
   const log = o.log ?? (() => undefined);
   const compose = readCompose();
   const vars = { MASTER_KEY: randomBytes(32).toString('base64') };
@@ -265,7 +288,8 @@ export async function runStack(img: ReplayedImage, o: { postgresUrl: string; red
     });
   };
   supervise(engine);
-  const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+  const exited = (c: ChildProcess) =>
+    new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
   try {
     const url = `http://127.0.0.1:${o.port}`;
     const ready = await waitReady(`${url}/ready`, api, 120_000);
@@ -285,7 +309,13 @@ async function waitReady(url: string, api: ChildProcess, timeoutMs: number): Pro
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
     if (api.exitCode !== null) throw new Error(`the api exited with ${api.exitCode} before ${url} answered 200`);
-    if (await fetch(url).then((r) => r.status === 200, () => false)) return true;
+    if (
+      await fetch(url).then(
+        (r) => r.status === 200,
+        () => false,
+      )
+    )
+      return true;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${url} did not answer 200 in ${timeoutMs} ms`);

@@ -47,7 +47,9 @@ export class DeadmanService implements OnModuleInit, OnApplicationShutdown {
       this.deadlines.delete(agentId);
       this.engine
         .submit({ kind: 'cancel_all', agentId })
-        .then((r) => this.logger.log(`dead-man's switch of ${agentId} lapsed: ${r.events.filter((e) => e.kind === 'cancelled').length} order(s) cancelled`))
+        .then((r) =>
+          this.logger.log(`dead-man's switch of ${agentId} lapsed: ${r.events.filter((e) => e.kind === 'cancelled').length} order(s) cancelled`),
+        )
         .catch((e: Error) => this.logger.error(`dead-man's switch of ${agentId}: cancel-all failed: ${e.message}`));
     }
   }

@@ -62,7 +62,14 @@ async function losesNothing(db: TestDatabase, d: Deployment): Promise<void> {
       const side = (n + k) % 2 === 0 ? 'buy' : 'sell';
       const price = (1000 + ((n * 7 + k * 3) % 11) - 5) / 1000;
       try {
-        const o = await a.client.placeOrder({ market: M, side, type: 'limit', price: price.toFixed(3), quantity: String(1 + (n % 5)), clientOrderId: cid });
+        const o = await a.client.placeOrder({
+          market: M,
+          side,
+          type: 'limit',
+          price: price.toFixed(3),
+          quantity: String(1 + (n % 5)),
+          clientOrderId: cid,
+        });
         acked.set(cid, o);
       } catch (e) {
         if (e instanceof AteApiError && e.details?.['outcome'] === 'not_executed') notExecuted.add(cid);
@@ -180,7 +187,14 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
     let starts = 0;
     const startEngine = async () => {
       // a new node id each time: the restarted node waits for the killed node's lease to lapse (3 heartbeats)
-      engine = await startEngineProcess({ DATABASE_URL: db.url, REDIS_URL, REDIS_PREFIX, ENGINE_NODE_ID: `dur-${++starts}`, ENGINE_HEARTBEAT_MS: '250', LOG_LEVEL: 'warn' });
+      engine = await startEngineProcess({
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        REDIS_PREFIX,
+        ENGINE_NODE_ID: `dur-${++starts}`,
+        ENGINE_HEARTBEAT_MS: '250',
+        LOG_LEVEL: 'warn',
+      });
       processes.push(engine);
       for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
         if (i > 100) throw new Error('the api did not see the engine node');
@@ -192,7 +206,10 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
         url,
         start: async () => {
           // deadline 1.5 s, reply timeout 4 s: requests caught by the kill end before the clients' own 5 s timeout
-          api = await startApiProcess(apiEnv({ ENGINE_MODE: 'redis', REDIS_URL, REDIS_PREFIX, ENGINE_COMMAND_DEADLINE_MS: '1500', ENGINE_REPLY_TIMEOUT_MS: '4000' }), { ready: 'listening' });
+          api = await startApiProcess(
+            apiEnv({ ENGINE_MODE: 'redis', REDIS_URL, REDIS_PREFIX, ENGINE_COMMAND_DEADLINE_MS: '1500', ENGINE_REPLY_TIMEOUT_MS: '4000' }),
+            { ready: 'listening' },
+          );
           processes.push(api);
           await startEngine();
         },

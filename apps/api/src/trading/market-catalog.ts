@@ -51,7 +51,22 @@ export class MarketCatalog {
       `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
                            initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING RETURNING id`,
-      [m.id, m.base_asset, m.tick_size, m.lot_size, m.min_order_lots, m.max_order_lots, m.max_price_ticks, m.price_band_bps, m.initial_price_ticks, m.default_stp, m.orders_per_agent_max, m.max_spend_credits, m.maker_fee_bps, m.taker_fee_bps],
+      [
+        m.id,
+        m.base_asset,
+        m.tick_size,
+        m.lot_size,
+        m.min_order_lots,
+        m.max_order_lots,
+        m.max_price_ticks,
+        m.price_band_bps,
+        m.initial_price_ticks,
+        m.default_stp,
+        m.orders_per_agent_max,
+        m.max_spend_credits,
+        m.maker_fee_bps,
+        m.taker_fee_bps,
+      ],
     );
     return r.rows.length > 0;
   }

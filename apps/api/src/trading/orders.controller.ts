@@ -28,7 +28,10 @@ export const PlaceOrderBody = z.strictObject({
   expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   selfTradePrevention: z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']).optional(),
   /** Unique per agent across all its orders, forever: the same id again returns the same order. */
-  clientOrderId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+  clientOrderId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+    .optional(),
 });
 const _sameShape: (b: z.infer<typeof PlaceOrderBody>) => PlaceOrderRequest = (b) => b;
 void _sameShape;
@@ -38,14 +41,20 @@ export const AmendBody = z
 export const CancelAllBody = z.strictObject({ market: MarketId.optional() });
 export const CancelAfterBody = z.strictObject({
   /** ms until all open orders are cancelled unless another heartbeat comes; 0 disarms the switch */
-  timeoutMs: z.number().int().refine((n) => n === 0 || (n >= CANCEL_AFTER_MIN_MS && n <= CANCEL_AFTER_MAX_MS), {
-    message: `0, or ${CANCEL_AFTER_MIN_MS} to ${CANCEL_AFTER_MAX_MS}`,
-  }),
+  timeoutMs: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= CANCEL_AFTER_MIN_MS && n <= CANCEL_AFTER_MAX_MS), {
+      message: `0, or ${CANCEL_AFTER_MIN_MS} to ${CANCEL_AFTER_MAX_MS}`,
+    }),
 });
 export const ListOrdersQuery = z.strictObject({
   status: z.enum(['open', 'all']).default('all'),
   market: MarketId.optional(),
-  cursor: z.string().regex(/^[1-9][0-9]{0,15}$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,15}$/)
+    .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });

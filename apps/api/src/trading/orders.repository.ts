@@ -64,7 +64,10 @@ export class OrdersRepository {
   }
 
   async byClientId(agentId: string, clientOrderId: string): Promise<OrderRecord | undefined> {
-    const r = await this.db.pool.query<OrderRow>('SELECT * FROM trading_order WHERE agent_id = $1 AND client_order_id = $2', [agentId, clientOrderId]);
+    const r = await this.db.pool.query<OrderRow>('SELECT * FROM trading_order WHERE agent_id = $1 AND client_order_id = $2', [
+      agentId,
+      clientOrderId,
+    ]);
     return r.rows[0] && toRecord(r.rows[0]);
   }
 

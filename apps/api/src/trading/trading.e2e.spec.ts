@@ -96,7 +96,9 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
       hold: { asset: 'CREDIT', amount: '6.000' },
       fee: { asset: 'GPT-X.1K', maxAmount: '0', makerBps: 0, takerBps: 0 },
     });
-    expect(await alice.testOrder({ market: M, side: 'sell', type: 'market', quantity: '3' })).toMatchObject({ hold: { asset: 'GPT-X.1K', amount: '3' } });
+    expect(await alice.testOrder({ market: M, side: 'sell', type: 'market', quantity: '3' })).toMatchObject({
+      hold: { asset: 'GPT-X.1K', amount: '3' },
+    });
     await expect(alice.testOrder({ market: M, side: 'buy', type: 'limit', price: '1.5005', quantity: '1' })).rejects.toMatchObject({ status: 400 });
     expect(await alice.book(M)).toEqual(before);
   });
@@ -107,16 +109,23 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(o).toMatchObject({ status: 'canceled', filled: '4', cost: '8.000', reason: 'MATCHING_CANCEL_UNFILLED' });
   });
 
-  it.each([
-    ['a price off the tick', { market: M, side: 'buy', type: 'limit', price: '2.0005', quantity: '1' }, 400, 'AMOUNT_TOO_MANY_DECIMALS'],
-    ['a price beyond the band', { market: M, side: 'buy', type: 'limit', price: '9.000', quantity: '1' }, 422, 'MATCHING_PRICE_OUTSIDE_BAND'],
-    ['more than the balance', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '100000' }, 422, 'MATCHING_INSUFFICIENT_FUNDS'],
-    ['an unknown market', { market: 'NOPE/CREDIT', side: 'buy', type: 'limit', price: '2.000', quantity: '1' }, 404, 'NOT_FOUND'],
-    ['a quantity of zero', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '0' }, 400, 'MATCHING_INVALID_SIZE'],
-    ['a float price', { market: M, side: 'buy', type: 'limit', price: 2, quantity: '1' }, 400, 'VALIDATION_FAILED'],
-    ['a market order with a price', { market: M, side: 'buy', type: 'market', price: '2.000', quantity: '1' }, 400, 'VALIDATION_FAILED'],
-    ['post-only that would cross', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1', postOnly: true }, 422, 'MATCHING_POST_ONLY_WOULD_CROSS'],
-  ].map(([n, b, s, c]) => [n, s, c, b] as const))('%s -> %i %s; book and balances unchanged', async (_n, status, code, body) => {
+  it.each(
+    [
+      ['a price off the tick', { market: M, side: 'buy', type: 'limit', price: '2.0005', quantity: '1' }, 400, 'AMOUNT_TOO_MANY_DECIMALS'],
+      ['a price beyond the band', { market: M, side: 'buy', type: 'limit', price: '9.000', quantity: '1' }, 422, 'MATCHING_PRICE_OUTSIDE_BAND'],
+      ['more than the balance', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '100000' }, 422, 'MATCHING_INSUFFICIENT_FUNDS'],
+      ['an unknown market', { market: 'NOPE/CREDIT', side: 'buy', type: 'limit', price: '2.000', quantity: '1' }, 404, 'NOT_FOUND'],
+      ['a quantity of zero', { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '0' }, 400, 'MATCHING_INVALID_SIZE'],
+      ['a float price', { market: M, side: 'buy', type: 'limit', price: 2, quantity: '1' }, 400, 'VALIDATION_FAILED'],
+      ['a market order with a price', { market: M, side: 'buy', type: 'market', price: '2.000', quantity: '1' }, 400, 'VALIDATION_FAILED'],
+      [
+        'post-only that would cross',
+        { market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1', postOnly: true },
+        422,
+        'MATCHING_POST_ONLY_WOULD_CROSS',
+      ],
+    ].map(([n, b, s, c]) => [n, s, c, b] as const),
+  )('%s -> %i %s; book and balances unchanged', async (_n, status, code, body) => {
     const before = [await alice.balances(), await alice.book(M)];
     const r = await alice.raw<any>('POST', '/v1/orders', body);
     expect(r.status).toBe(status);
@@ -177,8 +186,13 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(BigInt(a['CREDIT']!.total.replace('.', ''))).toBe(BigInt(aliceBefore.replace('.', '')) - 500_000n);
     const b = (await bob.balances()).balances;
     expect(BigInt(b['CREDIT']!.total.replace('.', ''))).toBe(BigInt(bobBefore.replace('.', '')) + 499_500n);
-    const fees = await db.pool.query(`SELECT asset, balance::text FROM ledger_account WHERE owner_kind = 'system' AND owner_id = 'fees' AND balance > 0 ORDER BY asset`);
-    expect(fees.rows).toEqual([{ asset: 'CREDIT', balance: '500' }, { asset: 'FEE.1K', balance: '1' }]);
+    const fees = await db.pool.query(
+      `SELECT asset, balance::text FROM ledger_account WHERE owner_kind = 'system' AND owner_id = 'fees' AND balance > 0 ORDER BY asset`,
+    );
+    expect(fees.rows).toEqual([
+      { asset: 'CREDIT', balance: '500' },
+      { asset: 'FEE.1K', balance: '1' },
+    ]);
     const fill = (await alice.fills()).fills.find((f) => f.id.startsWith('FEE.1K/CREDIT'));
     expect(fill).toMatchObject({ takerOrMaker: 'taker', fee: { currency: 'FEE.1K', cost: '1' } });
     const market = (await alice.markets()).markets.find((m) => m.id === F) as unknown as { fees: { makerBps: number; takerBps: number } };
@@ -187,11 +201,29 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
 
   it('24-hour statistics come from the trades', async () => {
     const s = await alice.stats(M);
-    expect(s).toMatchObject({ market: M, open: '2.000', last: '2.000', high: '2.000', low: '2.000', baseVolume: '44', quoteVolume: '88.000', trades: 2, ask: '2.000' });
+    expect(s).toMatchObject({
+      market: M,
+      open: '2.000',
+      last: '2.000',
+      high: '2.000',
+      low: '2.000',
+      baseVolume: '44',
+      quoteVolume: '88.000',
+      trades: 2,
+      ask: '2.000',
+    });
   });
 
   it('a GTD order expires on time, with no other command to carry time forward', async () => {
-    const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '3', timeInForce: 'GTD', expiresAt: Date.now() + 600 });
+    const o = await alice.placeOrder({
+      market: M,
+      side: 'buy',
+      type: 'limit',
+      price: '1.000',
+      quantity: '3',
+      timeInForce: 'GTD',
+      expiresAt: Date.now() + 600,
+    });
     expect(o.status).toBe('open');
     expect((await alice.balances()).balances['CREDIT']?.used).toBe('3.000');
     await new Promise((r) => setTimeout(r, 1200));
@@ -222,13 +254,17 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     const clients = keys.map((k) => new AteClient({ baseUrl: url, ...k }));
     const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`); // 150 orders: within the agent's 200 a second
     const placed = await Promise.all(
-      ids.flatMap((cid) => clients.map((c) => c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1', clientOrderId: cid }))),
+      ids.flatMap((cid) =>
+        clients.map((c) => c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1', clientOrderId: cid })),
+      ),
     );
     const byCid = new Map<string, Set<string>>();
     for (const o of placed) byCid.set(o.clientOrderId as string, (byCid.get(o.clientOrderId as string) ?? new Set()).add(o.id));
     expect([...byCid.keys()].sort()).toEqual([...ids].sort());
     for (const set of byCid.values()) expect(set.size).toBe(1);
-    const rows = await db.pool.query(`SELECT count(*)::int AS n FROM trading_order WHERE agent_id = $1 AND client_order_id LIKE 'burst-%'`, [aliceId]);
+    const rows = await db.pool.query(`SELECT count(*)::int AS n FROM trading_order WHERE agent_id = $1 AND client_order_id LIKE 'burst-%'`, [
+      aliceId,
+    ]);
     expect(rows.rows[0].n).toBe(30);
 
     const before = (await alice.balances()).balances['CREDIT']?.total;
@@ -274,7 +310,13 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { checks: { engine: { ok: boolean } } }).checks.engine.ok).toBe(false);
     alice = new AteClient({ baseUrl: url, ...(await admin.issueAgentKey(aliceId)) });
-    const refused = await alice.raw<{ error: { code: string } }>('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1' });
+    const refused = await alice.raw<{ error: { code: string } }>('POST', '/v1/orders', {
+      market: M,
+      side: 'buy',
+      type: 'limit',
+      price: '1.000',
+      quantity: '1',
+    });
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('SERVICE_UNAVAILABLE');
 

@@ -42,7 +42,10 @@ export class TradingService {
     // a clientOrderId placed before: the same order again is that order; another order under the same id is a conflict
     const existing = await this.orderRecord(agentId, String(r.existingOrderId ?? r.orderId));
     if (!sameOrder(existing, o.market, order)) {
-      throw new AppError('CONFLICT', 'This clientOrderId names another order (a different body).', { orderId: String(existing.id), clientOrderId: o.clientOrderId });
+      throw new AppError('CONFLICT', 'This clientOrderId names another order (a different body).', {
+        orderId: String(existing.id),
+        clientOrderId: o.clientOrderId,
+      });
     }
     const view = await this.view(existing);
     if (view.status === 'rejected') this.throwRejection(view.reason, { orderId: view.id, clientOrderId: view.clientOrderId });
@@ -63,21 +66,38 @@ export class TradingService {
     // amount null: a market order sized in lots (buy) or by spend (sell) holds what it fills on the book at the time
     let hold: { asset: string; amount: string | null };
     if (order.side === 'buy') {
-      const credits = order.type === 'limit' ? BigInt(order.price as number) * tick * BigInt(order.lots as number) : order.spend !== undefined ? BigInt(order.spend) : null;
+      const credits =
+        order.type === 'limit'
+          ? BigInt(order.price as number) * tick * BigInt(order.lots as number)
+          : order.spend !== undefined
+            ? BigInt(order.spend)
+            : null;
       hold = { asset: CREDIT, amount: credits === null ? null : formatAmount(credits, CREDIT_SCALE) };
     } else {
       hold = { asset: m.row.base_asset, amount: order.lots !== undefined ? formatAmount(lot * BigInt(order.lots), m.baseScale) : null };
     }
     // the fee comes out of what the order receives: at most the taker rate (a resting fill pays the maker rate)
     const feeAsset = order.side === 'buy' ? m.row.base_asset : CREDIT;
-    const receives = order.side === 'buy' ? (order.lots !== undefined ? lot * BigInt(order.lots) : null) : order.type === 'limit' ? BigInt(order.price as number) * tick * BigInt(order.lots as number) : null;
+    const receives =
+      order.side === 'buy'
+        ? order.lots !== undefined
+          ? lot * BigInt(order.lots)
+          : null
+        : order.type === 'limit'
+          ? BigInt(order.price as number) * tick * BigInt(order.lots as number)
+          : null;
     const bps = BigInt(m.row.taker_fee_bps);
     const feeMax = receives === null ? null : m.row.fee_rounding === 'up' ? (receives * bps + 9_999n) / 10_000n : (receives * bps) / 10_000n;
     return {
       valid: true,
       market: o.market,
       hold,
-      fee: { asset: feeAsset, maxAmount: feeMax === null ? null : formatAmount(feeMax, order.side === 'buy' ? m.baseScale : CREDIT_SCALE), makerBps: m.row.maker_fee_bps, takerBps: m.row.taker_fee_bps },
+      fee: {
+        asset: feeAsset,
+        maxAmount: feeMax === null ? null : formatAmount(feeMax, order.side === 'buy' ? m.baseScale : CREDIT_SCALE),
+        makerBps: m.row.maker_fee_bps,
+        takerBps: m.row.taker_fee_bps,
+      },
     };
   }
 
@@ -136,7 +156,10 @@ export class TradingService {
   async listOrders(agentId: string, q: { status: 'open' | 'all'; market?: string; cursor?: string; limit: number }) {
     const rows = await this.orders.list(agentId, { open: q.status === 'open', market: q.market, cursor: q.cursor, limit: q.limit + 1 });
     const page = rows.slice(0, q.limit);
-    return { orders: await Promise.all(page.map((r) => this.view(r))), nextCursor: rows.length > q.limit ? String((page[page.length - 1] as OrderRecord).id) : null };
+    return {
+      orders: await Promise.all(page.map((r) => this.view(r))),
+      nextCursor: rows.length > q.limit ? String((page[page.length - 1] as OrderRecord).id) : null,
+    };
   }
 
   async fills(agentId: string, limit: number) {

@@ -8,8 +8,14 @@ import type { MarketRef } from './market-catalog';
 export function priceTicks(m: MarketRef, price: string): number {
   const tick = BigInt(m.row.tick_size);
   const p = parseAmount(price, CREDIT_SCALE);
-  if (p === 0n || p % tick !== 0n) throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', { tickSize: formatAmount(tick, CREDIT_SCALE) });
-  if (p / tick > BigInt(m.row.max_price_ticks)) throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.', { maxPrice: formatAmount(tick * BigInt(m.row.max_price_ticks), CREDIT_SCALE) });
+  if (p === 0n || p % tick !== 0n)
+    throw new AppError('MATCHING_INVALID_PRICE', 'The price must be a positive multiple of the tick size.', {
+      tickSize: formatAmount(tick, CREDIT_SCALE),
+    });
+  if (p / tick > BigInt(m.row.max_price_ticks))
+    throw new AppError('MATCHING_INVALID_PRICE', 'The price is above the market maximum.', {
+      maxPrice: formatAmount(tick * BigInt(m.row.max_price_ticks), CREDIT_SCALE),
+    });
   return Number(p / tick);
 }
 
@@ -20,7 +26,10 @@ export function priceTicks(m: MarketRef, price: string): number {
 export function quantityLots(m: MarketRef, quantity: string, minLots = m.row.min_order_lots): number {
   const lot = BigInt(m.row.lot_size);
   const q = parseAmount(quantity, m.baseScale);
-  if (q === 0n || q % lot !== 0n) throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', { lotSize: formatAmount(lot, m.baseScale) });
+  if (q === 0n || q % lot !== 0n)
+    throw new AppError('MATCHING_INVALID_SIZE', 'The quantity must be a positive multiple of the lot size.', {
+      lotSize: formatAmount(lot, m.baseScale),
+    });
   const lots = q / lot;
   if (lots < BigInt(minLots) || lots > BigInt(m.row.max_order_lots)) {
     throw new AppError('MATCHING_INVALID_SIZE', 'The quantity is outside the market limits.', {
@@ -45,10 +54,12 @@ export function toEngineOrder(m: MarketRef, o: PlaceOrderRequest): PlaceOrder {
     if (o.price !== undefined || o.timeInForce !== undefined || o.postOnly || o.expiresAt !== undefined) {
       throw new AppError('VALIDATION_FAILED', 'Market orders take quantity or spend, no price, time in force, post-only or expiry.');
     }
-    if ((o.quantity === undefined) === (o.spend === undefined)) throw new AppError('VALIDATION_FAILED', 'A market order takes exactly one of quantity or spend.');
+    if ((o.quantity === undefined) === (o.spend === undefined))
+      throw new AppError('VALIDATION_FAILED', 'A market order takes exactly one of quantity or spend.');
     if (o.spend !== undefined) {
       const s = parseAmount(o.spend, CREDIT_SCALE);
-      if (s === 0n || s > BigInt(m.row.max_spend_credits)) throw new AppError('MATCHING_INVALID_SPEND', undefined, { maxSpend: formatAmount(BigInt(m.row.max_spend_credits), CREDIT_SCALE) });
+      if (s === 0n || s > BigInt(m.row.max_spend_credits))
+        throw new AppError('MATCHING_INVALID_SPEND', undefined, { maxSpend: formatAmount(BigInt(m.row.max_spend_credits), CREDIT_SCALE) });
       out.spend = Number(s);
     }
   }
@@ -62,7 +73,21 @@ export function toEngineOrder(m: MarketRef, o: PlaceOrderRequest): PlaceOrder {
  * Whether an existing order is the one this request placed (a retry with the same clientOrderId): the same market,
  * side, type and the same terms as the order records them. Self-trade prevention is not recorded and not compared.
  */
-export function sameOrder(existing: { marketId: string; side: string; type: string; tif: string | null; postOnly: boolean; priceTicks: number | null; lots: number | null; spend: number | null; expiresAt: number | null }, marketId: string, o: PlaceOrder): boolean {
+export function sameOrder(
+  existing: {
+    marketId: string;
+    side: string;
+    type: string;
+    tif: string | null;
+    postOnly: boolean;
+    priceTicks: number | null;
+    lots: number | null;
+    spend: number | null;
+    expiresAt: number | null;
+  },
+  marketId: string,
+  o: PlaceOrder,
+): boolean {
   return (
     existing.marketId === marketId &&
     existing.side === o.side &&

@@ -109,7 +109,10 @@ export function fillView(m: MarketRef, t: TradeRow, agentId: string) {
     price: u.price(t.price_ticks),
     amount: u.quantity(t.lots),
     cost: u.credits(t.notional),
-    fee: side === 'buy' ? { currency: m.row.base_asset, cost: formatAmount(BigInt(t.buyer_fee), m.baseScale) } : { currency: CREDIT, cost: u.credits(t.seller_fee) },
+    fee:
+      side === 'buy'
+        ? { currency: m.row.base_asset, cost: formatAmount(BigInt(t.buyer_fee), m.baseScale) }
+        : { currency: CREDIT, cost: u.credits(t.seller_fee) },
     timestamp: iso(t.created_at),
   };
 }

@@ -33,17 +33,19 @@ describe('AteClient', () => {
     beforeAll(async () => {
       server = createServer((req, res) => {
         let body = '';
-        req.on('data', (d) => (body += d)).on('end', () => {
-          seen.push({ headers: req.headers, body, url: req.url ?? '' });
-          if (req.url === '/v1/time') {
-            res.setHeader('content-type', 'application/json');
-            res.end(JSON.stringify({ serverTime: Date.now() + 60_000, iso: '' }));
-          } else {
-            res.statusCode = 422;
-            res.setHeader('content-type', 'application/json');
-            res.end(JSON.stringify({ error: { code: 'LEDGER_INSUFFICIENT_FUNDS', message: 'no', details: { need: '1.000' } } }));
-          }
-        });
+        req
+          .on('data', (d) => (body += d))
+          .on('end', () => {
+            seen.push({ headers: req.headers, body, url: req.url ?? '' });
+            if (req.url === '/v1/time') {
+              res.setHeader('content-type', 'application/json');
+              res.end(JSON.stringify({ serverTime: Date.now() + 60_000, iso: '' }));
+            } else {
+              res.statusCode = 422;
+              res.setHeader('content-type', 'application/json');
+              res.end(JSON.stringify({ error: { code: 'LEDGER_INSUFFICIENT_FUNDS', message: 'no', details: { need: '1.000' } } }));
+            }
+          });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

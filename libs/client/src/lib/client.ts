@@ -124,7 +124,14 @@ export class AteClient {
   revokeKey(keyId: string): Promise<void> {
     return this.delete(`/v1/admin/keys/${encodeURIComponent(keyId)}`);
   }
-  defineAsset(body: { code: string; scale: number; model: string; provider: string; tokenClass: string; expiresOn?: string | null }): Promise<unknown> {
+  defineAsset(body: {
+    code: string;
+    scale: number;
+    model: string;
+    provider: string;
+    tokenClass: string;
+    expiresOn?: string | null;
+  }): Promise<unknown> {
     return this.post('/v1/admin/assets', body);
   }
   /** Operator: mint `amount` (decimal string) of an asset to an agent. Idempotent by `id`. */
@@ -152,7 +159,10 @@ export class AteClient {
   book(market: string, depth = 50): Promise<{ market: string; seq: number; bids: [string, string][]; asks: [string, string][] }> {
     return this.get(`/v1/markets/${encodeURIComponent(market)}/book?depth=${depth}`, { signed: false });
   }
-  trades(market: string, limit = 100): Promise<{ market: string; trades: { id: string; price: string; amount: string; cost: string; takerSide: string }[] }> {
+  trades(
+    market: string,
+    limit = 100,
+  ): Promise<{ market: string; trades: { id: string; price: string; amount: string; cost: string; takerSide: string }[] }> {
     return this.get(`/v1/markets/${encodeURIComponent(market)}/trades?limit=${limit}`, { signed: false });
   }
   placeOrder(body: PlaceOrderRequest): Promise<OrderView> {
@@ -167,14 +177,27 @@ export class AteClient {
   getOrderByClientId(clientOrderId: string): Promise<OrderView> {
     return this.get(`/v1/orders/by-client-id/${encodeURIComponent(clientOrderId)}`);
   }
-  listOrders(q: { status?: 'open' | 'all'; market?: string; cursor?: string; limit?: number } = {}): Promise<{ orders: OrderView[]; nextCursor: string | null }> {
+  listOrders(
+    q: { status?: 'open' | 'all'; market?: string; cursor?: string; limit?: number } = {},
+  ): Promise<{ orders: OrderView[]; nextCursor: string | null }> {
     const p = new URLSearchParams(Object.entries(q).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
     return this.get(`/v1/orders${p.size ? `?${p.toString()}` : ''}`);
   }
   amendOrder(id: string, change: { price?: string; quantity?: string }): Promise<OrderView & { keptPriority: boolean }> {
     return this.request('PATCH', `/v1/orders/${encodeURIComponent(id)}`, change);
   }
-  stats(market: string): Promise<{ market: string; open: string | null; high: string | null; low: string | null; last: string | null; baseVolume: string; quoteVolume: string; trades: number; bid: string | null; ask: string | null }> {
+  stats(market: string): Promise<{
+    market: string;
+    open: string | null;
+    high: string | null;
+    low: string | null;
+    last: string | null;
+    baseVolume: string;
+    quoteVolume: string;
+    trades: number;
+    bid: string | null;
+    ask: string | null;
+  }> {
     return this.get(`/v1/markets/${encodeURIComponent(market)}/stats`, { signed: false });
   }
   cancelOrder(id: string): Promise<OrderView> {
@@ -187,7 +210,18 @@ export class AteClient {
   cancelAfter(timeoutMs: number): Promise<{ currentTime: number; triggerTime: number | null }> {
     return this.post('/v1/orders/cancel-after', { timeoutMs });
   }
-  fills(limit = 100): Promise<{ fills: { id: string; orderId: string; side: string; takerOrMaker: string; price: string; amount: string; cost: string; fee: { currency: string; cost: string } }[] }> {
+  fills(limit = 100): Promise<{
+    fills: {
+      id: string;
+      orderId: string;
+      side: string;
+      takerOrMaker: string;
+      price: string;
+      amount: string;
+      cost: string;
+      fee: { currency: string; cost: string };
+    }[];
+  }> {
     return this.get(`/v1/account/fills?limit=${limit}`);
   }
   /** CCXT-shaped: `{ balances: { CREDIT: { free, used, total } } }`, amounts as decimal strings. */
@@ -212,7 +246,14 @@ export interface MoveResult {
 
 export interface StatementPage {
   asset: string;
-  entries: { seq: string; amount: string; transferId: string; type: string; ref: { kind: string; id: string } | null; createdAt: { iso: string; ms: number } }[];
+  entries: {
+    seq: string;
+    amount: string;
+    transferId: string;
+    type: string;
+    ref: { kind: string; id: string } | null;
+    createdAt: { iso: string; ms: number };
+  }[];
   nextCursor: string | null;
 }
 
@@ -223,7 +264,6 @@ export interface AgentCreated {
   status: string;
   apiKey?: { keyId: string; secret: string };
 }
-
 
 export interface OrderView {
   id: string;

@@ -35,25 +35,45 @@ function lintAll(cases: { file: string; code: string }[]): string[][] {
 }
 
 const FORBIDDEN: [string, string, string][] = [
-    ['matching may not import a framework', 'libs/matching/src/lib/x.ts', "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n"],
-    ['matching may not do I/O', 'libs/matching/src/lib/x.ts', "import { Pool } from 'pg';\nexport const x = Pool;\n"],
-    ['matching may not import the ledger', 'libs/matching/src/lib/x.ts', "import * as l from '@ate/ledger';\nexport const x = l;\n"],
-    ['mechanisms may not import the db', 'libs/mechanisms/src/lib/x.ts', "import * as d from '@ate/db';\nexport const x = d;\n"],
-    ['mechanisms may not read files', 'libs/mechanisms/src/lib/x.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
-    ['contracts may not import matching', 'libs/contracts/src/lib/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
-    ['the sequencer may not query a ledger table', 'libs/sequencer/src/lib/x.ts', "export const q = (db: { query(s: string): unknown }) => db.query('SELECT id FROM ledger_transfer');\n"],
-    ['the api may not query a ledger table in a template', 'apps/api/src/x.ts', "const t = 'x';\nexport const q = `SELECT * FROM ledger_account WHERE id = ${t}`;\n"],
-    ['the api may not use a ledger Prisma model', 'apps/api/src/x.ts', "export const q = (p: { ledgerAccount: { count(): number } }) => p.ledgerAccount.count();\n"],
-    ['the db may not import the ledger', 'libs/db/src/lib/x.ts', "import * as l from '@ate/ledger';\nexport const x = l;\n"],
-    ['the ledger may not import the sequencer', 'libs/ledger/src/lib/x.ts', "import * as s from '@ate/sequencer';\nexport const x = s;\n"],
-    ['a library may not import an app', 'libs/ledger/src/lib/x.ts', "import { createApp } from '../../../../apps/api/src/bootstrap';\nexport const x = createApp;\n"],
+  [
+    'matching may not import a framework',
+    'libs/matching/src/lib/x.ts',
+    "import { Injectable } from '@nestjs/common';\nexport const x = Injectable;\n",
+  ],
+  ['matching may not do I/O', 'libs/matching/src/lib/x.ts', "import { Pool } from 'pg';\nexport const x = Pool;\n"],
+  ['matching may not import the ledger', 'libs/matching/src/lib/x.ts', "import * as l from '@ate/ledger';\nexport const x = l;\n"],
+  ['mechanisms may not import the db', 'libs/mechanisms/src/lib/x.ts', "import * as d from '@ate/db';\nexport const x = d;\n"],
+  ['mechanisms may not read files', 'libs/mechanisms/src/lib/x.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
+  ['contracts may not import matching', 'libs/contracts/src/lib/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
+  [
+    'the sequencer may not query a ledger table',
+    'libs/sequencer/src/lib/x.ts',
+    "export const q = (db: { query(s: string): unknown }) => db.query('SELECT id FROM ledger_transfer');\n",
+  ],
+  [
+    'the api may not query a ledger table in a template',
+    'apps/api/src/x.ts',
+    "const t = 'x';\nexport const q = `SELECT * FROM ledger_account WHERE id = ${t}`;\n",
+  ],
+  [
+    'the api may not use a ledger Prisma model',
+    'apps/api/src/x.ts',
+    'export const q = (p: { ledgerAccount: { count(): number } }) => p.ledgerAccount.count();\n',
+  ],
+  ['the db may not import the ledger', 'libs/db/src/lib/x.ts', "import * as l from '@ate/ledger';\nexport const x = l;\n"],
+  ['the ledger may not import the sequencer', 'libs/ledger/src/lib/x.ts', "import * as s from '@ate/sequencer';\nexport const x = s;\n"],
+  [
+    'a library may not import an app',
+    'libs/ledger/src/lib/x.ts',
+    "import { createApp } from '../../../../apps/api/src/bootstrap';\nexport const x = createApp;\n",
+  ],
 ];
 const ALLOWED: [string, string, string][] = [
-    ['matching may import contracts', 'libs/matching/src/lib/x.ts', "import { CREDIT } from '@ate/contracts';\nexport const x = CREDIT;\n"],
-    ['the ledger may import the db', 'libs/ledger/src/lib/x.ts', "import { migrate } from '@ate/db';\nexport const x = migrate;\n"],
-    ['the ledger may query its own tables', 'libs/ledger/src/lib/x.ts', "export const q = 'SELECT id FROM ledger_transfer';\n"],
-    ['the sequencer may import the ledger', 'libs/sequencer/src/lib/x.ts', "import { reconcile } from '@ate/ledger';\nexport const x = reconcile;\n"],
-    ['the api may import matching', 'apps/api/src/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
+  ['matching may import contracts', 'libs/matching/src/lib/x.ts', "import { CREDIT } from '@ate/contracts';\nexport const x = CREDIT;\n"],
+  ['the ledger may import the db', 'libs/ledger/src/lib/x.ts', "import { migrate } from '@ate/db';\nexport const x = migrate;\n"],
+  ['the ledger may query its own tables', 'libs/ledger/src/lib/x.ts', "export const q = 'SELECT id FROM ledger_transfer';\n"],
+  ['the sequencer may import the ledger', 'libs/sequencer/src/lib/x.ts', "import { reconcile } from '@ate/ledger';\nexport const x = reconcile;\n"],
+  ['the api may import matching', 'apps/api/src/x.ts', "import * as m from '@ate/matching';\nexport const x = m;\n"],
 ];
 
 describe('module boundaries (lint)', () => {

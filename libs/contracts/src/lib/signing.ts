@@ -25,7 +25,9 @@ export function canonicalRequest(timestamp: string, method: string, pathWithQuer
 }
 
 export function signRequest(signingKey: Buffer, timestamp: string, method: string, pathWithQuery: string, body: string): string {
-  return createHmac('sha256', signingKey).update(canonicalRequest(timestamp, method, pathWithQuery, body)).digest('hex');
+  return createHmac('sha256', signingKey)
+    .update(canonicalRequest(timestamp, method, pathWithQuery, body))
+    .digest('hex');
 }
 
 /** Constant-time comparison of a presented hex signature with the expected one. */

@@ -61,7 +61,9 @@ describe('the ate_app role (real Postgres)', () => {
     );
     expect(grants.rows.map((g) => g.t)).toEqual(tables.rows.map((t) => t.t));
     for (const g of grants.rows) expect(g.p).not.toMatch(/TRUNCATE|TRIGGER|REFERENCES/);
-    const journal = grants.rows.filter((g) => ['ledger_transfer', 'ledger_entry', 'ledger_hold', 'ledger_hold_resolution', 'engine_command'].includes(g.t));
+    const journal = grants.rows.filter((g) =>
+      ['ledger_transfer', 'ledger_entry', 'ledger_hold', 'ledger_hold_resolution', 'engine_command'].includes(g.t),
+    );
     expect(journal.map((g) => g.p)).toEqual(Array(5).fill('INSERT,SELECT'));
   });
 });

@@ -50,7 +50,13 @@ export async function ensureLoginRole(adminUrl: string, login: string, password:
         const pw = (await c.query<{ q: string }>('SELECT quote_literal($1) AS q', [password])).rows[0]?.q as string;
         const exists = (await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [login])).rowCount === 1;
         await c.query(`${exists ? 'ALTER' : 'CREATE'} ROLE ${login} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD ${pw}`);
-        const member = (await c.query('SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2', [APP_ROLE, login])).rowCount === 1;
+        const member =
+          (
+            await c.query(
+              'SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = $1 AND u.rolname = $2',
+              [APP_ROLE, login],
+            )
+          ).rowCount === 1;
         if (!member) await c.query(`GRANT ${APP_ROLE} TO ${login}`);
         return withCredentials(adminUrl, login, password);
       } catch (e) {

@@ -144,17 +144,31 @@ describe('embedded Postgres start-up after a crash', () => {
     const h = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { argv0: 'postgres', stdio: 'ignore' });
     helpers.push(h);
     crashWithLockOf(h.pid as number);
-    expect((await startAndQuery(1000)).error).toBe(`another PostgreSQL (pid ${h.pid}) runs on ${dataDir}: stop it, or set DATA_DIR to another directory`);
+    expect((await startAndQuery(1000)).error).toBe(
+      `another PostgreSQL (pid ${h.pid}) runs on ${dataDir}: stop it, or set DATA_DIR to another directory`,
+    );
     expect(existsSync(lockFile)).toBe(true); // its lock is left alone
     h.kill('SIGKILL');
   });
 
   it.each<[string, string[], { transient: boolean; message: RegExp }]>([
     ['port taken', ['LOG:  could not bind IPv4 address "127.0.0.1": Address already in use'], { transient: true, message: /set EMBEDDED_PG_PORT/ }],
-    ['shared memory of killed backends still attached', ['FATAL:  pre-existing shared memory block (key 1, ID 2) is still in use'], { transient: true, message: /still running .*set DATA_DIR/ }],
+    [
+      'shared memory of killed backends still attached',
+      ['FATAL:  pre-existing shared memory block (key 1, ID 2) is still in use'],
+      { transient: true, message: /still running .*set DATA_DIR/ },
+    ],
     ['a lock of a postmaster not yet gone', ['FATAL:  lock file "postmaster.pid" already exists'], { transient: true, message: /still running/ }],
-    ['a data directory of the wrong owner', ['FATAL:  data directory "/x" has invalid permissions'], { transient: false, message: /fix its owner and permissions, or set DATA_DIR/ }],
-    ['anything else, with its FATAL line', ['FATAL:  could not open file "global/pg_filenode.map"'], { transient: false, message: /did not start on .*: FATAL: {2}could not open file/ }],
+    [
+      'a data directory of the wrong owner',
+      ['FATAL:  data directory "/x" has invalid permissions'],
+      { transient: false, message: /fix its owner and permissions, or set DATA_DIR/ },
+    ],
+    [
+      'anything else, with its FATAL line',
+      ['FATAL:  could not open file "global/pg_filenode.map"'],
+      { transient: false, message: /did not start on .*: FATAL: {2}could not open file/ },
+    ],
   ])('classifies a failed start: %s', (_what, lines, expected) => {
     const r = classifyStartFailure(lines, { dataDir: '/x', port: 54329 });
     expect(r.transient).toBe(expected.transient);

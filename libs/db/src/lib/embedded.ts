@@ -73,10 +73,17 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   await portFreeWithin(opts.port, (m) => (opts.onWait ?? log)(m)); // before initdb: a taken port is said at once
   if (fresh) {
     await pg.initialise().catch((e: unknown) => {
-      throw new EmbeddedPostgresError(`embedded PostgreSQL could not initialise its data directory ${dataDir}: ${errorText(e)} (set DATA_DIR to an empty or new directory, or DATABASE_URL to use a running Postgres)`);
+      throw new EmbeddedPostgresError(
+        `embedded PostgreSQL could not initialise its data directory ${dataDir}: ${errorText(e)} (set DATA_DIR to an empty or new directory, or DATABASE_URL to use a running Postgres)`,
+      );
     });
   }
-  await startWaitingOutCrashes(() => pg.start(), recent, { dataDir, port: opts.port, timeoutMs: opts.startTimeoutMs ?? 30_000, onWait: opts.onWait ?? log });
+  await startWaitingOutCrashes(() => pg.start(), recent, {
+    dataDir,
+    port: opts.port,
+    timeoutMs: opts.startTimeoutMs ?? 30_000,
+    onWait: opts.onWait ?? log,
+  });
   const url = withCredentials(`postgresql://127.0.0.1:${opts.port}/postgres`, 'postgres', password);
   if (!fresh && created) await changePassword(withCredentials(url, 'postgres', LEGACY_PASSWORD), password);
   return {
@@ -102,17 +109,35 @@ const errorText = (e: unknown): string => (e instanceof Error ? e.message : e ==
 /** Why a start failed, from Postgres's own last lines: transient ones are waited out, the others are named. */
 export function classifyStartFailure(lines: string[], ctx: { dataDir: string; port: number }): { transient: boolean; message: string } {
   const text = lines.join('\n');
-  const fatal = lines.filter((l) => /FATAL|PANIC|ERROR/.test(l)).slice(-3).join(' / ') || lines.slice(-3).join(' / ') || 'it exited without a message';
+  const fatal =
+    lines
+      .filter((l) => /FATAL|PANIC|ERROR/.test(l))
+      .slice(-3)
+      .join(' / ') ||
+    lines.slice(-3).join(' / ') ||
+    'it exited without a message';
   if (/could not bind|Address already in use|another postmaster already running on port/i.test(text)) {
-    return { transient: true, message: `port ${ctx.port} on 127.0.0.1 is taken by another program: set EMBEDDED_PG_PORT to a free port (or DATABASE_URL to use a running Postgres)` };
+    return {
+      transient: true,
+      message: `port ${ctx.port} on 127.0.0.1 is taken by another program: set EMBEDDED_PG_PORT to a free port (or DATABASE_URL to use a running Postgres)`,
+    };
   }
   if (/pre-existing shared memory block .* is still in use|lock file "postmaster.pid" already exists/i.test(text)) {
-    return { transient: true, message: `processes of an earlier PostgreSQL on ${ctx.dataDir} are still running (${fatal}): stop them, or set DATA_DIR to another directory` };
+    return {
+      transient: true,
+      message: `processes of an earlier PostgreSQL on ${ctx.dataDir} are still running (${fatal}): stop them, or set DATA_DIR to another directory`,
+    };
   }
   if (/Permission denied|must be owned by|has invalid permissions/i.test(text)) {
-    return { transient: false, message: `embedded PostgreSQL cannot use its data directory ${ctx.dataDir} (${fatal}): fix its owner and permissions, or set DATA_DIR` };
+    return {
+      transient: false,
+      message: `embedded PostgreSQL cannot use its data directory ${ctx.dataDir} (${fatal}): fix its owner and permissions, or set DATA_DIR`,
+    };
   }
-  return { transient: false, message: `embedded PostgreSQL did not start on ${ctx.dataDir}, port ${ctx.port}: ${fatal} (set DATA_DIR or EMBEDDED_PG_PORT, or DATABASE_URL to use a running Postgres)` };
+  return {
+    transient: false,
+    message: `embedded PostgreSQL did not start on ${ctx.dataDir}, port ${ctx.port}: ${fatal} (set DATA_DIR or EMBEDDED_PG_PORT, or DATABASE_URL to use a running Postgres)`,
+  };
 }
 
 /**
@@ -166,7 +191,11 @@ async function portFreeWithin(port: number, onWait: (m: string) => void): Promis
  * anyway); a lock naming a zombie or another program is stale, and removed (only if unchanged since read).
  * What is not transient, or still there after `timeoutMs`, is an EmbeddedPostgresError naming the setting.
  */
-async function startWaitingOutCrashes(start: () => Promise<void>, recent: string[], o: { dataDir: string; port: number; timeoutMs: number; onWait: (m: string) => void }): Promise<void> {
+async function startWaitingOutCrashes(
+  start: () => Promise<void>,
+  recent: string[],
+  o: { dataDir: string; port: number; timeoutMs: number; onWait: (m: string) => void },
+): Promise<void> {
   const t0 = Date.now();
   const told = new Set<string>();
   const wait = async (what: string) => {
@@ -178,7 +207,8 @@ async function startWaitingOutCrashes(start: () => Promise<void>, recent: string
     const late = Date.now() - t0 > o.timeoutMs;
     const lock = lockHolder(o.dataDir);
     if (lock.state === 'live') {
-      if (late) throw new EmbeddedPostgresError(`another PostgreSQL (pid ${lock.pid}) runs on ${o.dataDir}: stop it, or set DATA_DIR to another directory`);
+      if (late)
+        throw new EmbeddedPostgresError(`another PostgreSQL (pid ${lock.pid}) runs on ${o.dataDir}: stop it, or set DATA_DIR to another directory`);
       await wait(`the earlier PostgreSQL (pid ${lock.pid}) on ${o.dataDir} to exit`);
       continue;
     }
@@ -189,7 +219,8 @@ async function startWaitingOutCrashes(start: () => Promise<void>, recent: string
     try {
       return await start();
     } catch (e) {
-      const why = e === undefined ? classifyStartFailure(recent, o) : { transient: false, message: `embedded PostgreSQL did not start: ${errorText(e)}` };
+      const why =
+        e === undefined ? classifyStartFailure(recent, o) : { transient: false, message: `embedded PostgreSQL did not start: ${errorText(e)}` };
       if (!why.transient || late) throw new EmbeddedPostgresError(why.message);
       await wait(why.message.split(':')[0]);
     }

@@ -120,9 +120,7 @@ export async function pendingMigrations(
   const files = readMigrations(dir);
   let applied = new Set<string>();
   try {
-    const r = await query(
-      `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-    );
+    const r = await query(`SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
     applied = new Set(r.rows.map((x) => x.migration_name));
   } catch {
     // no history table yet: everything is pending

@@ -46,32 +46,79 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     await prisma.ledgerAsset.create({ data: { code: 'TOK.1K', kind: 'allowance', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' } });
     const m = await prisma.market.create({
       data: {
-        id: 'TOK.1K/CREDIT', baseAsset: 'TOK.1K', tickSize: 1n, lotSize: 1n, minOrderLots: 1, maxOrderLots: 1000, maxPriceTicks: 100000,
-        priceBandBps: 1000, initialPriceTicks: 2000, defaultStp: 'cancel_taker', ordersPerAgentMax: 100, maxSpendCredits: 1000000n,
-        makerFeeBps: 10, takerFeeBps: 20,
+        id: 'TOK.1K/CREDIT',
+        baseAsset: 'TOK.1K',
+        tickSize: 1n,
+        lotSize: 1n,
+        minOrderLots: 1,
+        maxOrderLots: 1000,
+        maxPriceTicks: 100000,
+        priceBandBps: 1000,
+        initialPriceTicks: 2000,
+        defaultStp: 'cancel_taker',
+        ordersPerAgentMax: 100,
+        maxSpendCredits: 1000000n,
+        makerFeeBps: 10,
+        takerFeeBps: 20,
       },
     });
     expect(await prisma.market.findUniqueOrThrow({ where: { id: m.id } })).toEqual(m);
-    const c = await prisma.engineCommand.create({ data: { seq: 1n, marketId: m.id, ts: 1795000000000n, command: { t: 'm', c: { type: 'tick', ts: 1 } } } });
+    const c = await prisma.engineCommand.create({
+      data: { seq: 1n, marketId: m.id, ts: 1795000000000n, command: { t: 'm', c: { type: 'tick', ts: 1 } } },
+    });
     expect(await prisma.engineCommand.findUniqueOrThrow({ where: { seq: 1n } })).toEqual(c);
     const cp = await prisma.engineCheckpoint.create({ data: { marketId: m.id, commandSeq: 1n, stateHash: '0123456789abcdef' } });
     expect(await prisma.engineCheckpoint.findUniqueOrThrow({ where: { marketId: m.id } })).toEqual(cp);
     const a = await prisma.agent.create({ data: { id: 'agt_trader0001', name: 'trader' } });
     expect(a.num).toEqual(expect.any(Number));
     const o = await prisma.tradingOrder.create({
-      data: { id: 1n, marketId: m.id, agentId: a.id, clientOrderId: 'c-1', side: 'buy', type: 'limit', tif: 'GTC', priceTicks: 2000, lots: 5n, status: 'open', openLots: 5n, commandSeq: 1n },
+      data: {
+        id: 1n,
+        marketId: m.id,
+        agentId: a.id,
+        clientOrderId: 'c-1',
+        side: 'buy',
+        type: 'limit',
+        tif: 'GTC',
+        priceTicks: 2000,
+        lots: 5n,
+        status: 'open',
+        openLots: 5n,
+        commandSeq: 1n,
+      },
     });
     expect(await prisma.tradingOrder.findUniqueOrThrow({ where: { id: 1n } })).toEqual(o);
     const t = await prisma.trade.create({
-      data: { marketId: m.id, eventSeq: 3n, commandSeq: 1n, makerOrderId: 1n, takerOrderId: 2n, makerAgentId: a.id, takerAgentId: a.id, takerSide: 'sell', priceTicks: 2000, lots: 1n, notional: 2000n, buyerFee: 0n, sellerFee: 4n },
+      data: {
+        marketId: m.id,
+        eventSeq: 3n,
+        commandSeq: 1n,
+        makerOrderId: 1n,
+        takerOrderId: 2n,
+        makerAgentId: a.id,
+        takerAgentId: a.id,
+        takerSide: 'sell',
+        priceTicks: 2000,
+        lots: 1n,
+        notional: 2000n,
+        buyerFee: 0n,
+        sellerFee: 4n,
+      },
     });
     expect(await prisma.trade.findUniqueOrThrow({ where: { marketId_eventSeq: { marketId: m.id, eventSeq: 3n } } })).toEqual(t);
   });
 
   it('round-trips EngineSnapshot', async () => {
-    await prisma.engineCommand.create({ data: { seq: 1000n, ts: 1795000000000n, command: { t: 'f', op: 'deposit', agent: 1, asset: 'CREDIT', amount: '5' } } });
+    await prisma.engineCommand.create({
+      data: { seq: 1000n, ts: 1795000000000n, command: { t: 'f', op: 'deposit', agent: 1, asset: 'CREDIT', amount: '5' } },
+    });
     const s = await prisma.engineSnapshot.create({
-      data: { commandSeq: 1000n, format: 1, state: new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]), stateHashes: { 'TOK.1K/CREDIT': '0123456789abcdef' } },
+      data: {
+        commandSeq: 1000n,
+        format: 1,
+        state: new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]),
+        stateHashes: { 'TOK.1K/CREDIT': '0123456789abcdef' },
+      },
     });
     expect(await prisma.engineSnapshot.findUniqueOrThrow({ where: { commandSeq: 1000n } })).toEqual(s);
     expect(s.takenAt).toEqual(expect.any(Date));
@@ -84,7 +131,15 @@ describe('schema.prisma agrees with the SQL migrations', () => {
   // --- ledger (append-only journal tables: insert and read only) ---
   it('round-trips LedgerAsset', async () => {
     const row = await prisma.ledgerAsset.create({
-      data: { code: 'GPT-X:OPENAI:OUT', kind: 'allowance', scale: 0, model: 'gpt-x', provider: 'openai', tokenClass: 'output', expiresOn: new Date('2027-01-31T00:00:00Z') },
+      data: {
+        code: 'GPT-X:OPENAI:OUT',
+        kind: 'allowance',
+        scale: 0,
+        model: 'gpt-x',
+        provider: 'openai',
+        tokenClass: 'output',
+        expiresOn: new Date('2027-01-31T00:00:00Z'),
+      },
     });
     expect(await prisma.ledgerAsset.findUniqueOrThrow({ where: { code: row.code } })).toEqual(row);
   });
@@ -102,7 +157,18 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     const h = (b: number) => new Uint8Array(32).fill(b);
     const acc = await prisma.ledgerAccount.create({ data: { ownerKind: 'agent', ownerId: 'a2', asset: 'CREDIT' } });
     const t = await prisma.ledgerTransfer.create({
-      data: { seq: 1n, id: 'h1', kind: 'hold', type: 'hold', refKind: 'order', refId: 'o1', metadata: { k: 'v' }, bodyHash: h(1), prevHash: h(0), hash: h(2) },
+      data: {
+        seq: 1n,
+        id: 'h1',
+        kind: 'hold',
+        type: 'hold',
+        refKind: 'order',
+        refId: 'o1',
+        metadata: { k: 'v' },
+        bodyHash: h(1),
+        prevHash: h(0),
+        hash: h(2),
+      },
     });
     expect(await prisma.ledgerTransfer.findUniqueOrThrow({ where: { seq: 1n } })).toEqual(t);
     const hold = await prisma.ledgerHold.create({ data: { id: 'h1', accountId: acc.id, amount: 5n, createdSeq: 1n } });
@@ -113,11 +179,15 @@ describe('schema.prisma agrees with the SQL migrations', () => {
     expect(v.metadata).toBeNull();
     const res = await prisma.ledgerHoldResolution.create({ data: { holdId: 'h1', transferSeq: 2n, postedAmount: 0n } });
     expect(await prisma.ledgerHoldResolution.findUniqueOrThrow({ where: { holdId: 'h1' } })).toEqual(res);
-    const e = await prisma.ledgerEntry.create({ data: { transferSeq: 2n, leg: 0, accountId: acc.id, asset: 'CREDIT', amount: 0n } }).catch((err: unknown) => err);
+    const e = await prisma.ledgerEntry
+      .create({ data: { transferSeq: 2n, leg: 0, accountId: acc.id, asset: 'CREDIT', amount: 0n } })
+      .catch((err: unknown) => err);
     expect(e).toMatchObject({ code: expect.stringMatching(/^P/) }); // amount <> 0
     await prisma.$executeRawUnsafe(
       `INSERT INTO ledger_transfer (seq, id, kind, type, body_hash, prev_hash, hash) VALUES (3, 't3', 'transfer', 'adjustment', $1, $2, $3)`,
-      h(5), h(4), h(6),
+      h(5),
+      h(4),
+      h(6),
     );
     const entries = await prisma.$transaction([
       prisma.ledgerEntry.createMany({

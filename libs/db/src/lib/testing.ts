@@ -38,7 +38,10 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(label: string, opts: { migrated?: boolean; poolMax?: number } = {}): Promise<TestDatabase> {
   const server = testServerUrl();
-  const name = `t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: server });
   await admin.connect();
   try {

@@ -59,17 +59,28 @@ const str = (x: unknown, max: number) => typeof x === 'string' && x.length >= 1 
 export async function defineAsset(db: Db, def: AllowanceAssetDef): Promise<Result<{ asset: Asset }>> {
   const expiresOn = def.expiresOn ?? null;
   if (
-    typeof def.code !== 'string' || !ASSET_CODE.test(def.code) || def.code === CREDIT ||
-    !Number.isSafeInteger(def.scale) || def.scale < 0 || def.scale > SCALE_MAX ||
-    !str(def.model, 128) || !str(def.provider, 128) || !str(def.tokenClass, 64) ||
+    typeof def.code !== 'string' ||
+    !ASSET_CODE.test(def.code) ||
+    def.code === CREDIT ||
+    !Number.isSafeInteger(def.scale) ||
+    def.scale < 0 ||
+    def.scale > SCALE_MAX ||
+    !str(def.model, 128) ||
+    !str(def.provider, 128) ||
+    !str(def.tokenClass, 64) ||
     (expiresOn !== null && (typeof expiresOn !== 'string' || !validDate(expiresOn)))
   ) {
     return reject('LEDGER_ASSET_INVALID');
   }
   await db.query(SQL.INSERT_ASSET, [def.code, def.scale, def.model, def.provider, def.tokenClass, expiresOn]);
   const asset = rowToAsset((await db.query(SQL.SELECT_ASSET, [def.code])).rows[0]);
-  const same = asset.kind === 'allowance' && asset.scale === def.scale && asset.model === def.model &&
-    asset.provider === def.provider && asset.tokenClass === def.tokenClass && asset.expiresOn === expiresOn;
+  const same =
+    asset.kind === 'allowance' &&
+    asset.scale === def.scale &&
+    asset.model === def.model &&
+    asset.provider === def.provider &&
+    asset.tokenClass === def.tokenClass &&
+    asset.expiresOn === expiresOn;
   return same ? { ok: true, asset } : reject('LEDGER_ASSET_CONFLICT', { code: def.code });
 }
 
@@ -83,8 +94,11 @@ export async function getAsset(db: Db, code: string): Promise<Result<{ asset: As
  * System owners are the four SYSTEM_ACCOUNTS; only `system/issuance` may go negative.
  */
 export async function openAccount(db: Db, owner: { kind: OwnerKind; id: string }, asset: string): Promise<Result<{ account: Account }>> {
-  if (!(OWNER_KINDS as readonly string[]).includes(owner?.kind) || !str(owner.id, 128) ||
-      (owner.kind === 'system' && !(SYSTEM_ACCOUNTS as readonly string[]).includes(owner.id))) {
+  if (
+    !(OWNER_KINDS as readonly string[]).includes(owner?.kind) ||
+    !str(owner.id, 128) ||
+    (owner.kind === 'system' && !(SYSTEM_ACCOUNTS as readonly string[]).includes(owner.id))
+  ) {
     return reject('LEDGER_OWNER_INVALID');
   }
   if (typeof asset !== 'string' || !ASSET_CODE.test(asset)) return reject('LEDGER_ASSET_NOT_FOUND', { code: asset });

@@ -54,11 +54,7 @@ describe('ledger', () => {
 
   it('a rejected request in a batch does not fail the others', async () => {
     const before = (await getBalance(db.pool, alice)) as { ok: true; balance: { total: bigint } };
-    const r = await commitBatch(db.pool, [
-      moveReq('b-1', alice, bob, 1n),
-      moveReq('b-2', alice, bob, 10n ** 15n),
-      moveReq('b-3', alice, bob, 2n),
-    ]);
+    const r = await commitBatch(db.pool, [moveReq('b-1', alice, bob, 1n), moveReq('b-2', alice, bob, 10n ** 15n), moveReq('b-3', alice, bob, 2n)]);
     expect(r.map((x) => (x.ok ? 'ok' : x.code))).toEqual(['ok', 'LEDGER_INSUFFICIENT_FUNDS', 'ok']);
     expect(await getBalance(db.pool, alice)).toMatchObject({ balance: { total: before.balance.total - 3n } });
     expect(await getTransfer(db.pool, 'b-2')).toMatchObject({ ok: false, code: 'LEDGER_TRANSFER_NOT_FOUND' });
@@ -67,11 +63,20 @@ describe('ledger', () => {
   it('holds: create reduces available, post part moves it and releases the rest, each hold resolves once (promise 4)', async () => {
     const carol = await account(db.pool, 'carol');
     await one(db.pool, mintReq('m-carol', iss, carol, 1_000n));
-    expect(await one(db.pool, { kind: 'hold', id: 'h1', accountId: carol, amount: 600n, ref: { kind: 'order', id: 'o1' } })).toMatchObject({ ok: true });
+    expect(await one(db.pool, { kind: 'hold', id: 'h1', accountId: carol, amount: 600n, ref: { kind: 'order', id: 'o1' } })).toMatchObject({
+      ok: true,
+    });
     expect(await getBalance(db.pool, carol)).toMatchObject({ balance: { total: 1_000n, held: 600n, available: 400n } });
     expect(await one(db.pool, moveReq('over', carol, bob, 401n))).toMatchObject({ code: 'LEDGER_INSUFFICIENT_FUNDS' });
     const post = await one(db.pool, {
-      kind: 'post', id: 'p1', holdId: 'h1', credits: [{ accountId: bob, amount: 500n }, { accountId: fees, amount: 5n }], ref: { kind: 'trade', id: 't1' },
+      kind: 'post',
+      id: 'p1',
+      holdId: 'h1',
+      credits: [
+        { accountId: bob, amount: 500n },
+        { accountId: fees, amount: 5n },
+      ],
+      ref: { kind: 'trade', id: 't1' },
     });
     expect(post).toMatchObject({ ok: true });
     expect(await getBalance(db.pool, carol)).toMatchObject({ balance: { total: 495n, held: 0n, available: 495n } });
@@ -104,9 +109,14 @@ describe('ledger', () => {
     expect(await one(db.pool, mintReq('mA', issA, aliceA, 1_000_000n))).toMatchObject({ ok: true });
     // a trade settlement: allowance one way, credits the other, 4 legs, balanced per asset
     const r = await one(db.pool, {
-      kind: 'transfer', id: 'trade-1', type: 'settlement', legs: [
-        { accountId: aliceA, side: 'debit', amount: 1000n }, { accountId: await account(db.pool, 'bob', def.code), side: 'credit', amount: 1000n },
-        { accountId: bob, side: 'debit', amount: 20n }, { accountId: alice, side: 'credit', amount: 20n },
+      kind: 'transfer',
+      id: 'trade-1',
+      type: 'settlement',
+      legs: [
+        { accountId: aliceA, side: 'debit', amount: 1000n },
+        { accountId: await account(db.pool, 'bob', def.code), side: 'credit', amount: 1000n },
+        { accountId: bob, side: 'debit', amount: 20n },
+        { accountId: alice, side: 'credit', amount: 20n },
       ],
     });
     expect(r).toMatchObject({ ok: true });
@@ -129,7 +139,17 @@ describe('ledger', () => {
     expect(seen).toEqual(['m-dave:100', 'd-0:-1', 'd-1:-2', 'd-2:-3', 'd-3:-4', 'd-4:-5', 'd-5:-6', 'd-6:-7']);
     expect(await getStatement(db.pool, dave, { cursor: 'x' })).toMatchObject({ code: 'LEDGER_CURSOR_INVALID' });
     const t = await getTransfer(db.pool, 'd-3');
-    expect(t).toMatchObject({ ok: true, transfer: { kind: 'transfer', type: 'settlement', legs: [{ accountId: dave, amount: -4n }, { accountId: bob, amount: 4n }] } });
+    expect(t).toMatchObject({
+      ok: true,
+      transfer: {
+        kind: 'transfer',
+        type: 'settlement',
+        legs: [
+          { accountId: dave, amount: -4n },
+          { accountId: bob, amount: 4n },
+        ],
+      },
+    });
   });
 
   it('the group-commit writer answers each caller with its own result', async () => {
@@ -173,9 +193,17 @@ describe('ledger', () => {
       ['DELETE of an account', `DELETE FROM ledger_account`, /append-only/],
       ['an overdraft', `UPDATE ledger_account SET balance = held - 1 WHERE NOT allow_negative`, /ledger_account_available_nonneg/],
       ['negative held', `UPDATE ledger_account SET held = -1`, /ledger_account_held_nonneg/],
-      ['a second journal row with an id', `INSERT INTO ledger_transfer (seq, id, kind, type, body_hash, prev_hash, hash) SELECT 999999, id, kind, type, body_hash, prev_hash, hash FROM ledger_transfer WHERE seq = 1`, /duplicate key/],
+      [
+        'a second journal row with an id',
+        `INSERT INTO ledger_transfer (seq, id, kind, type, body_hash, prev_hash, hash) SELECT 999999, id, kind, type, body_hash, prev_hash, hash FROM ledger_transfer WHERE seq = 1`,
+        /duplicate key/,
+      ],
       ['unbalanced entries', `INSERT INTO ledger_entry VALUES (1, 99, 1, 'CREDIT', 5)`, /does not balance/],
-      ['a negative user account', `UPDATE ledger_account SET allow_negative = true WHERE owner_kind = 'agent'`, /append-only|ledger_account_negative_only_issuance/],
+      [
+        'a negative user account',
+        `UPDATE ledger_account SET allow_negative = true WHERE owner_kind = 'agent'`,
+        /append-only|ledger_account_negative_only_issuance/,
+      ],
     ])('%s', async (_label, sql, message) => {
       const before = await snapshot(db.pool);
       await expect(db.pool.query(sql)).rejects.toThrow(message);
@@ -205,7 +233,12 @@ describe('ledger', () => {
       const r = await reconcile(db.pool);
       expect(r.ok).toBe(false);
       expect(r.violations.map((v) => `${v.promise}:${v.check}`)).toEqual(
-        expect.arrayContaining(['2:asset not conserved (balances or entries do not sum to zero)', '3:balance differs from the sum of entries, or available < 0', '6:hash differs from the stored row', '5:body hash differs from the stored body']),
+        expect.arrayContaining([
+          '2:asset not conserved (balances or entries do not sum to zero)',
+          '3:balance differs from the sum of entries, or available < 0',
+          '6:hash differs from the stored row',
+          '5:body hash differs from the stored body',
+        ]),
       );
       // put it back so the afterEach reconciliation of this file passes
       await c2.query('BEGIN');
@@ -219,7 +252,7 @@ describe('ledger', () => {
     }
   });
 
-  it("reconciliation names a journal row whose transfer id was changed (the id is in the chain hash)", async () => {
+  it('reconciliation names a journal row whose transfer id was changed (the id is in the chain hash)', async () => {
     const row = (await db.pool.query<{ id: string }>('SELECT id FROM ledger_transfer WHERE seq = 1')).rows[0]!;
     const tamper = async (from: string, to: string) => {
       const c = await db.pool.connect();

@@ -63,15 +63,16 @@ function canon(v: unknown, depth: number): string | undefined {
 }
 
 function head(kind: string, type: string, ref: Reference | undefined | null, meta: string | null): string {
-  return (
-    '["' + kind + '","' + type + '",' +
-    (ref ? JSON.stringify(ref.kind) + ',' + JSON.stringify(ref.id) : 'null,null') + ',' +
-    (meta ?? 'null')
-  );
+  return '["' + kind + '","' + type + '",' + (ref ? JSON.stringify(ref.kind) + ',' + JSON.stringify(ref.id) : 'null,null') + ',' + (meta ?? 'null');
 }
 
 /** Canonical body of a transfer: legs as [accountId, signed amount] in request order (credit +, debit -). */
-export function transferBody(type: string, ref: Reference | null | undefined, meta: string | null, legs: readonly (readonly [string, bigint])[]): string {
+export function transferBody(
+  type: string,
+  ref: Reference | null | undefined,
+  meta: string | null,
+  legs: readonly (readonly [string, bigint])[],
+): string {
   let s = head('transfer', type, ref, meta) + ',[';
   for (let i = 0; i < legs.length; i++) {
     const [a, amt] = legs[i] as readonly [string, bigint];
@@ -84,7 +85,13 @@ export function holdBody(ref: Reference | null | undefined, meta: string | null,
   return head('hold', 'hold', ref, meta) + ',"' + accountId + '","' + amount.toString() + '"]';
 }
 
-export function postBody(type: string, ref: Reference | null | undefined, meta: string | null, holdId: string, credits: readonly (readonly [string, bigint])[]): string {
+export function postBody(
+  type: string,
+  ref: Reference | null | undefined,
+  meta: string | null,
+  holdId: string,
+  credits: readonly (readonly [string, bigint])[],
+): string {
   let s = head('post', type, ref, meta) + ',' + JSON.stringify(holdId) + ',[';
   for (let i = 0; i < credits.length; i++) {
     const [a, amt] = credits[i] as readonly [string, bigint];

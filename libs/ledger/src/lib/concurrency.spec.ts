@@ -28,7 +28,10 @@ describe(`${WRITERS} concurrent writers on hot accounts`, () => {
     iss = await issuance(db.pool);
     hot = [];
     for (let i = 0; i < 4; i++) hot.push(await account(db.pool, `hot-${i}`));
-    await commitBatch(db.pool, hot.map((h, i) => mintReq(`fund-${i}`, iss, h, 10_000n)));
+    await commitBatch(
+      db.pool,
+      hot.map((h, i) => mintReq(`fund-${i}`, iss, h, 10_000n)),
+    );
   });
   afterAll(() => db.drop());
 
@@ -68,7 +71,8 @@ describe(`${WRITERS} concurrent writers on hot accounts`, () => {
             const req = batch[i] as LedgerRequest;
             if (r.ok) accepted.push(req);
             else if (r.code === 'LEDGER_INSUFFICIENT_FUNDS') rejectedForFunds++;
-            else if (!['LEDGER_HOLD_NOT_FOUND', 'LEDGER_HOLD_EXCEEDED', 'LEDGER_LEGS_INVALID'].includes(r.code)) throw new Error(`unexpected ${r.code}`);
+            else if (!['LEDGER_HOLD_NOT_FOUND', 'LEDGER_HOLD_EXCEEDED', 'LEDGER_LEGS_INVALID'].includes(r.code))
+              throw new Error(`unexpected ${r.code}`);
           });
         }
       }),

@@ -35,7 +35,7 @@ describe('crash safety', () => {
 
   it(`survives ${KILLS} SIGKILLs at random moments`, async () => {
     let s = SEED;
-    const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     console.log(`crash seed ${SEED}`);
     let committedTotal = 0;
     for (let k = 0; k < KILLS; k++) {
@@ -59,7 +59,11 @@ describe('crash safety', () => {
           while ((nl = out.indexOf('\n')) >= 0) {
             const line = out.slice(0, nl);
             out = out.slice(nl + 1);
-            if (line === 'ready') setTimeout(() => { child.kill('SIGKILL'); resolve(); }, delay);
+            if (line === 'ready')
+              setTimeout(() => {
+                child.kill('SIGKILL');
+                resolve();
+              }, delay);
             const m = /^(begin|committed) (\d+) (\d+)(?: (.*))?$/.exec(line);
             if (m) (m[1] === 'begin' ? begun : reported).set(Number(m[2]), Number(m[3]));
             if (m && m[1] === 'begin') begunJson.set(Number(m[2]), m[4] as string);

@@ -87,7 +87,11 @@ export class GroupCommitWriter {
     const turn = this.lastLocked;
     this.lastLocked = new Promise<void>((r) => (locked = r));
     const started = performance.now();
-    commitBatch(this.pool, batch.map((p) => p.req), { turn, locked })
+    commitBatch(
+      this.pool,
+      batch.map((p) => p.req),
+      { turn, locked },
+    )
       .then(
         (results) => {
           this.opts.onBatch?.(batch.length, performance.now() - started);

@@ -135,20 +135,46 @@ describe('property: the ledger agrees with a simple model', () => {
             const id = `r${r}-${n++}`;
             switch (o.t) {
               case 'mint':
-                reqs.push({ kind: 'transfer', id, type: 'mint', legs: [{ accountId: iss, side: 'debit', amount: BigInt(o.amount) }, { accountId: accs[o.to] as string, side: 'credit', amount: BigInt(o.amount) }] });
+                reqs.push({
+                  kind: 'transfer',
+                  id,
+                  type: 'mint',
+                  legs: [
+                    { accountId: iss, side: 'debit', amount: BigInt(o.amount) },
+                    { accountId: accs[o.to] as string, side: 'credit', amount: BigInt(o.amount) },
+                  ],
+                });
                 break;
               case 'move':
-                reqs.push({ kind: 'transfer', id, type: 'settlement', legs: [{ accountId: accs[o.from] as string, side: 'debit', amount: BigInt(o.amount) }, { accountId: accs[(o.from + o.to) % USERS] as string, side: 'credit', amount: BigInt(o.amount) }] });
+                reqs.push({
+                  kind: 'transfer',
+                  id,
+                  type: 'settlement',
+                  legs: [
+                    { accountId: accs[o.from] as string, side: 'debit', amount: BigInt(o.amount) },
+                    { accountId: accs[(o.from + o.to) % USERS] as string, side: 'credit', amount: BigInt(o.amount) },
+                  ],
+                });
                 break;
               case 'hold':
                 holdIds.push(id);
                 reqs.push({ kind: 'hold', id, accountId: accs[o.acc] as string, amount: BigInt(o.amount), ref: { kind: 'order', id } });
                 break;
               case 'post':
-                reqs.push({ kind: 'post', id, holdId: holdIds.length ? (holdIds[o.hold % holdIds.length] as string) : 'none', credits: [{ accountId: accs[o.to] as string, amount: BigInt(o.amount) }] });
+                reqs.push({
+                  kind: 'post',
+                  id,
+                  holdId: holdIds.length ? (holdIds[o.hold % holdIds.length] as string) : 'none',
+                  credits: [{ accountId: accs[o.to] as string, amount: BigInt(o.amount) }],
+                });
                 break;
               case 'void':
-                reqs.push({ kind: 'void', id, holdId: holdIds.length ? (holdIds[o.hold % holdIds.length] as string) : 'none', metadata: { why: 'cancel' } });
+                reqs.push({
+                  kind: 'void',
+                  id,
+                  holdId: holdIds.length ? (holdIds[o.hold % holdIds.length] as string) : 'none',
+                  metadata: { why: 'cancel' },
+                });
                 break;
               case 'replay':
                 if (sent.length) reqs.push(sent[o.k % sent.length] as LedgerRequest);

@@ -64,7 +64,8 @@ export interface Statement {
  * (opaque to callers; stable because the journal is append-only). */
 export async function getStatement(db: Db, accountId: string, page: { cursor?: string | null; limit?: number } = {}): Promise<Result<Statement>> {
   const limit = page.limit ?? STATEMENT_PAGE_DEFAULT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > STATEMENT_PAGE_MAX) return reject('LEDGER_CURSOR_INVALID', { limit, max: STATEMENT_PAGE_MAX });
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > STATEMENT_PAGE_MAX)
+    return reject('LEDGER_CURSOR_INVALID', { limit, max: STATEMENT_PAGE_MAX });
   const cursor = page.cursor ?? '0';
   if (!/^(0|[1-9][0-9]{0,18})$/.test(cursor)) return reject('LEDGER_CURSOR_INVALID', { cursor });
   const b = await getBalance(db, accountId);
@@ -72,17 +73,19 @@ export async function getStatement(db: Db, accountId: string, page: { cursor?: s
   // one more than asked tells whether there is a next page; a transfer touches an account once, so seq is unique here
   const r = await db.query({ ...SQL.SELECT_STATEMENT, values: [accountId, cursor, limit + 1] });
   const rows = r.rows.slice(0, limit);
-  const entries = rows.map((x): StatementEntry => ({
-    seq: x.transfer_seq,
-    leg: x.leg,
-    amount: BigInt(x.amount),
-    transferId: x.id,
-    kind: x.kind,
-    type: x.type,
-    ref: x.ref_kind ? { kind: x.ref_kind, id: x.ref_id } : null,
-    holdId: x.hold_id,
-    createdAt: x.created_at,
-  }));
+  const entries = rows.map(
+    (x): StatementEntry => ({
+      seq: x.transfer_seq,
+      leg: x.leg,
+      amount: BigInt(x.amount),
+      transferId: x.id,
+      kind: x.kind,
+      type: x.type,
+      ref: x.ref_kind ? { kind: x.ref_kind, id: x.ref_id } : null,
+      holdId: x.hold_id,
+      createdAt: x.created_at,
+    }),
+  );
   const last = entries[entries.length - 1];
   return { ok: true, entries, nextCursor: r.rows.length > limit && last ? last.seq : null };
 }
@@ -113,8 +116,17 @@ export async function getTransfer(db: Db, id: string): Promise<Result<{ transfer
   return {
     ok: true,
     transfer: {
-      seq: r.seq, id: r.id, kind: r.kind, type: r.type, ref: r.ref_kind ? { kind: r.ref_kind, id: r.ref_id } : null,
-      holdId: r.hold_id, metadata: r.metadata, legs, hash: r.hash, prevHash: r.prev_hash, createdAt: r.created_at,
+      seq: r.seq,
+      id: r.id,
+      kind: r.kind,
+      type: r.type,
+      ref: r.ref_kind ? { kind: r.ref_kind, id: r.ref_id } : null,
+      holdId: r.hold_id,
+      metadata: r.metadata,
+      legs,
+      hash: r.hash,
+      prevHash: r.prev_hash,
+      createdAt: r.created_at,
     },
   };
 }
@@ -136,8 +148,13 @@ export async function getHold(db: Db, id: string): Promise<Result<{ hold: HoldRe
   return {
     ok: true,
     hold: {
-      id: r.id, accountId: r.account_id, amount: BigInt(r.amount), createdSeq: r.created_seq,
-      status: posted === null ? 'open' : posted > 0n ? 'posted' : 'voided', postedAmount: posted, resolvedSeq: r.resolved_seq,
+      id: r.id,
+      accountId: r.account_id,
+      amount: BigInt(r.amount),
+      createdSeq: r.created_seq,
+      status: posted === null ? 'open' : posted > 0n ? 'posted' : 'voided',
+      postedAmount: posted,
+      resolvedSeq: r.resolved_seq,
     },
   };
 }
@@ -149,7 +166,10 @@ export async function listAssets(db: Db): Promise<{ code: string; createdAt: Dat
 }
 
 /** The account ids of every owner of these kinds: `{ ownerKind, ownerId, asset, id }` (no balances). */
-export async function listAccounts(db: Db, kinds: readonly OwnerKind[]): Promise<{ id: string; ownerKind: OwnerKind; ownerId: string; asset: string }[]> {
+export async function listAccounts(
+  db: Db,
+  kinds: readonly OwnerKind[],
+): Promise<{ id: string; ownerKind: OwnerKind; ownerId: string; asset: string }[]> {
   const r = await db.query<{ id: string; owner_kind: OwnerKind; owner_id: string; asset: string }>(SQL.SELECT_ACCOUNT_IDS_OF_KINDS, [kinds]);
   return r.rows.map((a) => ({ id: a.id, ownerKind: a.owner_kind, ownerId: a.owner_id, asset: a.asset }));
 }

@@ -20,10 +20,18 @@ export interface ReconcileReport {
 
 /** The guards migration 20261128110000_ledger installs; reconciliation reports any that is missing or disabled. */
 export const LEDGER_TRIGGERS = [
-  'ledger_transfer_append_only', 'ledger_transfer_no_truncate', 'ledger_entry_append_only', 'ledger_entry_no_truncate',
-  'ledger_hold_append_only', 'ledger_hold_no_truncate', 'ledger_hold_resolution_append_only',
-  'ledger_hold_resolution_no_truncate', 'ledger_account_no_delete', 'ledger_account_no_truncate',
-  'ledger_account_identity_fixed', 'ledger_entry_balanced',
+  'ledger_transfer_append_only',
+  'ledger_transfer_no_truncate',
+  'ledger_entry_append_only',
+  'ledger_entry_no_truncate',
+  'ledger_hold_append_only',
+  'ledger_hold_no_truncate',
+  'ledger_hold_resolution_append_only',
+  'ledger_hold_resolution_no_truncate',
+  'ledger_account_no_delete',
+  'ledger_account_no_truncate',
+  'ledger_account_identity_fixed',
+  'ledger_entry_balanced',
 ] as const;
 
 /**
@@ -83,8 +91,10 @@ async function reconcileIn(db: Db): Promise<ReconcileReport> {
       if (body === undefined) {
         v.push({ promise: 6, check: 'journal row cannot be rebuilt', details: { seq: r.seq, id: r.id } });
       } else {
-        if (sha256Hex(body) !== (r.body_hash as Buffer).toString('hex')) v.push({ promise: 5, check: 'body hash differs from the stored body', details: { seq: r.seq, id: r.id } });
-        if (chainHashHex(prevHash, seq, r.id, body) !== rowHash) v.push({ promise: 6, check: 'hash differs from the stored row', details: { seq: r.seq, id: r.id } });
+        if (sha256Hex(body) !== (r.body_hash as Buffer).toString('hex'))
+          v.push({ promise: 5, check: 'body hash differs from the stored body', details: { seq: r.seq, id: r.id } });
+        if (chainHashHex(prevHash, seq, r.id, body) !== rowHash)
+          v.push({ promise: 6, check: 'hash differs from the stored row', details: { seq: r.seq, id: r.id } });
       }
       prev = rowHash;
       expectSeq = seq + 1n;
@@ -94,7 +104,11 @@ async function reconcileIn(db: Db): Promise<ReconcileReport> {
   }
   const head = (await db.query(SQL.R_HEAD)).rows[0];
   if (!head || BigInt(head.seq) !== expectSeq - 1n || (head.hash as Buffer).toString('hex') !== prev) {
-    v.push({ promise: 6, check: 'chain head differs from the last journal row', details: { headSeq: head?.seq, lastSeq: (expectSeq - 1n).toString() } });
+    v.push({
+      promise: 6,
+      check: 'chain head differs from the last journal row',
+      details: { headSeq: head?.seq, lastSeq: (expectSeq - 1n).toString() },
+    });
   }
   return { ok: v.length === 0, violations: v, transfersChecked: checked };
 }

@@ -1,13 +1,7 @@
 import { AMOUNT_MAX, reject } from '@ate/contracts';
 import { canonicalMetadata, holdBody, postBody, sha256Hex, transferBody, voidBody } from './canonical';
 import { LEGS_PER_TRANSFER_MAX, LEGS_PER_TRANSFER_MIN, POST_CREDITS_MAX } from './limits';
-import {
-  LedgerRejection,
-  LedgerRequest,
-  REFERENCE_KINDS,
-  Reference,
-  TRANSFER_TYPES,
-} from './types';
+import { LedgerRejection, LedgerRequest, REFERENCE_KINDS, Reference, TRANSFER_TYPES } from './types';
 
 /**
  * Static validation: everything that can be judged from the request alone, in this documented order
@@ -59,7 +53,10 @@ function checkRef(ref: unknown): ref is Reference | undefined {
   const r = ref as { kind?: unknown; id?: unknown };
   return (
     (REFERENCE_KINDS as readonly unknown[]).includes(r.kind) &&
-    typeof r.id === 'string' && r.id.length >= 1 && r.id.length <= 128 && !r.id.includes('\u0000') &&
+    typeof r.id === 'string' &&
+    r.id.length >= 1 &&
+    r.id.length <= 128 &&
+    !r.id.includes('\u0000') &&
     Object.keys(r).length === 2
   );
 }

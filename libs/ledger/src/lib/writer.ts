@@ -84,7 +84,8 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
     for (const [a] of p.legs) accountIds.add(a);
   }
   const known = new Map<string, IdRow>();
-  for (const r of (await client.query<{ id: string; seq: string; body_hash: Buffer; hash: Buffer }>({ ...SQL.FIND_IDS, values: [wordArray(ids)] })).rows) {
+  for (const r of (await client.query<{ id: string; seq: string; body_hash: Buffer; hash: Buffer }>({ ...SQL.FIND_IDS, values: [wordArray(ids)] }))
+    .rows) {
     known.set(r.id, { bodyHash: r.body_hash.toString('hex'), seq: r.seq, hash: r.hash.toString('hex') });
   }
   const holds = new Map<string, HoldRow>();
@@ -110,9 +111,19 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   // --- apply in order, in memory ---
   let seq = BigInt(head.seq);
   let prevHex = head.hash.toString('hex');
-  const t = { seq: [] as string[], id: [] as string[], kind: [] as string[], type: [] as string[], refKind: [] as (string | null)[],
-    refId: [] as (string | null)[], holdId: [] as (string | null)[], meta: [] as (string | null)[], bodyHash: [] as string[],
-    prev: [] as string[], hash: [] as string[] };
+  const t = {
+    seq: [] as string[],
+    id: [] as string[],
+    kind: [] as string[],
+    type: [] as string[],
+    refKind: [] as (string | null)[],
+    refId: [] as (string | null)[],
+    holdId: [] as (string | null)[],
+    meta: [] as (string | null)[],
+    bodyHash: [] as string[],
+    prev: [] as string[],
+    hash: [] as string[],
+  };
   const e = { seq: [] as string[], leg: [] as number[], account: [] as string[], asset: [] as string[], amount: [] as bigint[] };
   const h = { id: [] as string[], account: [] as string[], amount: [] as string[], seq: [] as string[] };
   const res = { holdId: [] as string[], seq: [] as string[], posted: [] as string[] };
@@ -120,9 +131,10 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   for (const p of prepared) {
     const prior = known.get(p.req.id);
     if (prior) {
-      results[p.index] = prior.bodyHash === p.bodyHash
-        ? { ok: true, id: p.req.id, seq: prior.seq, hash: prior.hash, replayed: true }
-        : reject('LEDGER_IDEMPOTENCY_CONFLICT', { id: p.req.id });
+      results[p.index] =
+        prior.bodyHash === p.bodyHash
+          ? { ok: true, id: p.req.id, seq: prior.seq, hash: prior.hash, replayed: true }
+          : reject('LEDGER_IDEMPOTENCY_CONFLICT', { id: p.req.id });
       continue;
     }
     const verdict = check(p, accounts, holds);
@@ -154,7 +166,11 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
           const acc = accounts.get(a) as AccountRow;
           acc.balance += amt;
           acc.dirty = true;
-          e.seq.push(seqText); e.leg.push(i); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt);
+          e.seq.push(seqText);
+          e.leg.push(i);
+          e.account.push(a);
+          e.asset.push(acc.asset);
+          e.amount.push(amt);
         }
         break;
       case 'hold': {
@@ -162,7 +178,10 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
         acc.held += req.amount;
         acc.dirty = true;
         holds.set(req.id, { accountId: req.accountId, amount: req.amount, asset: acc.asset, resolved: false });
-        h.id.push(req.id); h.account.push(req.accountId); h.amount.push(req.amount.toString()); h.seq.push(seqText);
+        h.id.push(req.id);
+        h.account.push(req.accountId);
+        h.amount.push(req.amount.toString());
+        h.seq.push(seqText);
         break;
       }
       case 'post': {
@@ -172,15 +191,25 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
         src.held -= hold.amount;
         src.dirty = true;
         hold.resolved = true;
-        e.seq.push(seqText); e.leg.push(0); e.account.push(hold.accountId); e.asset.push(hold.asset); e.amount.push(-p.total);
+        e.seq.push(seqText);
+        e.leg.push(0);
+        e.account.push(hold.accountId);
+        e.asset.push(hold.asset);
+        e.amount.push(-p.total);
         for (let i = 0; i < p.legs.length; i++) {
           const [a, amt] = p.legs[i] as [string, bigint];
           const acc = accounts.get(a) as AccountRow;
           acc.balance += amt;
           acc.dirty = true;
-          e.seq.push(seqText); e.leg.push(i + 1); e.account.push(a); e.asset.push(acc.asset); e.amount.push(amt);
+          e.seq.push(seqText);
+          e.leg.push(i + 1);
+          e.account.push(a);
+          e.asset.push(acc.asset);
+          e.amount.push(amt);
         }
-        res.holdId.push(req.holdId); res.seq.push(seqText); res.posted.push(p.total.toString());
+        res.holdId.push(req.holdId);
+        res.seq.push(seqText);
+        res.posted.push(p.total.toString());
         break;
       }
       case 'void': {
@@ -189,7 +218,9 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
         src.held -= hold.amount;
         src.dirty = true;
         hold.resolved = true;
-        res.holdId.push(req.holdId); res.seq.push(seqText); res.posted.push('0');
+        res.holdId.push(req.holdId);
+        res.seq.push(seqText);
+        res.posted.push('0');
         break;
       }
     }
@@ -213,13 +244,34 @@ export async function applyBatch(client: Db, requests: readonly LedgerRequest[],
   await client.query({
     ...SQL.WRITE_BATCH,
     values: [
-      plainArray(t.seq), wordArray(t.id), wordArray(t.kind), wordArray(t.type), t.refKind, t.refId, t.holdId, t.meta,
-      plainArray(t.bodyHash), plainArray(t.prev), plainArray(t.hash),
-      plainArray(e.seq), plainArray(e.leg), plainArray(e.account), wordArray(e.asset), plainArray(e.amount),
-      wordArray(h.id), plainArray(h.account), plainArray(h.amount), plainArray(h.seq),
-      wordArray(res.holdId), plainArray(res.seq), plainArray(res.posted),
-      plainArray(u.id), plainArray(u.balance), plainArray(u.held),
-      seq.toString(), prevHex,
+      plainArray(t.seq),
+      wordArray(t.id),
+      wordArray(t.kind),
+      wordArray(t.type),
+      t.refKind,
+      t.refId,
+      t.holdId,
+      t.meta,
+      plainArray(t.bodyHash),
+      plainArray(t.prev),
+      plainArray(t.hash),
+      plainArray(e.seq),
+      plainArray(e.leg),
+      plainArray(e.account),
+      wordArray(e.asset),
+      plainArray(e.amount),
+      wordArray(h.id),
+      plainArray(h.account),
+      plainArray(h.amount),
+      plainArray(h.seq),
+      wordArray(res.holdId),
+      plainArray(res.seq),
+      plainArray(res.posted),
+      plainArray(u.id),
+      plainArray(u.balance),
+      plainArray(u.held),
+      seq.toString(),
+      prevHex,
     ],
   });
   return results;

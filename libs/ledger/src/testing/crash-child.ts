@@ -32,13 +32,21 @@ async function main(): Promise<void> {
       const amount = BigInt(1 + Math.floor(rand() * 10));
       const r = rand();
       if (r < 0.7) {
-        batch.push({ kind: 'transfer', id, type: 'settlement', legs: [{ accountId: funded, side: 'debit', amount }, { accountId: to, side: 'credit', amount }] });
+        batch.push({
+          kind: 'transfer',
+          id,
+          type: 'settlement',
+          legs: [
+            { accountId: funded, side: 'debit', amount },
+            { accountId: to, side: 'credit', amount },
+          ],
+        });
       } else {
         // a hold and its resolution in the same batch
         batch.push({ kind: 'hold', id, accountId: funded, amount });
-        batch.push(r < 0.85
-          ? { kind: 'void', id: `${id}-v`, holdId: id }
-          : { kind: 'post', id: `${id}-p`, holdId: id, credits: [{ accountId: to, amount }] });
+        batch.push(
+          r < 0.85 ? { kind: 'void', id: `${id}-v`, holdId: id } : { kind: 'post', id: `${id}-p`, holdId: id, credits: [{ accountId: to, amount }] },
+        );
       }
     }
     const json = JSON.stringify(batch, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));

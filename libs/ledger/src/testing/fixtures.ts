@@ -24,11 +24,27 @@ export async function issuance(db: Db, asset = CREDIT): Promise<string> {
 }
 
 export function mintReq(id: string, issuanceId: string, to: string, amount: bigint): LedgerRequest {
-  return { kind: 'transfer', id, type: 'mint', legs: [{ accountId: issuanceId, side: 'debit', amount }, { accountId: to, side: 'credit', amount }] };
+  return {
+    kind: 'transfer',
+    id,
+    type: 'mint',
+    legs: [
+      { accountId: issuanceId, side: 'debit', amount },
+      { accountId: to, side: 'credit', amount },
+    ],
+  };
 }
 
 export function moveReq(id: string, from: string, to: string, amount: bigint): LedgerRequest {
-  return { kind: 'transfer', id, type: 'settlement', legs: [{ accountId: from, side: 'debit', amount }, { accountId: to, side: 'credit', amount }] };
+  return {
+    kind: 'transfer',
+    id,
+    type: 'settlement',
+    legs: [
+      { accountId: from, side: 'debit', amount },
+      { accountId: to, side: 'credit', amount },
+    ],
+  };
 }
 
 export async function one(pool: Pool, req: LedgerRequest): Promise<LedgerResult> {

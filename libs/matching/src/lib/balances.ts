@@ -170,7 +170,8 @@ export class BalanceView {
    * snapshot). For restoring into an existing view; assertInvariants checks the result.
    */
   setBalance(agent: number, asset: number, total: number, reserved: number): void {
-    if (!this.registerAgent(agent) || !Number.isInteger(asset) || asset < 0 || asset >= this.nAssets) throw new Error(`bad balance ${agent}/${asset}`);
+    if (!this.registerAgent(agent) || !Number.isInteger(asset) || asset < 0 || asset >= this.nAssets)
+      throw new Error(`bad balance ${agent}/${asset}`);
     const c0 = this.findCell(agent, asset);
     if (c0 === NIL && total === 0 && reserved === 0) return;
     const c = c0 === NIL ? this.cell(agent, asset) : c0;
@@ -227,9 +228,14 @@ export class BalanceView {
 
   private validMove(agent: number, asset: number, amount: number): boolean {
     return (
-      Number.isInteger(agent) && agent >= 0 && agent < this.agentsMax &&
-      Number.isInteger(asset) && asset >= 0 && asset < this.nAssets &&
-      Number.isSafeInteger(amount) && amount > 0
+      Number.isInteger(agent) &&
+      agent >= 0 &&
+      agent < this.agentsMax &&
+      Number.isInteger(asset) &&
+      asset >= 0 &&
+      asset < this.nAssets &&
+      Number.isSafeInteger(amount) &&
+      amount > 0
     );
   }
 

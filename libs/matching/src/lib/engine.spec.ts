@@ -14,7 +14,14 @@ const CREDITS = 1_000_000;
 const BASE = 100_000; // 10,000 lots at lotSize 10
 
 let ts = 1000;
-const lim = (orderId: number, agent: number, side: 'buy' | 'sell', price: number, lots: number, extra: Partial<Extract<Cmd, { type: 'limit' }>> = {}): Extract<Cmd, { type: 'limit' }> => ({
+const lim = (
+  orderId: number,
+  agent: number,
+  side: 'buy' | 'sell',
+  price: number,
+  lots: number,
+  extra: Partial<Extract<Cmd, { type: 'limit' }>> = {},
+): Extract<Cmd, { type: 'limit' }> => ({
   type: 'limit',
   ts: ts++,
   orderId,
@@ -25,7 +32,13 @@ const lim = (orderId: number, agent: number, side: 'buy' | 'sell', price: number
   tif: 'GTC',
   ...extra,
 });
-const mkt = (orderId: number, agent: number, side: 'buy' | 'sell', size: { lots?: number; spend?: number }, extra: Partial<Extract<Cmd, { type: 'market' }>> = {}): Cmd => ({
+const mkt = (
+  orderId: number,
+  agent: number,
+  side: 'buy' | 'sell',
+  size: { lots?: number; spend?: number },
+  extra: Partial<Extract<Cmd, { type: 'market' }>> = {},
+): Cmd => ({
   type: 'market',
   ts: ts++,
   orderId,
@@ -41,7 +54,10 @@ const strip = (es: MatchingEvent[]) => es.map(({ seq: _s, ...rest }) => rest);
 const kinds = (es: MatchingEvent[]) => es.map((e) => e.kind);
 const trades = (es: MatchingEvent[]) => es.filter((e) => e.kind === 'trade');
 
-function setup(make: (c: MarketConfig) => Book, config: Partial<MarketConfig> = {}): Book & { run(...cs: Cmd[]): MatchingEvent[]; bal(agent: number): number[][] } {
+function setup(
+  make: (c: MarketConfig) => Book,
+  config: Partial<MarketConfig> = {},
+): Book & { run(...cs: Cmd[]): MatchingEvent[]; bal(agent: number): number[][] } {
   const book = make({ ...TEST_CONFIG, ...config });
   ts = 1000;
   for (const agent of [A, B, C]) {
@@ -470,7 +486,12 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
   describe('rejection precedence', () => {
     // Each row breaks every rule from its own down to the last; the code must be the row's own.
     const rows: [string, (b: Book) => void, Cmd, string][] = [
-      ['market state', (b) => b.execute({ type: 'set_state', ts: 1001, state: 'halted' }), lim(9, 7, 'buy', 0, 0, { postOnly: true }), 'MATCHING_MARKET_HALTED'],
+      [
+        'market state',
+        (b) => b.execute({ type: 'set_state', ts: 1001, state: 'halted' }),
+        lim(9, 7, 'buy', 0, 0, { postOnly: true }),
+        'MATCHING_MARKET_HALTED',
+      ],
       ['invalid fields', () => undefined, lim(9, 7, 'buy', 0, 1, { postOnly: true }), 'MATCHING_INVALID_PRICE'],
       ['unknown owner', () => undefined, lim(1, 7, 'buy', 200, 1, { postOnly: true }), 'MATCHING_UNKNOWN_AGENT'],
       ['duplicate id', () => undefined, lim(1, A, 'buy', 200, 1, { tif: 'GTD', expiresAt: 1, postOnly: true }), 'MATCHING_DUPLICATE_ORDER_ID'],
@@ -492,7 +513,9 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
       const before = b.hash();
       expect(b.execute({ ...cmd, ts: 1002 })).toBe(code);
       expect(b.hash()).toBe(before);
-      expect(strip(b.take())).toEqual([{ kind: 'rejected', orderId: (cmd as { orderId: number }).orderId, agent: (cmd as { agent: number }).agent, code }]);
+      expect(strip(b.take())).toEqual([
+        { kind: 'rejected', orderId: (cmd as { orderId: number }).orderId, agent: (cmd as { agent: number }).agent, code },
+      ]);
     });
 
     const cancelRows: [string, (b: Book) => void, Cmd, string][] = [
@@ -512,7 +535,12 @@ describe.each(IMPLEMENTATIONS)('contract: %s', (_name, make) => {
 
     const amend = (orderId: number, agent: number, price: number, lots: number): Cmd => ({ type: 'amend', ts: 1002, orderId, agent, price, lots });
     const amendRows: [string, (b: Book) => void, Cmd, string][] = [
-      ['market state (cancel-only)', (b) => b.execute({ type: 'set_state', ts: 1001, state: 'cancel_only' }), amend(0, 7, 0, 0), 'MATCHING_MARKET_CANCEL_ONLY'],
+      [
+        'market state (cancel-only)',
+        (b) => b.execute({ type: 'set_state', ts: 1001, state: 'cancel_only' }),
+        amend(0, 7, 0, 0),
+        'MATCHING_MARKET_CANCEL_ONLY',
+      ],
       ['invalid id', () => undefined, amend(0, 7, 0, 0), 'MATCHING_INVALID_ORDER_ID'],
       ['invalid price', () => undefined, amend(1, 7, 0, 0), 'MATCHING_INVALID_PRICE'],
       ['invalid size', () => undefined, amend(1, 7, 200, 0), 'MATCHING_INVALID_SIZE'],

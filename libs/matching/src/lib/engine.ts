@@ -1437,7 +1437,15 @@ export class MatchingEngine {
     const fail = (m: string): never => {
       throw new Error(`matching invariant broken: ${m}`);
     };
-    const t: BookTally = { count: 0, bidLevels: 0, askLevels: 0, maxBid: 0, minAsk: this.maxPrice + 1, perAgentCount: new Map(), perAgentReserve: new Map() };
+    const t: BookTally = {
+      count: 0,
+      bidLevels: 0,
+      askLevels: 0,
+      maxBid: 0,
+      minAsk: this.maxPrice + 1,
+      perAgentCount: new Map(),
+      perAgentReserve: new Map(),
+    };
     let pages = 0;
     for (let pg = 0; pg < this.dir.length; pg++) {
       const k = this.dir[pg];
@@ -1578,9 +1586,36 @@ export class MatchingEngine {
   /** Bytes held by this market's typed arrays (order pool, id index, price pages, agent slots, expiry heap). */
   get typedArrayBytes(): number {
     const arrays = [
-      this.oId, this.oAg, this.oSide, this.oStp, this.oPost, this.oPrice, this.oLots, this.oReserve, this.oExpiry, this.oPrio,
-      this.oPrev, this.oNext, this.oAPrev, this.oANext, this.dir, this.pageBits, this.pFree, this.pLevels, this.lHead, this.lTail,
-      this.lLots, this.lBits, this.laAgent, this.laHead, this.laTail, this.laCount, this.laCr, this.laBa, this.hExp, this.hId,
+      this.oId,
+      this.oAg,
+      this.oSide,
+      this.oStp,
+      this.oPost,
+      this.oPrice,
+      this.oLots,
+      this.oReserve,
+      this.oExpiry,
+      this.oPrio,
+      this.oPrev,
+      this.oNext,
+      this.oAPrev,
+      this.oANext,
+      this.dir,
+      this.pageBits,
+      this.pFree,
+      this.pLevels,
+      this.lHead,
+      this.lTail,
+      this.lLots,
+      this.lBits,
+      this.laAgent,
+      this.laHead,
+      this.laTail,
+      this.laCount,
+      this.laCr,
+      this.laBa,
+      this.hExp,
+      this.hId,
     ];
     return arrays.reduce((n, a) => n + a.byteLength, 0) + this.idToSlot.bytes + this.agentIdx.bytes;
   }

@@ -5,7 +5,11 @@ const SEED = Number(process.env['FC_SEED'] ?? 20261128);
 
 describe(`IdMap against a JS Map (seed ${SEED})`, () => {
   it('agrees on every get, set, delete and size', () => {
-    const op = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })), fc.nat(1000));
+    const op = fc.tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.oneof(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
+      fc.nat(1000),
+    );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
         const m = new IdMap(16);

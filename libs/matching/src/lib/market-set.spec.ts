@@ -16,7 +16,9 @@ describe('MarketSet: several markets over one balance view', () => {
   it('shares credits across markets: a reservation in one market limits the other', () => {
     const set = setup();
     expect(set.execute('GPU-CREDIT', { type: 'limit', ts: 2, orderId: 1, agent: 1, side: 'buy', price: 100, lots: 10, tif: 'GTC' })).toBeNull();
-    expect(set.execute('TOK-CREDIT', { type: 'limit', ts: 2, orderId: 1, agent: 1, side: 'buy', price: 100, lots: 6, tif: 'GTC' })).toBe('MATCHING_INSUFFICIENT_FUNDS');
+    expect(set.execute('TOK-CREDIT', { type: 'limit', ts: 2, orderId: 1, agent: 1, side: 'buy', price: 100, lots: 6, tif: 'GTC' })).toBe(
+      'MATCHING_INSUFFICIENT_FUNDS',
+    );
     expect(set.execute('TOK-CREDIT', { type: 'limit', ts: 2, orderId: 1, agent: 1, side: 'buy', price: 100, lots: 5, tif: 'GTC' })).toBeNull();
     set.assertInvariants();
     expect(set.execute('NOPE', { type: 'tick', ts: 3 })).toBe('UNKNOWN_MARKET');

@@ -23,8 +23,7 @@ export class MarketSet {
 
   /** A new view over `assets` (CREDIT is added if missing), or an existing view (restore). */
   constructor(assets: readonly string[] | BalanceView, agentsMax: number = AGENTS_DEFAULT) {
-    this.balances =
-      assets instanceof BalanceView ? assets : new BalanceView(assets.includes('CREDIT') ? assets : ['CREDIT', ...assets], agentsMax);
+    this.balances = assets instanceof BalanceView ? assets : new BalanceView(assets.includes('CREDIT') ? assets : ['CREDIT', ...assets], agentsMax);
   }
 
   addMarket(config: MarketConfig, sink?: EventSink): MatchingEngine {
@@ -60,7 +59,8 @@ export class MarketSet {
 
   static restore(s: MarketSetSnapshot, sinks: Record<string, EventSink> = {}): MarketSet {
     const set = new MarketSet(BalanceView.restoreSparse(s.balances));
-    for (const m of s.markets) set.engines.set(m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] }));
+    for (const m of s.markets)
+      set.engines.set(m.config.marketId, MatchingEngine.restore(m, { balances: set.balances, sink: sinks[m.config.marketId] }));
     return set;
   }
 

@@ -16,9 +16,7 @@ describe('BalanceView', () => {
     expect(v.available(1, 0)).toBe(40);
     expect(v.withdraw(1, 0, 41)).toBe(false);
     expect(v.withdraw(1, 0, 40)).toBe(true);
-    expect([v.getTotal(1, 0), v.getReserved(1, 0), v.supply[0]]).toEqual([
-      60, 60, 60,
-    ]);
+    expect([v.getTotal(1, 0), v.getReserved(1, 0), v.supply[0]]).toEqual([60, 60, 60]);
     v.assertInvariants();
   });
 
@@ -53,14 +51,9 @@ describe('market config', () => {
     ['band beyond 100%', { priceBandBps: 10_001 }],
     ['initial price above max', { initialPriceTicks: 200_000 }],
     ['unknown STP', { defaultStp: 'nope' }],
-    [
-      'notional beyond safe integers',
-      { tickSize: 2 ** 30, maxOrderLots: 2 ** 20 },
-    ],
+    ['notional beyond safe integers', { tickSize: 2 ** 30, maxOrderLots: 2 ** 20 }],
   ])('refuses %s', (_n, patch) => {
-    expect(() =>
-      validateMarketConfig({ ...DEFAULT_MARKET_CONFIG, ...(patch as object) }),
-    ).toThrow(/invalid market config/);
+    expect(() => validateMarketConfig({ ...DEFAULT_MARKET_CONFIG, ...(patch as object) })).toThrow(/invalid market config/);
   });
 });
 
@@ -96,36 +89,14 @@ describe('assertInvariants catches corruption', () => {
       expiresAt: 50,
     });
     e.assertInvariants();
-    return e as unknown as Record<string, Float64Array | Int32Array | number> &
-      MatchingEngine;
+    return e as unknown as Record<string, Float64Array | Int32Array | number> & MatchingEngine;
   };
   it.each([
-    [
-      'a level total',
-      (e: ReturnType<typeof engine>) => ((e['lLots'] as Float64Array)[95] += 1),
-      /level 95 total/,
-    ],
-    [
-      'an order reservation',
-      (e: ReturnType<typeof engine>) =>
-        ((e['oReserve'] as Float64Array)[0] -= 1),
-      /reserves/,
-    ],
-    [
-      'an agent reservation',
-      (e: ReturnType<typeof engine>) => (e.balances.cr[e.balances.cell(1, 0)] += 1),
-      /reserved credits/,
-    ],
-    [
-      'the best bid',
-      (e: ReturnType<typeof engine>) => (e['bestBid'] = 95),
-      /best bid/,
-    ],
-    [
-      'the expiry heap',
-      (e: ReturnType<typeof engine>) => (e['hSize'] = 0),
-      /expiry heap/,
-    ],
+    ['a level total', (e: ReturnType<typeof engine>) => ((e['lLots'] as Float64Array)[95] += 1), /level 95 total/],
+    ['an order reservation', (e: ReturnType<typeof engine>) => ((e['oReserve'] as Float64Array)[0] -= 1), /reserves/],
+    ['an agent reservation', (e: ReturnType<typeof engine>) => (e.balances.cr[e.balances.cell(1, 0)] += 1), /reserved credits/],
+    ['the best bid', (e: ReturnType<typeof engine>) => (e['bestBid'] = 95), /best bid/],
+    ['the expiry heap', (e: ReturnType<typeof engine>) => (e['hSize'] = 0), /expiry heap/],
   ])('%s', (_n, corrupt, msg) => {
     const e = engine();
     corrupt(e);
@@ -203,8 +174,6 @@ describe('expiry heap', () => {
       e.execute({ type: 'cancel', ts: 1, orderId: id, agent: 1 });
     }
     e.assertInvariants();
-    expect(
-      (e as unknown as { hExp: Float64Array }).hExp.length,
-    ).toBeLessThanOrEqual(128);
+    expect((e as unknown as { hExp: Float64Array }).hExp.length).toBeLessThanOrEqual(128);
   });
 });

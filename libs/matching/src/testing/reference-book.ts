@@ -3,15 +3,7 @@
  * as possible: one array of order objects, linear scans for the best maker, reservations derived from the open
  * orders instead of tracked, dry runs done by running a deep copy. Slow on purpose; used only by tests.
  */
-import type {
-  MarketState,
-  MatchingCancelReason,
-  MatchingCode,
-  MatchingCommand,
-  MatchingEvent,
-  OrderSide,
-  StpMode,
-} from '@ate/contracts';
+import type { MarketState, MatchingCancelReason, MatchingCode, MatchingCommand, MatchingEvent, OrderSide, StpMode } from '@ate/contracts';
 import type { MarketConfig } from '../lib/config';
 import { CLIENT_ORDER_ID_LENGTH_MAX } from '../lib/limits';
 import type { EngineSnapshot, SnapshotOrder } from '../lib/snapshot';
@@ -88,7 +80,12 @@ export class ReferenceBook {
     for (const o of this.orders) {
       if (o.side === takerSide) continue;
       if (!best) best = o;
-      else if (takerSide === 'buy' ? o.price < best.price || (o.price === best.price && o.prio < best.prio) : o.price > best.price || (o.price === best.price && o.prio < best.prio)) best = o;
+      else if (
+        takerSide === 'buy'
+          ? o.price < best.price || (o.price === best.price && o.prio < best.prio)
+          : o.price > best.price || (o.price === best.price && o.prio < best.prio)
+      )
+        best = o;
     }
     return best;
   }
@@ -180,11 +177,13 @@ export class ReferenceBook {
       case 'deposit':
       case 'withdraw': {
         const asset = c.asset;
-        if ((asset !== 'credit' && asset !== 'base') || !Number.isSafeInteger(c.amount) || c.amount <= 0) return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
+        if ((asset !== 'credit' && asset !== 'base') || !Number.isSafeInteger(c.amount) || c.amount <= 0)
+          return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
         if (c.type === 'deposit') {
           if (!Number.isInteger(c.agent) || c.agent < 0 || c.agent >= this.agentsMax) return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
           const a = this.accounts.get(c.agent) ?? { credit: 0, base: 0 };
-          if (!Number.isSafeInteger(a[asset] + c.amount) || !Number.isSafeInteger(this.supply[asset] + c.amount)) return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
+          if (!Number.isSafeInteger(a[asset] + c.amount) || !Number.isSafeInteger(this.supply[asset] + c.amount))
+            return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
           a[asset] += c.amount;
           this.accounts.set(c.agent, a);
           this.supply[asset] += c.amount;
@@ -229,7 +228,8 @@ export class ReferenceBook {
       lots = c.lots;
       tif = c.tif;
       if (!['GTC', 'GTD', 'IOC', 'FOK'].includes(tif)) return this.rej(id, agent, 'MATCHING_INVALID_TIME_IN_FORCE');
-      if (tif === 'GTD' ? !Number.isSafeInteger(c.expiresAt) : c.expiresAt !== undefined) return this.rej(id, agent, 'MATCHING_INVALID_TIME_IN_FORCE');
+      if (tif === 'GTD' ? !Number.isSafeInteger(c.expiresAt) : c.expiresAt !== undefined)
+        return this.rej(id, agent, 'MATCHING_INVALID_TIME_IN_FORCE');
       if (c.postOnly !== undefined && typeof c.postOnly !== 'boolean') return this.rej(id, agent, 'MATCHING_INVALID_TIME_IN_FORCE');
       postOnly = c.postOnly === true;
       if (postOnly && (tif === 'IOC' || tif === 'FOK')) return this.rej(id, agent, 'MATCHING_INVALID_TIME_IN_FORCE');
@@ -248,7 +248,8 @@ export class ReferenceBook {
     if (coid !== undefined && !this.validCoid(coid)) return this.rej(id, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     if (!this.known(agent)) return this.rej(id, agent, 'MATCHING_UNKNOWN_AGENT');
     if (id <= this.lastOrderId) return this.rej(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
-    if (coid !== undefined && this.orders.some((o) => o.agent === agent && o.clientOrderId === coid)) return this.rej(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
+    if (coid !== undefined && this.orders.some((o) => o.agent === agent && o.clientOrderId === coid))
+      return this.rej(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
     const isLimit = c.type === 'limit';
     if (isLimit && tif === 'GTD' && expiresAt <= c.ts) return this.rej(id, agent, 'MATCHING_ALREADY_EXPIRED');
     const bandHi = this.bandHi();
@@ -270,7 +271,8 @@ export class ReferenceBook {
     const rests = tif === 'GTC' || tif === 'GTD';
     if (rests && this.orders.filter((o) => o.agent === agent).length >= cfg.ordersPerAgentMax) return this.rej(id, agent, 'MATCHING_TOO_MANY_ORDERS');
     if (rests && this.orders.length >= cfg.bookOrdersMax) return this.rej(id, agent, 'MATCHING_BOOK_FULL');
-    if (tif === 'FOK' && this.dryRun(id, agent, side, limit, lots, spend, stp, hi, lo).lots !== lots) return this.rej(id, agent, 'MATCHING_FOK_NOT_FILLABLE');
+    if (tif === 'FOK' && this.dryRun(id, agent, side, limit, lots, spend, stp, hi, lo).lots !== lots)
+      return this.rej(id, agent, 'MATCHING_FOK_NOT_FILLABLE');
 
     this.lastOrderId = id;
     this.emit({ kind: 'accepted', orderId: id, agent, side, price, lots, spend: lotsMode ? 0 : spend });
@@ -280,11 +282,28 @@ export class ReferenceBook {
     else if (lotsMode ? r.rem === 0 : r.spend === 0) {
       /* filled */
     } else if (rests) {
-      const o: RefOrder = { orderId: id, agent, side, price, lots: r.rem, expiresAt, stp, postOnly, clientOrderId: coid ?? null, prio: this.nextPrio++ };
+      const o: RefOrder = {
+        orderId: id,
+        agent,
+        side,
+        price,
+        lots: r.rem,
+        expiresAt,
+        stp,
+        postOnly,
+        clientOrderId: coid ?? null,
+        prio: this.nextPrio++,
+      };
       this.orders.push(o);
       this.emit({ kind: 'book', side, price, lots: this.level(side, price) });
     } else {
-      this.emit({ kind: 'cancelled', orderId: id, agent, lots: remLots, reason: r.stop === 'band' ? 'MATCHING_CANCEL_PRICE_BAND' : 'MATCHING_CANCEL_UNFILLED' });
+      this.emit({
+        kind: 'cancelled',
+        orderId: id,
+        agent,
+        lots: remLots,
+        reason: r.stop === 'band' ? 'MATCHING_CANCEL_PRICE_BAND' : 'MATCHING_CANCEL_UNFILLED',
+      });
     }
     return null;
   }
@@ -376,7 +395,17 @@ export class ReferenceBook {
       tradedLots += q;
       cost += notional;
       this.refPrice = m.price;
-      this.emit({ kind: 'trade', makerOrderId: m.orderId, takerOrderId: id, makerAgent: m.agent, takerAgent: agent, takerSide: side, price: m.price, lots: q, notional });
+      this.emit({
+        kind: 'trade',
+        makerOrderId: m.orderId,
+        takerOrderId: id,
+        makerAgent: m.agent,
+        takerAgent: agent,
+        takerSide: side,
+        price: m.price,
+        lots: q,
+        notional,
+      });
       this.emit({ kind: 'book', side: makerSide, price: m.price, lots: this.level(makerSide, m.price) });
     }
     return { rem, spend, stop, lots: tradedLots, cost };

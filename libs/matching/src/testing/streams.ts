@@ -49,7 +49,13 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ k: fc.constant('cancel_all' as const), agent }) },
   {
     weight: 3,
-    arbitrary: fc.record({ k: fc.constant('amend' as const), agent, pick: fc.nat(40), dPrice: fc.integer({ min: -3, max: 3 }), lots: fc.integer({ min: 0, max: 14 }) }),
+    arbitrary: fc.record({
+      k: fc.constant('amend' as const),
+      agent,
+      pick: fc.nat(40),
+      dPrice: fc.integer({ min: -3, max: 3 }),
+      lots: fc.integer({ min: 0, max: 14 }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('state' as const), s: fc.integer({ min: 0, max: 9 }) }) },
   {
@@ -180,7 +186,8 @@ function abstractCommands(steps: Step[]): MatchingCommand[] {
         else if (w === 2) out.push({ type: 'limit', ts, orderId: nextId, agent: 1, side: 'buy', price: 100.5, lots: 1, tif: 'GTC' });
         else if (w === 3) out.push({ type: 'market', ts, orderId: nextId, agent: 2, side: 'sell', lots: 1, spend: 5 });
         else if (w === 4) out.push({ type: 'limit', ts, orderId: nextId, agent: 2, side: 'sell', price: 100, lots: 1, tif: 'IOC', postOnly: true });
-        else if (w === 5) out.push({ type: 'limit', ts, orderId: nextId, agent: 2, side: 'sell', price: 100, lots: 1, tif: 'GTC', stp: 'nope' as StpMode });
+        else if (w === 5)
+          out.push({ type: 'limit', ts, orderId: nextId, agent: 2, side: 'sell', price: 100, lots: 1, tif: 'GTC', stp: 'nope' as StpMode });
         else if (w === 6) out.push({ type: 'cancel_client', ts, agent: 1, clientOrderId: '' });
         else out.push({ type: 'nope', ts } as unknown as MatchingCommand);
         break;

@@ -77,7 +77,11 @@ describe('combinatorial: bad input (first failing check answers)', () => {
     ['a value above the documented maximum', { items: AB, bids: [bid('x', [['A'], 1e13])] }, 'MECHANISM_INVALID_AMOUNT'],
     ['too many items', { items: Array.from({ length: 65 }, (_, k) => ({ id: `i${k}` })), bids: [] }, 'MECHANISM_TOO_LARGE'],
     ['too many bidders', { items: AB, bids: Array.from({ length: 201 }, (_, i) => bid(`b${i}`, [['A'], 1])) }, 'MECHANISM_TOO_LARGE'],
-    ['too many bundles for one bidder', { items: AB, bids: [bid('x', ...Array.from({ length: 33 }, (): [string[], number] => [['A'], 1]))] }, 'MECHANISM_TOO_LARGE'],
+    [
+      'too many bundles for one bidder',
+      { items: AB, bids: [bid('x', ...Array.from({ length: 33 }, (): [string[], number] => [['A'], 1]))] },
+      'MECHANISM_TOO_LARGE',
+    ],
   ] as [string, CombinatorialAuction, string][])('%s', async (_name, a, code) => {
     const r = await clearCombinatorialVcg(a, { solver });
     expect((r as Rejection).code).toBe(code);
@@ -86,12 +90,12 @@ describe('combinatorial: bad input (first failing check answers)', () => {
   it('a solver that does not prove optimality answers MECHANISM_SOLVER_FAILED, and so does a wrong answer', async () => {
     const limited: MipSolver = { solve: async () => ({ status: 'limit', x: [], objective: NaN }) };
     const weber = { items: AB, bids: [bid('1', [['A'], 150]), bid('2', [['B'], 150])] };
-    expect((await clearCombinatorialVcg(weber, { solver: limited }) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
+    expect(((await clearCombinatorialVcg(weber, { solver: limited })) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
     // a solver claiming both bidders win nothing at an objective of 300: welfare recomputed in bigint disagrees
     const liar: MipSolver = { solve: async (p) => ({ status: 'optimal', x: p.colCost.map(() => 0), objective: 300 }) };
-    expect((await clearCombinatorialVcg(weber, { solver: liar }) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
+    expect(((await clearCombinatorialVcg(weber, { solver: liar })) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
     const fractional: MipSolver = { solve: async (p) => ({ status: 'optimal', x: p.colCost.map(() => 0.5), objective: 150 }) };
-    expect((await clearCombinatorialVcg(weber, { solver: fractional }) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
+    expect(((await clearCombinatorialVcg(weber, { solver: fractional })) as Rejection).code).toBe('MECHANISM_SOLVER_FAILED');
   });
 
   it('a real time limit: HiGHS stopped after a millisecond answers MECHANISM_SOLVER_FAILED', async () => {
@@ -122,7 +126,10 @@ describe('combinatorial: bad input (first failing check answers)', () => {
 const instanceArb = fc
   .record({
     items: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 1, maxLength: 4 }),
-    bids: fc.array(fc.array(fc.record({ mask: fc.integer({ min: 1, max: 15 }), value: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 5 }),
+    bids: fc.array(
+      fc.array(fc.record({ mask: fc.integer({ min: 1, max: 15 }), value: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 3 }),
+      { minLength: 1, maxLength: 5 },
+    ),
   })
   .map(({ items, bids }): CombinatorialAuction => {
     const ids = items.map((_, k) => `i${k}`);
@@ -216,12 +223,24 @@ describe('combinatorial: properties against brute force (fast-check, pinned seed
           expect(w.payment).toBeLessThanOrEqual(w.value);
         }
         // core: for every coalition C of bidders, revenue >= W(C) - sum over winners in C of their surplus
-        expect(blockedBySomeCoalition(a, r.awards.map((x) => x.value), r.awards.map((x) => x.payment))).toBe(false);
+        expect(
+          blockedBySomeCoalition(
+            a,
+            r.awards.map((x) => x.value),
+            r.awards.map((x) => x.payment),
+          ),
+        ).toBe(false);
         // minimum revenue: lowering any one payment above VCG by one minor unit lets some coalition block
         r.awards.forEach((w, j) => {
           if (w.payment === w.vcgPayment) return;
           const lowered = r.awards.map((x, i) => (i === j ? x.payment - 1n : x.payment));
-          expect(blockedBySomeCoalition(a, r.awards.map((x) => x.value), lowered)).toBe(true);
+          expect(
+            blockedBySomeCoalition(
+              a,
+              r.awards.map((x) => x.value),
+              lowered,
+            ),
+          ).toBe(true);
         });
       }),
       { seed: 1307, numRuns: 40 },

@@ -262,7 +262,15 @@ export async function clearCombinatorialVcg(auction: CombinatorialAuction, opts:
     const best = await solveWdp(m, opts.solver);
     const { payments, solves } = await vcgPayments(m, opts.solver, best);
     const revenue = payments.reduce((s, p) => s + p, 0n);
-    return { ok: true, rule: 'vcg', awards: awardsOf(m, best, payments, payments), welfare: best.welfare, vcgRevenue: revenue, revenue, solves: 1 + solves };
+    return {
+      ok: true,
+      rule: 'vcg',
+      awards: awardsOf(m, best, payments, payments),
+      welfare: best.welfare,
+      vcgRevenue: revenue,
+      revenue,
+      solves: 1 + solves,
+    };
   } catch (e) {
     return failed(e);
   }

@@ -58,7 +58,12 @@ async function mostBlocking(m: Wdp, solver: MipSolver, best: Allocation, winners
 }
 
 function paymentProblem(cons: CoreConstraint[], vcg: bigint[], bids: bigint[], revenue?: bigint): SolverProblem {
-  const rows: SolverProblem['rows'] = cons.map((c) => ({ indices: c.outside, values: c.outside.map(() => 1), lower: Number(c.rhs), upper: Infinity }));
+  const rows: SolverProblem['rows'] = cons.map((c) => ({
+    indices: c.outside,
+    values: c.outside.map(() => 1),
+    lower: Number(c.rhs),
+    upper: Infinity,
+  }));
   if (revenue !== undefined) rows.push({ indices: vcg.map((_, w) => w), values: vcg.map(() => 1), lower: Number(revenue), upper: Number(revenue) });
   return {
     sense: 'min',

@@ -27,7 +27,11 @@ function naive(a: MultiUnitAuction): { units: bigint; payment: bigint; value: bi
     won[u.i].units += 1n;
     won[u.i].value += u.v;
   }
-  const wAll = naiveWelfare(all.map((u) => u.v), k, r);
+  const wAll = naiveWelfare(
+    all.map((u) => u.v),
+    k,
+    r,
+  );
   return won.map((w, i) => {
     const others = all.filter((u) => u.i !== i).map((u) => u.v);
     const payment = w.units === 0n ? 0n : naiveWelfare(others, k, r) - (wAll - w.value);
@@ -48,47 +52,112 @@ describe('multi-unit VCG: scenarios with known answers', () => {
     // [name, auction, expected [units, payment] per bid]
     [
       'single unit: a second-price auction',
-      { units: 1n, bids: [{ bidder: 'a', steps: mv(10) }, { bidder: 'b', steps: mv(7) }, { bidder: 'c', steps: mv(3) }] },
-      [[1n, 7n], [0n, 0n], [0n, 0n]],
+      {
+        units: 1n,
+        bids: [
+          { bidder: 'a', steps: mv(10) },
+          { bidder: 'b', steps: mv(7) },
+          { bidder: 'c', steps: mv(3) },
+        ],
+      },
+      [
+        [1n, 7n],
+        [0n, 0n],
+        [0n, 0n],
+      ],
     ],
     [
       // two units; A: (10, 8), B: (9), C: (6). Allocation: A 10, B 9. A pays the best rejected other unit
       // (8 is its own): C's 6. B pays 8 (A's second unit). Revenue 14 < welfare 19.
       'two units, demand for two',
-      { units: 2n, bids: [{ bidder: 'A', steps: mv(10, 8) }, { bidder: 'B', steps: mv(9) }, { bidder: 'C', steps: mv(6) }] },
-      [[1n, 6n], [1n, 8n], [0n, 0n]],
+      {
+        units: 2n,
+        bids: [
+          { bidder: 'A', steps: mv(10, 8) },
+          { bidder: 'B', steps: mv(9) },
+          { bidder: 'C', steps: mv(6) },
+        ],
+      },
+      [
+        [1n, 6n],
+        [1n, 8n],
+        [0n, 0n],
+      ],
     ],
     [
       // A bidder winning two units pays the two best rejected units of the others: 5 + 4 = 9.
       'one winner of two units',
-      { units: 2n, bids: [{ bidder: 'A', steps: mv(10, 9) }, { bidder: 'B', steps: mv(5, 4) }] },
-      [[2n, 9n], [0n, 0n]],
+      {
+        units: 2n,
+        bids: [
+          { bidder: 'A', steps: mv(10, 9) },
+          { bidder: 'B', steps: mv(5, 4) },
+        ],
+      },
+      [
+        [2n, 9n],
+        [0n, 0n],
+      ],
     ],
     [
       'reserve: units below it stay unsold, a lone winner pays the reserve',
-      { units: 3n, reservePrice: 4n, bids: [{ bidder: 'A', steps: mv(10, 9, 3) }, { bidder: 'B', steps: mv(2) }] },
-      [[2n, 8n], [0n, 0n]],
+      {
+        units: 3n,
+        reservePrice: 4n,
+        bids: [
+          { bidder: 'A', steps: mv(10, 9, 3) },
+          { bidder: 'B', steps: mv(2) },
+        ],
+      },
+      [
+        [2n, 8n],
+        [0n, 0n],
+      ],
     ],
     [
       'reserve below the competition: the competition sets the price',
-      { units: 1n, reservePrice: 4n, bids: [{ bidder: 'A', steps: mv(10) }, { bidder: 'B', steps: mv(6) }] },
-      [[1n, 6n], [0n, 0n]],
+      {
+        units: 1n,
+        reservePrice: 4n,
+        bids: [
+          { bidder: 'A', steps: mv(10) },
+          { bidder: 'B', steps: mv(6) },
+        ],
+      },
+      [
+        [1n, 6n],
+        [0n, 0n],
+      ],
     ],
     [
       'tie: the earlier bid wins the tied unit and pays the tied price',
-      { units: 1n, bids: [{ bidder: 'late-id-but-first', steps: mv(5) }, { bidder: 'a', steps: mv(5) }] },
-      [[1n, 5n], [0n, 0n]],
+      {
+        units: 1n,
+        bids: [
+          { bidder: 'late-id-but-first', steps: mv(5) },
+          { bidder: 'a', steps: mv(5) },
+        ],
+      },
+      [
+        [1n, 5n],
+        [0n, 0n],
+      ],
     ],
     [
       'a partial step: the marginal step is cut, its remainder prices the others',
-      { units: 5n, bids: [{ bidder: 'A', steps: [{ units: 3n, price: 10n }] }, { bidder: 'B', steps: [{ units: 4n, price: 7n }] }] },
-      [[3n, 14n], [2n, 0n]],
+      {
+        units: 5n,
+        bids: [
+          { bidder: 'A', steps: [{ units: 3n, price: 10n }] },
+          { bidder: 'B', steps: [{ units: 4n, price: 7n }] },
+        ],
+      },
+      [
+        [3n, 14n],
+        [2n, 0n],
+      ],
     ],
-    [
-      'zero-priced steps never win',
-      { units: 2n, bids: [{ bidder: 'A', steps: mv(3, 0) }] },
-      [[1n, 0n]],
-    ],
+    ['zero-priced steps never win', { units: 2n, bids: [{ bidder: 'A', steps: mv(3, 0) }] }, [[1n, 0n]]],
   ] as [string, MultiUnitAuction, [bigint, bigint][]][])('%s', (_name, auction, expected) => {
     const r = cleared(auction);
     expect(r.awards.map((a) => [a.units, a.payment])).toEqual(expected);
@@ -96,7 +165,13 @@ describe('multi-unit VCG: scenarios with known answers', () => {
   });
 
   it('the partial-step case in full: A pays for 3 units 2 x 7 (B rejected) + 1 x 0 (no reserve); B pays 0', () => {
-    const r = cleared({ units: 5n, bids: [{ bidder: 'A', steps: [{ units: 3n, price: 10n }] }, { bidder: 'B', steps: [{ units: 4n, price: 7n }] }] });
+    const r = cleared({
+      units: 5n,
+      bids: [
+        { bidder: 'A', steps: [{ units: 3n, price: 10n }] },
+        { bidder: 'B', steps: [{ units: 4n, price: 7n }] },
+      ],
+    });
     expect(r.awards[0]).toEqual({ bidder: 'A', units: 3n, value: 30n, payment: 14n });
     expect(r.awards[1]).toEqual({ bidder: 'B', units: 2n, value: 14n, payment: 0n });
     expect([r.unitsSold, r.unitsUnsold, r.revenue, r.welfare]).toEqual([5n, 0n, 14n, 44n]);
@@ -108,7 +183,15 @@ describe('multi-unit VCG: the most a bid can pay (the hold)', () => {
     ['all units within the offer', { units: 5n }, mv(10, 8), 18n],
     ['capped at the units offered', { units: 1n }, mv(10, 8), 10n],
     ['steps below the reserve cannot win', { units: 5n, reservePrice: 9n }, mv(10, 8), 10n],
-    ['a partial step', { units: 3n }, [{ units: 2n, price: 7n }, { units: 5n, price: 3n }], 17n],
+    [
+      'a partial step',
+      { units: 3n },
+      [
+        { units: 2n, price: 7n },
+        { units: 5n, price: 3n },
+      ],
+      17n,
+    ],
   ] as [string, { units: bigint; reservePrice?: bigint }, Step[], bigint][])('%s', (_n, a, steps, want) => {
     expect(maxPaymentMultiUnit(a, { bidder: 'x', steps })).toBe(want);
   });
@@ -126,7 +209,11 @@ describe('multi-unit VCG: bad input (first failing check answers)', () => {
     ['a zero-unit step', { units: 1n, bids: [{ bidder: 'a', steps: [{ units: 0n, price: 5n }] }] }, 'MECHANISM_INVALID_AMOUNT'],
     ['a negative price', { units: 1n, bids: [{ bidder: 'a', steps: [{ units: 1n, price: -5n }] }] }, 'MECHANISM_INVALID_AMOUNT'],
     ['increasing marginal prices', { units: 2n, bids: [{ bidder: 'a', steps: mv(3, 4) }] }, 'MECHANISM_INCREASING_SCHEDULE'],
-    ['too many steps for one bidder', { units: 1n, bids: [{ bidder: 'a', steps: Array.from({ length: 10_001 }, () => ({ units: 1n, price: 1n })) }] }, 'MECHANISM_TOO_LARGE'],
+    [
+      'too many steps for one bidder',
+      { units: 1n, bids: [{ bidder: 'a', steps: Array.from({ length: 10_001 }, () => ({ units: 1n, price: 1n })) }] },
+      'MECHANISM_TOO_LARGE',
+    ],
   ] as [string, MultiUnitAuction, string][])('%s', (_name, auction, code) => {
     const r = clearMultiUnit(auction);
     expect(r.ok).toBe(false);
@@ -137,11 +224,7 @@ describe('multi-unit VCG: bad input (first failing check answers)', () => {
 
 const scheduleArb = fc
   .array(fc.record({ units: fc.integer({ min: 1, max: 3 }), price: fc.integer({ min: 0, max: 20 }) }), { minLength: 1, maxLength: 3 })
-  .map((steps) =>
-    steps
-      .sort((a, b) => b.price - a.price)
-      .map((s) => ({ units: BigInt(s.units), price: BigInt(s.price) })),
-  );
+  .map((steps) => steps.sort((a, b) => b.price - a.price).map((s) => ({ units: BigInt(s.units), price: BigInt(s.price) })));
 const auctionArb = fc.record({
   units: fc.integer({ min: 1, max: 8 }).map(BigInt),
   reservePrice: fc.integer({ min: 0, max: 6 }).map(BigInt),
@@ -201,7 +284,10 @@ describe('multi-unit VCG: properties (fast-check, pinned seeds)', () => {
     const next = mulberry32(7);
     const bids = Array.from({ length: 100 }, (_, i) => {
       let price = 1_000_000 + Math.floor(next() * 1_000_000);
-      const steps = Array.from({ length: 100 }, () => ({ units: BigInt(1 + Math.floor(next() * 50)), price: BigInt((price -= Math.floor(next() * 9_000))) }));
+      const steps = Array.from({ length: 100 }, () => ({
+        units: BigInt(1 + Math.floor(next() * 50)),
+        price: BigInt((price -= Math.floor(next() * 9_000))),
+      }));
       return { bidder: `agent-${i}`, steps };
     });
     // CPU time of this process, not wall clock: the machine running the suite may be shared

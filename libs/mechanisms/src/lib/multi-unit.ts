@@ -95,8 +95,7 @@ function validateBid(bid: MultiUnitBid, index: number, seen: Set<string>): Rejec
 /** Checks an auction against the rules and the documented limits; undefined when it is valid. */
 export function validateMultiUnit(auction: MultiUnitAuction): Rejection | undefined {
   const e =
-    checkAmount(auction?.units, 1n, LIMITS.amountMax, 'units') ??
-    checkAmount(auction.reservePrice ?? 0n, 0n, LIMITS.amountMax, 'reservePrice');
+    checkAmount(auction?.units, 1n, LIMITS.amountMax, 'units') ?? checkAmount(auction.reservePrice ?? 0n, 0n, LIMITS.amountMax, 'reservePrice');
   if (e) return auction?.units === 0n ? reject('MECHANISM_ZERO_UNITS') : e;
   if (!Array.isArray(auction.bids)) return reject('MECHANISM_INVALID_CONFIG', { field: 'bids' });
   if (auction.bids.length > LIMITS.multiUnitBidders) return tooLarge('bidders', LIMITS.multiUnitBidders, auction.bids.length);

@@ -98,10 +98,7 @@ export function validatePool(c: PoolConfig, s?: PoolState): Rejection | undefine
   if (e) return e;
   if (!s) return undefined;
   if (!Number.isSafeInteger(s.epoch) || s.epoch < 0) return reject('MECHANISM_INVALID_CONFIG', { field: 'epoch' });
-  return (
-    checkAmount(s.price, c.minPrice, c.maxPrice ?? LIMITS.amountMax, 'price') ??
-    checkAmount(s.used, 0n, c.capacityPerEpoch, 'used')
-  );
+  return checkAmount(s.price, c.minPrice, c.maxPrice ?? LIMITS.amountMax, 'price') ?? checkAmount(s.used, 0n, c.capacityPerEpoch, 'used');
 }
 
 /** The first epoch's state at a starting price (clamped into [minPrice, maxPrice]). */

@@ -86,9 +86,7 @@ function buildModel(highs: Highs, p: SolverProblem) {
     rowUpper: p.rows.map((r) => r.upper),
     matrix: { format: 'csr' as const, numRows: p.rows.length, numCols: n, starts, indices, values },
     ...(p.integer ? { integrality: p.colCost.map(() => highs.constants.variableType.integer) } : {}),
-    ...(d
-      ? { hessian: { format: 'triangular' as const, dimension: n, starts: [...d.keys(), n], indices: [...d.keys()], values: d } }
-      : {}),
+    ...(d ? { hessian: { format: 'triangular' as const, dimension: n, starts: [...d.keys(), n], indices: [...d.keys()], values: d } } : {}),
   };
 }
 

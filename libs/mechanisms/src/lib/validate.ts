@@ -12,7 +12,11 @@ export function checkId(id: unknown, code: 'MECHANISM_INVALID_BIDDER' | 'MECHANI
 /** A Rejection unless `x` is a bigint in [min, max]. */
 export function checkAmount(x: unknown, min: bigint, max: bigint, where: string): Rejection | undefined {
   if (typeof x !== 'bigint' || x < min || x > max) {
-    return reject('MECHANISM_INVALID_AMOUNT', { where, min: min.toString(), max: max.toString() }, `${where} must be an integer in [${min}, ${max}].`);
+    return reject(
+      'MECHANISM_INVALID_AMOUNT',
+      { where, min: min.toString(), max: max.toString() },
+      `${where} must be an integer in [${min}, ${max}].`,
+    );
   }
   return undefined;
 }

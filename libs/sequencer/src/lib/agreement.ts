@@ -52,9 +52,13 @@ export async function engineAgreement(host: EngineReads, pool: Pool): Promise<Ag
     const accounts = await balancesOfKind(pool, 'agent');
     for (const a of accounts) {
       const e = host.holdings(a.ownerId, a.asset);
-      if (a.total !== e.total) add({ check: 'balance', details: { agentId: a.ownerId, asset: a.asset, ledger: a.total.toString(), engine: e.total.toString() } });
+      if (a.total !== e.total)
+        add({ check: 'balance', details: { agentId: a.ownerId, asset: a.asset, ledger: a.total.toString(), engine: e.total.toString() } });
       if (a.available < e.reserved) {
-        add({ check: 'available', details: { agentId: a.ownerId, asset: a.asset, available: a.available.toString(), reserved: e.reserved.toString() } });
+        add({
+          check: 'available',
+          details: { agentId: a.ownerId, asset: a.asset, available: a.available.toString(), reserved: e.reserved.toString() },
+        });
       }
     }
     const open = await selectOpenOrders(pool);
@@ -65,7 +69,12 @@ export async function engineAgreement(host: EngineReads, pool: Pool): Promise<Ag
       if (!resting || resting.price !== o.price_ticks || resting.lots !== Number(o.open_lots)) {
         add({
           check: 'order',
-          details: { orderId: o.id, marketId: o.market_id, projection: { price: o.price_ticks, openLots: o.open_lots }, engine: resting ? { price: resting.price, openLots: resting.lots } : null },
+          details: {
+            orderId: o.id,
+            marketId: o.market_id,
+            projection: { price: o.price_ticks, openLots: o.open_lots },
+            engine: resting ? { price: resting.price, openLots: resting.lots } : null,
+          },
         });
       }
     }

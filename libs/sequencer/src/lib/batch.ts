@@ -52,16 +52,42 @@ export class Batch {
         const maker = this.directory.idOf(e.makerAgent);
         const taker = this.directory.idOf(e.takerAgent);
         const fees = a.fees[t++] as Applied['fees'][number];
-        p.trade({ marketId: m.id, eventSeq: e.seq, commandSeq: seq, makerOrderId: e.makerOrderId, takerOrderId: e.takerOrderId, makerAgentId: maker, takerAgentId: taker, takerSide: e.takerSide, priceTicks: e.price, lots: e.lots, notional: e.notional, ...fees });
+        p.trade({
+          marketId: m.id,
+          eventSeq: e.seq,
+          commandSeq: seq,
+          makerOrderId: e.makerOrderId,
+          takerOrderId: e.takerOrderId,
+          makerAgentId: maker,
+          takerAgentId: taker,
+          takerSide: e.takerSide,
+          priceTicks: e.price,
+          lots: e.lots,
+          notional: e.notional,
+          ...fees,
+        });
         const [buyer, seller] = e.takerSide === 'buy' ? [taker, maker] : [maker, taker];
         this.ledger.push(settlementTransfer(m, e, fees, buyer, seller, this.directory));
         if (e.makerOrderId !== own) p.touched(m, e.makerOrderId, seq, this.core.fills.get(e.makerOrderId));
       } else if ((e.kind === 'cancelled' || e.kind === 'expired' || e.kind === 'reduced' || e.kind === 'amended') && e.orderId !== own) {
-        p.touched(m, e.orderId, seq, this.core.fills.get(e.orderId), e.kind === 'cancelled' ? e.reason : e.kind === 'expired' ? 'expired' : null, e.kind === 'expired');
+        p.touched(
+          m,
+          e.orderId,
+          seq,
+          this.core.fills.get(e.orderId),
+          e.kind === 'cancelled' ? e.reason : e.kind === 'expired' ? 'expired' : null,
+          e.kind === 'expired',
+        );
       }
     }
     if (this.collect) this.committed.push({ seq, marketId: m.id, ts: mc.ts, events: committedEvents(this.core, this.directory, m, a) });
-    return { seq: String(seq), code: a.code, events: a.events, ...(a.rejection?.details ? { details: a.rejection.details } : {}), ...(order ? { orderId: own, order } : {}) };
+    return {
+      seq: String(seq),
+      code: a.code,
+      events: a.events,
+      ...(a.rejection?.details ? { details: a.rejection.details } : {}),
+      ...(order ? { orderId: own, order } : {}),
+    };
   }
 
   /** A funds movement the balance view accepted: logged, with its mint or burn. */
@@ -120,7 +146,13 @@ export function committedEvents(core: EngineCore, directory: Directory, m: HostM
   for (const [agent, assets] of touched) {
     for (const asset of assets) {
       const i = b.assetIndex(asset);
-      out.push({ kind: 'balance', agentId: directory.idOf(agent), asset, total: BigInt(b.getTotal(agent, i)), reserved: BigInt(b.getReserved(agent, i)) });
+      out.push({
+        kind: 'balance',
+        agentId: directory.idOf(agent),
+        asset,
+        total: BigInt(b.getTotal(agent, i)),
+        reserved: BigInt(b.getReserved(agent, i)),
+      });
     }
   }
   return out;

@@ -7,9 +7,7 @@ import type { TradeFees } from './settlement';
 import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
 
 /** A command as the log (engine_command.command) holds it. */
-export type LoggedCommand =
-  | { t: 'm'; c: MatchingCommand }
-  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+export type LoggedCommand = { t: 'm'; c: MatchingCommand } | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -91,7 +89,8 @@ export class EngineCore {
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
     if (logged.t === 'f') {
-      if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount))) throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);
+      if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
+        throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);
       return null;
     }
     const m = this.markets.get(marketId as string);

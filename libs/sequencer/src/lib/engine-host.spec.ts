@@ -29,7 +29,9 @@ describe('engine host pipeline (real Postgres)', () => {
     await host.load();
     for (const [i, agentId] of AGENTS.entries()) {
       for (const asset of ['CREDIT', 'PL.1K']) {
-        expect(await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 10_000_000n, transferId: `pipe-${i}-${asset}` })).toMatchObject({ code: null });
+        expect(
+          await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 10_000_000n, transferId: `pipe-${i}-${asset}` }),
+        ).toMatchObject({ code: null });
       }
     }
   });
@@ -47,7 +49,12 @@ describe('engine host pipeline (real Postgres)', () => {
     for (let i = 0; i < 300; i++) {
       const agentId = AGENTS[i % 2] as string;
       const r = await answered(
-        host.submit({ kind: 'place', marketId: M, agentId, order: { type: 'limit', side: i % 2 ? 'sell' : 'buy', price: 1000, lots: 1, tif: i % 4 < 2 ? 'GTC' : 'IOC' } }),
+        host.submit({
+          kind: 'place',
+          marketId: M,
+          agentId,
+          order: { type: 'limit', side: i % 2 ? 'sell' : 'buy', price: 1000, lots: 1, tif: i % 4 < 2 ? 'GTC' : 'IOC' },
+        }),
         `command ${i}`,
       );
       expect(r.code).toBeNull();
@@ -102,13 +109,17 @@ describe('engine host pipeline (real Postgres)', () => {
     };
     try {
       const order = { type: 'limit' as const, side: 'buy' as const, price: 900, lots: 1 };
-      await expect(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order })).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order })).rejects.toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+      });
       h.runBatch = runBatch;
       const t0 = Date.now();
       while (!host.attached && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 20));
       expect(host.attached).toBe(true);
       expect(loads).toBe(2);
-      expect((await answered(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order }), 'the command after recovery')).code).toBeNull();
+      expect(
+        (await answered(host.submit({ kind: 'place', marketId: M, agentId: AGENTS[0] as string, order }), 'the command after recovery')).code,
+      ).toBeNull();
     } finally {
       h.runBatch = runBatch;
       h.load = load;
@@ -120,7 +131,12 @@ describe('engine host pipeline (real Postgres)', () => {
       const rs = await answered(
         Promise.all(
           Array.from({ length: 1 + (round % 7) }, (_, i) =>
-            host.submit({ kind: 'place', marketId: M, agentId: AGENTS[(round + i) % 2] as string, order: { type: 'limit', side: (round + i) % 2 ? 'sell' : 'buy', price: 1000, lots: 1, tif: 'IOC' } }),
+            host.submit({
+              kind: 'place',
+              marketId: M,
+              agentId: AGENTS[(round + i) % 2] as string,
+              order: { type: 'limit', side: (round + i) % 2 ? 'sell' : 'buy', price: 1000, lots: 1, tif: 'IOC' },
+            }),
           ),
         ),
         `round ${round}`,
@@ -136,7 +152,12 @@ describe('engine host pipeline (real Postgres)', () => {
         if (i % 3 === 1) await new Promise((r) => setImmediate(r));
         else if (i % 3 === 2) await new Promise((r) => setTimeout(r, (k + i) % 3));
         const r = await answered(
-          host.submit({ kind: 'place', marketId: M, agentId: AGENTS[k % 2] as string, order: { type: 'limit', side: k % 2 ? 'sell' : 'buy', price: k % 2 ? 1100 : 900, lots: 1 } }),
+          host.submit({
+            kind: 'place',
+            marketId: M,
+            agentId: AGENTS[k % 2] as string,
+            order: { type: 'limit', side: k % 2 ? 'sell' : 'buy', price: k % 2 ? 1100 : 900, lots: 1 },
+          }),
           `loop ${k} command ${i}`,
         );
         expect(r.code).toBeNull();

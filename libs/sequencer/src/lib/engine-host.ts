@@ -174,7 +174,12 @@ export class EngineHost implements EngineReads {
   async load(opts: { emitAfter?: number } = {}): Promise<LoadResult> {
     const t0 = Date.now();
     try {
-      const r = await recover(this.pool, this.directory, { stages: this.stages, restoreSnapshots: this.options.restoreSnapshots, onSnapshotError: this.options.onSnapshotError, ...opts });
+      const r = await recover(this.pool, this.directory, {
+        stages: this.stages,
+        restoreSnapshots: this.options.restoreSnapshots,
+        onSnapshotError: this.options.onSnapshotError,
+        ...opts,
+      });
       const core = (this.core = r.core);
       this.checkpointSeq = core.seq;
       this.committedBooks = this.bookViews(core.markets.keys());
@@ -182,7 +187,8 @@ export class EngineHost implements EngineReads {
       this.broken = null;
       // GTD expiries of the orders resting now (those of orders that ended meanwhile would only cause idle ticks)
       core.expiries = [];
-      for (const m of core.markets.values()) for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) core.expiries.push({ at: o.expiresAt, marketId: m.id });
+      for (const m of core.markets.values())
+        for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) core.expiries.push({ at: o.expiresAt, marketId: m.id });
       this.expiry.schedule(this.core?.expiries);
       this.snapshots.recovered(core, r.result.fromSnapshot ?? 0, r.result.snapshotsRejected);
       if (r.replayed.length > 0) {
@@ -242,7 +248,11 @@ export class EngineHost implements EngineReads {
       const started = performance.now();
       let written!: () => void;
       const wrote = new Promise<void>((r) => (written = r));
-      const settled = this.runBatch(batch.map((p) => p.cmd), prev, written).then(
+      const settled = this.runBatch(
+        batch.map((p) => p.cmd),
+        prev,
+        written,
+      ).then(
         (results) => {
           this.onBatch(batch.length, performance.now() - started);
           batch.forEach((p, i) => p.resolve(results[i] as HostResult));
@@ -375,7 +385,11 @@ export class EngineHost implements EngineReads {
   private async writeCheckpoints(client: PoolClient): Promise<void> {
     const core = this.core as EngineCore;
     if (core.seq === 0) return;
-    await upsertCheckpoints(client, core.seq, [...core.markets.values()].map((m) => ({ marketId: m.id, hash: m.engine.stateHash() })));
+    await upsertCheckpoints(
+      client,
+      core.seq,
+      [...core.markets.values()].map((m) => ({ marketId: m.id, hash: m.engine.stateHash() })),
+    );
     this.checkpointSeq = core.seq;
   }
 

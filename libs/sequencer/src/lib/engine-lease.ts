@@ -54,7 +54,12 @@ export class EngineLease {
   /** Gives the lease up if it is ours (a clean stop: a standby takes over at once). */
   async release(): Promise<void> {
     this.confirmedAt = 0;
-    await this.redis.eval(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`, 1, this.keys.lease, this.nodeId);
+    await this.redis.eval(
+      `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`,
+      1,
+      this.keys.lease,
+      this.nodeId,
+    );
   }
 }
 

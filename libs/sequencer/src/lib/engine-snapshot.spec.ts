@@ -89,7 +89,8 @@ describe('engine snapshots (real Postgres)', () => {
   it('restores the newest snapshot, replays only the tail, and equals a full replay; a bad snapshot is skipped', async () => {
     // db.pool stays unused: the database is copied (CREATE DATABASE ... TEMPLATE needs it without sessions)
     let p1 = pool(db.url);
-    for (const code of ['SA.1K', 'SB.1K']) expect((await defineAsset(p1, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
+    for (const code of ['SA.1K', 'SB.1K'])
+      expect((await defineAsset(p1, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
     const market = (id: string, base: string, fees: [number, number]) =>
       p1.query(
         `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
@@ -104,20 +105,30 @@ describe('engine snapshots (real Postgres)', () => {
     // --- 1. host A: ~2,600 mixed commands, a snapshot every 400 commands (one write failing), then a clean stop
     const written: { seq: number; bytes: number }[] = [];
     const snapErrors: string[] = [];
-    const a = host(p1, { snapshotEvery: SNAPSHOT_EVERY, onSnapshot: (s) => written.push(s), onSnapshotError: (e, phase) => snapErrors.push(`${phase}: ${e.message}`) });
+    const a = host(p1, {
+      snapshotEvery: SNAPSHOT_EVERY,
+      onSnapshot: (s) => written.push(s),
+      onSnapshotError: (e, phase) => snapErrors.push(`${phase}: ${e.message}`),
+    });
     expect(await a.load()).toMatchObject({ commands: 0, fromSnapshot: null });
     const rand = mulberry32(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     const resting: { marketId: string; agentId: string; orderId: number }[] = [];
     let n = 0;
     const funds = (agentId: string, asset: string, amount: bigint, op: 'deposit' | 'withdraw' = 'deposit'): HostCommand => ({
-      kind: 'funds', op, agentId, asset, amount, transferId: `snap-${op}-${n++}`,
+      kind: 'funds',
+      op,
+      agentId,
+      asset,
+      amount,
+      transferId: `snap-${op}-${n++}`,
     });
     const submitAll = async (h: EngineHost, cmds: HostCommand[]) => {
       const rs = await Promise.all(cmds.map((c) => h.submit(c)));
       rs.forEach((r, i) => {
         const c = cmds[i] as HostCommand;
-        if (c.kind === 'place' && r.order?.['status'] === 'open') resting.push({ marketId: c.marketId, agentId: c.agentId, orderId: r.orderId as number });
+        if (c.kind === 'place' && r.order?.['status'] === 'open')
+          resting.push({ marketId: c.marketId, agentId: c.agentId, orderId: r.orderId as number });
       });
       return rs;
     };
@@ -129,11 +140,33 @@ describe('engine snapshots (real Postgres)', () => {
       const away = 1 + Math.floor(rand() * 30);
       if (x < 0.45) {
         // rests, mostly: away from the middle on its own side
-        return { kind: 'place', marketId, agentId, order: { type: 'limit', side, price: side === 'buy' ? 1000 - away : 1000 + away, lots: 1 + Math.floor(rand() * 20), ...(rand() < 0.3 ? { clientOrderId: `c${n++}` } : {}) } };
+        return {
+          kind: 'place',
+          marketId,
+          agentId,
+          order: {
+            type: 'limit',
+            side,
+            price: side === 'buy' ? 1000 - away : 1000 + away,
+            lots: 1 + Math.floor(rand() * 20),
+            ...(rand() < 0.3 ? { clientOrderId: `c${n++}` } : {}),
+          },
+        };
       }
       if (x < 0.62) {
         // crosses
-        return { kind: 'place', marketId, agentId, order: { type: 'limit', side, price: side === 'buy' ? 1000 + away : 1000 - away, lots: 1 + Math.floor(rand() * 30), tif: rand() < 0.3 ? 'IOC' : 'GTC' } };
+        return {
+          kind: 'place',
+          marketId,
+          agentId,
+          order: {
+            type: 'limit',
+            side,
+            price: side === 'buy' ? 1000 + away : 1000 - away,
+            lots: 1 + Math.floor(rand() * 30),
+            tif: rand() < 0.3 ? 'IOC' : 'GTC',
+          },
+        };
       }
       if (x < 0.67) return { kind: 'place', marketId, agentId, order: { type: 'market', side, lots: 1 + Math.floor(rand() * 10) } };
       if (x < 0.85 && resting.length > 0) {
@@ -142,16 +175,37 @@ describe('engine snapshots (real Postgres)', () => {
       }
       if (x < 0.9 && resting.length > 0) {
         const o = pick(resting);
-        return { kind: 'amend', marketId: o.marketId, agentId: o.agentId, orderId: o.orderId, price: 1000 + (rand() < 0.5 ? -1 : 1) * (20 + Math.floor(rand() * 20)), lots: 1 + Math.floor(rand() * 10) };
+        return {
+          kind: 'amend',
+          marketId: o.marketId,
+          agentId: o.agentId,
+          orderId: o.orderId,
+          price: 1000 + (rand() < 0.5 ? -1 : 1) * (20 + Math.floor(rand() * 20)),
+          lots: 1 + Math.floor(rand() * 10),
+        };
       }
-      if (x < 0.93) return { kind: 'place', marketId, agentId, order: { type: 'limit', side, price: side === 'buy' ? 900 : 1100, lots: 2, tif: 'GTD', expiresAt: Date.now() + 3_600_000 } };
+      if (x < 0.93)
+        return {
+          kind: 'place',
+          marketId,
+          agentId,
+          order: { type: 'limit', side, price: side === 'buy' ? 900 : 1100, lots: 2, tif: 'GTD', expiresAt: Date.now() + 3_600_000 },
+        };
       if (x < 0.95) return { kind: 'cancel_all', agentId, marketId };
       return funds(agentId, pick(['CREDIT', 'SA.1K', 'SB.1K']), BigInt(1 + Math.floor(rand() * 1000)), rand() < 0.5 ? 'deposit' : 'withdraw');
     };
 
-    await submitAll(a, [...AGENTS, GTD_AGENT].flatMap((ag) => [funds(ag, 'CREDIT', 100_000_000n), funds(ag, 'SA.1K', 1_000_000n), funds(ag, 'SB.1K', 1_000_000n)]));
+    await submitAll(
+      a,
+      [...AGENTS, GTD_AGENT].flatMap((ag) => [funds(ag, 'CREDIT', 100_000_000n), funds(ag, 'SA.1K', 1_000_000n), funds(ag, 'SB.1K', 1_000_000n)]),
+    );
     // a GTD order that expires on time during the run (the host's timer logs a tick)
-    const shortGtd = await a.submit({ kind: 'place', marketId: M2, agentId: GTD_AGENT, order: { type: 'limit', side: 'sell', price: 1450, lots: 3, tif: 'GTD', expiresAt: Date.now() + 150 } });
+    const shortGtd = await a.submit({
+      kind: 'place',
+      marketId: M2,
+      agentId: GTD_AGENT,
+      order: { type: 'limit', side: 'sell', price: 1450, lots: 3, tif: 'GTD', expiresAt: Date.now() + 150 },
+    });
     expect(shortGtd.order?.['status']).toBe('open');
     let repairedAt = 0;
     for (let round = 0; round < 20; round++) {
@@ -172,7 +226,9 @@ describe('engine snapshots (real Postgres)', () => {
     expect(written.length).toBeGreaterThanOrEqual(5);
     expect(written.at(-1)?.seq).toBe(seqA); // at stop()
     expect(written.some((w) => w.seq > repairedAt && w.seq <= repairedAt + 130)).toBe(true); // taken again by the next batch
-    const kept = (await p1.query<{ seq: string }>('SELECT command_seq AS seq FROM engine_snapshot ORDER BY command_seq')).rows.map((r) => Number(r.seq));
+    const kept = (await p1.query<{ seq: string }>('SELECT command_seq AS seq FROM engine_snapshot ORDER BY command_seq')).rows.map((r) =>
+      Number(r.seq),
+    );
     expect(kept).toEqual(written.slice(-2).map((w) => w.seq)); // the last two
     const openA = a.marketIds().reduce((s, id) => s + a.market(id)!.engine.openOrders, 0);
     expect(openA).toBeGreaterThan(200);
@@ -233,7 +289,9 @@ describe('engine snapshots (real Postgres)', () => {
     const recovery = { fromSnapshot: ls.ms, full: lf.ms, tail: ls.commands, log: lf.commands };
 
     // --- 4. a snapshot that does not verify is skipped: the one before, then the whole log
-    const snaps = (await p1.query<{ seq: string }>('SELECT command_seq AS seq FROM engine_snapshot ORDER BY command_seq DESC')).rows.map((r) => Number(r.seq));
+    const snaps = (await p1.query<{ seq: string }>('SELECT command_seq AS seq FROM engine_snapshot ORDER BY command_seq DESC')).rows.map((r) =>
+      Number(r.seq),
+    );
     expect(snaps).toEqual([seqS, seqA]);
     const restoreErrors: string[] = [];
     const verifier = () => host(p1, { snapshotEvery: 0, onSnapshotError: (e, phase) => restoreErrors.push(`${phase}: ${e.message}`) });
@@ -243,10 +301,14 @@ describe('engine snapshots (real Postgres)', () => {
     expect({ ...reference, expiries: null }).toEqual({ ...stateOf(s), expiries: null });
 
     // the newest one's stored hash tampered
-    await p1.query(`UPDATE engine_snapshot SET state_hashes = jsonb_set(state_hashes, '{${M1}}', '"0000000000000000"') WHERE command_seq = $1`, [seqS]);
+    await p1.query(`UPDATE engine_snapshot SET state_hashes = jsonb_set(state_hashes, '{${M1}}', '"0000000000000000"') WHERE command_seq = $1`, [
+      seqS,
+    ]);
     const h1 = verifier();
     expect(await h1.load()).toMatchObject({ fromSnapshot: seqA, commands: seqS - seqA, snapshotsRejected: 1 });
-    expect(restoreErrors).toEqual([expect.stringMatching(new RegExp(`^restore: snapshot of command ${seqS} not used: market SA.1K/CREDIT restores to state hash`))]);
+    expect(restoreErrors).toEqual([
+      expect.stringMatching(new RegExp(`^restore: snapshot of command ${seqS} not used: market SA.1K/CREDIT restores to state hash`)),
+    ]);
     expect(stateOf(h1)).toEqual(reference);
 
     // and the one before it: an order's size changed in its data (still a well-formed document)

@@ -1,5 +1,14 @@
 import type { OrderSide } from '@ate/contracts';
-import { type BalancesSnapshot, type BalanceView, type EngineSnapshot, hashSnapshot, type MarketConfig, type MatchingEngine, type SnapshotOrder, STP_MODES } from '@ate/matching';
+import {
+  type BalancesSnapshot,
+  type BalanceView,
+  type EngineSnapshot,
+  hashSnapshot,
+  type MarketConfig,
+  type MatchingEngine,
+  type SnapshotOrder,
+  STP_MODES,
+} from '@ate/matching';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
 
@@ -73,7 +82,11 @@ export interface DecodedSnapshot {
   lastOrderId: number;
   balances: BalancesSnapshot;
   /** each market's engine state, and the host's fills of its open orders */
-  markets: { id: string; engine: Omit<EngineSnapshot, 'config' | 'balances'>; fills: { orderId: number; agent: number; filled: number; notional: number }[] }[];
+  markets: {
+    id: string;
+    engine: Omit<EngineSnapshot, 'config' | 'balances'>;
+    fills: { orderId: number; agent: number; filled: number; notional: number }[];
+  }[];
 }
 
 /** Each market's state hash (the engine's stateHash(), book and balances, in the layout of the captured view). */
@@ -108,7 +121,19 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
         lastOrderId: e.lastOrderId,
         refPrice: e.refPrice,
         nextPrio: e.nextPrio,
-        orderId: [], prio: [], agent: [], buy: [], price: [], lots: [], reserved: [], expiresAt: [], stp: [], postOnly: [], clientOrderId: [], filled: [], notional: [],
+        orderId: [],
+        prio: [],
+        agent: [],
+        buy: [],
+        price: [],
+        lots: [],
+        reserved: [],
+        expiresAt: [],
+        stp: [],
+        postOnly: [],
+        clientOrderId: [],
+        filled: [],
+        notional: [],
       };
       let lastId = 0;
       let lastPrio = 0;
@@ -151,7 +176,14 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
   const na = Array.isArray(doc.assets) ? doc.assets.length : bad('assets');
   if (!doc.assets.every((a) => typeof a === 'string') || !ints(doc.supply, na)) bad('assets');
   const nAgents = Array.isArray(doc.agents) ? doc.agents.length : bad('agents');
-  if (!ints(doc.agents, nAgents) || !Array.isArray(doc.total) || !Array.isArray(doc.reserved) || doc.total.length !== na || doc.reserved.length !== na) bad('agents');
+  if (
+    !ints(doc.agents, nAgents) ||
+    !Array.isArray(doc.total) ||
+    !Array.isArray(doc.reserved) ||
+    doc.total.length !== na ||
+    doc.reserved.length !== na
+  )
+    bad('agents');
   for (let i = 0; i < na; i++) if (!ints(doc.total[i], nAgents) || !ints(doc.reserved[i], nAgents)) bad('balances');
   const balances: BalancesSnapshot = {
     assets: doc.assets,
@@ -164,8 +196,10 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
     if (typeof m.id !== 'string' || !['open', 'cancel_only', 'halted'].includes(m.state)) bad('market');
     if (![m.seq, m.lastTs, m.lastOrderId, m.refPrice, m.nextPrio].every(int)) bad(`market ${m.id}`);
     const n = Array.isArray(m.orderId) ? m.orderId.length : bad(`orders of ${m.id}`);
-    for (const col of [m.prio, m.agent, m.buy, m.price, m.lots, m.reserved, m.expiresAt, m.stp, m.postOnly, m.filled, m.notional, m.orderId]) if (!ints(col, n)) bad(`orders of ${m.id}`);
-    if (!Array.isArray(m.clientOrderId) || m.clientOrderId.length !== n || !m.clientOrderId.every((c) => c === null || typeof c === 'string')) bad(`orders of ${m.id}`);
+    for (const col of [m.prio, m.agent, m.buy, m.price, m.lots, m.reserved, m.expiresAt, m.stp, m.postOnly, m.filled, m.notional, m.orderId])
+      if (!ints(col, n)) bad(`orders of ${m.id}`);
+    if (!Array.isArray(m.clientOrderId) || m.clientOrderId.length !== n || !m.clientOrderId.every((c) => c === null || typeof c === 'string'))
+      bad(`orders of ${m.id}`);
     const orders: SnapshotOrder[] = [];
     const fills: DecodedSnapshot['markets'][number]['fills'] = [];
     let id = 0;
@@ -188,11 +222,21 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
         prio,
         reserved: m.reserved[i] as number,
       });
-      if ((m.filled[i] as number) >= 0) fills.push({ orderId: id, agent: m.agent[i] as number, filled: m.filled[i] as number, notional: m.notional[i] as number });
+      if ((m.filled[i] as number) >= 0)
+        fills.push({ orderId: id, agent: m.agent[i] as number, filled: m.filled[i] as number, notional: m.notional[i] as number });
     }
     return {
       id: m.id,
-      engine: { version: 1 as const, state: m.state, seq: m.seq, lastTs: m.lastTs, lastOrderId: m.lastOrderId, refPrice: m.refPrice, nextPrio: m.nextPrio, orders },
+      engine: {
+        version: 1 as const,
+        state: m.state,
+        seq: m.seq,
+        lastTs: m.lastTs,
+        lastOrderId: m.lastOrderId,
+        refPrice: m.refPrice,
+        nextPrio: m.nextPrio,
+        orders,
+      },
       fills,
     };
   });
@@ -210,7 +254,8 @@ export function restoreBalancesInto(view: BalanceView, b: BalancesSnapshot): voi
   });
   idx.forEach((to, i) => (view.supply[to] = b.supply[i] as number));
   for (const row of b.agents) {
-    if (!Number.isInteger(row.agent) || row.agent < 0 || row.agent >= view.agentsMax) throw new Error(`snapshot agent ${row.agent} is beyond this node's agents`);
+    if (!Number.isInteger(row.agent) || row.agent < 0 || row.agent >= view.agentsMax)
+      throw new Error(`snapshot agent ${row.agent} is beyond this node's agents`);
     view.registerAgent(row.agent);
     idx.forEach((to, i) => view.setBalance(row.agent, to, row.total[i] as number, row.reserved[i] as number));
   }
@@ -224,7 +269,11 @@ export function projectBalances(view: BalanceView, assets: readonly string[]): B
     assets: [...assets],
     agentsMax: full.agentsMax,
     supply: idx.map((i) => full.supply[i] as number),
-    agents: full.agents.map((r) => ({ agent: r.agent, total: idx.map((i) => r.total[i] as number), reserved: idx.map((i) => r.reserved[i] as number) })),
+    agents: full.agents.map((r) => ({
+      agent: r.agent,
+      total: idx.map((i) => r.total[i] as number),
+      reserved: idx.map((i) => r.reserved[i] as number),
+    })),
   };
 }
 

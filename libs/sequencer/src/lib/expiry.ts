@@ -15,13 +15,16 @@ export class ExpiryTimer {
     expiries.sort((a, b) => a.at - b.at);
     const next = expiries[0] as { at: number };
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      const now = Date.now();
-      const due = new Set<string>();
-      while (expiries.length > 0 && (expiries[0] as { at: number }).at <= now) due.add((expiries.shift() as { marketId: string }).marketId);
-      for (const marketId of due) this.tick(marketId);
-      this.schedule(expiries);
-    }, Math.max(0, Math.min(next.at - Date.now() + 1, 2 ** 31 - 1)));
+    this.timer = setTimeout(
+      () => {
+        const now = Date.now();
+        const due = new Set<string>();
+        while (expiries.length > 0 && (expiries[0] as { at: number }).at <= now) due.add((expiries.shift() as { marketId: string }).marketId);
+        for (const marketId of due) this.tick(marketId);
+        this.schedule(expiries);
+      },
+      Math.max(0, Math.min(next.at - Date.now() + 1, 2 ** 31 - 1)),
+    );
     this.timer.unref();
   }
 

@@ -44,11 +44,23 @@ function agentNum(b: Batch, agentId: string): number {
 }
 
 function limitOrMarket(o: PlaceOrder, ts: number, orderId: number, agent: number): MatchingCommand {
-  const common = { ts, orderId, agent, side: o.side, ...(o.stp ? { stp: o.stp } : {}), ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}) };
+  const common = {
+    ts,
+    orderId,
+    agent,
+    side: o.side,
+    ...(o.stp ? { stp: o.stp } : {}),
+    ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
+  };
   if (o.type === 'limit') {
     return {
-      type: 'limit', ...common, price: o.price as number, lots: o.lots as number, tif: o.tif ?? 'GTC',
-      ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}), ...(o.postOnly ? { postOnly: true } : {}),
+      type: 'limit',
+      ...common,
+      price: o.price as number,
+      lots: o.lots as number,
+      tif: o.tif ?? 'GTC',
+      ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
+      ...(o.postOnly ? { postOnly: true } : {}),
     };
   }
   return { type: 'market', ...common, ...(o.lots !== undefined ? { lots: o.lots } : {}), ...(o.spend !== undefined ? { spend: o.spend } : {}) };
@@ -75,13 +87,18 @@ const place: CommandHandler<HostCommandOf<'place'>> = {
 
 const cancel: CommandHandler<HostCommandOf<'cancel'>> = {
   prepare: (ctx, cmd) => agentAndMarket(ctx, cmd.agentId, cmd.marketId),
-  execute: (b, cmd, ts) => b.matching(market(b.core, cmd.marketId), { type: 'cancel', ts, agent: agentNum(b, cmd.agentId), orderId: cmd.orderId }, cmd.agentId),
+  execute: (b, cmd, ts) =>
+    b.matching(market(b.core, cmd.marketId), { type: 'cancel', ts, agent: agentNum(b, cmd.agentId), orderId: cmd.orderId }, cmd.agentId),
 };
 
 const amend: CommandHandler<HostCommandOf<'amend'>> = {
   prepare: (ctx, cmd) => agentAndMarket(ctx, cmd.agentId, cmd.marketId),
   execute: (b, cmd, ts) =>
-    b.matching(market(b.core, cmd.marketId), { type: 'amend', ts, agent: agentNum(b, cmd.agentId), orderId: cmd.orderId, price: cmd.price, lots: cmd.lots }, cmd.agentId),
+    b.matching(
+      market(b.core, cmd.marketId),
+      { type: 'amend', ts, agent: agentNum(b, cmd.agentId), orderId: cmd.orderId, price: cmd.price, lots: cmd.lots },
+      cmd.agentId,
+    ),
 };
 
 const cancelAll: CommandHandler<HostCommandOf<'cancel_all'>> = {
@@ -116,7 +133,8 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
     await ctx.directory.resolve(cmd.agentId);
     if (!ctx.core.balances.assets.includes(cmd.asset)) throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { code: cmd.asset });
     // refused here, alone: inside a batch it would fail every command of the batch
-    if (cmd.amount > BigInt(HOLDING_MAX)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.', { maxHolding: String(HOLDING_MAX) });
+    if (cmd.amount > BigInt(HOLDING_MAX))
+      throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount is beyond what the engine holds per agent.', { maxHolding: String(HOLDING_MAX) });
     await ctx.directory.ensureAccount(cmd.agentId, cmd.asset);
     await ctx.directory.ensureSystem('issuance', cmd.asset);
   },
@@ -131,7 +149,13 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
         : { seq: null, code: 'AMOUNT_OUT_OF_RANGE', events: [], details: { maxHolding: String(HOLDING_MAX) } };
     }
     b.ids.remember(key, 0);
-    const transfer = fundsTransfer(cmd.op, cmd.transferId, b.directory.agent(cmd.agentId, cmd.asset), b.directory.system('issuance', cmd.asset), cmd.amount);
+    const transfer = fundsTransfer(
+      cmd.op,
+      cmd.transferId,
+      b.directory.agent(cmd.agentId, cmd.asset),
+      b.directory.system('issuance', cmd.asset),
+      cmd.amount,
+    );
     return b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer);
   },
 };
@@ -151,7 +175,9 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   await place.prepare(ctx, cmd);
   const m = market(ctx.core, cmd.marketId);
   const agent = ctx.directory.numOf(cmd.agentId) as number;
-  const mc = limitOrMarket(cmd.order, Math.max(ctx.core.lastTs, Date.now()), ctx.core.lastOrderId + 1, agent) as LimitOrderCommand | MarketOrderCommand;
+  const mc = limitOrMarket(cmd.order, Math.max(ctx.core.lastTs, Date.now()), ctx.core.lastOrderId + 1, agent) as
+    | LimitOrderCommand
+    | MarketOrderCommand;
   const refused = ctx.core.preTradeVerdict(m, mc, cmd.agentId);
   if (refused) return { code: refused.code, ...(refused.details ? { details: refused.details } : {}) };
   // placing registers the agent first (an agent never funded holds nothing); the dry run undoes it

@@ -57,4 +57,3 @@ export async function reloadHost(host: EngineHost): Promise<void> {
 export async function ensureHostAsset(host: EngineHost, code: string): Promise<void> {
   if (!host.hasAsset(code)) await reloadHost(host);
 }
-

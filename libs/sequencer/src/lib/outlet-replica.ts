@@ -48,21 +48,55 @@ export class OutletReplica {
 }
 
 /** One random command of a random agent (orders near the reference price 1000 so they trade). */
-export function randomHostCommand(rnd: () => number, i: number, placed: Map<string, number[]>, world: { agents: readonly string[]; markets: readonly string[]; assets: readonly string[] }): HostCommand {
+export function randomHostCommand(
+  rnd: () => number,
+  i: number,
+  placed: Map<string, number[]>,
+  world: { agents: readonly string[]; markets: readonly string[]; assets: readonly string[] },
+): HostCommand {
   const { agents: AGENTS, markets: MARKETS, assets: ASSETS } = world;
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)] as T;
   const agentId = pick(AGENTS);
   const marketId = pick(MARKETS);
   const r = rnd();
-  if (r < 0.06) return { kind: 'funds', op: rnd() < 0.7 ? 'deposit' : 'withdraw', agentId, asset: pick(ASSETS), amount: BigInt(1 + Math.floor(rnd() * 50_000)), transferId: `f-${i}` };
+  if (r < 0.06)
+    return {
+      kind: 'funds',
+      op: rnd() < 0.7 ? 'deposit' : 'withdraw',
+      agentId,
+      asset: pick(ASSETS),
+      amount: BigInt(1 + Math.floor(rnd() * 50_000)),
+      transferId: `f-${i}`,
+    };
   const mine = placed.get(agentId) ?? [];
   if (r < 0.16 && mine.length > 0) return { kind: 'cancel', marketId, agentId, orderId: pick(mine) };
-  if (r < 0.2 && mine.length > 0) return { kind: 'amend', marketId, agentId, orderId: pick(mine), price: 990 + Math.floor(rnd() * 20), lots: 1 + Math.floor(rnd() * 9) };
+  if (r < 0.2 && mine.length > 0)
+    return { kind: 'amend', marketId, agentId, orderId: pick(mine), price: 990 + Math.floor(rnd() * 20), lots: 1 + Math.floor(rnd() * 9) };
   if (r < 0.22) return { kind: 'cancel_all', agentId, ...(rnd() < 0.5 ? { marketId } : {}) };
-  if (r < 0.3) return { kind: 'place', marketId, agentId, order: { type: 'market', side: rnd() < 0.5 ? 'buy' : 'sell', ...(rnd() < 0.5 ? { lots: 1 + Math.floor(rnd() * 6) } : { spend: 1 + Math.floor(rnd() * 20_000) }) } };
+  if (r < 0.3)
+    return {
+      kind: 'place',
+      marketId,
+      agentId,
+      order: {
+        type: 'market',
+        side: rnd() < 0.5 ? 'buy' : 'sell',
+        ...(rnd() < 0.5 ? { lots: 1 + Math.floor(rnd() * 6) } : { spend: 1 + Math.floor(rnd() * 20_000) }),
+      },
+    };
   const tif = pick(['GTC', 'GTC', 'GTC', 'IOC', 'FOK'] as const);
   return {
-    kind: 'place', marketId, agentId,
-    order: { type: 'limit', side: rnd() < 0.5 ? 'buy' : 'sell', price: 990 + Math.floor(rnd() * 20), lots: 1 + Math.floor(rnd() * 9), tif, ...(tif === 'GTC' && rnd() < 0.1 ? { postOnly: true } : {}), clientOrderId: `c-${i}` },
+    kind: 'place',
+    marketId,
+    agentId,
+    order: {
+      type: 'limit',
+      side: rnd() < 0.5 ? 'buy' : 'sell',
+      price: 990 + Math.floor(rnd() * 20),
+      lots: 1 + Math.floor(rnd() * 9),
+      tif,
+      ...(tif === 'GTC' && rnd() < 0.1 ? { postOnly: true } : {}),
+      clientOrderId: `c-${i}`,
+    },
   };
 }

@@ -29,7 +29,8 @@ describe('the committed-event outlet (real Postgres)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('outlet');
-    for (const code of ASSETS.slice(1)) expect((await defineAsset(db.pool, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
+    for (const code of ASSETS.slice(1))
+      expect((await defineAsset(db.pool, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
     for (const [i, id] of MARKETS.entries()) {
       // OA rounds fees up (the default of new markets), OB down (a market made before the setting)
       await db.pool.query(
@@ -53,7 +54,9 @@ describe('the committed-event outlet (real Postgres)', () => {
   });
 
   it('a subscriber rebuilds every book and balance from the events alone, after a random run', async () => {
-    for (const agentId of AGENTS) for (const asset of ASSETS) await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 2_000_000n, transferId: `seed-${agentId}-${asset}` });
+    for (const agentId of AGENTS)
+      for (const asset of ASSETS)
+        await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount: 2_000_000n, transferId: `seed-${agentId}-${asset}` });
     const rnd = mulberry32(20261201);
     const placed = new Map<string, number[]>();
     const other = new Client({ connectionString: db.url });
@@ -67,7 +70,10 @@ describe('the committed-event outlet (real Postgres)', () => {
           if (c.kind === 'place' && r.orderId && r.order?.status === 'open') placed.set(c.agentId, [...(placed.get(c.agentId) ?? []), r.orderId]);
         });
         // an answered order is committed: another connection sees it at once
-        const last = results.map((r) => r.orderId).filter((x): x is number => x !== undefined).pop();
+        const last = results
+          .map((r) => r.orderId)
+          .filter((x): x is number => x !== undefined)
+          .pop();
         if (last) expect((await other.query('SELECT 1 FROM trading_order WHERE id = $1', [last])).rowCount).toBe(1);
       }
     } finally {
@@ -83,7 +89,8 @@ describe('the committed-event outlet (real Postgres)', () => {
       expect(rebuilt.books.get(id)?.seq).toBe(e.sequence);
     }
     for (const agentId of AGENTS) {
-      for (const asset of ASSETS) expect([agentId, asset, rebuilt.balances.get(`${agentId} ${asset}`)]).toEqual([agentId, asset, host.holdings(agentId, asset)]);
+      for (const asset of ASSETS)
+        expect([agentId, asset, rebuilt.balances.get(`${agentId} ${asset}`)]).toEqual([agentId, asset, host.holdings(agentId, asset)]);
     }
     expect(rebuilt.trades.length).toBeGreaterThan(100);
     expect(await host.agreement()).toMatchObject({ ok: true, violations: [] });
@@ -119,30 +126,60 @@ describe('the committed-event outlet (real Postgres)', () => {
     const trades = rebuilt.trades as Extract<CommittedEvent, { kind: 'trade' }>[];
     const ceil = (a: number, bps: number) => Math.ceil((a * bps) / 10_000);
     // the first fill of a fresh taker buy on OA (rounding up): buyer = taker (30 bps on base), seller = maker (5 bps)
-    await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[0]!, order: { type: 'limit', side: 'sell', price: 1009, lots: 4, tif: 'GTC' } });
+    await host.submit({
+      kind: 'place',
+      marketId: MARKETS[0]!,
+      agentId: AGENTS[0]!,
+      order: { type: 'limit', side: 'sell', price: 1009, lots: 4, tif: 'GTC' },
+    });
     const before = trades.length;
-    const r = await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[1]!, order: { type: 'limit', side: 'buy', price: 1019, lots: 4, tif: 'IOC' } });
+    const r = await host.submit({
+      kind: 'place',
+      marketId: MARKETS[0]!,
+      agentId: AGENTS[1]!,
+      order: { type: 'limit', side: 'buy', price: 1019, lots: 4, tif: 'IOC' },
+    });
     expect(r.code).toBeNull();
     const t = trades.slice(before)[0]!;
     expect(t).toMatchObject({ takerSide: 'buy', takerAgentId: AGENTS[1], makerAgentId: AGENTS[0], lots: 4, price: 1009, notional: 4036 });
     expect(t.buyerFee).toBe(ceil(4 * 3, 30)); // taker: 30 bps of 12 base units, rounded up: 1
     expect(t.sellerFee).toBe(ceil(4036, 5)); // maker: 5 bps of 4,036 credits, rounded up: 3
-    const rows = await db.pool.query('SELECT buyer_fee::int, seller_fee::int FROM trade WHERE market_id = $1 AND event_seq = $2', [MARKETS[0], t.seq]);
+    const rows = await db.pool.query('SELECT buyer_fee::int, seller_fee::int FROM trade WHERE market_id = $1 AND event_seq = $2', [
+      MARKETS[0],
+      t.seq,
+    ]);
     expect(rows.rows[0]).toEqual({ buyer_fee: t.buyerFee, seller_fee: t.sellerFee });
   });
 
   it('a batch whose COMMIT fails is answered with 503 to every command and emits nothing', async () => {
     // a deferred trigger refuses, at COMMIT, any trade of exactly 7 lots
     await db.pool.query(`CREATE FUNCTION refuse_seven() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no sevens'; END $$`);
-    await db.pool.query(`CREATE CONSTRAINT TRIGGER no_sevens AFTER INSERT ON trade DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.lots = 7) EXECUTE FUNCTION refuse_seven()`);
+    await db.pool.query(
+      `CREATE CONSTRAINT TRIGGER no_sevens AFTER INSERT ON trade DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.lots = 7) EXECUTE FUNCTION refuse_seven()`,
+    );
     await clearBooks();
     const seqBefore = rebuilt.seqs.length;
     const tradesBefore = rebuilt.trades.length;
     try {
-      await host.submit({ kind: 'place', marketId: MARKETS[1]!, agentId: AGENTS[2]!, order: { type: 'limit', side: 'sell', price: 1005, lots: 7, tif: 'GTC' } });
+      await host.submit({
+        kind: 'place',
+        marketId: MARKETS[1]!,
+        agentId: AGENTS[2]!,
+        order: { type: 'limit', side: 'sell', price: 1005, lots: 7, tif: 'GTC' },
+      });
       const wave = await Promise.allSettled([
-        host.submit({ kind: 'place', marketId: MARKETS[1]!, agentId: AGENTS[3]!, order: { type: 'limit', side: 'buy', price: 1005, lots: 7, tif: 'IOC' } }),
-        host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[3]!, order: { type: 'limit', side: 'buy', price: 900, lots: 1, tif: 'GTC' } }),
+        host.submit({
+          kind: 'place',
+          marketId: MARKETS[1]!,
+          agentId: AGENTS[3]!,
+          order: { type: 'limit', side: 'buy', price: 1005, lots: 7, tif: 'IOC' },
+        }),
+        host.submit({
+          kind: 'place',
+          marketId: MARKETS[0]!,
+          agentId: AGENTS[3]!,
+          order: { type: 'limit', side: 'buy', price: 900, lots: 1, tif: 'GTC' },
+        }),
       ]);
       expect(wave.map((w) => w.status)).toEqual(['rejected', 'rejected']);
       expect(wave.map((w) => (w as PromiseRejectedResult).reason.code)).toEqual(['SERVICE_UNAVAILABLE', 'SERVICE_UNAVAILABLE']);
@@ -155,10 +192,16 @@ describe('the committed-event outlet (real Postgres)', () => {
     expect(host.attached).toBe(true);
     expect(batchErrors.length).toBeGreaterThan(0);
     // after the rebuild the subscriber and the engine still agree: nothing of the failed batch was seen
-    const ok = await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[3]!, order: { type: 'limit', side: 'buy', price: 900, lots: 1, tif: 'GTC' } });
+    const ok = await host.submit({
+      kind: 'place',
+      marketId: MARKETS[0]!,
+      agentId: AGENTS[3]!,
+      order: { type: 'limit', side: 'buy', price: 900, lots: 1, tif: 'GTC' },
+    });
     expect(ok.code).toBeNull();
     expect(rebuilt.seqs.slice(seqBefore)).toEqual(rebuilt.seqs.slice(seqBefore).map((_, k) => rebuilt.seqs[seqBefore - 1]! + 1 + k));
     for (const id of MARKETS) expect(rebuilt.levels(id)).toEqual(host.market(id)!.engine.depth(100_000));
-    for (const agentId of AGENTS) for (const asset of ASSETS) expect(rebuilt.balances.get(`${agentId} ${asset}`)).toEqual(host.holdings(agentId, asset));
+    for (const agentId of AGENTS)
+      for (const asset of ASSETS) expect(rebuilt.balances.get(`${agentId} ${asset}`)).toEqual(host.holdings(agentId, asset));
   });
 });

@@ -35,12 +35,39 @@ export type OrderColumns = Columns<Omit<OrderRecord, 'createdAt' | 'updatedAt'>>
 export type TradeColumns = Columns<TradeRecord>;
 
 const ORDER_FIELDS = [
-  'id', 'marketId', 'agentId', 'clientOrderId', 'side', 'type', 'tif', 'postOnly', 'priceTicks', 'lots', 'spend', 'expiresAt',
-  'status', 'filledLots', 'openLots', 'filledNotional', 'reason', 'commandSeq',
+  'id',
+  'marketId',
+  'agentId',
+  'clientOrderId',
+  'side',
+  'type',
+  'tif',
+  'postOnly',
+  'priceTicks',
+  'lots',
+  'spend',
+  'expiresAt',
+  'status',
+  'filledLots',
+  'openLots',
+  'filledNotional',
+  'reason',
+  'commandSeq',
 ] as const satisfies readonly (keyof OrderColumns)[];
 const TRADE_FIELDS = [
-  'marketId', 'eventSeq', 'commandSeq', 'makerOrderId', 'takerOrderId', 'makerAgentId', 'takerAgentId', 'takerSide', 'priceTicks',
-  'lots', 'notional', 'buyerFee', 'sellerFee',
+  'marketId',
+  'eventSeq',
+  'commandSeq',
+  'makerOrderId',
+  'takerOrderId',
+  'makerAgentId',
+  'takerAgentId',
+  'takerSide',
+  'priceTicks',
+  'lots',
+  'notional',
+  'buyerFee',
+  'sellerFee',
 ] as const satisfies readonly (keyof TradeColumns)[];
 
 function columnsOf<T, K extends keyof T>(rows: readonly T[], fields: readonly K[]): { [F in K]: T[F][] } {
@@ -61,7 +88,16 @@ export class BatchProjections {
   readonly trades: TradeRecord[] = [];
 
   /** The row of the new order of a place command (accepted or rejected), with what it filled as the taker. */
-  placed(m: HostMarket, orderId: number, agentId: string, o: PlaceOrder, seq: number, ts: number, code: ErrorCode | null, events: MatchingEvent[]): OrderRecord {
+  placed(
+    m: HostMarket,
+    orderId: number,
+    agentId: string,
+    o: PlaceOrder,
+    seq: number,
+    ts: number,
+    code: ErrorCode | null,
+    events: MatchingEvent[],
+  ): OrderRecord {
     const resting = m.engine.order(orderId);
     let filled = 0;
     let notional = 0;
@@ -116,11 +152,26 @@ export class BatchProjections {
       return;
     }
     this.orders.set(orderId, {
-      id: orderId, marketId: m.id, agentId: fills?.agentId ?? '', clientOrderId: null, side: 'buy', type: 'limit', tif: null, postOnly: false,
-      priceTicks: resting?.price ?? null, lots: null, spend: null, expiresAt: null,
+      id: orderId,
+      marketId: m.id,
+      agentId: fills?.agentId ?? '',
+      clientOrderId: null,
+      side: 'buy',
+      type: 'limit',
+      tif: null,
+      postOnly: false,
+      priceTicks: resting?.price ?? null,
+      lots: null,
+      spend: null,
+      expiresAt: null,
       status: statusAfter(resting !== null, reason, expired, 'closed'),
-      filledLots: fills?.filled ?? 0, openLots: resting?.lots ?? 0, filledNotional: fills?.notional ?? 0, reason, commandSeq: seq,
-      createdAt: new Date(0), updatedAt: new Date(0),
+      filledLots: fills?.filled ?? 0,
+      openLots: resting?.lots ?? 0,
+      filledNotional: fills?.notional ?? 0,
+      reason,
+      commandSeq: seq,
+      createdAt: new Date(0),
+      updatedAt: new Date(0),
     });
   }
 

@@ -57,16 +57,31 @@ export async function recover(pool: Pool, directory: Directory, opts: RecoverOpt
     const at = Number(r.command_seq);
     checkpoints.set(at, [...(checkpoints.get(at) ?? []), { marketId: r.market_id, hash: r.state_hash, at: r.updated_at }]);
   }
-  const snapshots = opts.restoreSnapshots === false ? [] : (await SQL.selectSnapshots(pool, SNAPSHOTS_KEPT)).filter((s) => opts.emitAfter === undefined || Number(s.command_seq) <= opts.emitAfter);
+  const snapshots =
+    opts.restoreSnapshots === false
+      ? []
+      : (await SQL.selectSnapshots(pool, SNAPSHOTS_KEPT)).filter((s) => opts.emitAfter === undefined || Number(s.command_seq) <= opts.emitAfter);
   // The newest snapshot first, then the one before, then the whole log. Each attempt starts from empty books.
   let rejected = 0;
   for (const snap of [...snapshots, null]) {
-    const core = new EngineCore(new BalanceView(assets.map((a) => a.code), HOST_AGENTS_MAX), markets, (n) => directory.idOf(n), opts.stages);
+    const core = new EngineCore(
+      new BalanceView(
+        assets.map((a) => a.code),
+        HOST_AGENTS_MAX,
+      ),
+      markets,
+      (n) => directory.idOf(n),
+      opts.stages,
+    );
     const replay = new Replay(pool, core, directory, checkpoints, assets, opts.emitAfter);
     try {
       const from = snap ? await restoreSnapshot(pool, core, directory, markets, snap) : 0;
       const commands = await replay.run(from);
-      return { core, result: { commands, fromSnapshot: snap ? from : null, snapshotsRejected: rejected, checkpointsVerified: replay.verified }, replayed: replay.emitted };
+      return {
+        core,
+        result: { commands, fromSnapshot: snap ? from : null, snapshotsRejected: rejected, checkpointsVerified: replay.verified },
+        replayed: replay.emitted,
+      };
     } catch (e) {
       if (snap === null || !(e instanceof RecoveryError)) throw e;
       rejected++;
@@ -94,13 +109,15 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
       if (!m || !settings) throw new Error(`market ${sm.id} is not in the market table`);
       // the rules come from the market table, as in a replay (they are fixed once a market is created)
       m.engine = MatchingEngine.restore(engineSnapshot(sm.engine, settings.config), { balances: core.balances, sink: m.sink });
-      for (const f of sm.fills) core.fills.set(f.orderId, { marketId: m.id, agentId: directory.idOf(f.agent), filled: f.filled, notional: f.notional });
+      for (const f of sm.fills)
+        core.fills.set(f.orderId, { marketId: m.id, agentId: directory.idOf(f.agent), filled: f.filled, notional: f.notional });
     }
     // every book and the shared balances are what they were when the snapshot was taken (hashed in that view)
     for (const sm of s.markets) {
       const got = stateHashIn((core.markets.get(sm.id) as { engine: MatchingEngine }).engine, core.balances, s.balances.assets);
       if (got !== hashes[sm.id]) throw new Error(`market ${sm.id} restores to state hash ${got}, the snapshot says ${hashes[sm.id]}`);
-      if (sm.engine.lastOrderId > s.lastOrderId) throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
+      if (sm.engine.lastOrderId > s.lastOrderId)
+        throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
     }
     core.seq = seq;
     core.lastTs = s.lastTs;
@@ -159,7 +176,20 @@ class Replay {
         const b = this.core.balances;
         const i = b.assetIndex(logged.asset);
         const agentId = this.directory.idOf(logged.agent);
-        this.emitted.push({ seq, marketId: null, ts, events: [{ kind: 'balance', agentId, asset: logged.asset, total: BigInt(b.getTotal(logged.agent, i)), reserved: BigInt(b.getReserved(logged.agent, i)) }] });
+        this.emitted.push({
+          seq,
+          marketId: null,
+          ts,
+          events: [
+            {
+              kind: 'balance',
+              agentId,
+              asset: logged.asset,
+              total: BigInt(b.getTotal(logged.agent, i)),
+              reserved: BigInt(b.getReserved(logged.agent, i)),
+            },
+          ],
+        });
       }
     }
     this.verify(seq);

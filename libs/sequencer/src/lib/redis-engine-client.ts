@@ -151,8 +151,10 @@ export class RedisEngineClient {
   }
 
   request<O extends EngineOp>(req: Extract<EngineRequest, { op: O }>): Promise<EngineAnswers[O]> {
-    if (this.stopped) return Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'The api is shutting down; nothing was done.', { outcome: 'not_executed' }));
-    if (!this.attached) return Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'No engine node is attached; nothing was done.', { outcome: 'not_executed' }));
+    if (this.stopped)
+      return Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'The api is shutting down; nothing was done.', { outcome: 'not_executed' }));
+    if (!this.attached)
+      return Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'No engine node is attached; nothing was done.', { outcome: 'not_executed' }));
     const id = String(++this.nextId);
     const wire: WireCommand = { id, reply: this.replyKey, ttl: this.opts.deadlineMs, req };
     return new Promise<EngineAnswers[O]>((resolve, reject) => {
@@ -169,7 +171,11 @@ export class RedisEngineClient {
   }
 
   private unknownOutcome(why: string): AppError {
-    return new AppError('SERVICE_UNAVAILABLE', `${why}; the outcome is unknown: look it up (an order by its clientOrderId) before sending it again.`, { outcome: 'unknown' });
+    return new AppError(
+      'SERVICE_UNAVAILABLE',
+      `${why}; the outcome is unknown: look it up (an order by its clientOrderId) before sending it again.`,
+      { outcome: 'unknown' },
+    );
   }
 
   /** Forgets a pending request; false if it was settled already. */

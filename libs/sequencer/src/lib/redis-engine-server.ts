@@ -23,7 +23,8 @@ export interface RedisEngineServerOptions {
   log?: { info(msg: string): void; error(msg: string): void };
 }
 
-const UNKNOWN_OUTCOME = 'The engine restarted while this command was in flight; the outcome is unknown: look it up (an order by its clientOrderId) before sending it again.';
+const UNKNOWN_OUTCOME =
+  'The engine restarted while this command was in flight; the outcome is unknown: look it up (an order by its clientOrderId) before sending it again.';
 
 /**
  * The engine side of the Redis transport. Reads the command stream in a consumer group (many entries per
@@ -108,7 +109,19 @@ export class RedisEngineServer {
       }
       let res: unknown;
       try {
-        res = await this.reader.call('XREADGROUP', 'GROUP', this.keys.group, this.opts.consumer, 'COUNT', this.readCount, 'BLOCK', ENGINE_READ_BLOCK_MS, 'STREAMS', this.keys.stream, '>');
+        res = await this.reader.call(
+          'XREADGROUP',
+          'GROUP',
+          this.keys.group,
+          this.opts.consumer,
+          'COUNT',
+          this.readCount,
+          'BLOCK',
+          ENGINE_READ_BLOCK_MS,
+          'STREAMS',
+          this.keys.stream,
+          '>',
+        );
       } catch (e) {
         if (this.stopping) break;
         this.log.error(`reading the command stream: ${(e as Error).message}`);
@@ -140,13 +153,15 @@ export class RedisEngineServer {
       return;
     }
     this.inFlight++;
-    this.execute(cmd.req).then(
-      (value) => this.answer(entryId, cmd, { id: cmd.id, ok: true, value, ...(cmd.req.op === 'submit' ? { seqs: this.seqsOf(cmd.req.cmd) } : {}) }),
-      (err: unknown) => this.answer(entryId, cmd, { id: cmd.id, ok: false, error: this.wireError(err) }),
-    ).finally(() => {
-      this.inFlight--;
-      if (this.inFlight < ENGINE_IN_FLIGHT_MAX) this.inFlightWaiters.splice(0).forEach((f) => f());
-    });
+    this.execute(cmd.req)
+      .then(
+        (value) => this.answer(entryId, cmd, { id: cmd.id, ok: true, value, ...(cmd.req.op === 'submit' ? { seqs: this.seqsOf(cmd.req.cmd) } : {}) }),
+        (err: unknown) => this.answer(entryId, cmd, { id: cmd.id, ok: false, error: this.wireError(err) }),
+      )
+      .finally(() => {
+        this.inFlight--;
+        if (this.inFlight < ENGINE_IN_FLIGHT_MAX) this.inFlightWaiters.splice(0).forEach((f) => f());
+      });
   }
 
   private async execute(req: EngineRequest): Promise<unknown> {
@@ -259,12 +274,21 @@ export class RedisEngineServer {
   private async claimAbandoned(): Promise<number> {
     let n = 0;
     for (let start = '0-0'; ; ) {
-      const r = (await this.redis.call('XAUTOCLAIM', this.keys.stream, this.keys.group, this.opts.consumer, 0, start, 'COUNT', 1000)) as [string, unknown, string[]?];
+      const r = (await this.redis.call('XAUTOCLAIM', this.keys.stream, this.keys.group, this.opts.consumer, 0, start, 'COUNT', 1000)) as [
+        string,
+        unknown,
+        string[]?,
+      ];
       const entries = streamEntryList(r[1]);
       for (const [entryId, fields] of entries) {
         const text = fieldValue(fields, 'c');
         const cmd = text === null ? null : parseWireCommand(text);
-        if (cmd) this.answer(entryId, cmd, { id: cmd.id, ok: false, error: { code: 'SERVICE_UNAVAILABLE', message: UNKNOWN_OUTCOME, details: { outcome: 'unknown' } } });
+        if (cmd)
+          this.answer(entryId, cmd, {
+            id: cmd.id,
+            ok: false,
+            error: { code: 'SERVICE_UNAVAILABLE', message: UNKNOWN_OUTCOME, details: { outcome: 'unknown' } },
+          });
         else this.enqueue(entryId, null, null);
         n++;
       }

@@ -45,7 +45,12 @@ export class RedisEventPublisher {
   publish(b: CommittedBatch): void {
     if (b.seq <= this.last) return; // published before (a replay that overlaps what the stream has)
     this.last = b.seq;
-    const payload = encodeWire({ seq: b.seq, commands: b.commands, books: [...b.books], ...(b.replayed ? { replayed: true } : {}) } satisfies WireBatch);
+    const payload = encodeWire({
+      seq: b.seq,
+      commands: b.commands,
+      books: [...b.books],
+      ...(b.replayed ? { replayed: true } : {}),
+    } satisfies WireBatch);
     // one connection runs its commands in the order sent: entries land in commit order without waiting for each
     this.chain = this.redis.xadd(this.keys.events, 'MAXLEN', '~', EVENTS_STREAM_MAXLEN, entryId(b.seq), 'b', payload).then(
       () => undefined,

@@ -88,7 +88,12 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     const bal = await db.pool.query(`SELECT balance::text AS b FROM ledger_account WHERE owner_id = $1 AND asset = 'CREDIT'`, [A]);
     expect(bal.rows[0].b).toBe(credits.toString());
 
-    const sell = await client.submit({ kind: 'place', marketId: M, agentId: B, order: { type: 'limit', side: 'sell', price: 1000, lots: 10, clientOrderId: 'rt-s' } });
+    const sell = await client.submit({
+      kind: 'place',
+      marketId: M,
+      agentId: B,
+      order: { type: 'limit', side: 'sell', price: 1000, lots: 10, clientOrderId: 'rt-s' },
+    });
     expect(sell.code).toBeNull();
     expect(sell.order).toMatchObject({ status: 'open', openLots: 10, clientOrderId: 'rt-s' });
     expect(sell.order?.createdAt).toBeInstanceOf(Date);
@@ -108,7 +113,9 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     expect(await client.reserved(B)).toEqual(new Map());
 
     // a rejection crosses as the host's own error
-    await expect(client.submit({ kind: 'place', marketId: 'NOPE/CREDIT', agentId: A, order: { type: 'limit', side: 'buy', price: 1, lots: 1 } })).rejects.toMatchObject({
+    await expect(
+      client.submit({ kind: 'place', marketId: 'NOPE/CREDIT', agentId: A, order: { type: 'limit', side: 'buy', price: 1, lots: 1 } }),
+    ).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
   });
@@ -120,8 +127,16 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     const late = new RedisEngineClient(redis, { prefix, deadlineMs: 100, timeoutMs: 5000 });
     await late.start();
     try {
-      const p = late.submit({ kind: 'place', marketId: M, agentId: A, order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'late-1' } });
-      const settled = p.then(() => null, (e: unknown) => e);
+      const p = late.submit({
+        kind: 'place',
+        marketId: M,
+        agentId: A,
+        order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'late-1' },
+      });
+      const settled = p.then(
+        () => null,
+        (e: unknown) => e,
+      );
       await new Promise((r) => setTimeout(r, 300)); // no engine reads: the deadline passes
       await startServer();
       const err = (await settled) as AppError;
@@ -157,8 +172,16 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     await server!.stop();
     server = undefined;
     const before = await commands();
-    const p = client.submit({ kind: 'place', marketId: M, agentId: A, order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'orphan-1' } });
-    const settled = p.then(() => null, (e: unknown) => e);
+    const p = client.submit({
+      kind: 'place',
+      marketId: M,
+      agentId: A,
+      order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'orphan-1' },
+    });
+    const settled = p.then(
+      () => null,
+      (e: unknown) => e,
+    );
     // a consumer reads it and dies before answering
     let read: unknown = null;
     for (let i = 0; i < 50 && !read; i++) {
@@ -180,7 +203,12 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     batches.length = 0;
     const N = 600;
     const wire = Array.from({ length: N }, (_, i) =>
-      client.submit({ kind: 'place', marketId: M, agentId: i % 2 ? A : B, order: { type: 'limit', side: i % 2 ? 'buy' : 'sell', price: 1000, lots: 1, clientOrderId: `many-${i}` } }),
+      client.submit({
+        kind: 'place',
+        marketId: M,
+        agentId: i % 2 ? A : B,
+        order: { type: 'limit', side: i % 2 ? 'buy' : 'sell', price: 1000, lots: 1, clientOrderId: `many-${i}` },
+      }),
     );
     const results: HostResult[] = await Promise.all(wire);
     expect(results.every((r) => r.code === null && typeof r.orderId === 'number')).toBe(true);

@@ -78,6 +78,12 @@ export function settlementTransfer(m: HostMarket, e: Trade, fees: TradeFees, buy
 }
 
 /** The ledger transfer of a deposit (mint) or a withdrawal (burn) that the engine accepted. */
-export function fundsTransfer(op: 'deposit' | 'withdraw', transferId: string, agentAccount: string, issuanceAccount: string, amount: bigint): LedgerRequest {
+export function fundsTransfer(
+  op: 'deposit' | 'withdraw',
+  transferId: string,
+  agentAccount: string,
+  issuanceAccount: string,
+  amount: bigint,
+): LedgerRequest {
   return mintOrBurnRequest(op === 'deposit' ? 'mint' : 'burn', transferId, { agent: agentAccount, issuance: issuanceAccount }, amount);
 }

@@ -50,7 +50,8 @@ export interface SnapshotRow {
 
 /** The newest snapshots (without their state), newest first. */
 export async function selectSnapshots(db: Db, limit: number): Promise<SnapshotRow[]> {
-  return (await db.query<SnapshotRow>('SELECT command_seq, format, state_hashes FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1', [limit])).rows;
+  return (await db.query<SnapshotRow>('SELECT command_seq, format, state_hashes FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1', [limit]))
+    .rows;
 }
 
 export async function selectSnapshotState(db: Db, seq: string): Promise<Buffer | undefined> {
@@ -58,22 +59,41 @@ export async function selectSnapshotState(db: Db, seq: string): Promise<Buffer |
 }
 
 /** Writes a snapshot and keeps only the newest `kept` (one transaction of the caller's). */
-export async function writeSnapshotRow(db: PoolClient, row: { seq: number; format: number; state: Buffer; hashes: Record<string, string> }, kept: number): Promise<void> {
+export async function writeSnapshotRow(
+  db: PoolClient,
+  row: { seq: number; format: number; state: Buffer; hashes: Record<string, string> },
+  kept: number,
+): Promise<void> {
   await db.query(
     `INSERT INTO engine_snapshot (command_seq, format, state, state_hashes) VALUES ($1, $2, $3, $4)
      ON CONFLICT (command_seq) DO UPDATE SET format = EXCLUDED.format, state = EXCLUDED.state, state_hashes = EXCLUDED.state_hashes, taken_at = now()`,
     [row.seq, row.format, row.state, JSON.stringify(row.hashes)],
   );
-  await db.query('DELETE FROM engine_snapshot WHERE command_seq NOT IN (SELECT command_seq FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1)', [kept]);
+  await db.query(
+    'DELETE FROM engine_snapshot WHERE command_seq NOT IN (SELECT command_seq FROM engine_snapshot ORDER BY command_seq DESC LIMIT $1)',
+    [kept],
+  );
 }
 
 /** Commands logged after `after`, in order (a keyset page). */
-export async function selectLogPage<C>(db: Db, after: number, limit: number): Promise<{ seq: string; market_id: string | null; ts: string; command: C }[]> {
-  return (await db.query<{ seq: string; market_id: string | null; ts: string; command: C }>('SELECT seq, market_id, ts, command FROM engine_command WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit])).rows;
+export async function selectLogPage<C>(
+  db: Db,
+  after: number,
+  limit: number,
+): Promise<{ seq: string; market_id: string | null; ts: string; command: C }[]> {
+  return (
+    await db.query<{ seq: string; market_id: string | null; ts: string; command: C }>(
+      'SELECT seq, market_id, ts, command FROM engine_command WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [after, limit],
+    )
+  ).rows;
 }
 
 /** Which (agent, clientOrderId) pairs are placed already, with their order ids. */
-export async function selectPlacedClientOrderIds(db: Db, keys: readonly (readonly [string, string])[]): Promise<{ agent_id: string; client_order_id: string; id: string }[]> {
+export async function selectPlacedClientOrderIds(
+  db: Db,
+  keys: readonly (readonly [string, string])[],
+): Promise<{ agent_id: string; client_order_id: string; id: string }[]> {
   if (keys.length === 0) return [];
   const r = await db.query<{ agent_id: string; client_order_id: string; id: string }>(
     `SELECT o.agent_id, o.client_order_id, o.id FROM trading_order o
@@ -119,16 +139,46 @@ export async function writeBatchRows(db: PoolClient, log: LogRow[], orders: Orde
       log.map((r) => r.market),
       log.map((r) => r.ts),
       log.map((r) => r.json),
-      orders.id, orders.marketId, orders.agentId, orders.clientOrderId, orders.side, orders.type, orders.tif, orders.postOnly,
-      orders.priceTicks, orders.lots, orders.spend, orders.expiresAt, orders.status, orders.filledLots, orders.openLots,
-      orders.filledNotional, orders.reason, orders.commandSeq,
-      trades.marketId, trades.eventSeq, trades.commandSeq, trades.makerOrderId, trades.takerOrderId, trades.makerAgentId,
-      trades.takerAgentId, trades.takerSide, trades.priceTicks, trades.lots, trades.notional, trades.buyerFee, trades.sellerFee,
+      orders.id,
+      orders.marketId,
+      orders.agentId,
+      orders.clientOrderId,
+      orders.side,
+      orders.type,
+      orders.tif,
+      orders.postOnly,
+      orders.priceTicks,
+      orders.lots,
+      orders.spend,
+      orders.expiresAt,
+      orders.status,
+      orders.filledLots,
+      orders.openLots,
+      orders.filledNotional,
+      orders.reason,
+      orders.commandSeq,
+      trades.marketId,
+      trades.eventSeq,
+      trades.commandSeq,
+      trades.makerOrderId,
+      trades.takerOrderId,
+      trades.makerAgentId,
+      trades.takerAgentId,
+      trades.takerSide,
+      trades.priceTicks,
+      trades.lots,
+      trades.notional,
+      trades.buyerFee,
+      trades.sellerFee,
     ],
   );
 }
 
 /** The orders the projections list as open (reconciliation against the books). */
 export async function selectOpenOrders(db: Db): Promise<{ id: string; market_id: string; price_ticks: number | null; open_lots: string }[]> {
-  return (await db.query<{ id: string; market_id: string; price_ticks: number | null; open_lots: string }>(`SELECT id, market_id, price_ticks, open_lots::text FROM trading_order WHERE status = 'open'`)).rows;
+  return (
+    await db.query<{ id: string; market_id: string; price_ticks: number | null; open_lots: string }>(
+      `SELECT id, market_id, price_ticks, open_lots::text FROM trading_order WHERE status = 'open'`,
+    )
+  ).rows;
 }

@@ -60,7 +60,6 @@ export type WireReply =
     }
   | { id: string; ok: false; error: WireError };
 
-
 const BIGINT = '$bigint';
 const DATE = '$date';
 

@@ -15,7 +15,10 @@ export const MATCHING_CODES = {
   MATCHING_INVALID_PRICE: { status: 400, message: 'The price must be an integer number of ticks between 1 and the market maximum.' },
   MATCHING_INVALID_SIZE: { status: 400, message: 'The size must be an integer number of lots within the market minimum and maximum.' },
   MATCHING_INVALID_SPEND: { status: 400, message: 'The spend must be a positive integer number of credits within the market maximum.' },
-  MATCHING_INVALID_TIME_IN_FORCE: { status: 400, message: 'The time in force is not valid for this order (GTD needs an expiry, post-only needs GTC or GTD).' },
+  MATCHING_INVALID_TIME_IN_FORCE: {
+    status: 400,
+    message: 'The time in force is not valid for this order (GTD needs an expiry, post-only needs GTC or GTD).',
+  },
   MATCHING_INVALID_STP_MODE: { status: 400, message: 'The self-trade prevention mode is not known.' },
   MATCHING_INVALID_CLIENT_ORDER_ID: { status: 400, message: 'The client order id must be a non-empty string of at most 64 characters.' },
   MATCHING_INVALID_COMMAND: { status: 400, message: 'The command type or a field of it is not valid.' },
@@ -40,7 +43,7 @@ export const MATCHING_CODES = {
  */
 export const MATCHING_CANCEL_REASONS = {
   MATCHING_CANCEL_BY_OWNER: 'Cancelled by its owner.',
-  MATCHING_CANCEL_ALL: 'Cancelled by the owner\'s cancel-all.',
+  MATCHING_CANCEL_ALL: "Cancelled by the owner's cancel-all.",
   MATCHING_CANCEL_UNFILLED: 'The unfilled rest of an IOC or market order (no more liquidity, or the spend is used up).',
   MATCHING_CANCEL_PRICE_BAND: 'The market order reached the edge of the price band.',
   MATCHING_CANCEL_STP: 'Cancelled by self-trade prevention.',
