@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * The module boundaries of DESIGN.md are enforced by lint (Nx tags + @nx/enforce-module-boundaries).
+ * The module boundaries (docs/ARCHITECTURE.md, "The parts") are enforced by lint (Nx tags + @nx/enforce-module-boundaries).
  * This lints code that breaks them, as if it sat in each library, and expects the rule to refuse it.
  */
 const root = join(__dirname, '../../../..');

@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import * as SQL from './sql';
 import type { Db, Reference } from './types';
 
-/** One broken promise (numbered as in docs/DESIGN.md "The ledger's promises"). */
+/** One broken promise (numbered as in libs/ledger/README.md, "Which test proves which promise"). */
 export interface Violation {
   promise: 1 | 2 | 3 | 4 | 5 | 6;
   check: string;

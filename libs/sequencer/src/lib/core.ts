@@ -1,6 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
-import type { HostMarket } from './host-types';
+import type { CommittedBook, HostMarket } from './host-types';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
 import type { TradeFees } from './settlement';
@@ -83,6 +83,24 @@ export class EngineCore {
     this.balances.registerAgent(agent);
     const a = this.balances.assetIndex(asset);
     return op === 'deposit' ? this.balances.deposit(agent, a, amount) : this.balances.withdraw(agent, a, amount);
+  }
+
+  /** The books of these markets as they are now (up to `levels` price levels a side). */
+  books(marketIds: Iterable<string>, levels: number): Map<string, CommittedBook> {
+    const views = new Map<string, CommittedBook>();
+    for (const id of marketIds) {
+      const e = this.markets.get(id)?.engine;
+      if (e) views.set(id, { seq: e.sequence, state: e.marketState, referencePrice: e.referencePrice, ...e.depth(levels) });
+    }
+    return views;
+  }
+
+  /** GTD expiries of the orders resting now (after recovery; those of orders that ended since only cause idle ticks). */
+  restingExpiries(): { at: number; marketId: string }[] {
+    const out: { at: number; marketId: string }[] = [];
+    for (const m of this.markets.values())
+      for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) out.push({ at: o.expiresAt, marketId: m.id });
+    return out;
   }
 
   /** Replays one logged command (recovery); `seq` is its place in the log. */

@@ -156,16 +156,6 @@ export class EngineHost implements EngineReads {
     return [...(this.core?.markets.keys() ?? [])];
   }
 
-  /** The books of these markets as they are now. */
-  private bookViews(marketIds: Iterable<string>): Map<string, CommittedBook> {
-    const views = new Map<string, CommittedBook>();
-    for (const id of marketIds) {
-      const e = this.core?.markets.get(id)?.engine;
-      if (e) views.set(id, { seq: e.sequence, state: e.marketState, referencePrice: e.referencePrice, ...e.depth(BOOK_VIEW_LEVELS) });
-    }
-    return views;
-  }
-
   /**
    * Loads markets and agents, then rebuilds every book and the balances (recovery.ts). Safe to call again to
    * reload. With `emitAfter`, what the commands after that seq did is emitted to the outlet again (marked
@@ -182,18 +172,15 @@ export class EngineHost implements EngineReads {
       });
       const core = (this.core = r.core);
       this.checkpointSeq = core.seq;
-      this.committedBooks = this.bookViews(core.markets.keys());
+      this.committedBooks = core.books(core.markets.keys(), BOOK_VIEW_LEVELS);
       this.recent.reset();
       this.broken = null;
-      // GTD expiries of the orders resting now (those of orders that ended meanwhile would only cause idle ticks)
-      core.expiries = [];
-      for (const m of core.markets.values())
-        for (const o of m.engine.snapshot().orders) if (o.expiresAt !== 0) core.expiries.push({ at: o.expiresAt, marketId: m.id });
-      this.expiry.schedule(this.core?.expiries);
+      core.expiries = core.restingExpiries();
+      this.expiry.schedule(core.expiries);
       this.snapshots.recovered(core, r.result.fromSnapshot ?? 0, r.result.snapshotsRejected);
       if (r.replayed.length > 0) {
         const last = r.replayed[r.replayed.length - 1] as { seq: number };
-        this.outlet.emit({ seq: last.seq, commands: r.replayed, books: this.bookViews(core.markets.keys()), replayed: true });
+        this.outlet.emit({ seq: last.seq, commands: r.replayed, books: core.books(core.markets.keys(), BOOK_VIEW_LEVELS), replayed: true });
       }
       return { ...r.result, ms: Date.now() - t0 };
     } catch (e) {
@@ -312,7 +299,7 @@ export class EngineHost implements EngineReads {
         if (bad && !bad.ok) throw new Error(`ledger refused a settlement the engine made: ${bad.code} ${JSON.stringify(bad.details ?? {})}`);
       }
       if (core.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
-      const books = this.bookViews(b.markets); // as this batch leaves them (the next batch may run before this one commits)
+      const books = core.books(b.markets, BOOK_VIEW_LEVELS); // as this batch leaves them (the next batch may run before this one commits)
       const snapshot = this.snapshots.due(core); // written once this batch has committed
       const lastSeq = core.seq; // the next batch may execute (and count on) before this one commits
       written();
