@@ -15,7 +15,6 @@ import {
   reloadHost,
   reservedByAsset,
   RestingOrder,
-  restingOrder,
 } from '@ate/sequencer';
 
 /**
@@ -71,7 +70,7 @@ export class InProcessEngine extends EngineLink implements OnModuleInit, BeforeA
   }
 
   async restingOrder(marketId: string, orderId: number): Promise<RestingOrder | null> {
-    return restingOrder(this.host, marketId, orderId);
+    return this.host.restingOrder(marketId, orderId);
   }
 
   async reserved(agentId: string): Promise<Map<string, bigint>> {

@@ -1,5 +1,5 @@
 import { AppError, CREDIT_SCALE, formatAmount, parseAmount, PlaceOrderRequest } from '@ate/contracts';
-import type { PlaceOrder } from '@ate/sequencer';
+import type { OrderRecord, PlaceOrder } from '@ate/sequencer';
 import type { MarketRef } from './market-catalog';
 
 /** Decimal strings of a request to the engine's integers (ticks, lots, credits), refusing what is not a whole multiple. */
@@ -74,17 +74,7 @@ export function toEngineOrder(m: MarketRef, o: PlaceOrderRequest): PlaceOrder {
  * side, type and the same terms as the order records them. Self-trade prevention is not recorded and not compared.
  */
 export function sameOrder(
-  existing: {
-    marketId: string;
-    side: string;
-    type: string;
-    tif: string | null;
-    postOnly: boolean;
-    priceTicks: number | null;
-    lots: number | null;
-    spend: number | null;
-    expiresAt: number | null;
-  },
+  existing: Pick<OrderRecord, 'marketId' | 'side' | 'type' | 'tif' | 'postOnly' | 'priceTicks' | 'lots' | 'spend' | 'expiresAt'>,
   marketId: string,
   o: PlaceOrder,
 ): boolean {

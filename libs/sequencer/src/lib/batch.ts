@@ -1,5 +1,6 @@
 import { CREDIT, MatchingCommand } from '@ate/contracts';
 import type { LedgerRequest } from '@ate/ledger';
+import type { BalanceView } from '@ate/matching';
 import type { Applied, EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostMarket, HostResult, PlaceOrder } from './host-types';
@@ -94,15 +95,15 @@ export class Batch {
   funds(op: 'deposit' | 'withdraw', agentId: string, agent: number, asset: string, amount: bigint, ts: number, transfer: LedgerRequest): HostResult {
     const seq = this.logged(null, ts, JSON.stringify({ t: 'f', op, agent, asset, amount: amount.toString() }));
     this.ledger.push(transfer);
-    if (this.collect) this.committed.push({ seq, marketId: null, ts, events: [this.balance(agentId, agent, asset)] });
+    if (this.collect) this.committed.push({ seq, marketId: null, ts, events: [balanceEvent(this.core.balances, agentId, agent, asset)] });
     return { seq: String(seq), code: null, events: [] };
   }
+}
 
-  private balance(agentId: string, agent: number, asset: string): CommittedEvent {
-    const b = this.core.balances;
-    const i = b.assetIndex(asset);
-    return { kind: 'balance', agentId, asset, total: BigInt(b.getTotal(agent, i)), reserved: BigInt(b.getReserved(agent, i)) };
-  }
+/** An agent's holding of an asset as the balance view has it now, as an outlet event. */
+export function balanceEvent(b: BalanceView, agentId: string, agent: number, asset: string): CommittedEvent {
+  const i = b.assetIndex(asset);
+  return { kind: 'balance', agentId, asset, total: BigInt(b.getTotal(agent, i)), reserved: BigInt(b.getReserved(agent, i)) };
 }
 
 /**
@@ -111,23 +112,15 @@ export class Batch {
  */
 export function committedEvents(core: EngineCore, directory: Directory, m: HostMarket, a: Applied): CommittedEvent[] {
   const out: CommittedEvent[] = [];
-  const touched = new Map<number, Set<string>>();
-  const touch = (agent: number, asset: string) => {
-    let s = touched.get(agent);
-    if (!s) touched.set(agent, (s = new Set()));
-    s.add(asset);
-  };
-  const base = m.config.baseAsset;
+  // every agent an event names: its credits and its base asset may have moved (reserved, traded, released)
+  const touched = new Set<number>();
   let t = 0;
   for (const e of a.events) {
     switch (e.kind) {
       case 'trade': {
         const f = a.fees[t++] ?? { buyerFee: 0, sellerFee: 0 };
         out.push({ ...e, makerAgentId: directory.idOf(e.makerAgent), takerAgentId: directory.idOf(e.takerAgent), ...f });
-        for (const agent of [e.makerAgent, e.takerAgent]) {
-          touch(agent, CREDIT);
-          touch(agent, base);
-        }
+        touched.add(e.makerAgent).add(e.takerAgent);
         break;
       }
       case 'book':
@@ -138,22 +131,11 @@ export function committedEvents(core: EngineCore, directory: Directory, m: HostM
         break; // funds move through the host's own commands, not a market's
       default:
         out.push({ ...e, agentId: directory.idOf(e.agent) });
-        touch(e.agent, CREDIT);
-        touch(e.agent, base);
+        touched.add(e.agent);
     }
   }
-  const b = core.balances;
-  for (const [agent, assets] of touched) {
-    for (const asset of assets) {
-      const i = b.assetIndex(asset);
-      out.push({
-        kind: 'balance',
-        agentId: directory.idOf(agent),
-        asset,
-        total: BigInt(b.getTotal(agent, i)),
-        reserved: BigInt(b.getReserved(agent, i)),
-      });
-    }
+  for (const agent of touched) {
+    for (const asset of [CREDIT, m.config.baseAsset]) out.push(balanceEvent(core.balances, directory.idOf(agent), agent, asset));
   }
   return out;
 }

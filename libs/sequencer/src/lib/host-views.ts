@@ -25,11 +25,6 @@ export function marketSnapshot(host: EngineHost, marketId: string): MarketSnapsh
   return { marketId, ...book };
 }
 
-/** The open order's price and open lots (the live book: an amend starts from what rests now), or null. */
-export function restingOrder(host: EngineHost, marketId: string, orderId: number): RestingOrder | null {
-  return host.restingOrder(marketId, orderId);
-}
-
 /**
  * What the agent's open orders reserve, per asset, in minor units (assets with nothing reserved are left out).
  * Orders reserve only what markets trade: CREDIT and each market's base asset.

@@ -2,7 +2,7 @@ import { CREDIT } from '@ate/contracts';
 import { listAssets } from '@ate/ledger';
 import { BalanceView, MatchingEngine } from '@ate/matching';
 import type { Pool } from 'pg';
-import { committedEvents } from './batch';
+import { balanceEvent, committedEvents } from './batch';
 import { EngineCore, LoggedCommand, Stages } from './core';
 import { Directory, HOST_AGENTS_MAX } from './directory';
 import { decodeSnapshot, engineSnapshot, restoreBalancesInto, stateHashIn } from './engine-snapshot';
@@ -173,23 +173,8 @@ class Replay {
         const m = this.core.markets.get(marketId);
         if (m) this.emitted.push({ seq, marketId, ts, events: committedEvents(this.core, this.directory, m, applied) });
       } else if (logged.t === 'f') {
-        const b = this.core.balances;
-        const i = b.assetIndex(logged.asset);
-        const agentId = this.directory.idOf(logged.agent);
-        this.emitted.push({
-          seq,
-          marketId: null,
-          ts,
-          events: [
-            {
-              kind: 'balance',
-              agentId,
-              asset: logged.asset,
-              total: BigInt(b.getTotal(logged.agent, i)),
-              reserved: BigInt(b.getReserved(logged.agent, i)),
-            },
-          ],
-        });
+        const event = balanceEvent(this.core.balances, this.directory.idOf(logged.agent), logged.agent, logged.asset);
+        this.emitted.push({ seq, marketId: null, ts, events: [event] });
       }
     }
     this.verify(seq);

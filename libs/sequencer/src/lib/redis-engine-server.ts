@@ -2,7 +2,7 @@ import { AppError } from '@ate/contracts';
 import type Redis from 'ioredis';
 import type { EngineHost } from './engine-host';
 import type { HostCommand } from './host-types';
-import { ensureHostAsset, marketSnapshot, MarketSnapshot, reloadHost, reservedByAsset, restingOrder } from './host-views';
+import { ensureHostAsset, marketSnapshot, MarketSnapshot, reloadHost, reservedByAsset } from './host-views';
 import { EngineRedisKeys, engineRedisKeys } from './redis-keys';
 import { EngineRequest, encodeWire, entryTime, parseWireCommand, WireCommand, WireError, WireReply } from './wire';
 
@@ -171,7 +171,7 @@ export class RedisEngineServer {
       case 'test':
         return this.host.test(req.cmd);
       case 'resting':
-        return restingOrder(this.host, req.marketId, req.orderId);
+        return this.host.restingOrder(req.marketId, req.orderId);
       case 'reserved':
         return [...reservedByAsset(this.host, req.agentId)];
       case 'ensure_asset':
