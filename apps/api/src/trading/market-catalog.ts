@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@ate/contracts';
+import { AppError, marketSymbolOf } from '@ate/contracts';
 import { MarketRow, MarketSettings, marketSettingsOf } from '@ate/sequencer';
 import { DatabaseService } from '../database/database.service';
 import { LedgerService } from '../ledger/ledger.service';
@@ -28,14 +28,15 @@ export class MarketCatalog {
     return { row, settings: marketSettingsOf(row), baseScale: await this.ledger.scaleOf(row.base_asset) };
   }
 
-  /** The market, or 404 NOT_FOUND. */
-  async get(id: string): Promise<MarketRef> {
-    let m = this.cache.get(id);
+  /** The market named by its id (BASE-CREDIT) or its symbol (BASE/CREDIT, the table's key), or 404 NOT_FOUND. */
+  async get(ref: string): Promise<MarketRef> {
+    let m = this.cache.get(ref);
     if (!m) {
-      const r = await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [id]);
-      if (!r.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: id });
+      const symbol = marketSymbolOf(ref);
+      const r = symbol === null ? null : await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [symbol]);
+      if (!r?.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: ref });
       m = await this.ref(r.rows[0]);
-      this.cache.set(id, m);
+      this.cache.set(ref, m);
     }
     return m;
   }
