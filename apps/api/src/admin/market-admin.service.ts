@@ -4,7 +4,8 @@ import { validateMarketConfig } from '@ate/matching';
 import { marketSettingsOf } from '@ate/sequencer';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
-import { MarketCatalog, NewMarketRow } from '../trading/market-catalog';
+import type { NewMarketRow } from '@ate/sequencer';
+import { MarketCatalog } from '../trading/market-catalog';
 
 /** What an operator gives to open a market (validated by the controller's schema). */
 export interface CreateMarketInput {

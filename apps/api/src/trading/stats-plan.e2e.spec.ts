@@ -3,6 +3,7 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import type { DatabaseService } from '../database/database.service';
 import { STATS_WINDOW_MINUTES, TRADE_STATS_24H, TradesRepository } from './trades.repository';
+import { insertMarket, testMarketRow } from '@ate/sequencer';
 
 const M = 'ST.1K/CREDIT';
 const R = 'SR.1K/CREDIT';
@@ -39,12 +40,7 @@ describe('24-hour stats from per-minute aggregates (real Postgres)', () => {
     const others = Array.from({ length: 20 }, (_, i) => [`SO${i}.1K`, `SO${i}.1K/CREDIT`]);
     for (const [code, id] of [['ST.1K', M], ['SR.1K', R], ...others] as [string, string][]) {
       expect((await defineAsset(db.pool, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
-      await db.pool.query(
-        `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                             initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
-         VALUES ($1, $2, 1, 1, 1, 1000, 100000, 5000, 1000, 'cancel_taker', 1000, 1000000000, 0, 0)`,
-        [id, code],
-      );
+      expect(await insertMarket(db.pool, testMarketRow(code, { id }))).toBe(true);
     }
     await db.pool.query(`INSERT INTO engine_command (seq, market_id, ts, command) VALUES (1, $1, 0, '{"t":"m","c":{"type":"tick","ts":0}}')`, [M]);
     // a long history in one minute two days ago (200,000 trades), then 50 recent ones

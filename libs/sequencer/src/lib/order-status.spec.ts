@@ -2,6 +2,8 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import { EngineHost } from './engine-host';
 import type { PlaceOrder } from './host-types';
+import { testMarketRow } from './market-config';
+import { insertMarket } from './sql';
 
 const M = 'OS.1K/CREDIT';
 const SELLER = 'agt_status0001';
@@ -20,12 +22,7 @@ describe('the status of a market order by spend', () => {
   beforeAll(async () => {
     db = await createTestDatabase('order_status');
     expect((await defineAsset(db.pool, { code: 'OS.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
-    await db.pool.query(
-      `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
-       VALUES ($1, 'OS.1K', 1, 1, 1, 1000000, 1048576, 5000, 1000, 'cancel_taker', 1000, 1000000000, 0, 0)`,
-      [M],
-    );
+    expect(await insertMarket(db.pool, testMarketRow('OS.1K'))).toBe(true);
     await db.pool.query(`INSERT INTO agent (id, name) VALUES ($1, 'seller'), ($2, 'buyer')`, [SELLER, BUYER]);
     host = new EngineHost(db.pool);
     await host.load();
