@@ -107,9 +107,9 @@ async function main(): Promise<void> {
       assets: ['HA.1K', 'HB.1K'],
       markets: await q('SELECT * FROM market ORDER BY id'),
       agents: await q('SELECT id, name, num FROM agent ORDER BY num'),
-      commands: await q('SELECT seq::text, market_id, ts::text, command FROM engine_command ORDER BY seq'),
+      commands: await q('SELECT seq::text, market_id, ts::text, command FROM engine_command ORDER BY engine_command.seq'),
       checkpoints: await q('SELECT market_id, command_seq::text, state_hash, updated_at FROM engine_checkpoint ORDER BY market_id'),
-      snapshots: (await q('SELECT command_seq::text, format, state, state_hashes FROM engine_snapshot ORDER BY command_seq')).map((r) => ({
+      snapshots: (await q('SELECT command_seq::text, format, state, state_hashes FROM engine_snapshot ORDER BY engine_snapshot.command_seq')).map((r) => ({
         ...r,
         state: (r.state as Buffer).toString('base64'),
       })),

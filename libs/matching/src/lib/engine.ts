@@ -1425,12 +1425,20 @@ export class MatchingEngine {
     return h.digest();
   }
 
-  /** The digest of the book alone (stateHash without the balances): cost grows with the orders only. */
+  /**
+   * The digest of the book alone (stateHash without the balances; state hash v2's book part): cost grows with
+   * the orders only, and nothing when the book has not changed since the last call (every change of the book
+   * emits an event, so the event sequence says whether it has).
+   */
   bookHash(): string {
+    if (this.bookHashSeq === this.seq) return this.bookHashValue;
     const h = new StateHasher();
     this.hashBook(h);
-    return h.digest();
+    this.bookHashSeq = this.seq;
+    return (this.bookHashValue = h.digest());
   }
+  private bookHashSeq = -1;
+  private bookHashValue = '';
 
   /** Checks every structural and accounting invariant; throws on the first broken one (a bug). */
   assertInvariants(): void {

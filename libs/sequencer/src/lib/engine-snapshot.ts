@@ -89,13 +89,6 @@ export interface DecodedSnapshot {
   }[];
 }
 
-/** Each market's state hash (the engine's stateHash(), book and balances, in the layout of the captured view). */
-export function stateHashes(s: HostState): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of s.markets) out[m.id] = hashSnapshot({ ...m.engine, balances: s.balances });
-  return out;
-}
-
 const gzipAsync = promisify(gzip);
 
 /** The document of a captured state, gzip'd (the compression runs on the thread pool). */
@@ -278,7 +271,7 @@ export function projectBalances(view: BalanceView, assets: readonly string[]): B
 }
 
 /**
- * The engine's state hash as a balance view over `assets` would give it. The hash covers every asset of the view
+ * The engine's v1 state hash (state-hash.ts) as a balance view over `assets` would give it. The hash covers every asset of the view
  * (an asset with nothing in it still counts), so a hash recorded before an asset was defined is only comparable
  * in the layout of that time.
  */

@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 import type { EngineCore } from './core';
-import { encodeSnapshot, HostState, SNAPSHOT_FORMAT, stateHashes } from './engine-snapshot';
+import { encodeSnapshot, HostState, SNAPSHOT_FORMAT } from './engine-snapshot';
 import type { EngineHostOptions } from './host-types';
 import { SNAPSHOTS_KEPT } from './recovery';
 import { writeSnapshotRow } from './sql';
+import { capturedHashes } from './state-hash';
 
 /**
  * Commands between two snapshots of the whole state (engine_snapshot). Recovery restores the newest snapshot that
@@ -98,7 +99,7 @@ export class Snapshots {
   private async write(s: HostState): Promise<void> {
     await new Promise((r) => setImmediate(r)); // the batch's callers are answered first
     const t0 = performance.now();
-    const hashes = stateHashes(s);
+    const hashes = capturedHashes(s);
     const data = await encodeSnapshot(s);
     const client = await this.pool.connect();
     try {
