@@ -109,10 +109,12 @@ async function main(): Promise<void> {
       agents: await q('SELECT id, name, num FROM agent ORDER BY num'),
       commands: await q('SELECT seq::text, market_id, ts::text, command FROM engine_command ORDER BY engine_command.seq'),
       checkpoints: await q('SELECT market_id, command_seq::text, state_hash, updated_at FROM engine_checkpoint ORDER BY market_id'),
-      snapshots: (await q('SELECT command_seq::text, format, state, state_hashes FROM engine_snapshot ORDER BY engine_snapshot.command_seq')).map((r) => ({
-        ...r,
-        state: (r.state as Buffer).toString('base64'),
-      })),
+      snapshots: (await q('SELECT command_seq::text, format, state, state_hashes FROM engine_snapshot ORDER BY engine_snapshot.command_seq')).map(
+        (r) => ({
+          ...r,
+          state: (r.state as Buffer).toString('base64'),
+        }),
+      ),
     };
     writeFileSync(join(__dirname, '../src/lib/__fixtures__/hash-v1.json'), JSON.stringify(fixture, null, 1) + '\n');
     console.log(`${fixture.commands.length} commands, ${fixture.snapshots.length} snapshots, checkpoints ${JSON.stringify(fixture.checkpoints)}`);
