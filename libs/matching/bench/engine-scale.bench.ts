@@ -170,10 +170,21 @@ function main(): void {
   const open = engines.reduce((n, e) => n + e.openOrders, 0);
   const bookBytes = engines.reduce((n, e) => n + e.typedArrayBytes, 0) - emptyMarketBytes * markets;
   out['bytesPerRestingOrder'] = Math.round(bookBytes / Math.max(open, 1)); // pool, id index, pages, agent slots
+  // where it goes: each part's bytes beyond an empty market's, per resting order
+  const empty = new MatchingEngine(marketConfig(0, maxPriceTicks)).memoryBreakdown();
+  const parts = ['pool', 'idIndex', 'directory', 'pages', 'agents', 'heap'] as const;
+  const perOrder: Record<string, number> = {};
+  for (const k of parts) {
+    const bytes = engines.reduce((n, e) => n + e.memoryBreakdown()[k], 0) - empty[k] * markets;
+    perOrder[k] = Math.round((bytes / Math.max(open, 1)) * 10) / 10;
+  }
+  out['bytesPerRestingOrderByPart'] = perOrder;
   const memFull = memory(set);
   out['memory'] = memFull;
   out['memoryBaseline'] = mem0;
-  log(`${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}`);
+  log(
+    `${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}; bytes per order by part ${JSON.stringify(perOrder)}`,
+  );
 
   // ---- the sequencer's checkpoint: every market's state hash (v2: book hashes + one balance digest; v1: per market) ----
   t0 = start();

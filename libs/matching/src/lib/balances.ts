@@ -1,3 +1,4 @@
+import { Carve } from './carve';
 import { IdMap } from './id-map';
 import { assetKeys, HeldHasher } from './held-hash';
 import { StateHasher } from './snapshot';
@@ -210,21 +211,12 @@ export class BalanceView {
 
   private growCells(): void {
     const n = this.ct.length * 2;
-    const f = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const i = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.ct = f(this.ct);
-    this.cr = f(this.cr);
-    this.cAgent = i(this.cAgent);
-    this.cAsset = i(this.cAsset);
-    this.cNext = i(this.cNext);
+    const c = new Carve({ f64: 2 * n, i32: 3 * n });
+    this.ct = c.f64(n, this.ct);
+    this.cr = c.f64(n, this.cr);
+    this.cAgent = c.i32(n, this.cAgent);
+    this.cAsset = c.i32(n, this.cAsset);
+    this.cNext = c.i32(n, this.cNext);
   }
 
   private validMove(agent: number, asset: number, amount: number): boolean {
