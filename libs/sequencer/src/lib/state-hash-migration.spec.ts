@@ -2,6 +2,7 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { Pool } from 'pg';
 import { EngineHost } from './engine-host';
 import type { EngineHostOptions } from './host-types';
@@ -62,7 +63,7 @@ const stateOf = (h: EngineHost) => h.marketIds().map((id) => ({ id, v1: h.market
 /**
  * State hash v2 (state-hash.ts) and a database written before it: its v1 checkpoints and its format-1 snapshots
  * with v1 hashes still verify (each with the v1 function), and are still refused when they do not match; what
- * the host writes from then on is v2, and verifies at the next start. The fixture's hashes are the v1 code's.
+ * the host writes from then on is v2 (snapshots in format 2), and verifies at the next start. The fixture's hashes are the v1 code's.
  */
 describe('state hash v1 -> v2 (a log and snapshots written by the v1 code, real Postgres)', () => {
   jest.setTimeout(60_000);
@@ -177,6 +178,17 @@ describe('state hash v1 -> v2 (a log and snapshots written by the v1 code, real 
       )
     ).rows;
     expect(snaps.map((s) => Number(s.command_seq))).toEqual([end, LAST]); // the v1 one before it is kept as the fallback
+    // format 2: the balances sparse (known agents, non-zero balances), not a column per asset over every agent
+    const row = (await db.pool.query<{ format: number; state: Buffer }>('SELECT format, state FROM engine_snapshot WHERE command_seq = $1', [end]))
+      .rows[0]!;
+    const doc = JSON.parse(gunzipSync(row.state).toString('utf8'));
+    expect({ format: row.format, known: doc.known, total: doc.total, cells: Object.keys(doc.cells) }).toEqual({
+      format: 2,
+      known: fixture.agents.map((a) => a.num),
+      total: undefined,
+      cells: ['agent', 'asset', 'total', 'reserved'],
+    });
+    expect(doc.cells.total.every((t: number) => t > 0)).toBe(true);
     expect(snaps[0]!.state_hashes).toEqual(Object.fromEntries(cps.map((c, i) => [['HA.1K/CREDIT', 'HB.1K/CREDIT'][i], c.state_hash])));
 
     const fromV2 = host();

@@ -1,4 +1,4 @@
-import { type BalanceView, bookHashOf, heldHashOf, type MatchingEngine } from '@ate/matching';
+import { type BalanceView, bookHashOf, heldHashOfSparse, type MatchingEngine } from '@ate/matching';
 import type { EngineCore } from './core';
 import type { HostState } from './engine-snapshot';
 
@@ -35,7 +35,7 @@ export function checkpointHashes(core: EngineCore): { marketId: string; hash: st
 
 /** Each market's v2 hash in a captured state (what the restored host will hash to). */
 export function capturedHashes(s: HostState): Record<string, string> {
-  const held = heldHashOf(s.balances);
+  const held = heldHashOfSparse(s.balances);
   const out: Record<string, string> = {};
   for (const m of s.markets) out[m.id] = stateHashV2(bookHashOf(m.engine), held);
   return out;
