@@ -1,3 +1,4 @@
+import type { AuctionSnapshot } from './auctions';
 import type { OrderSide } from '@ate/contracts';
 import {
   type BalancesSnapshot,
@@ -37,6 +38,8 @@ export interface HostState {
   markets: { id: string; engine: EngineSnapshot }[];
   /** fills so far of open orders (the host's `orders` map) */
   fills: Map<number, { filled: number; notional: number }>;
+  /** auctions and pools (absent in snapshots written before them: empty) */
+  auctions?: AuctionSnapshot;
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -73,6 +76,7 @@ interface Doc {
   total: number[][];
   reserved: number[][];
   markets: DocMarket[];
+  auctions?: AuctionSnapshot;
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -87,6 +91,7 @@ export interface DecodedSnapshot {
     engine: Omit<EngineSnapshot, 'config' | 'balances'>;
     fills: { orderId: number; agent: number; filled: number; notional: number }[];
   }[];
+  auctions?: AuctionSnapshot;
 }
 
 /** Each market's state hash (the engine's stateHash(), book and balances, in the layout of the captured view). */
@@ -111,6 +116,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
     agents: b.agents.map((r) => r.agent),
     total: b.assets.map((_, i) => b.agents.map((r) => r.total[i] as number)),
     reserved: b.assets.map((_, i) => b.agents.map((r) => r.reserved[i] as number)),
+    ...(s.auctions && (s.auctions.auctions.length > 0 || s.auctions.pools.length > 0) ? { auctions: s.auctions } : {}),
     markets: s.markets.map(({ id, engine: e }) => {
       const orders = [...e.orders].sort((x, y) => x.prio - y.prio);
       const m: DocMarket = {
@@ -240,7 +246,9 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
       fills,
     };
   });
-  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets };
+  if (doc.auctions !== undefined && (typeof doc.auctions !== 'object' || !Array.isArray(doc.auctions.auctions) || !Array.isArray(doc.auctions.pools)))
+    bad('auctions');
+  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets, ...(doc.auctions ? { auctions: doc.auctions } : {}) };
 }
 
 /**
