@@ -36,7 +36,7 @@ interface World {
   db: TestDatabase;
   app: NestFastifyApplication;
   admin: AteClient;
-  agents: Record<string, { id: string; c: AteClient }>;
+  agents: Record<string, { id: string; c: AteClient; keys: { keyId: string; secret: string } }>;
 }
 
 async function world(name: string, env: Record<string, string>, names: string[]): Promise<World> {
@@ -47,7 +47,7 @@ async function world(name: string, env: Record<string, string>, names: string[])
   const agents: World['agents'] = {};
   for (const n of names) {
     const a = await admin.createAgent({ name: n });
-    agents[n] = { id: a.id, c: new AteClient({ baseUrl: url, ...a.apiKey! }) };
+    agents[n] = { id: a.id, c: new AteClient({ baseUrl: url, ...a.apiKey! }), keys: a.apiKey! };
   }
   return { db, app, admin, agents };
 }
@@ -282,7 +282,7 @@ describe('auctions without Redis (timer)', () => {
   });
 
   it('an operator auction of newly issued units settles at its deadline; a restart replays it to the same balances', async () => {
-    const { x, y } = w.agents as Record<string, { id: string; c: AteClient }>;
+    const { x, y } = w.agents as Record<string, { id: string; c: AteClient; keys: { keyId: string; secret: string } }>;
     const a = await w.admin.post<{ id: string }>('/v1/admin/auctions', { asset: ASSET, units: '3', reservePrice: '2', deadline: Date.now() + 1500 });
     await x!.c.post(`/v1/auctions/${a.id}/bids`, {
       steps: [
@@ -304,5 +304,15 @@ describe('auctions without Redis (timer)', () => {
     expect(await bal(x!.c, ASSET)).toMatchObject({ total: '2' });
     expect(await bal(y!.c, 'CREDIT')).toEqual({ free: '97.000', used: '0.000', total: '97.000' });
     expect((await w.admin.reconciliation()).ok).toBe(true);
+
+    // a restart replays the log (auction commands included) to the same balances; the auction stays settled once
+    const before = await Promise.all([x!.c.balances(), y!.c.balances()]);
+    await w.app.close();
+    const again = await startTestApp(testConfig(w.db));
+    w.app = again.app;
+    const [x2, y2] = [x!, y!].map((z) => new AteClient({ baseUrl: again.url, ...z.keys }));
+    expect(await Promise.all([x2!.balances(), y2!.balances()])).toEqual(before);
+    expect((await x2!.get<{ auction: { status: string } }>(`/v1/auctions/${a.id}/results`)).auction.status).toBe('settled');
+    expect((await again.admin.reconciliation()).ok).toBe(true);
   });
 });
