@@ -227,10 +227,20 @@ export class AuctionsService {
 
   /** Buys at the posted price, all or nothing, never above maxPrice per unit; debits and delivers at once. */
   async buy(agentId: string, poolId: string, b: { units: string; maxPrice: string }) {
-    const r = await this.submit({ kind: 'pool_buy', poolId, agentId, units: units(b.units, 'units'), maxPrice: price(b.maxPrice) });
-    const p = await this.repo.purchase(poolId, r.seq as string);
-    if (!p) throw new Error(`purchase ${poolId}:${r.seq} committed without its row`);
-    return purchaseView(p);
+    const n = units(b.units, 'units');
+    const r = await this.submit({ kind: 'pool_buy', poolId, agentId, units: n, maxPrice: price(b.maxPrice) });
+    // the purchase as its batch committed it (the row written with it holds the same)
+    const d = r.details as { price: string; cost: string; epoch: number };
+    return purchaseView({
+      pool_id: poolId,
+      seq: r.seq as string,
+      agent_id: agentId,
+      units: n.toString(),
+      price: d.price,
+      cost: d.cost,
+      epoch: d.epoch,
+      created_at: new Date(),
+    });
   }
 
   /** An epoch tick of a congestion pool (closes the epochs that ended: their history rows). */

@@ -583,6 +583,32 @@ type Of<K extends AuctionCommand['kind']> = Extract<AuctionCommand, { kind: K }>
 export interface BatchStatement {
   text: string;
   values: unknown[];
+  /** a later statement with the same key replaces this one (a row's last state is all that matters) */
+  key?: string;
+  /** rows of a bulk statement: statements of the same text are merged, their rows passed as $1 (a JSON array) */
+  rows?: Record<string, unknown>[];
+}
+
+/** The statements of a batch as they are run: keyed ones deduplicated (the last wins), bulk ones merged into one. */
+export function compactStatements(list: readonly BatchStatement[]): { text: string; values: unknown[] }[] {
+  const lastOf = new Map<string, number>();
+  list.forEach((s, i) => s.key !== undefined && lastOf.set(s.key, i));
+  const out: { text: string; values: unknown[] }[] = [];
+  const bulk = new Map<string, Record<string, unknown>[]>();
+  list.forEach((s, i) => {
+    if (s.key !== undefined && lastOf.get(s.key) !== i) return;
+    if (!s.rows) return void out.push({ text: s.text, values: s.values });
+    const rows = bulk.get(s.text);
+    if (rows) rows.push(...s.rows);
+    else {
+      const mine = [...s.rows];
+      bulk.set(s.text, mine);
+      out.push({ text: s.text, values: [mine] });
+    }
+  });
+  return out.map((q) =>
+    Array.isArray(q.values[0]) && bulk.get(q.text) === q.values[0] ? { text: q.text, values: [JSON.stringify(q.values[0])] } : q,
+  );
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -862,6 +888,7 @@ function poolRows(b: Batch, poolId: string, ts: number, e: AuctionEffects): Batc
     {
       text: `UPDATE price_pool SET price = $2, sold = $3, epoch = $4, used = $5, updated_at = $6 WHERE id = $1`,
       values: [poolId, p.price.toString(), p.sold.toString(), p.epoch, p.used.toString(), now(ts)],
+      key: `pool|${poolId}`,
     },
   ];
   if (ended.length > 0)
@@ -903,8 +930,22 @@ const poolBuy: CommandHandler<Of<'pool_buy'>> = {
     return run(b, op, ts, (seq, e) => [
       ...poolRows(b, c.poolId, ts, e),
       {
-        text: `INSERT INTO price_pool_purchase (pool_id, seq, agent_id, units, price, cost, epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        values: [c.poolId, seq, c.agentId, op.units, e.row['price'], e.row['cost'], e.row['epoch'], now(ts)],
+        text: `INSERT INTO price_pool_purchase (pool_id, seq, agent_id, units, price, cost, epoch, created_at)
+               SELECT p.pool_id, p.seq, p.agent_id, p.units, p.price, p.cost, p.epoch, p.created_at
+               FROM jsonb_to_recordset($1::jsonb) AS p(pool_id text, seq bigint, agent_id text, units bigint, price bigint, cost bigint, epoch int, created_at timestamptz)`,
+        values: [],
+        rows: [
+          {
+            pool_id: c.poolId,
+            seq,
+            agent_id: c.agentId,
+            units: op.units,
+            price: e.row['price'],
+            cost: e.row['cost'],
+            epoch: e.row['epoch'],
+            created_at: now(ts),
+          },
+        ],
       },
     ]);
   },
