@@ -15,6 +15,8 @@ CREATE TABLE auction (
   closed_seq      BIGINT,
   settled_seq     BIGINT,
   clearing        JSONB,
+  -- combinatorial auctions: the items for sale [{ id, asset, units }]
+  items           JSONB,
   created_at      TIMESTAMPTZ(6) NOT NULL,
   updated_at      TIMESTAMPTZ(6) NOT NULL
 );

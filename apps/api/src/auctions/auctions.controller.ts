@@ -14,13 +14,28 @@ const Deadline = z.union([z.string().max(40), z.number().int().min(0).max(Number
 
 /** Steps of a bid are checked by the sequencer (non-increasing, at most 1,000, not empty), each with its own code. */
 export const BidBody = z.strictObject({
-  steps: z.array(z.strictObject({ units: Decimal, price: Decimal })).max(10_000),
+  /** multi-unit auctions: quantity-price steps */
+  steps: z
+    .array(z.strictObject({ units: Decimal, price: Decimal }))
+    .max(10_000)
+    .optional(),
+  /** combinatorial auctions: XOR bundles of item ids, each with the most one pays for it (credits) */
+  bundles: z
+    .array(z.strictObject({ items: z.array(z.string().max(128)).max(64), value: Decimal }))
+    .max(64)
+    .optional(),
 });
 export const CreateAuctionBody = z.strictObject({
   id: Id.optional(),
-  asset: Asset,
+  mechanism: z.enum(['vcg_multi_unit', 'vcg_combinatorial', 'core_combinatorial']).optional(),
+  asset: Asset.optional(),
   /** minor units of the asset for sale, integer string */
-  units: Decimal,
+  units: Decimal.optional(),
+  /** combinatorial: the items for sale, each a lot of `units` of an asset */
+  items: z
+    .array(z.strictObject({ id: z.string().max(128), asset: Asset, units: Decimal }))
+    .max(100)
+    .optional(),
   /** credits per unit below which nothing is sold, decimal string */
   reservePrice: Decimal.default('0'),
   deadline: Deadline,
@@ -74,7 +89,7 @@ export class AuctionsController {
   /** A sealed bid (one per agent): holds its maximum payment until the auction settles or the bid is withdrawn. */
   @Post('auctions/:auctionId/bids')
   bid(@Auth() auth: AuthContext, @Param('auctionId') id: string, @ZodBody(BidBody) b: z.infer<typeof BidBody>) {
-    return this.auctions.bid(auth.agentId as string, id, b.steps);
+    return this.auctions.bid(auth.agentId as string, id, b);
   }
 
   /** The caller's own bid (nobody else's is shown before the results). */

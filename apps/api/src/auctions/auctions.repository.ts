@@ -15,15 +15,18 @@ export interface AuctionRow {
   closed_seq: string | null;
   settled_seq: string | null;
   clearing: AuctionClearingRow | null;
+  items: { id: string; asset: string; units: string }[] | null;
   created_at: Date;
   updated_at: Date;
 }
 
 export interface AuctionClearingRow {
   mechanism: string;
-  awards: { agentId: string; units: string; value: string; payment: string }[];
-  unitsSold: string;
-  unitsUnsold: string;
+  awards: { agentId: string; units?: string; value: string; payment: string; bundle?: number; items?: string[]; vcgPayment?: string }[];
+  unitsSold?: string;
+  unitsUnsold?: string;
+  itemsSold?: string[];
+  itemsUnsold?: string[];
   revenue: string;
   welfare: string;
   fees: string;

@@ -2,9 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AppError, CREDIT_SCALE, ERROR_CODES, ErrorCode, isErrorCode, parseAmount } from '@ate/contracts';
 import { clearMultiUnit } from '@ate/mechanisms';
-import type { AuctionClearing, HostCommand, HostResult } from '@ate/sequencer';
+import type { AuctionClearing, HostCommand, HostResult, Mechanism } from '@ate/sequencer';
+import { CombinatorialClearing } from './clearing';
 import { EngineLink } from '../engine/engine-link';
-import { AuctionsRepository } from './auctions.repository';
+import { AuctionRow, AuctionsRepository, BidRow } from './auctions.repository';
 import { auctionView, bidView, poolView, purchaseView, resultsView } from './views';
 
 /** Fee rate of an auction a seller agent creates (an operator sets its own per auction). */
@@ -16,9 +17,14 @@ export const POOL_HISTORY_VIEW = 100;
 
 export interface CreateAuctionInput {
   id?: string;
-  asset: string;
+  /** default vcg_multi_unit */
+  mechanism?: Mechanism;
+  /** multi-unit: the asset and its units for sale */
+  asset?: string;
   /** minor units of the asset, integer string */
-  units: string;
+  units?: string;
+  /** combinatorial: the items for sale, each a lot of units of an asset */
+  items?: { id: string; asset: string; units: string }[];
   /** credits per unit, decimal string */
   reservePrice: string;
   /** ISO time or epoch ms */
@@ -65,6 +71,7 @@ export class AuctionsService {
   constructor(
     private readonly engine: EngineLink,
     private readonly repo: AuctionsRepository,
+    private readonly combinatorial: CombinatorialClearing,
   ) {}
 
   private async submit(cmd: HostCommand): Promise<HostResult> {
@@ -88,12 +95,20 @@ export class AuctionsService {
   async create(sellerId: string | null, b: CreateAuctionInput) {
     const id = b.id ?? newId('auc');
     const deadline = this.deadline(b.deadline);
+    const mechanism = b.mechanism ?? 'vcg_multi_unit';
+    const multi = mechanism === 'vcg_multi_unit';
+    if (multi && (b.asset === undefined || b.units === undefined || b.items !== undefined))
+      throw new AppError('MECHANISM_INVALID_CONFIG', 'A multi-unit auction sells units of one asset: give asset and units (no items).');
+    if (!multi && (b.items === undefined || b.asset !== undefined || b.units !== undefined))
+      throw new AppError('MECHANISM_INVALID_CONFIG', 'A combinatorial auction sells items: give items (no asset or units).');
     await this.submit({
       kind: 'auction_create',
       auctionId: id,
       sellerId,
-      asset: b.asset,
-      units: units(b.units, 'units'),
+      mechanism,
+      ...(multi ? {} : { items: (b.items ?? []).map((it) => ({ id: it.id, asset: it.asset, units: units(it.units, 'items.units') })) }),
+      asset: multi ? (b.asset as string) : '',
+      units: multi ? units(b.units as string, 'units') : 0n,
       reservePrice: price(b.reservePrice),
       feeBps: b.feeBps ?? (sellerId === null ? 0 : SELLER_AUCTION_FEE_BPS),
       deadline,
@@ -117,10 +132,20 @@ export class AuctionsService {
   }
 
   /** A sealed bid: holds its maximum payment now; only its bidder sees it before the results. */
-  async bid(agentId: string, auctionId: string, steps: { units: string; price: string }[]) {
-    await this.row(auctionId);
-    const parsed = steps.map((s) => ({ units: units(s.units, 'steps.units'), price: price(s.price) }));
-    await this.submit({ kind: 'auction_bid', auctionId, agentId, steps: parsed });
+  async bid(
+    agentId: string,
+    auctionId: string,
+    body: { steps?: { units: string; price: string }[]; bundles?: { items: string[]; value: string }[] },
+  ) {
+    const a = await this.row(auctionId);
+    const multi = a.mechanism === 'vcg_multi_unit';
+    if (multi ? body.bundles !== undefined || body.steps === undefined : body.steps !== undefined || body.bundles === undefined)
+      throw new AppError('VALIDATION_FAILED', multi ? 'A multi-unit auction takes steps.' : 'A combinatorial auction takes bundles.', {
+        mechanism: a.mechanism,
+      });
+    const parsed = (body.steps ?? []).map((s) => ({ units: units(s.units, 'steps.units'), price: price(s.price) }));
+    const bundles = body.bundles?.map((x) => ({ items: x.items, value: price(x.value) }));
+    await this.submit({ kind: 'auction_bid', auctionId, agentId, steps: parsed, ...(bundles ? { bundles } : {}) });
     return this.myBid(agentId, auctionId);
   }
 
@@ -166,6 +191,7 @@ export class AuctionsService {
     }
     // the sealed bids as sequenced (no bid changes once closed), cleared off the sequencer's batch
     const bids = await this.repo.openBids(auctionId);
+    if (a.mechanism !== 'vcg_multi_unit') return this.settleCombinatorial(a, bids);
     const c = clearMultiUnit({
       units: BigInt(a.units),
       reservePrice: BigInt(a.reserve_price),
@@ -182,6 +208,29 @@ export class AuctionsService {
     if (r.code === 'AUCTION_ALREADY_SETTLED') return 'already';
     if (r.code) throw new AppError(isErrorCode(r.code) ? r.code : 'CONFLICT', undefined, r.details);
     this.logger.log(`auction ${auctionId} settled at command ${r.seq}: ${c.unitsSold} units sold for ${c.revenue}`);
+    return 'settled';
+  }
+
+  /** Clears a combinatorial auction on HiGHS in the clearing worker, then sequences the result. */
+  private async settleCombinatorial(a: AuctionRow, bids: BidRow[]): Promise<'settled' | 'already'> {
+    const items = (a.items ?? []).map((it) => it.id);
+    const r = await this.combinatorial.clear({
+      payments: a.mechanism === 'core_combinatorial' ? 'core' : 'vcg',
+      items,
+      bids: bids.map((b) => ({ bidder: b.agent_id, bundles: b.steps as unknown as { items: string[]; value: string }[] })),
+    });
+    if (!r.ok) throw new AppError(isErrorCode(r.code) ? r.code : 'MECHANISM_SOLVER_FAILED', undefined, r.details);
+    const won = r.awards.filter((w) => w.bundle !== null);
+    const clearing: AuctionClearing = {
+      mechanism: a.mechanism as 'vcg_combinatorial' | 'core_combinatorial',
+      awards: won.map((w) => ({ bidder: w.bidder, bundle: w.bundle as number, payment: BigInt(w.payment), vcgPayment: BigInt(w.vcgPayment) })),
+      revenue: BigInt(r.revenue),
+      welfare: BigInt(r.welfare),
+    };
+    const s = await this.engine.submit({ kind: 'auction_settle', auctionId: a.id, clearing });
+    if (s.code === 'AUCTION_ALREADY_SETTLED') return 'already';
+    if (s.code) throw new AppError(isErrorCode(s.code) ? s.code : 'CONFLICT', undefined, s.details);
+    this.logger.log(`auction ${a.id} (${a.mechanism}) settled at command ${s.seq}: revenue ${r.revenue}, ${r.solves} solves`);
     return 'settled';
   }
 

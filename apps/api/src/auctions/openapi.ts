@@ -22,10 +22,11 @@ export const Auction = named(
   'A sealed-bid multi-unit VCG auction: units of an allowance asset, a reserve price per unit (credits), a deadline.',
   z.strictObject({
     id: z.string(),
-    mechanism: z.literal('vcg_multi_unit'),
+    mechanism: z.enum(['vcg_multi_unit', 'vcg_combinatorial', 'core_combinatorial']),
     sellerAgentId: z.string().nullable(),
-    asset: z.string(),
+    asset: z.string().describe("multi-unit: the asset for sale ('' for a combinatorial auction)"),
     units: Decimal,
+    items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })).nullable(),
     reservePrice: Decimal,
     feeBps: Int,
     deadline: z.string(),
@@ -42,7 +43,8 @@ export const Bid = named(
   z.strictObject({
     auctionId: z.string(),
     agentId: z.string(),
-    steps: z.array(Step),
+    steps: z.array(Step).optional(),
+    bundles: z.array(z.strictObject({ items: z.array(z.string()), value: Decimal })).optional(),
     hold: Decimal,
     status: z.enum(['open', 'withdrawn', 'won', 'lost', 'released']),
     unitsWon: Decimal.nullable(),
@@ -53,21 +55,48 @@ export const Bid = named(
 export const AuctionResults = named(
   'AuctionResults',
   'A settled auction: the allocation and Clarke payments, and every bid as sequenced, so an auditor can recompute them (libs/mechanisms clearMultiUnit).',
-  z.strictObject({
-    auction: Auction,
-    rule: z.string(),
-    allocation: z.array(z.strictObject({ agentId: z.string(), units: Decimal, value: Decimal, payment: Decimal })),
-    unitsSold: Decimal,
-    unitsUnsold: Decimal,
-    revenue: Decimal,
-    welfare: Decimal,
-    fees: Decimal,
-    inputs: z.strictObject({
-      units: Decimal,
-      reservePrice: Decimal,
-      bids: z.array(z.strictObject({ agentId: z.string(), seq: Seq, steps: z.array(Step) })),
+  z.union([
+    z.strictObject({
+      auction: Auction,
+      rule: z.string(),
+      allocation: z.array(z.strictObject({ agentId: z.string(), units: Decimal, value: Decimal, payment: Decimal })),
+      unitsSold: Decimal,
+      unitsUnsold: Decimal,
+      revenue: Decimal,
+      welfare: Decimal,
+      fees: Decimal,
+      inputs: z.strictObject({
+        units: Decimal,
+        reservePrice: Decimal,
+        bids: z.array(z.strictObject({ agentId: z.string(), seq: Seq, steps: z.array(Step) })),
+      }),
     }),
-  }),
+    z.strictObject({
+      auction: Auction,
+      rule: z.string(),
+      allocation: z.array(
+        z.strictObject({
+          agentId: z.string(),
+          bundle: Int.nullable(),
+          items: z.array(z.string()),
+          value: Decimal,
+          vcgPayment: Decimal,
+          payment: Decimal,
+        }),
+      ),
+      itemsSold: z.array(z.string()),
+      itemsUnsold: z.array(z.string()),
+      revenue: Decimal,
+      welfare: Decimal,
+      fees: Decimal,
+      inputs: z.strictObject({
+        items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })),
+        bids: z.array(
+          z.strictObject({ agentId: z.string(), seq: Seq, bundles: z.array(z.strictObject({ items: z.array(z.string()), value: Decimal })) }),
+        ),
+      }),
+    }),
+  ]),
 );
 const History = z.array(z.strictObject({ epoch: Int, price: Decimal, used: Decimal, nextPrice: Decimal }));
 export const Pool = named(
@@ -130,6 +159,7 @@ const auction = {
   sellerAgentId: 'agt_4m8q2w6e0r3t',
   asset: 'GPT-X.1K',
   units: '2',
+  items: null,
   reservePrice: '1.000',
   feeBps: 10,
   deadline: '2026-12-01T13:00:00.000Z',

@@ -11,6 +11,7 @@ export function auctionView(a: AuctionRow) {
     sellerAgentId: a.seller_agent_id,
     asset: a.asset,
     units: a.units,
+    items: a.items,
     reservePrice: credits(a.reserve_price),
     feeBps: a.fee_bps,
     deadline: a.deadline.toISOString(),
@@ -21,11 +22,21 @@ export function auctionView(a: AuctionRow) {
   };
 }
 
+type Bundles = { items: string[]; value: string }[];
+const isSteps = (x: BidRow['steps'] | Bundles): x is BidRow['steps'] => x.length === 0 || Array.isArray(x[0]);
+/** A bid's content: steps (multi-unit) or bundles (combinatorial), prices in credits. */
+function bidContent(raw: BidRow['steps']) {
+  const x = raw as BidRow['steps'] | Bundles;
+  return isSteps(x)
+    ? { steps: x.map(([units, price]) => ({ units, price: credits(price) })) }
+    : { bundles: x.map((bu) => ({ items: bu.items, value: credits(bu.value) })) };
+}
+
 export function bidView(b: BidRow) {
   return {
     auctionId: b.auction_id,
     agentId: b.agent_id,
-    steps: b.steps.map(([units, price]) => ({ units, price: credits(price) })),
+    ...bidContent(b.steps),
     hold: credits(b.hold),
     status: b.status,
     unitsWon: b.units_won,
@@ -38,12 +49,38 @@ export function bidView(b: BidRow) {
 export function resultsView(a: AuctionRow, bids: BidRow[]) {
   const c = a.clearing;
   if (!c) throw new Error(`auction ${a.id} is settled without a clearing`);
+  if (a.mechanism !== 'vcg_multi_unit') {
+    return {
+      auction: auctionView(a),
+      rule:
+        a.mechanism === 'core_combinatorial'
+          ? 'Combinatorial, core-selecting payments: minimum revenue in the core, nearest to VCG (Day-Cramton); winner determination an IP solved by HiGHS.'
+          : "Combinatorial VCG: the allocation of most reported value (an IP solved by HiGHS, XOR between one bidder's bundles); each winner pays its externality.",
+      allocation: c.awards.map((w) => ({
+        agentId: w.agentId,
+        bundle: w.bundle ?? null,
+        items: w.items ?? [],
+        value: credits(w.value),
+        vcgPayment: credits(w.vcgPayment ?? '0'),
+        payment: credits(w.payment),
+      })),
+      itemsSold: c.itemsSold ?? [],
+      itemsUnsold: c.itemsUnsold ?? [],
+      revenue: credits(c.revenue),
+      welfare: credits(c.welfare),
+      fees: credits(c.fees),
+      inputs: {
+        items: a.items ?? [],
+        bids: bids.map((b) => ({ agentId: b.agent_id, seq: b.seq, ...bidContent(b.steps) })),
+      },
+    };
+  }
   return {
     auction: auctionView(a),
     rule: 'Multi-unit VCG (Clarke pivot, the seller valuing each unit at the reserve); equal prices go to the earlier bid (sequence order), then the earlier step.',
     allocation: c.awards.map((w) => ({ agentId: w.agentId, units: w.units, value: credits(w.value), payment: credits(w.payment) })),
-    unitsSold: c.unitsSold,
-    unitsUnsold: c.unitsUnsold,
+    unitsSold: c.unitsSold ?? '0',
+    unitsUnsold: c.unitsUnsold ?? '0',
     revenue: credits(c.revenue),
     welfare: credits(c.welfare),
     fees: credits(c.fees),
@@ -51,7 +88,7 @@ export function resultsView(a: AuctionRow, bids: BidRow[]) {
       units: a.units,
       reservePrice: credits(a.reserve_price),
       /** in sequence order: the tie rule's priority */
-      bids: bids.map((b) => ({ agentId: b.agent_id, seq: b.seq, steps: b.steps.map(([units, price]) => ({ units, price: credits(price) })) })),
+      bids: bids.map((b) => ({ agentId: b.agent_id, seq: b.seq, ...bidContent(b.steps) })),
     },
   };
 }

@@ -127,6 +127,118 @@ describe('AuctionState: the deterministic auction and pool state of the sequence
     expect(state(w)).toEqual(s0);
   });
 
+  describe('combinatorial: the carried clearing is checked exactly (the solver ran off the batch)', () => {
+    const cCreate: AuctionOp = {
+      op: 'create',
+      id: 'c1',
+      seller: SELLER,
+      asset: '',
+      units: '0',
+      reserve: '0',
+      feeBps: 0,
+      deadline: T0 + 1000,
+      mech: 'vcg_combinatorial',
+      items: [
+        ['A', A, '1'],
+        ['B', A, '2'],
+      ],
+    };
+    const cBids: AuctionOp[] = [
+      { op: 'bid', id: 'c1', agent: X, steps: [], bundles: [[['A'], '150']] },
+      { op: 'bid', id: 'c1', agent: Y, steps: [], bundles: [[['B'], '150']] },
+      {
+        op: 'bid',
+        id: 'c1',
+        agent: Z,
+        steps: [],
+        bundles: [
+          [['A', 'B'], '200'],
+          [['A'], '10'],
+        ],
+      },
+    ];
+    const good: AuctionOp = {
+      op: 'settle_c',
+      id: 'c1',
+      awards: [
+        [X, 0, '50', '50'],
+        [Y, 0, '50', '50'],
+      ],
+      revenue: '100',
+      welfare: '300',
+    };
+    it.each<[string, AuctionOp]>([
+      [
+        'an item sold twice',
+        {
+          ...good,
+          awards: [
+            [X, 0, '50', '50'],
+            [Z, 1, '5', '5'],
+          ],
+          revenue: '55',
+          welfare: '160',
+        } as AuctionOp,
+      ],
+      [
+        'a payment above the bid',
+        {
+          ...good,
+          awards: [
+            [X, 0, '151', '151'],
+            [Y, 0, '50', '50'],
+          ],
+          revenue: '201',
+        } as AuctionOp,
+      ],
+      [
+        'a VCG auction charging more than VCG',
+        {
+          ...good,
+          awards: [
+            [X, 0, '60', '50'],
+            [Y, 0, '50', '50'],
+          ],
+          revenue: '110',
+        } as AuctionOp,
+      ],
+      [
+        'a bundle the bid does not have',
+        {
+          ...good,
+          awards: [
+            [X, 1, '50', '50'],
+            [Y, 0, '50', '50'],
+          ],
+        } as AuctionOp,
+      ],
+      ['a revenue that does not add up', { ...good, revenue: '99' } as AuctionOp],
+      ['a welfare that does not add up', { ...good, welfare: '299' } as AuctionOp],
+    ])('refuses %s and changes nothing', (_, op) => {
+      const w = fresh();
+      expect(run(w, [cCreate, ...cBids], T0)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      const s0 = state(w);
+      expect(run(w, [op], T0 + 1000)).toEqual(['AUCTION_CLEARING_MISMATCH']);
+      expect(state(w)).toEqual(s0);
+    });
+    it('holds the largest bundle value, escrows every item, settles item by item', () => {
+      const w = fresh();
+      run(w, [cCreate, ...cBids], T0);
+      expect([X, Y, Z].map((a) => w.b.getReserved(a, 0))).toEqual([150, 150, 200]);
+      expect(w.b.getReserved(SELLER, 1)).toBe(3);
+      expect(run(w, [good], T0 + 1000)).toEqual(['ok']);
+      expect([X, Y, Z].map((a) => [w.b.getTotal(a, 0), w.b.getReserved(a, 0), w.b.getTotal(a, 1)])).toEqual([
+        [100_000 - 50, 0, 1],
+        [100_000 - 50, 0, 2],
+        [100_000, 0, 0],
+      ]);
+      expect([w.b.getTotal(SELLER, 1), w.b.getReserved(SELLER, 1), w.b.getTotal(SELLER, 0)]).toEqual([47, 0, 100]);
+      const again = fresh();
+      again.s.restore(JSON.parse(JSON.stringify(w.s.toJSON())));
+      expect(again.s.toJSON()).toEqual(w.s.toJSON());
+    });
+  });
+
   it('cancel and withdraw release every hold and the escrow', () => {
     const w = fresh();
     const s0 = state(w);

@@ -4,6 +4,8 @@ import { mintOrBurnRequest } from '@ate/ledger';
 import type { BalanceView } from '@ate/matching';
 import {
   advancePool,
+  buildWdp,
+  maxPaymentCombinatorial,
   buyFixedPrice,
   buyFromPool,
   clearMultiUnit,
@@ -46,12 +48,35 @@ export interface StepInput {
 }
 
 /** The clearing a settle command carries (computed by libs/mechanisms from the sealed bids, outside the batch). */
-export interface AuctionClearing {
-  mechanism: 'vcg_multi_unit';
-  awards: { bidder: string; units: bigint; payment: bigint }[];
-  unitsSold: bigint;
-  revenue: bigint;
+export type AuctionClearing =
+  | { mechanism: 'vcg_multi_unit'; awards: { bidder: string; units: bigint; payment: bigint }[]; unitsSold: bigint; revenue: bigint }
+  | {
+      mechanism: 'vcg_combinatorial' | 'core_combinatorial';
+      /** winners only: the bundle (index in the bidder's bid) won, the payment and the VCG payment */
+      awards: { bidder: string; bundle: number; payment: bigint; vcgPayment: bigint }[];
+      revenue: bigint;
+      /** the solver's welfare and the inputs' digest, kept with the results for the auditor */
+      welfare: bigint;
+    };
+
+export type Mechanism = 'vcg_multi_unit' | 'vcg_combinatorial' | 'core_combinatorial';
+
+/** An item of a combinatorial auction: a lot of `units` of an allowance asset (one of it for sale). */
+export interface AuctionItem {
+  id: string;
+  asset: string;
+  units: bigint;
 }
+
+export interface BundleInput {
+  items: string[];
+  value: bigint;
+}
+
+/** Combinatorial auctions: bids per auction (each one more solve), items, bundles (the IP's size is bounded). */
+export const COMBINATORIAL_BIDS_MAX = LIMITS.combinatorialBidders;
+export const COMBINATORIAL_ITEMS_MAX = LIMITS.combinatorialItems;
+export const COMBINATORIAL_BUNDLES_MAX = LIMITS.combinatorialBundles;
 
 export type AuctionCommand =
   | {
@@ -65,8 +90,11 @@ export type AuctionCommand =
       feeBps: number;
       /** epoch ms: bids are taken while the batch's time is before it */
       deadline: number;
+      /** default vcg_multi_unit (asset and units); combinatorial auctions sell `items` (asset '' and units 0) */
+      mechanism?: Mechanism;
+      items?: AuctionItem[];
     }
-  | { kind: 'auction_bid'; auctionId: string; agentId: string; steps: StepInput[] }
+  | { kind: 'auction_bid'; auctionId: string; agentId: string; steps: StepInput[]; bundles?: BundleInput[] }
   | { kind: 'auction_withdraw'; auctionId: string; agentId: string }
   | { kind: 'auction_close'; auctionId: string }
   | { kind: 'auction_settle'; auctionId: string; clearing: AuctionClearing }
@@ -95,6 +123,8 @@ export type AuctionStatus = 'open' | 'closed' | 'settled' | 'cancelled';
 interface BidState {
   agent: number;
   steps: StepInput[];
+  /** combinatorial: the XOR bundles */
+  bundles?: BundleInput[];
   hold: number;
 }
 
@@ -110,6 +140,9 @@ interface AuctionRec {
   /** open bids by agent number, in sequence order (the tie rule's priority) */
   bids: Map<number, BidState>;
   steps: number;
+  mechanism: Mechanism;
+  /** combinatorial: the items for sale */
+  items: AuctionItem[];
 }
 
 interface PoolRec {
@@ -128,8 +161,20 @@ interface PoolRec {
 
 /** One accepted command as the log holds it: agents by number, amounts as decimal strings (JSON). */
 export type AuctionOp =
-  | { op: 'create'; id: string; seller: number | null; asset: string; units: string; reserve: string; feeBps: number; deadline: number }
-  | { op: 'bid'; id: string; agent: number; steps: [string, string][] }
+  | {
+      op: 'create';
+      id: string;
+      seller: number | null;
+      asset: string;
+      units: string;
+      reserve: string;
+      feeBps: number;
+      deadline: number;
+      mech?: Mechanism;
+      items?: [string, string, string][];
+    }
+  | { op: 'bid'; id: string; agent: number; steps: [string, string][]; bundles?: [string[], string][] }
+  | { op: 'settle_c'; id: string; awards: [number, number, string, string][]; revenue: string; welfare: string }
   | { op: 'withdraw'; id: string; agent: number }
   | { op: 'close'; id: string }
   | { op: 'settle'; id: string; awards: [number, string, string][]; unitsSold: string; revenue: string }
@@ -188,6 +233,20 @@ function must(ok: boolean, what: string): void {
   if (!ok) throw new Error(`auction settlement broke an invariant: ${what}`);
 }
 
+/** What a seller escrows: per asset, the units for sale (multi-unit: `units` of `asset`; combinatorial: its items). */
+function escrowOf(mech: Mechanism, asset: string, units: bigint, items: readonly AuctionItem[]): Map<string, number> {
+  const out = new Map<string, number>();
+  if (mech === 'vcg_multi_unit') out.set(asset, Number(units));
+  else for (const it of items) out.set(it.asset, (out.get(it.asset) ?? 0) + Number(it.units));
+  return out;
+}
+
+/** A combinatorial bid checked against the auction's items (libs/mechanisms' rules, each with its code). */
+function validateCombinatorialBid(a: { items: readonly AuctionItem[] }, bid: { bidder: string; bundles: BundleInput[] }): Refused | undefined {
+  const w = buildWdp({ items: a.items.map((it) => ({ id: it.id })), bids: [bid] });
+  return 'code' in w ? fromRejection(w) : undefined;
+}
+
 /** The sealed bids of an auction as libs/mechanisms takes them (sequence order), bidders by agent id. */
 export function multiUnitBids(bids: Iterable<{ agentId: string; steps: StepInput[] }>): MultiUnitBid[] {
   return [...bids].map((b) => ({ bidder: b.agentId, steps: b.steps }));
@@ -223,9 +282,18 @@ export class AuctionState {
         const units = big(o.units);
         if (units > BigInt(Number.MAX_SAFE_INTEGER)) return refuse('AMOUNT_OUT_OF_RANGE', { units: o.units });
         if (o.deadline <= ts) return refuse('AUCTION_INVALID_DEADLINE', { deadline: o.deadline });
+        const items = (o.items ?? []).map(([id, asset, u]) => ({ id, asset, units: big(u) }));
+        const escrow = escrowOf(o.mech ?? 'vcg_multi_unit', o.asset, units, items);
         if (o.seller !== null) {
           b.registerAgent(o.seller);
-          if (!holdFunds(b, o.seller, o.asset, Number(units))) return refuse('AUCTION_INSUFFICIENT_BALANCE', { asset: o.asset, units: o.units });
+          const held: [string, number][] = [];
+          for (const [asset, n] of escrow) {
+            if (!holdFunds(b, o.seller, asset, n)) {
+              for (const [a2, n2] of held) releaseFunds(b, o.seller, a2, n2);
+              return refuse('AUCTION_INSUFFICIENT_BALANCE', { asset, units: String(n) });
+            }
+            held.push([asset, n]);
+          }
         }
         this.auctions.set(o.id, {
           id: o.id,
@@ -238,8 +306,14 @@ export class AuctionState {
           status: 'open',
           bids: new Map(),
           steps: 0,
+          mechanism: o.mech ?? 'vcg_multi_unit',
+          items,
         });
-        return { moves: [], touched: o.seller !== null ? [[o.seller, o.asset]] : [], row: {} };
+        return {
+          moves: [],
+          touched: o.seller !== null ? [...escrow.keys()].map((asset) => [o.seller as number, asset] as [number, string]) : [],
+          row: {},
+        };
       }
       case 'bid': {
         const a = this.auctions.get(o.id);
@@ -250,16 +324,30 @@ export class AuctionState {
         if (a.bids.size >= AUCTION_BIDS_MAX) return refuse('MECHANISM_TOO_LARGE', { limit: AUCTION_BIDS_MAX, what: 'bids per auction' });
         if (a.steps + o.steps.length > AUCTION_STEPS_MAX)
           return refuse('MECHANISM_TOO_LARGE', { limit: AUCTION_STEPS_MAX, what: 'steps per auction' });
+        let hold: bigint;
         const steps = o.steps.map(([u, p]) => ({ units: big(u), price: big(p) }));
-        const bid = { bidder: this.agentIdOf(o.agent), steps };
-        const bad = validateMultiUnit({ units: a.units, reservePrice: a.reservePrice, bids: [bid] });
-        if (bad) return fromRejection(bad);
-        const hold = maxPaymentMultiUnit({ units: a.units, reservePrice: a.reservePrice }, bid);
+        let bundles: BundleInput[] | undefined;
+        if (a.mechanism === 'vcg_multi_unit') {
+          const bid = { bidder: this.agentIdOf(o.agent), steps };
+          const bad = validateMultiUnit({ units: a.units, reservePrice: a.reservePrice, bids: [bid] });
+          if (bad) return fromRejection(bad);
+          hold = maxPaymentMultiUnit({ units: a.units, reservePrice: a.reservePrice }, bid);
+        } else {
+          bundles = (o.bundles ?? []).map(([items, v]) => ({ items, value: big(v) }));
+          const bid = { bidder: String(o.agent), bundles };
+          const bad = validateCombinatorialBid(a, bid);
+          if (bad) return bad;
+          if (a.bids.size >= COMBINATORIAL_BIDS_MAX)
+            return refuse('MECHANISM_TOO_LARGE', { limit: COMBINATORIAL_BIDS_MAX, what: 'bids per auction' });
+          if (a.steps + bundles.length > COMBINATORIAL_BUNDLES_MAX)
+            return refuse('MECHANISM_TOO_LARGE', { limit: COMBINATORIAL_BUNDLES_MAX, what: 'bundles per auction' });
+          hold = maxPaymentCombinatorial(bid);
+        }
         if (hold > BigInt(Number.MAX_SAFE_INTEGER)) return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
         b.registerAgent(o.agent);
         if (!holdFunds(b, o.agent, CREDIT, Number(hold))) return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
-        a.bids.set(o.agent, { agent: o.agent, steps, hold: Number(hold) });
-        a.steps += steps.length;
+        a.bids.set(o.agent, { agent: o.agent, steps, ...(bundles ? { bundles } : {}), hold: Number(hold) });
+        a.steps += bundles ? bundles.length : steps.length;
         return { moves: [], touched: [[o.agent, CREDIT]], row: { hold: hold.toString() } };
       }
       case 'withdraw': {
@@ -270,7 +358,7 @@ export class AuctionState {
         if (!bid) return refuse('AUCTION_BID_NOT_FOUND', { auctionId: o.id });
         releaseFunds(b, o.agent, CREDIT, bid.hold);
         a.bids.delete(o.agent);
-        a.steps -= bid.steps.length;
+        a.steps -= bid.bundles ? bid.bundles.length : bid.steps.length;
         return { moves: [], touched: [[o.agent, CREDIT]], row: { released: String(bid.hold) } };
       }
       case 'close': {
@@ -283,6 +371,8 @@ export class AuctionState {
       }
       case 'settle':
         return this.settle(o, ts);
+      case 'settle_c':
+        return this.settleCombinatorial(o, ts);
       case 'cancel': {
         const a = this.auctions.get(o.id);
         if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
@@ -293,8 +383,10 @@ export class AuctionState {
           touched.push([bid.agent, CREDIT]);
         }
         if (a.seller !== null) {
-          releaseFunds(b, a.seller, a.asset, Number(a.units));
-          touched.push([a.seller, a.asset]);
+          for (const [asset, n] of escrowOf(a.mechanism, a.asset, a.units, a.items)) {
+            releaseFunds(b, a.seller, asset, n);
+            touched.push([a.seller, asset]);
+          }
         }
         a.status = 'cancelled';
         a.bids.clear();
@@ -405,6 +497,7 @@ export class AuctionState {
     if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
     if (a.status === 'settled' || a.status === 'cancelled') return refuse('AUCTION_ALREADY_SETTLED', { auctionId: o.id, status: a.status });
     if (a.status === 'open' && ts < a.deadline) return refuse('AUCTION_NOT_CLOSED', { auctionId: o.id, deadline: a.deadline });
+    if (a.mechanism !== 'vcg_multi_unit') return refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id, mechanism: a.mechanism });
     const bids = [...a.bids.values()];
     const c = clearMultiUnit({
       units: a.units,
@@ -467,6 +560,104 @@ export class AuctionState {
     };
   }
 
+  /**
+   * Settles a combinatorial auction with the clearing the command carries (solved by HiGHS in the api, off the
+   * batch). Re-solving here would put a solver on the sequencer's thread, so the handler checks what it can check
+   * exactly: every award names an open bid and one of its bundles, no item is sold twice, 0 <= VCG payment <=
+   * payment <= the bundle's value (equal under VCG), the revenue and the welfare add up. Optimality is the
+   * solver's (libs/mechanisms checks its answer: integrality, feasibility, bigint welfare); the results publish
+   * every input so an auditor can re-solve. Then the same moves as a multi-unit settlement, item by item.
+   */
+  private settleCombinatorial(o: Extract<AuctionOp, { op: 'settle_c' }>, ts: number): AuctionEffects | Refused {
+    const a = this.auctions.get(o.id);
+    if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
+    if (a.status === 'settled' || a.status === 'cancelled') return refuse('AUCTION_ALREADY_SETTLED', { auctionId: o.id, status: a.status });
+    if (a.status === 'open' && ts < a.deadline) return refuse('AUCTION_NOT_CLOSED', { auctionId: o.id, deadline: a.deadline });
+    const mismatch = (why: string) => refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id, why });
+    if (a.mechanism === 'vcg_multi_unit') return mismatch('not a combinatorial auction');
+    const sold = new Set<string>();
+    const winners = new Set<number>();
+    let revenue = 0n;
+    let welfare = 0n;
+    for (const [agent, k, pay, vcg] of o.awards) {
+      const bid = a.bids.get(agent);
+      const bundle = bid?.bundles?.[k];
+      if (!bid || !bundle || winners.has(agent)) return mismatch('an award names no open bid or bundle');
+      winners.add(agent);
+      const payment = big(pay);
+      const vcgPayment = big(vcg);
+      if (vcgPayment < 0n || payment < vcgPayment || payment > bundle.value) return mismatch('a payment outside [0, bid]');
+      if (a.mechanism === 'vcg_combinatorial' && payment !== vcgPayment) return mismatch('a VCG auction pays the VCG payment');
+      for (const it of bundle.items) {
+        if (sold.has(it)) return mismatch(`item ${it} sold twice`);
+        sold.add(it);
+      }
+      revenue += payment;
+      welfare += bundle.value;
+    }
+    if (revenue.toString() !== o.revenue || welfare.toString() !== o.welfare) return mismatch('revenue or welfare do not add up');
+    const b = this.balances;
+    const touched: [number, string][] = [];
+    for (const bid of a.bids.values()) {
+      releaseFunds(b, bid.agent, CREDIT, bid.hold);
+      touched.push([bid.agent, CREDIT]);
+    }
+    if (a.seller !== null) {
+      for (const [asset, n] of escrowOf(a.mechanism, a.asset, a.units, a.items)) {
+        releaseFunds(b, a.seller, asset, n);
+        touched.push([a.seller, asset]);
+      }
+      touched.push([a.seller, CREDIT]);
+    }
+    const cr = b.assetIndex(CREDIT);
+    const byId = new Map(a.items.map((it) => [it.id, it]));
+    const moves: AuctionEffects['moves'] = [];
+    const awards: Record<string, unknown>[] = [];
+    for (const [agent, k, pay, vcg] of o.awards) {
+      const bundle = (a.bids.get(agent) as BidState).bundles?.[k] as BundleInput;
+      const payment = big(pay);
+      const fee = a.seller === null ? payment : ceilFee(payment, a.feeBps);
+      if (payment > 0n) must(b.withdraw(agent, cr, Number(payment)), `winner ${agent} pays ${payment}`);
+      if (a.seller !== null && payment - fee > 0n) must(b.deposit(a.seller, cr, Number(payment - fee)), 'seller proceeds');
+      bundle.items.forEach((id, j) => {
+        const it = byId.get(id) as AuctionItem;
+        const ai = b.assetIndex(it.asset);
+        if (a.seller !== null) must(b.withdraw(a.seller, ai, Number(it.units)), `seller delivers ${id}`);
+        must(b.deposit(agent, ai, Number(it.units)), `winner ${agent} receives ${id}`);
+        touched.push([agent, it.asset]);
+        moves.push({
+          kind: 'settle',
+          winner: agent,
+          seller: a.seller,
+          asset: it.asset,
+          units: it.units,
+          payment: j === 0 ? payment : 0n,
+          fee: j === 0 ? fee : 0n,
+        });
+      });
+      awards.push({ agentId: this.agentIdOf(agent), bundle: k, items: bundle.items, value: bundle.value.toString(), vcgPayment: vcg, payment: pay });
+    }
+    const fees = a.seller === null ? 0n : moves.reduce((s, m) => s + m.fee, 0n);
+    a.status = 'settled';
+    a.bids.clear();
+    a.steps = 0;
+    return {
+      moves,
+      touched,
+      row: {
+        clearing: {
+          mechanism: a.mechanism,
+          awards,
+          itemsSold: [...sold],
+          itemsUnsold: a.items.filter((it) => !sold.has(it.id)).map((it) => it.id),
+          revenue: o.revenue,
+          welfare: o.welfare,
+          fees: fees.toString(),
+        },
+      },
+    };
+  }
+
   /** The state as a JSON document (the snapshot's `auctions` field). */
   toJSON(): AuctionSnapshot {
     return {
@@ -479,10 +670,14 @@ export class AuctionState {
         feeBps: a.feeBps,
         deadline: a.deadline,
         status: a.status,
+        ...(a.mechanism !== 'vcg_multi_unit'
+          ? { mech: a.mechanism, items: a.items.map((it) => [it.id, it.asset, it.units.toString()] as [string, string, string]) }
+          : {}),
         bids: [...a.bids.values()].map((x) => ({
           agent: x.agent,
           hold: x.hold,
-          steps: x.steps.map((s) => [s.units.toString(), s.price.toString()]),
+          steps: x.steps.map((s) => [s.units.toString(), s.price.toString()] as [string, string]),
+          ...(x.bundles ? { bundles: x.bundles.map((bu) => [bu.items, bu.value.toString()] as [string[], string]) } : {}),
         })),
       })),
       pools: [...this.pools.values()].map((p) => ({
@@ -512,8 +707,14 @@ export class AuctionState {
       const bids = new Map<number, BidState>();
       let steps = 0;
       for (const x of a.bids) {
-        bids.set(x.agent, { agent: x.agent, hold: x.hold, steps: x.steps.map(([u, p]) => ({ units: big(u), price: big(p) })) });
-        steps += x.steps.length;
+        const bundles = x.bundles?.map(([items, v]) => ({ items, value: big(v) }));
+        bids.set(x.agent, {
+          agent: x.agent,
+          hold: x.hold,
+          steps: x.steps.map(([u, p]) => ({ units: big(u), price: big(p) })),
+          ...(bundles ? { bundles } : {}),
+        });
+        steps += bundles ? bundles.length : x.steps.length;
       }
       this.auctions.set(a.id, {
         id: a.id,
@@ -526,6 +727,8 @@ export class AuctionState {
         status: a.status,
         bids,
         steps,
+        mechanism: a.mech ?? 'vcg_multi_unit',
+        items: (a.items ?? []).map(([id, asset, u]) => ({ id, asset, units: big(u) })),
       });
     }
     for (const p of s.pools) {
@@ -556,7 +759,9 @@ export interface AuctionSnapshot {
     feeBps: number;
     deadline: number;
     status: AuctionStatus;
-    bids: { agent: number; hold: number; steps: [string, string][] }[];
+    mech?: Mechanism;
+    items?: [string, string, string][];
+    bids: { agent: number; hold: number; steps: [string, string][]; bundles?: [string[], string][] }[];
   }[];
   pools: {
     id: string;
@@ -692,18 +897,33 @@ const now = (ts: number) => new Date(ts).toISOString();
 const auctionCreate: CommandHandler<Of<'auction_create'>> = {
   async prepare(ctx, c) {
     checkId(c.auctionId, 'auction');
-    asset(ctx, c.asset);
-    amount(c.units, 1n, 'units');
+    const mech = c.mechanism ?? 'vcg_multi_unit';
+    const assets = mech === 'vcg_multi_unit' ? [c.asset] : [...new Set((c.items ?? []).map((it) => it.asset))];
+    if (mech === 'vcg_multi_unit') {
+      asset(ctx, c.asset);
+      amount(c.units, 1n, 'units');
+    } else {
+      const items = c.items ?? [];
+      if (items.length === 0) throw new AppError('MECHANISM_ZERO_UNITS', 'A combinatorial auction sells at least one item.');
+      if (items.length > COMBINATORIAL_ITEMS_MAX)
+        throw new AppError('MECHANISM_TOO_LARGE', undefined, { limit: COMBINATORIAL_ITEMS_MAX, what: 'items' });
+      for (const it of items) {
+        asset(ctx, it.asset);
+        amount(it.units, 1n, 'items.units');
+      }
+      const w = buildWdp({ items: items.map((it) => ({ id: it.id })), bids: [] });
+      if ('code' in w) throw new AppError(w.code, undefined, w.details);
+    }
     amount(c.reservePrice, 0n, 'reservePrice');
     if (!Number.isInteger(c.feeBps) || c.feeBps < 0 || c.feeBps > AUCTION_FEE_BPS_MAX)
       throw new AppError('MECHANISM_INVALID_CONFIG', undefined, { field: 'feeBps', max: AUCTION_FEE_BPS_MAX });
     if (c.sellerId !== null) {
       await ctx.directory.resolve(c.sellerId);
       await ctx.directory.ensureAccount(c.sellerId, CREDIT);
-      await ctx.directory.ensureAccount(c.sellerId, c.asset);
+      for (const a of assets) await ctx.directory.ensureAccount(c.sellerId, a);
     }
     await ctx.directory.ensureSystem('fees', CREDIT);
-    await ctx.directory.ensureSystem('issuance', c.asset);
+    for (const a of assets) await ctx.directory.ensureSystem('issuance', a);
   },
   execute(b, c, ts) {
     const seller = c.sellerId === null ? null : (b.directory.numOf(c.sellerId) as number);
@@ -716,12 +936,28 @@ const auctionCreate: CommandHandler<Of<'auction_create'>> = {
       reserve: c.reservePrice.toString(),
       feeBps: c.feeBps,
       deadline: c.deadline,
+      ...(c.mechanism && c.mechanism !== 'vcg_multi_unit'
+        ? { mech: c.mechanism, items: (c.items ?? []).map((it) => [it.id, it.asset, it.units.toString()] as [string, string, string]) }
+        : {}),
     };
+    const items = c.items ? JSON.stringify(c.items.map((it) => ({ id: it.id, asset: it.asset, units: it.units.toString() }))) : null;
     return run(b, op, ts, (seq) => [
       {
-        text: `INSERT INTO auction (id, mechanism, seller_agent_id, asset, units, reserve_price, fee_bps, deadline, status, created_seq, created_at, updated_at)
-               VALUES ($1, 'vcg_multi_unit', $2, $3, $4, $5, $6, $7, 'open', $8, $9, $9)`,
-        values: [c.auctionId, c.sellerId, c.asset, c.units.toString(), c.reservePrice.toString(), c.feeBps, new Date(c.deadline), seq, now(ts)],
+        text: `INSERT INTO auction (id, mechanism, seller_agent_id, asset, units, reserve_price, fee_bps, deadline, status, created_seq, created_at, updated_at, items)
+               VALUES ($1, $10, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $9, $11)`,
+        values: [
+          c.auctionId,
+          c.sellerId,
+          c.asset,
+          c.units.toString(),
+          c.reservePrice.toString(),
+          c.feeBps,
+          new Date(c.deadline),
+          seq,
+          now(ts),
+          c.mechanism ?? 'vcg_multi_unit',
+          items,
+        ],
       },
     ]);
   },
@@ -731,27 +967,39 @@ const auctionBid: CommandHandler<Of<'auction_bid'>> = {
   async prepare(ctx, c) {
     await ctx.directory.resolve(c.agentId);
     const a = auctionOf(ctx, c.auctionId);
-    if (!Array.isArray(c.steps) || c.steps.length === 0) throw new AppError('MECHANISM_EMPTY_BID');
-    if (c.steps.length > AUCTION_BID_STEPS_MAX)
-      throw new AppError('MECHANISM_TOO_LARGE', undefined, { limit: AUCTION_BID_STEPS_MAX, what: 'steps per bid' });
-    for (const s of c.steps) {
-      amount(s.units, 1n, 'units');
-      amount(s.price, 0n, 'price');
+    if (a.mechanism === 'vcg_multi_unit') {
+      if (c.bundles !== undefined) throw new AppError('VALIDATION_FAILED', 'A multi-unit auction takes steps, not bundles.');
+      if (!Array.isArray(c.steps) || c.steps.length === 0) throw new AppError('MECHANISM_EMPTY_BID');
+      if (c.steps.length > AUCTION_BID_STEPS_MAX)
+        throw new AppError('MECHANISM_TOO_LARGE', undefined, { limit: AUCTION_BID_STEPS_MAX, what: 'steps per bid' });
+      for (const s of c.steps) {
+        amount(s.units, 1n, 'units');
+        amount(s.price, 0n, 'price');
+      }
+      const bad = validateMultiUnit({ units: a.units, reservePrice: a.reservePrice, bids: [{ bidder: c.agentId, steps: c.steps }] });
+      if (bad) throw new AppError(bad.code, undefined, bad.details);
+    } else {
+      if (c.steps.length > 0) throw new AppError('VALIDATION_FAILED', 'A combinatorial auction takes bundles, not steps.');
+      const bad = validateCombinatorialBid(a, { bidder: c.agentId, bundles: c.bundles ?? [] });
+      if (bad) throw new AppError(bad.refused, undefined, bad.details);
+      if (maxPaymentCombinatorial({ bidder: c.agentId, bundles: c.bundles ?? [] }) > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new AppError('MECHANISM_INVALID_AMOUNT');
     }
-    const bad = validateMultiUnit({ units: a.units, reservePrice: a.reservePrice, bids: [{ bidder: c.agentId, steps: c.steps }] });
-    if (bad) throw new AppError(bad.code, undefined, bad.details);
     await ctx.directory.ensureAccount(c.agentId, CREDIT);
-    await ctx.directory.ensureAccount(c.agentId, a.asset);
+    for (const asset of a.mechanism === 'vcg_multi_unit' ? [a.asset] : new Set(a.items.map((it) => it.asset)))
+      await ctx.directory.ensureAccount(c.agentId, asset);
   },
   execute(b, c, ts) {
     const agent = b.directory.numOf(c.agentId) as number;
     const steps = c.steps.map((s) => [s.units.toString(), s.price.toString()] as [string, string]);
-    return run(b, { op: 'bid', id: c.auctionId, agent, steps }, ts, (seq, e) => [
+    const bundles = c.bundles?.map((bu) => [bu.items, bu.value.toString()] as [string[], string]);
+    const bidJson = JSON.stringify(bundles ? c.bundles?.map((bu) => ({ items: bu.items, value: bu.value.toString() })) : steps);
+    return run(b, { op: 'bid', id: c.auctionId, agent, steps, ...(bundles ? { bundles } : {}) }, ts, (seq, e) => [
       {
         text: `INSERT INTO auction_bid (auction_id, agent_id, steps, hold, status, seq, created_at, updated_at)
                VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)
                ON CONFLICT (auction_id, agent_id) DO UPDATE SET steps = $3, hold = $4, status = 'open', seq = $5, units_won = NULL, payment = NULL, updated_at = $6`,
-        values: [c.auctionId, c.agentId, JSON.stringify(steps), e.row['hold'], seq, now(ts)],
+        values: [c.auctionId, c.agentId, bidJson, e.row['hold'], seq, now(ts)],
       },
     ]);
   },
@@ -786,11 +1034,13 @@ const auctionSettle: CommandHandler<Of<'auction_settle'>> = {
     const a = auctionOf(ctx, c.auctionId);
     for (const w of c.clearing.awards) {
       await ctx.directory.resolve(w.bidder);
-      await ctx.directory.ensureAccount(w.bidder, a.asset);
+      for (const asset of a.mechanism === 'vcg_multi_unit' ? [a.asset] : new Set(a.items.map((it) => it.asset)))
+        await ctx.directory.ensureAccount(w.bidder, asset);
       await ctx.directory.ensureAccount(w.bidder, CREDIT);
     }
   },
   execute(b, c, ts) {
+    if (c.clearing.mechanism !== 'vcg_multi_unit') return settleCombinatorial(b, c.auctionId, c.clearing, ts);
     const op: AuctionOp = {
       op: 'settle',
       id: c.auctionId,
@@ -817,6 +1067,42 @@ const auctionSettle: CommandHandler<Of<'auction_settle'>> = {
     });
   },
 };
+
+function settleCombinatorial(
+  b: Batch,
+  auctionId: string,
+  clearing: Extract<AuctionClearing, { awards: { bundle: number }[] }>,
+  ts: number,
+): HostResult {
+  const op: AuctionOp = {
+    op: 'settle_c',
+    id: auctionId,
+    awards: clearing.awards.map(
+      (w) => [b.directory.numOf(w.bidder) as number, w.bundle, w.payment.toString(), w.vcgPayment.toString()] as [number, number, string, string],
+    ),
+    revenue: clearing.revenue.toString(),
+    welfare: clearing.welfare.toString(),
+  };
+  return run(b, op, ts, (seq, e) => {
+    const row = e.row['clearing'] as { awards: { agentId: string; items: string[]; payment: string }[] };
+    return [
+      {
+        text: `UPDATE auction SET status = 'settled', settled_seq = $2, clearing = $3, updated_at = $4, closed_seq = COALESCE(closed_seq, $2) WHERE id = $1`,
+        values: [auctionId, seq, JSON.stringify(row), now(ts)],
+      },
+      {
+        text: `UPDATE auction_bid AS b SET status = 'won', units_won = w.n, payment = w.payment, updated_at = $2
+               FROM jsonb_to_recordset($3::jsonb) AS w("agentId" text, n bigint, payment bigint)
+               WHERE b.auction_id = $1 AND b.agent_id = w."agentId" AND b.status = 'open'`,
+        values: [auctionId, now(ts), JSON.stringify(row.awards.map((w) => ({ agentId: w.agentId, n: w.items.length, payment: w.payment })))],
+      },
+      {
+        text: `UPDATE auction_bid SET status = 'lost', units_won = 0, payment = 0, updated_at = $2 WHERE auction_id = $1 AND status = 'open'`,
+        values: [auctionId, now(ts)],
+      },
+    ];
+  });
+}
 
 const auctionCancel: CommandHandler<Of<'auction_cancel'>> = {
   prepare: async (ctx, c) => void auctionOf(ctx, c.auctionId),
