@@ -149,6 +149,8 @@ const CREATE_ERRORS: ErrorCode[] = [
   'AUCTION_UNKNOWN_ASSET',
   'AUCTION_INSUFFICIENT_BALANCE',
   'AUCTION_EXISTS',
+  'MECHANISM_INVALID_ITEM',
+  'MECHANISM_TOO_LARGE',
   'VALIDATION_FAILED',
   ENGINE_DOWN,
 ];
@@ -232,7 +234,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Bid (sealed)',
     tag: 'auctions',
     access: 'agent',
-    description: `One bid per agent: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
+    description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
     errors: [
       ...AMOUNTS,
       'VALIDATION_FAILED',
@@ -245,6 +247,8 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
       'MECHANISM_INCREASING_SCHEDULE',
       'MECHANISM_DUPLICATE_BIDDER',
       'MECHANISM_TOO_LARGE',
+      'MECHANISM_UNKNOWN_ITEM',
+      'MECHANISM_EMPTY_BUNDLE',
       'CONFLICT',
       ENGINE_DOWN,
     ],
