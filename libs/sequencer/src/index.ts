@@ -4,6 +4,7 @@ export * from './lib/engine-host';
 export * from './lib/core';
 export * from './lib/stages';
 export * from './lib/settlement';
+export * from './lib/auctions';
 export * from './lib/outlet';
 export * from './lib/directory';
 export { insertMarket } from './lib/sql';

@@ -179,6 +179,58 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/admin/reconciliation', admin.raw('GET', '/v1/admin/reconciliation'));
     });
 
+    it('auctions and posted-price pools', async () => {
+      const deadline = Date.now() + 1500;
+      const auction = await check<Json>(
+        'POST /v1/auctions',
+        b.raw('POST', '/v1/auctions', { asset: 'GPT-X.1K', units: '2', reservePrice: '1', deadline }),
+      );
+      const id = auction['id'] as string;
+      await check('POST /v1/auctions', b.raw('POST', '/v1/auctions', { asset: 'GPT-X.1K', units: '0', deadline }));
+      await check('GET /v1/auctions', a.raw('GET', '/v1/auctions?status=open'));
+      await check('GET /v1/auctions/{auctionId}', a.raw('GET', `/v1/auctions/${id}`));
+      await check('GET /v1/auctions/{auctionId}', a.raw('GET', '/v1/auctions/nope'));
+      const steps = [{ units: '1', price: '10' }];
+      await check('POST /v1/auctions/{auctionId}/bids', a.raw('POST', `/v1/auctions/${id}/bids`, { steps }));
+      await check('POST /v1/auctions/{auctionId}/bids', a.raw('POST', `/v1/auctions/${id}/bids`, { steps }));
+      await check('GET /v1/auctions/{auctionId}/bids/mine', a.raw('GET', `/v1/auctions/${id}/bids/mine`));
+      await check('GET /v1/auctions/{auctionId}/bids/mine', b.raw('GET', `/v1/auctions/${id}/bids/mine`));
+      await check('DELETE /v1/auctions/{auctionId}/bids/mine', a.raw('DELETE', `/v1/auctions/${id}/bids/mine`));
+      await check('DELETE /v1/auctions/{auctionId}/bids/mine', a.raw('DELETE', `/v1/auctions/${id}/bids/mine`));
+      await check('POST /v1/auctions/{auctionId}/bids', a.raw('POST', `/v1/auctions/${id}/bids`, { steps }));
+      await check('GET /v1/auctions/{auctionId}/results', a.raw('GET', `/v1/auctions/${id}/results`));
+      const venue = await check<Json>(
+        'POST /v1/admin/auctions',
+        admin.raw('POST', '/v1/admin/auctions', { asset: 'GPT-X.1K', units: '5', deadline }),
+      );
+      await check('POST /v1/admin/auctions', admin.raw('POST', '/v1/admin/auctions', { asset: 'NOPE', units: '5', deadline }));
+      await check('POST /v1/admin/auctions/{auctionId}/cancel', admin.raw('POST', `/v1/admin/auctions/${venue['id']}/cancel`));
+      await check('POST /v1/admin/auctions/{auctionId}/cancel', admin.raw('POST', `/v1/admin/auctions/${venue['id']}/cancel`));
+      await check(
+        'POST /v1/admin/pools',
+        admin.raw('POST', '/v1/admin/pools', { id: 'fixed', asset: 'GPT-X.1K', mode: 'fixed', price: '2', supply: '5' }),
+      );
+      const pool = {
+        id: 'cong',
+        asset: 'GPT-X.1K',
+        mode: 'congestion',
+        price: '1',
+        capacityPerEpoch: '10',
+        minPrice: '0.008',
+        maxPrice: '100',
+        epochMs: 60000,
+      };
+      await check('POST /v1/admin/pools', admin.raw('POST', '/v1/admin/pools', pool));
+      await check('POST /v1/admin/pools', admin.raw('POST', '/v1/admin/pools', { ...pool, id: 'bad', capacityPerEpoch: '1' }));
+      await check('GET /v1/pools', a.raw('GET', '/v1/pools'));
+      await check('GET /v1/pools/{poolId}', a.raw('GET', '/v1/pools/cong'));
+      await check('GET /v1/pools/{poolId}', a.raw('GET', '/v1/pools/nope'));
+      await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/cong/purchases', { units: '3', maxPrice: '1' }));
+      await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/fixed/purchases', { units: '1', maxPrice: '1' }));
+      for (let i = 0; i < 100 && (await a.raw('GET', `/v1/auctions/${id}/results`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      await check('GET /v1/auctions/{auctionId}/results', a.raw('GET', `/v1/auctions/${id}/results`));
+    });
+
     it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);

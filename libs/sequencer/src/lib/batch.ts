@@ -1,6 +1,7 @@
 import { CREDIT, MatchingCommand } from '@ate/contracts';
 import type { LedgerRequest } from '@ate/ledger';
 import type { BalanceView } from '@ate/matching';
+import type { BatchStatement } from './auctions';
 import type { Applied, EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostMarket, HostResult, PlaceOrder } from './host-types';
@@ -20,6 +21,8 @@ export class Batch {
   readonly ledger: LedgerRequest[] = [];
   readonly committed: CommittedCommand[] = [];
   readonly markets = new Set<string>();
+  /** projection statements of commands beyond matching (auctions), written in the batch's transaction */
+  readonly sql: BatchStatement[] = [];
 
   constructor(
     readonly core: EngineCore,
@@ -97,6 +100,29 @@ export class Batch {
     this.ledger.push(transfer);
     if (this.collect) this.committed.push({ seq, marketId: null, ts, events: [balanceEvent(this.core.balances, agentId, agent, asset)] });
     return { seq: String(seq), code: null, events: [] };
+  }
+
+  /**
+   * A command of another kind (auctions and pools) that its state accepted: logged, with what `build(seq)` gives
+   * (its ledger transfers, projection statements, the balances it touched for the outlet, details for the caller).
+   */
+  other(
+    ts: number,
+    json: string,
+    build: (seq: number) => {
+      ledger: LedgerRequest[];
+      sql: BatchStatement[];
+      touched: { agentId: string; agent: number; asset: string }[];
+      details: Record<string, unknown>;
+    },
+  ): HostResult {
+    const seq = this.logged(null, ts, json);
+    const r = build(seq);
+    this.ledger.push(...r.ledger);
+    this.sql.push(...r.sql);
+    if (this.collect)
+      this.committed.push({ seq, marketId: null, ts, events: r.touched.map((t) => balanceEvent(this.core.balances, t.agentId, t.agent, t.asset)) });
+    return { seq: String(seq), code: null, events: [], details: r.details };
   }
 }
 

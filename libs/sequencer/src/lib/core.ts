@@ -1,5 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
+import { AuctionOp, AuctionState } from './auctions';
 import type { CommittedBook, HostMarket } from './host-types';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
@@ -7,7 +8,10 @@ import type { TradeFees } from './settlement';
 import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
 
 /** A command as the log (engine_command.command) holds it. */
-export type LoggedCommand = { t: 'm'; c: MatchingCommand } | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+export type LoggedCommand =
+  | { t: 'm'; c: MatchingCommand }
+  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string }
+  | { t: 'a'; ts: number; op: AuctionOp };
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -38,6 +42,8 @@ export class EngineCore {
   seq = 0;
   lastTs = 0;
   lastOrderId = 0;
+  /** auctions and posted-price pools (auctions.ts) */
+  readonly auctions: AuctionState;
 
   constructor(
     readonly balances: BalanceView,
@@ -45,6 +51,7 @@ export class EngineCore {
     private readonly agentIdOf: (num: number) => string,
     private readonly stages: Stages = NO_STAGES,
   ) {
+    this.auctions = new AuctionState(balances, agentIdOf);
     for (const m of markets) {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
@@ -106,6 +113,12 @@ export class EngineCore {
   /** Replays one logged command (recovery); `seq` is its place in the log. */
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
+    if (logged.t === 'a') {
+      this.lastTs = Math.max(this.lastTs, logged.ts);
+      const r = this.auctions.apply(logged.op, logged.ts);
+      if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
+      return null;
+    }
     if (logged.t === 'f') {
       if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);

@@ -3,6 +3,7 @@ import { applyBatch } from '@ate/ledger';
 import { pendingMigrations } from '@ate/db';
 import type { Pool, PoolClient } from 'pg';
 import { AgreementReport, engineAgreement, EngineReads } from './agreement';
+import { compactStatements } from './auctions';
 import { Batch } from './batch';
 import { EngineCore, NO_STAGES, Stages } from './core';
 import { Directory } from './directory';
@@ -306,6 +307,7 @@ export class EngineHost implements EngineReads {
         return (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);
       });
       if (b.log.length > 0) await writeBatchRows(client, b.log, b.projections.orderColumns(), b.projections.tradeColumns());
+      for (const q of compactStatements(b.sql)) await client.query(q.text, q.values);
       if (b.ledger.length > 0) {
         const bad = (await applyBatch(client, b.ledger)).find((r) => !r.ok);
         // The engine reserved the funds of every trade before matching; a ledger refusal here is a broken invariant.

@@ -1,3 +1,4 @@
+import type { AuctionSnapshot } from './auctions';
 import type { OrderSide } from '@ate/contracts';
 import {
   type BalancesSnapshot,
@@ -44,6 +45,8 @@ export interface HostState {
   markets: { id: string; engine: EngineSnapshot }[];
   /** fills so far of open orders (the host's `orders` map) */
   fills: Map<number, { filled: number; notional: number }>;
+  /** auctions and pools (absent in snapshots written before them: empty) */
+  auctions?: AuctionSnapshot;
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -83,6 +86,7 @@ interface Doc {
   known?: number[];
   cells?: SparseBalancesSnapshot['cells'];
   markets: DocMarket[];
+  auctions?: AuctionSnapshot;
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -97,6 +101,7 @@ export interface DecodedSnapshot {
     engine: Omit<EngineSnapshot, 'config' | 'balances'>;
     fills: { orderId: number; agent: number; filled: number; notional: number }[];
   }[];
+  auctions?: AuctionSnapshot;
 }
 
 const gzipAsync = promisify(gzip);
@@ -113,6 +118,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
     supply: b.supply,
     known: b.known,
     cells: b.cells,
+    ...(s.auctions && (s.auctions.auctions.length > 0 || s.auctions.pools.length > 0) ? { auctions: s.auctions } : {}),
     markets: s.markets.map(({ id, engine: e }) => {
       const orders = [...e.orders].sort((x, y) => x.prio - y.prio);
       const m: DocMarket = {
@@ -228,7 +234,9 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
       fills,
     };
   });
-  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets };
+  if (doc.auctions !== undefined && (typeof doc.auctions !== 'object' || !Array.isArray(doc.auctions.auctions) || !Array.isArray(doc.auctions.pools)))
+    bad('auctions');
+  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets, ...(doc.auctions ? { auctions: doc.auctions } : {}) };
 }
 
 /** Format 1's dense balance columns, checked, as the sparse form (zero balances dropped). */

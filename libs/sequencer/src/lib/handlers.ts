@@ -1,4 +1,5 @@
 import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingCommand, MatchingEvent } from '@ate/contracts';
+import { AUCTION_HANDLERS } from './auctions';
 import type { Batch } from './batch';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
@@ -191,4 +192,4 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   }
 }
 
-export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds };
+export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds, ...AUCTION_HANDLERS };

@@ -1,5 +1,6 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
+import type { AuctionCommand } from './auctions';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -26,7 +27,9 @@ export type HostCommand =
   | { kind: 'set_state'; marketId: string; state: MarketState }
   /** lets time pass in a market: GTD orders due by now expire */
   | { kind: 'tick'; marketId: string }
-  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string };
+  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string }
+  /** auctions and posted-price pools (auctions.ts) */
+  | AuctionCommand;
 
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;

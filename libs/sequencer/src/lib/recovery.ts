@@ -129,6 +129,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
       if (sm.engine.lastOrderId > s.lastOrderId)
         throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
     }
+    core.auctions.restore(s.auctions);
     core.seq = seq;
     core.lastTs = s.lastTs;
     core.lastOrderId = s.lastOrderId;

@@ -1,0 +1,391 @@
+import type { ErrorCode } from '@ate/contracts';
+import { z } from 'zod';
+import type { OperationDoc } from '../openapi/operations';
+import { responseSchemas } from '../openapi/schemas';
+
+/** The auction and pool operations of the OpenAPI document (spread into OPERATIONS), with their response schemas. */
+
+const named = <T extends z.ZodType>(id: string, description: string, schema: T): T => {
+  responseSchemas.add(schema, { id, description });
+  return schema;
+};
+const Decimal = z
+  .string()
+  .regex(/^-?[0-9]+(\.[0-9]+)?$/)
+  .describe('a decimal string (credits with 3 decimals; units as integers of the asset minor unit)');
+const Int = z.number().int();
+const Seq = z.string().regex(/^[0-9]+$/);
+const Step = z.strictObject({ units: Decimal, price: Decimal });
+
+export const Auction = named(
+  'Auction',
+  'A sealed-bid multi-unit VCG auction: units of an allowance asset, a reserve price per unit (credits), a deadline.',
+  z.strictObject({
+    id: z.string(),
+    mechanism: z.enum(['vcg_multi_unit', 'vcg_combinatorial', 'core_combinatorial']),
+    sellerAgentId: z.string().nullable(),
+    asset: z.string().describe("multi-unit: the asset for sale ('' for a combinatorial auction)"),
+    units: Decimal,
+    items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })).nullable(),
+    reservePrice: Decimal,
+    feeBps: Int,
+    deadline: z.string(),
+    status: z.enum(['open', 'closed', 'settled', 'cancelled']),
+    createdSeq: Seq,
+    closedSeq: Seq.nullable(),
+    settledSeq: Seq.nullable(),
+  }),
+);
+export const AuctionList = named('AuctionList', 'Auctions, newest first.', z.strictObject({ auctions: z.array(Auction) }));
+export const Bid = named(
+  'Bid',
+  "The caller's own sealed bid: quantity-price steps (non-increasing prices), the credits it holds, and once settled what it won and paid.",
+  z.strictObject({
+    auctionId: z.string(),
+    agentId: z.string(),
+    steps: z.array(Step).optional(),
+    bundles: z.array(z.strictObject({ items: z.array(z.string()), value: Decimal })).optional(),
+    hold: Decimal,
+    status: z.enum(['open', 'withdrawn', 'won', 'lost', 'released']),
+    unitsWon: Decimal.nullable(),
+    payment: Decimal.nullable(),
+    seq: Seq,
+  }),
+);
+export const AuctionResults = named(
+  'AuctionResults',
+  'A settled auction: the allocation and Clarke payments, and every bid as sequenced, so an auditor can recompute them (libs/mechanisms clearMultiUnit).',
+  z.union([
+    z.strictObject({
+      auction: Auction,
+      rule: z.string(),
+      allocation: z.array(z.strictObject({ agentId: z.string(), units: Decimal, value: Decimal, payment: Decimal })),
+      unitsSold: Decimal,
+      unitsUnsold: Decimal,
+      revenue: Decimal,
+      welfare: Decimal,
+      fees: Decimal,
+      inputs: z.strictObject({
+        units: Decimal,
+        reservePrice: Decimal,
+        bids: z.array(z.strictObject({ agentId: z.string(), seq: Seq, steps: z.array(Step) })),
+      }),
+    }),
+    z.strictObject({
+      auction: Auction,
+      rule: z.string(),
+      allocation: z.array(
+        z.strictObject({
+          agentId: z.string(),
+          bundle: Int.nullable(),
+          items: z.array(z.string()),
+          value: Decimal,
+          vcgPayment: Decimal,
+          payment: Decimal,
+        }),
+      ),
+      itemsSold: z.array(z.string()),
+      itemsUnsold: z.array(z.string()),
+      revenue: Decimal,
+      welfare: Decimal,
+      fees: Decimal,
+      inputs: z.strictObject({
+        items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })),
+        bids: z.array(
+          z.strictObject({ agentId: z.string(), seq: Seq, bundles: z.array(z.strictObject({ items: z.array(z.string()), value: Decimal })) }),
+        ),
+      }),
+    }),
+  ]),
+);
+const History = z.array(z.strictObject({ epoch: Int, price: Decimal, used: Decimal, nextPrice: Decimal }));
+export const Pool = named(
+  'Pool',
+  'A posted-price pool: a fixed price with a supply cap, or a congestion-priced pool (capacity per epoch, price moved each epoch by the EIP-1559 integer rule); its price history, newest epoch first.',
+  z.union([
+    z.strictObject({
+      id: z.string(),
+      mode: z.literal('fixed'),
+      asset: z.string(),
+      price: Decimal,
+      supply: Decimal,
+      sold: Decimal,
+      remaining: Decimal,
+      history: History,
+    }),
+    z.strictObject({
+      id: z.string(),
+      mode: z.literal('congestion'),
+      asset: z.string(),
+      price: Decimal,
+      capacityPerEpoch: Decimal,
+      minPrice: Decimal,
+      maxPrice: Decimal,
+      epochMs: Int,
+      epoch: Int,
+      used: Decimal,
+      remaining: Decimal,
+      epochEndsAt: z.string(),
+      history: History,
+    }),
+  ]),
+);
+export const PoolList = named('PoolList', 'Every posted-price pool (the last 10 epochs of history each).', z.strictObject({ pools: z.array(Pool) }));
+export const Purchase = named(
+  'Purchase',
+  'A purchase at the posted price: units delivered and credits debited at once.',
+  z.strictObject({ poolId: z.string(), seq: Seq, agentId: z.string(), units: Decimal, price: Decimal, cost: Decimal, epoch: Int }),
+);
+
+const ENGINE_DOWN: ErrorCode = 'SERVICE_UNAVAILABLE';
+const AMOUNTS: ErrorCode[] = ['AMOUNT_INVALID', 'AMOUNT_TOO_MANY_DECIMALS', 'AMOUNT_NEGATIVE', 'AMOUNT_OUT_OF_RANGE'];
+const CREATE_ERRORS: ErrorCode[] = [
+  ...AMOUNTS,
+  'NOT_FOUND',
+  'MECHANISM_ZERO_UNITS',
+  'MECHANISM_INVALID_AMOUNT',
+  'MECHANISM_INVALID_CONFIG',
+  'AUCTION_INVALID_DEADLINE',
+  'AUCTION_UNKNOWN_ASSET',
+  'AUCTION_INSUFFICIENT_BALANCE',
+  'AUCTION_EXISTS',
+  'MECHANISM_INVALID_ITEM',
+  'MECHANISM_TOO_LARGE',
+  'VALIDATION_FAILED',
+  ENGINE_DOWN,
+];
+
+const auction = {
+  id: 'auc_1f3a9c0d5e7b2468',
+  mechanism: 'vcg_multi_unit',
+  sellerAgentId: 'agt_4m8q2w6e0r3t',
+  asset: 'GPT-X.1K',
+  units: '2',
+  items: null,
+  reservePrice: '1.000',
+  feeBps: 10,
+  deadline: '2026-12-01T13:00:00.000Z',
+  status: 'open',
+  createdSeq: '1041',
+  closedSeq: null,
+  settledSeq: null,
+};
+const bid = {
+  auctionId: auction.id,
+  agentId: 'agt_9x2c4v6b8n1m',
+  steps: [{ units: '1', price: '10.000' }],
+  hold: '10.000',
+  status: 'open',
+  unitsWon: null,
+  payment: null,
+  seq: '1042',
+};
+const fixedPool = { id: 'gptx-fixed', mode: 'fixed', asset: 'GPT-X.1K', price: '2.000', supply: '1000', sold: '3', remaining: '997', history: [] };
+const congestionPool = {
+  id: 'gptx-pool',
+  mode: 'congestion',
+  asset: 'GPT-X.1K',
+  price: '1.125',
+  capacityPerEpoch: '10',
+  minPrice: '0.008',
+  maxPrice: '100.000',
+  epochMs: 60000,
+  epoch: 1,
+  used: '0',
+  remaining: '10',
+  epochEndsAt: '2026-12-01T12:02:00.000Z',
+  history: [{ epoch: 0, price: '1.000', used: '10', nextPrice: '1.125' }],
+};
+const createRequest = { asset: 'GPT-X.1K', units: '2', reservePrice: '1.000', deadline: '2026-12-01T13:00:00.000Z' };
+
+export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
+  'POST /v1/auctions': {
+    operationId: 'createAuction',
+    summary: 'Sell my units by sealed-bid auction',
+    tag: 'auctions',
+    access: 'agent',
+    description:
+      "A multi-unit VCG auction of the caller's units (escrowed now, until it settles or is cancelled). Units are integers of the asset's minor unit, prices credits per unit. Bids are taken until the deadline; the auction then closes and settles by itself. Fee: 10 bps of each payment, from the proceeds.",
+    errors: CREATE_ERRORS,
+    response: Auction,
+    request: createRequest,
+    example: auction,
+  },
+  'GET /v1/auctions': {
+    operationId: 'listAuctions',
+    summary: 'List auctions',
+    tag: 'auctions',
+    access: 'agent',
+    errors: ['VALIDATION_FAILED'],
+    response: AuctionList,
+    example: { auctions: [auction] },
+  },
+  'GET /v1/auctions/{auctionId}': {
+    operationId: 'getAuction',
+    summary: 'An auction',
+    tag: 'auctions',
+    access: 'agent',
+    errors: ['AUCTION_NOT_FOUND'],
+    response: Auction,
+    example: auction,
+  },
+  'POST /v1/auctions/{auctionId}/bids': {
+    operationId: 'bid',
+    summary: 'Bid (sealed)',
+    tag: 'auctions',
+    access: 'agent',
+    description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
+    errors: [
+      ...AMOUNTS,
+      'VALIDATION_FAILED',
+      'AUCTION_NOT_FOUND',
+      'AUCTION_CLOSED',
+      'AUCTION_INSUFFICIENT_BALANCE',
+      'MECHANISM_EMPTY_BID',
+      'MECHANISM_ZERO_UNITS',
+      'MECHANISM_INVALID_AMOUNT',
+      'MECHANISM_INCREASING_SCHEDULE',
+      'MECHANISM_DUPLICATE_BIDDER',
+      'MECHANISM_TOO_LARGE',
+      'MECHANISM_UNKNOWN_ITEM',
+      'MECHANISM_EMPTY_BUNDLE',
+      'CONFLICT',
+      ENGINE_DOWN,
+    ],
+    response: Bid,
+    request: { steps: [{ units: '1', price: '10.000' }] },
+    example: bid,
+  },
+  'GET /v1/auctions/{auctionId}/bids/mine': {
+    operationId: 'getMyBid',
+    summary: 'My bid',
+    tag: 'auctions',
+    access: 'agent',
+    errors: ['AUCTION_NOT_FOUND', 'AUCTION_BID_NOT_FOUND'],
+    response: Bid,
+    example: bid,
+  },
+  'DELETE /v1/auctions/{auctionId}/bids/mine': {
+    operationId: 'withdrawMyBid',
+    summary: 'Withdraw my bid',
+    tag: 'auctions',
+    access: 'agent',
+    description: 'Before the deadline only; its hold is released.',
+    errors: ['AUCTION_NOT_FOUND', 'AUCTION_BID_NOT_FOUND', 'AUCTION_CLOSED', ENGINE_DOWN],
+    response: Bid,
+    example: { ...bid, status: 'withdrawn' },
+  },
+  'GET /v1/auctions/{auctionId}/results': {
+    operationId: 'getAuctionResults',
+    summary: 'Results of a settled auction',
+    tag: 'auctions',
+    access: 'agent',
+    description: 'The allocation, the payments, and the inputs an auditor needs to recompute them (every bid as sequenced, in sequence order).',
+    errors: ['AUCTION_NOT_FOUND', 'AUCTION_NOT_CLEARED'],
+    response: AuctionResults,
+    example: {
+      auction: { ...auction, status: 'settled', closedSeq: '1050', settledSeq: '1051' },
+      rule: 'Multi-unit VCG (Clarke pivot, the seller valuing each unit at the reserve); equal prices go to the earlier bid (sequence order), then the earlier step.',
+      allocation: [
+        { agentId: 'agt_9x2c4v6b8n1m', units: '1', value: '10.000', payment: '5.000' },
+        { agentId: 'agt_3k5j7h9g1f2d', units: '1', value: '8.000', payment: '5.000' },
+        { agentId: 'agt_6p8o0i2u4y6t', units: '0', value: '0.000', payment: '0.000' },
+      ],
+      unitsSold: '2',
+      unitsUnsold: '0',
+      revenue: '10.000',
+      welfare: '18.000',
+      fees: '0.010',
+      inputs: {
+        units: '2',
+        reservePrice: '1.000',
+        bids: [
+          { agentId: 'agt_9x2c4v6b8n1m', seq: '1042', steps: [{ units: '1', price: '10.000' }] },
+          { agentId: 'agt_3k5j7h9g1f2d', seq: '1043', steps: [{ units: '1', price: '8.000' }] },
+          { agentId: 'agt_6p8o0i2u4y6t', seq: '1044', steps: [{ units: '2', price: '5.000' }] },
+        ],
+      },
+    },
+  },
+  'GET /v1/pools': {
+    operationId: 'listPools',
+    summary: 'Posted-price pools',
+    tag: 'auctions',
+    access: 'agent',
+    response: PoolList,
+    example: { pools: [fixedPool, congestionPool] },
+  },
+  'GET /v1/pools/{poolId}': {
+    operationId: 'getPool',
+    summary: 'A posted-price pool, its current price and history',
+    tag: 'auctions',
+    access: 'agent',
+    errors: ['AUCTION_POOL_NOT_FOUND'],
+    response: Pool,
+    example: congestionPool,
+  },
+  'POST /v1/pools/{poolId}/purchases': {
+    operationId: 'buyAtPostedPrice',
+    summary: 'Buy at the posted price',
+    tag: 'auctions',
+    access: 'agent',
+    description: 'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
+    errors: [
+      ...AMOUNTS,
+      'VALIDATION_FAILED',
+      'AUCTION_POOL_NOT_FOUND',
+      'AUCTION_INSUFFICIENT_BALANCE',
+      'MECHANISM_ZERO_UNITS',
+      'MECHANISM_INVALID_AMOUNT',
+      'MECHANISM_PRICE_ABOVE_MAX',
+      'MECHANISM_SUPPLY_EXHAUSTED',
+      ENGINE_DOWN,
+    ],
+    response: Purchase,
+    request: { units: '3', maxPrice: '1.200' },
+    example: { poolId: 'gptx-pool', seq: '1060', agentId: 'agt_9x2c4v6b8n1m', units: '3', price: '1.125', cost: '3.375', epoch: 1 },
+  },
+  'POST /v1/admin/auctions': {
+    operationId: 'adminCreateAuction',
+    summary: 'Create an auction (operator)',
+    tag: 'admin',
+    access: 'admin',
+    description:
+      "Of a seller agent's units (escrowed), or without sellerAgentId of newly issued units sold by the venue (proceeds to the fees account).",
+    errors: CREATE_ERRORS,
+    response: Auction,
+    request: { ...createRequest, feeBps: 0 },
+    example: { ...auction, sellerAgentId: null, feeBps: 0 },
+  },
+  'POST /v1/admin/auctions/{auctionId}/cancel': {
+    operationId: 'cancelAuction',
+    summary: 'Cancel an auction (operator)',
+    tag: 'admin',
+    access: 'admin',
+    description: "Every bid's hold and the seller's escrow are released.",
+    errors: ['AUCTION_NOT_FOUND', 'AUCTION_ALREADY_SETTLED', ENGINE_DOWN],
+    response: Auction,
+    example: { ...auction, status: 'cancelled', settledSeq: '1049' },
+  },
+  'POST /v1/admin/pools': {
+    operationId: 'createPool',
+    summary: 'Open a posted-price pool (operator)',
+    tag: 'admin',
+    access: 'admin',
+    description:
+      'fixed: price and supply. congestion: the first price, capacityPerEpoch (>= 2), minPrice (>= 0.008 so the price can fall), maxPrice, epochMs; the price moves each epoch by the EIP-1559 integer rule. The venue sells newly issued units; proceeds go to the fees account.',
+    errors: [...CREATE_ERRORS, 'MECHANISM_INVALID_CONFIG'],
+    response: Pool,
+    request: {
+      id: 'gptx-pool',
+      asset: 'GPT-X.1K',
+      mode: 'congestion',
+      price: '1.000',
+      capacityPerEpoch: '10',
+      minPrice: '0.008',
+      maxPrice: '100.000',
+      epochMs: 60000,
+    },
+    example: { ...congestionPool, price: '1.000', epoch: 0, history: [] },
+  },
+};

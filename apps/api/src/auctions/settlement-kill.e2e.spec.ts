@@ -1,0 +1,148 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { AteClient } from '@ate/client';
+import { createTestDatabase, TestDatabase } from '@ate/db';
+import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { startEngineProcess, stopProcess } from '../testing/engine-process';
+import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
+import { TEST_ADMIN } from '../testing/test-app';
+
+const ASSET = 'KIL.1K';
+/** Auctions closing at the same deadline: their settlement jobs run side by side when the worker is killed. */
+const AUCTIONS = 12;
+const BIDDERS = 3;
+const LIMITS = { RATE_LIMIT_PER_KEY: '1000000', RATE_LIMIT_PER_ADDRESS: '1000000', ORDER_RATE_PER_AGENT: '1000000' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Exactly-once settlement: auctions close at once, their BullMQ settlement jobs run, and the process running the
+ * worker is SIGKILLed as soon as the first auction is settled (the others are being settled or waiting). Started
+ * again, it takes up what was left (stalled jobs come back; every auction not settled is scheduled again at start);
+ * each auction must be settled exactly once (one settle command in the log), the ledger and the engine reconcile,
+ * and every winner holds what its auction's results say.
+ */
+describe('settlement survives a SIGKILL of the worker mid-way (real processes, Postgres, Redis, BullMQ)', () => {
+  jest.setTimeout(180_000);
+  let db: TestDatabase;
+  let port: number;
+  let processes: ChildProcess[] = [];
+  const master = randomBytes(32).toString('base64');
+
+  beforeEach(async () => {
+    db = await createTestDatabase('auction_kill');
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await Promise.all(processes.map((p) => stopProcess(p, 'SIGKILL')));
+    processes = [];
+    await db?.drop();
+  });
+
+  async function scenario(start: () => Promise<ChildProcess>, kill: () => Promise<void>): Promise<void> {
+    const url = `http://127.0.0.1:${port}`;
+    await start();
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
+    await admin.defineAsset({ code: ASSET, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    const bidders: { id: string; keys: { keyId: string; secret: string } }[] = [];
+    for (let i = 0; i < BIDDERS; i++) {
+      const a = await admin.createAgent({ name: `kill-${i}` });
+      await admin.deposit({ id: `kill-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '100000' });
+      bidders.push({ id: a.id, keys: a.apiKey! });
+    }
+    const deadline = Date.now() + 4000 + AUCTIONS * BIDDERS * 60;
+    const ids: string[] = [];
+    for (let k = 0; k < AUCTIONS; k++) {
+      const a = await admin.post<{ id: string }>('/v1/admin/auctions', { id: `kill-${k}`, asset: ASSET, units: '3', reservePrice: '1', deadline });
+      ids.push(a.id);
+      for (let i = 0; i < BIDDERS; i++) {
+        const c = new AteClient({ baseUrl: url, ...bidders[i]!.keys });
+        await c.post(`/v1/auctions/${a.id}/bids`, { steps: [{ units: String(1 + ((i + k) % 3)), price: String(10 - i - (k % 4)) }] });
+      }
+    }
+    const settled = async () =>
+      (await db.pool.query<{ id: string }>(`SELECT id FROM auction WHERE status = 'settled' ORDER BY id`)).rows.map((r) => r.id);
+    while ((await settled()).length === 0) await sleep(10);
+    await kill();
+    // the kill caught settlement mid-way: some auctions were left to the restarted process
+    expect((await settled()).length).toBeLessThan(AUCTIONS);
+    await start();
+    for (let i = 0; (await settled()).length < AUCTIONS; i++) {
+      if (i > 1200) throw new Error(`only ${(await settled()).length} of ${AUCTIONS} auctions settled after the restart`);
+      await sleep(100);
+    }
+    // exactly once: one settle command per auction in the log, however often its job ran
+    const settles = await db.pool.query<{ id: string; n: number }>(
+      `SELECT command->'op'->>'id' AS id, count(*)::int AS n FROM engine_command WHERE command->>'t' = 'a' AND command->'op'->>'op' = 'settle' GROUP BY 1 ORDER BY 1`,
+    );
+    expect(settles.rows).toEqual([...ids].sort().map((id) => ({ id, n: 1 })));
+    expect((await admin.reconciliation()).ok).toBe(true);
+    // every winner holds the units its results say (venue auctions: minted to the winners)
+    const won = new Map<string, bigint>();
+    for (const id of ids) {
+      const r = await new AteClient({ baseUrl: url, ...bidders[0]!.keys }).get<{ allocation: { agentId: string; units: string }[] }>(
+        `/v1/auctions/${id}/results`,
+      );
+      for (const w of r.allocation) won.set(w.agentId, (won.get(w.agentId) ?? 0n) + BigInt(w.units));
+    }
+    for (const b of bidders) {
+      const bal = await new AteClient({ baseUrl: url, ...b.keys }).balances();
+      expect([b.id, bal.balances[ASSET]?.total ?? '0']).toEqual([b.id, String(won.get(b.id) ?? 0n)]);
+      expect([b.id, bal.balances['CREDIT']?.used]).toEqual([b.id, '0.000']);
+    }
+  }
+
+  it('the api process with its in-process engine and the BullMQ worker, killed', async () => {
+    const REDIS_PREFIX = testRedisPrefix('akill');
+    let api: ChildProcess | undefined;
+    try {
+      await scenario(
+        async () => {
+          api = await startApiProcess(
+            testApiEnv({ databaseUrl: db.url, port, masterKey: master }, { REDIS_URL, REDIS_PREFIX, RECONCILE_EVERY_MS: '0', ...LIMITS }),
+          );
+          processes.push(api);
+          return api;
+        },
+        () => stopProcess(api!, 'SIGKILL'),
+      );
+    } finally {
+      await dropRedisKeys(REDIS_PREFIX);
+    }
+  });
+
+  it('ENGINE_MODE=redis: the api process running the worker killed, the engine node carrying on', async () => {
+    const REDIS_PREFIX = testRedisPrefix('akillr');
+    const url = `http://127.0.0.1:${port}`;
+    let api: ChildProcess | undefined;
+    try {
+      const engine = await startEngineProcess({
+        DATABASE_URL: db.url,
+        REDIS_URL,
+        REDIS_PREFIX,
+        ENGINE_NODE_ID: 'akill-1',
+        ENGINE_HEARTBEAT_MS: '250',
+        LOG_LEVEL: 'warn',
+      });
+      processes.push(engine);
+      await scenario(
+        async () => {
+          api = await startApiProcess(
+            testApiEnv(
+              { databaseUrl: db.url, port, masterKey: master },
+              { ENGINE_MODE: 'redis', REDIS_URL, REDIS_PREFIX, RECONCILE_EVERY_MS: '0', ...LIMITS },
+            ),
+          );
+          processes.push(api);
+          for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
+            if (i > 200) throw new Error('the api did not see the engine node');
+            await sleep(50);
+          }
+          return api;
+        },
+        () => stopProcess(api!, 'SIGKILL'),
+      );
+    } finally {
+      await dropRedisKeys(REDIS_PREFIX);
+    }
+  });
+});
