@@ -78,6 +78,7 @@ describe('MCP server over stdio (real exchange process)', () => {
         'cancel_all_orders',
         'cancel_order',
         'get_balances',
+        'get_candles',
         'get_fills',
         'get_order',
         'get_order_book',
@@ -134,6 +135,10 @@ describe('MCP server over stdio (real exchange process)', () => {
     expect(fills[0]).toMatchObject({ orderId: order.id, side: 'buy', takerOrMaker: 'taker', price: '10.000', amount: '2' });
     expect(data(await tool('get_recent_trades', { market: M })).trades[0]).toMatchObject({ price: '10.000', amount: '2', takerSide: 'buy' });
     expect(data(await tool('get_ticker', { market: M }))).toMatchObject({ last: '10.000', baseVolume: '2' });
+    const { candles } = data(await tool('get_candles', { market: M, timeframe: '1m', limit: 5 }));
+    expect(candles.at(-1)).toMatchObject({ close: '10.000', volume: '2', trades: 1 });
+    expect(data(await tool('list_orders', { status: 'closed', market: M })).orders.map((o: { id: string }) => o.id)).toEqual([order.id]);
+    expect(data(await tool('get_fills', { market: M, since: 0 })).fills.map((f: { orderId: string }) => f.orderId)).toEqual([order.id]);
     expect(data(await tool('test_order', { market: M, side: 'buy', type: 'limit', price: '9.000', quantity: '1' }))).toMatchObject({ valid: true });
   });
 

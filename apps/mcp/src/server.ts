@@ -284,33 +284,88 @@ export function createAteMcpServer(client: AteClient, opts: AteMcpOptions = {}):
       }),
   );
 
+  const EpochMs = z.number().int().min(0);
+  const query = (o: Record<string, string | number | undefined>) => {
+    const p = new URLSearchParams(Object.entries(o).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
+    return p.size ? `?${p.toString()}` : '';
+  };
+
   server.registerTool(
     'list_orders',
     {
       title: 'My orders',
-      description: 'Your orders, newest first: status open (resting now) or all; optionally one market; page with the nextCursor it answers.',
+      description:
+        'Your orders: status open (resting now), closed (filled in full), canceled (ended otherwise: cancelled, unfilled remainder) or all; ' +
+        'optionally one market; since/until (epoch ms, created at or after / before). Newest first, or oldest first when you give since. ' +
+        'Page with the nextCursor it answers (pass it back as cursor with the same filters).',
       inputSchema: {
-        status: z.enum(['open', 'all']).optional(),
+        status: z.enum(['open', 'closed', 'canceled', 'all']).optional(),
         market: MarketRef.optional(),
+        since: EpochMs.optional(),
+        until: EpochMs.optional(),
         cursor: z.string().max(20).optional(),
         limit: z.number().int().min(1).max(500).optional(),
       },
       outputSchema: z.looseObject({ orders: z.array(OrderSchema), nextCursor: z.string().nullable() }),
       annotations: readOnly,
     },
-    (q) => call(() => client.listOrders(q)),
+    (q) => call(() => client.get(`/v1/orders${query(q)}`)),
   );
 
   server.registerTool(
     'get_fills',
     {
       title: 'My fills',
-      description: 'Your executions, newest first: market, orderId, side, maker or taker, price, amount, cost and the fee you paid (currency, cost).',
-      inputSchema: { limit: z.number().int().min(1).max(500).optional() },
-      outputSchema: z.looseObject({ fills: z.array(FillSchema) }),
+      description:
+        'Your executions: market, orderId, side, maker or taker, price, amount, cost and the fee you paid (currency, cost). ' +
+        'Optionally one market and since/until (epoch ms); newest first, or oldest first when you give since; page with nextCursor.',
+      inputSchema: {
+        market: MarketRef.optional(),
+        since: EpochMs.optional(),
+        until: EpochMs.optional(),
+        cursor: z.string().max(40).optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+      },
+      outputSchema: z.looseObject({ fills: z.array(FillSchema), nextCursor: z.string().nullable() }),
       annotations: readOnly,
     },
-    ({ limit }) => call(() => client.fills(limit ?? 100)),
+    (q) => call(() => client.get(`/v1/account/fills${query(q)}`)),
+  );
+
+  server.registerTool(
+    'get_candles',
+    {
+      title: 'OHLCV candles',
+      description:
+        "A market's candles (open, high, low, close as decimal strings, volume in base units, quoteVolume in credits, trade count), " +
+        'oldest first, timestamp = candle start in epoch ms. timeframe 1m, 5m, 15m, 1h, 4h or 1d; since (epoch ms) or else the last `limit`. ' +
+        'The last ~25 hours are kept; minutes without trades have no candle.',
+      inputSchema: {
+        market: MarketRef,
+        timeframe: z.enum(['1m', '5m', '15m', '1h', '4h', '1d']).optional(),
+        since: EpochMs.optional(),
+        until: EpochMs.optional(),
+        limit: z.number().int().min(1).max(1500).optional(),
+      },
+      outputSchema: z.looseObject({
+        market: z.string(),
+        timeframe: z.string(),
+        candles: z.array(
+          z.looseObject({
+            timestamp: z.number(),
+            open: z.string(),
+            high: z.string(),
+            low: z.string(),
+            close: z.string(),
+            volume: z.string(),
+            quoteVolume: z.string(),
+            trades: z.number(),
+          }),
+        ),
+      }),
+      annotations: readOnly,
+    },
+    ({ market, ...q }) => call(() => client.get(`/v1/markets/${encodeURIComponent(market)}/candles${query(q)}`, { signed: false })),
   );
 
   server.registerTool(
