@@ -49,6 +49,8 @@ export default [
             },
             // the TypeScript client that agents embed: contracts only, no server code
             { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // the CCXT exchange class that bots embed (its tests use the client and start a real exchange through the db's helper)
+            { sourceTag: 'type:ccxt', onlyDependOnLibsWithTags: ['type:contracts', 'type:client', 'type:db'] },
             // the sequencer composes the pure libraries, the ledger and the db
             { sourceTag: 'type:data', onlyDependOnLibsWithTags: ['type:contracts', 'type:pure', 'type:data', 'type:ledger', 'type:db'] },
             // the ledger: its own tables, over the db's plumbing

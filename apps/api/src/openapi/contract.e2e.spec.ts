@@ -167,6 +167,7 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/markets/{marketId}/book', get(`/v1/markets/${M}/book?depth=0`));
       await check('GET /v1/markets/{marketId}/stats', get(`/v1/markets/${M}/stats`));
       await check('GET /v1/markets/{marketId}/trades', get(`/v1/markets/${M}/trades?limit=5`));
+      await check('GET /v1/markets/{marketId}/candles', get(`/v1/markets/${M}/candles?timeframe=1m&limit=5`));
     });
 
     it('halting, then the end of the day', async () => {

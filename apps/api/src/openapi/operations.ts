@@ -130,8 +130,11 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'My fills',
     tag: 'account',
     access: 'agent',
+    description:
+      'Newest first; with `since` (epoch ms) oldest first from then, as CCXT pages. Filters: market, since, until (epoch ms). ' +
+      'Pass nextCursor back as cursor for the next page in the same order.',
     response: S.FillList,
-    example: { fills: [ex.fill] },
+    example: { fills: [ex.fill], nextCursor: null },
   },
   'GET /v1/markets': {
     operationId: 'listMarkets',
@@ -190,12 +193,33 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   'GET /v1/markets/{marketId}/trades': {
     operationId: 'listTrades',
-    summary: 'Recent trades',
+    summary: 'Trades',
     tag: 'markets',
     access: 'public',
+    description:
+      'Newest first; with `since` (epoch ms) oldest first from the first trade at or after it, as CCXT pages; `until` (epoch ms) bounds it. ' +
+      'Pass nextCursor back as cursor for the next page in the same order. Every bound is found by an index: the cost is the page.',
     errors: ['NOT_FOUND'],
     response: S.TradeList,
-    example: { market: ex.MARKET_ID, trades: [ex.trade] },
+    example: { market: ex.MARKET_ID, trades: [ex.trade], nextCursor: '16' },
+  },
+  'GET /v1/markets/{marketId}/candles': {
+    operationId: 'listCandles',
+    summary: 'OHLCV candles',
+    tag: 'markets',
+    access: 'public',
+    description:
+      'Candles of 1m, 5m, 15m, 1h, 4h or 1d (aligned on the epoch, UTC), oldest first: from `since` (epoch ms, the first candle starting at or after it), ' +
+      'else the last `limit`; `until` (epoch ms): candles starting before it. Built from per-minute aggregates kept for the last ~25 hours.',
+    errors: ['NOT_FOUND'],
+    response: S.CandleList,
+    example: {
+      market: ex.MARKET_ID,
+      timeframe: '1m',
+      candles: [
+        { timestamp: 1764633600000, open: '1.200', high: '1.300', low: '1.180', close: '1.250', volume: '40', quoteVolume: '49.500', trades: 3 },
+      ],
+    },
   },
   'POST /v1/orders': {
     operationId: 'placeOrder',
@@ -233,7 +257,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: 'My orders',
     tag: 'orders',
     access: 'agent',
-    description: 'Newest first; pass nextCursor back as cursor for the next page.',
+    description:
+      'Newest first; with `since` (epoch ms, created at or after) oldest first, as CCXT pages; `until` (epoch ms): created before. ' +
+      'status: open (resting), closed (filled in full), canceled (ended otherwise), all. Pass nextCursor back as cursor for the next page.',
     response: S.OrderList,
     example: { orders: [ex.order], nextCursor: null },
   },

@@ -97,7 +97,7 @@ export const Order = named(
 export const AmendedOrder = named('AmendedOrder', 'The order after an amend.', Order.extend({ keptPriority: z.boolean() }));
 export const OrderList = named(
   'OrderList',
-  'A page of orders, newest first.',
+  'A page of orders: newest first, or oldest first with `since`.',
   z.strictObject({ orders: z.array(Order), nextCursor: z.string().nullable() }),
 );
 export const OrderTest = named(
@@ -132,7 +132,11 @@ export const Fill = named(
     timestamp: Timestamp,
   }),
 );
-export const FillList = named('FillList', "The agent's fills, newest first.", z.strictObject({ fills: z.array(Fill) }));
+export const FillList = named(
+  'FillList',
+  "A page of the agent's fills: newest first, or oldest first with `since`; nextCursor goes back as cursor.",
+  z.strictObject({ fills: z.array(Fill), nextCursor: z.string().nullable() }),
+);
 
 export const Market = named(
   'Market',
@@ -192,7 +196,21 @@ export const Trade = named(
   'A public trade.',
   z.strictObject({ id: z.string(), price: Decimal, amount: Decimal, cost: Decimal, takerSide: Side, timestamp: Timestamp }),
 );
-export const TradeList = named('TradeList', 'Recent trades, newest first.', z.strictObject({ market: MarketId, trades: z.array(Trade) }));
+export const TradeList = named(
+  'TradeList',
+  'A page of trades: newest first, or oldest first with `since`; nextCursor (an event sequence number) goes back as cursor.',
+  z.strictObject({ market: MarketId, trades: z.array(Trade), nextCursor: z.string().nullable() }),
+);
+export const Candle = named(
+  'Candle',
+  'One OHLCV candle: timestamp is its start (epoch ms, aligned on the epoch), volume in base units, quoteVolume in credits.',
+  z.strictObject({ timestamp: Int, open: Decimal, high: Decimal, low: Decimal, close: Decimal, volume: Decimal, quoteVolume: Decimal, trades: Int }),
+);
+export const CandleList = named(
+  'CandleList',
+  'Candles oldest first; minutes without trades have none.',
+  z.strictObject({ market: MarketId, timeframe: z.enum(['1m', '5m', '15m', '1h', '4h', '1d']), candles: z.array(Candle) }),
+);
 
 export const Balance = named(
   'Balance',
@@ -327,6 +345,7 @@ fits<Out<MarketsController['get']>, typeof Market>(Market, (v) => v);
 fits<Out<MarketsController['book']>, typeof Book>(Book, (v) => v);
 fits<Out<MarketsController['stats']>, typeof MarketStats>(MarketStats, (v) => v);
 fits<Out<MarketsController['trades']>, typeof TradeList>(TradeList, (v) => v);
+fits<Out<MarketsController['candles']>, typeof CandleList>(CandleList, (v) => v);
 fits<Out<AccountController['balances']>, typeof Balances>(Balances, (v) => v);
 fits<Out<AccountController['statement']>, typeof Statement>(Statement, (v) => v);
 fits<Out<AdminController['createPrincipal']>, typeof Principal>(Principal, (v) => v);

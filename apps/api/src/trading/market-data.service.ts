@@ -32,9 +32,17 @@ export class MarketDataService {
     return bookView(m, b, depth);
   }
 
-  async recentTrades(ref: string, limit: number) {
+  /** Newest first; with `since` oldest first (CCXT's paging); nextCursor: the event sequence to pass as cursor. */
+  async recentTrades(ref: string, q: { limit: number; since?: number; until?: number; cursor?: string }) {
     const m = await this.markets.get(ref);
-    return { market: marketIdOf(m.row.id), trades: (await this.trades.recent(m.row.id, limit)).map((t) => tradeView(m, t)) };
+    const rows = await this.trades.page(m.row.id, { ...q, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      market: marketIdOf(m.row.id),
+      trades: page.map((t) => tradeView(m, t)),
+      nextCursor: rows.length > q.limit && last ? String(last.event_seq) : null,
+    };
   }
 
   /** 24-hour statistics from the trades of the last 24 hours (CCXT ticker fields). */

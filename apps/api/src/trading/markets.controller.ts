@@ -3,17 +3,41 @@ import { ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Public } from '../auth/decorators';
 import { ZodQuery } from '../common/zod';
+import { CANDLE_TIMEFRAMES, CandlesService } from './candles.service';
 import { MarketDataService } from './market-data.service';
 
 const DepthQuery = z.strictObject({ depth: z.coerce.number().int().min(1).max(1000).default(50) });
-const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+const EpochMs = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const TradesQuery = z.strictObject({
+  /** at or after (epoch ms): the page is then oldest first */
+  since: EpochMs.optional(),
+  /** before (epoch ms) */
+  until: EpochMs.optional(),
+  /** nextCursor of the previous page */
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const CandlesQuery = z.strictObject({
+  timeframe: z.enum(CANDLE_TIMEFRAMES).default('1m'),
+  /** the first candle at or after (epoch ms); without it the last `limit` candles */
+  since: EpochMs.optional(),
+  /** candles starting before (epoch ms) */
+  until: EpochMs.optional(),
+  limit: z.coerce.number().int().min(1).max(1500).default(500),
+});
 
 /** Public market data. Market ids contain a slash (GPT-X.1K/CREDIT): URL-encode it (GPT-X.1K%2FCREDIT). */
 @ApiTags('markets')
 @Public()
 @Controller('v1/markets')
 export class MarketsController {
-  constructor(private readonly data: MarketDataService) {}
+  constructor(
+    private readonly data: MarketDataService,
+    private readonly candleService: CandlesService,
+  ) {}
 
   @Get()
   async list() {
@@ -38,7 +62,13 @@ export class MarketsController {
   }
 
   @Get(':marketId/trades')
-  trades(@Param('marketId') id: string, @ZodQuery(LimitQuery) q: z.infer<typeof LimitQuery>) {
-    return this.data.recentTrades(id, q.limit);
+  trades(@Param('marketId') id: string, @ZodQuery(TradesQuery) q: z.infer<typeof TradesQuery>) {
+    return this.data.recentTrades(id, q);
+  }
+
+  /** OHLCV candles, oldest first, from the per-minute aggregates (the last ~25 hours are kept). */
+  @Get(':marketId/candles')
+  candles(@Param('marketId') id: string, @ZodQuery(CandlesQuery) q: z.infer<typeof CandlesQuery>) {
+    return this.candleService.candles(id, q);
   }
 }

@@ -52,8 +52,15 @@ export const CancelAfterBody = z.strictObject({
       message: `0, or ${CANCEL_AFTER_MIN_MS} to ${CANCEL_AFTER_MAX_MS}`,
     }),
 });
+/** epoch ms (CCXT's since / until) */
+export const EpochMs = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const ListOrdersQuery = z.strictObject({
-  status: z.enum(['open', 'all']).default('all'),
+  /** open: resting now; closed: filled in full; canceled: ended otherwise (cancelled, unfilled remainder); all */
+  status: z.enum(['open', 'closed', 'canceled', 'all']).default('all'),
+  /** created at or after (epoch ms): the page is then oldest first */
+  since: EpochMs.optional(),
+  /** created before (epoch ms) */
+  until: EpochMs.optional(),
   market: MarketId.optional(),
   cursor: z
     .string()
@@ -61,7 +68,18 @@ export const ListOrdersQuery = z.strictObject({
     .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
-const LimitQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+export const FillsQuery = z.strictObject({
+  market: MarketId.optional(),
+  /** at or after (epoch ms): the page is then oldest first */
+  since: EpochMs.optional(),
+  until: EpochMs.optional(),
+  /** nextCursor of the previous page (`<command seq>.<event seq>`; a bare command sequence number starts past that command) */
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,19}(\.[0-9]{1,19})?$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 @ApiTags('orders')
 @ApiSecurity('signature')
@@ -125,7 +143,7 @@ export class OrdersController {
   }
 
   @Get('account/fills')
-  fills(@Auth() auth: AuthContext, @ZodQuery(LimitQuery) q: z.infer<typeof LimitQuery>) {
-    return this.trading.fills(auth.agentId as string, q.limit);
+  fills(@Auth() auth: AuthContext, @ZodQuery(FillsQuery) q: z.infer<typeof FillsQuery>) {
+    return this.trading.fills(auth.agentId as string, q);
   }
 }

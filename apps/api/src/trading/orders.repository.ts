@@ -71,16 +71,27 @@ export class OrdersRepository {
     return r.rows[0] && toRecord(r.rows[0]);
   }
 
-  /** The agent's orders, newest first, below the cursor (an order id); one more than `limit` tells whether a page follows. */
-  async list(agentId: string, q: { open: boolean; market?: string; cursor?: string; limit: number }): Promise<OrderRecord[]> {
-    const params: unknown[] = [agentId, q.cursor ?? '9223372036854775807', q.limit];
-    let where = 'agent_id = $1 AND id < $2';
-    if (q.open) where += ` AND status = 'open'`;
-    if (q.market) {
-      params.push(q.market);
-      where += ` AND market_id = $${params.length}`;
-    }
-    const r = await this.db.pool.query<OrderRow>(`SELECT * FROM trading_order WHERE ${where} ORDER BY id DESC LIMIT $3`, params);
+  /**
+   * The agent's orders, one more than `limit` (tells whether a page follows). Newest first below the cursor (an
+   * order id); with `since` (epoch ms, created at or after) oldest first above the cursor, as CCXT pages.
+   * `until`: created before (epoch ms).
+   */
+  async list(
+    agentId: string,
+    q: { status?: 'open' | 'closed' | 'canceled'; market?: string; cursor?: string; limit: number; since?: number; until?: number },
+  ): Promise<OrderRecord[]> {
+    const asc = q.since !== undefined;
+    const params: unknown[] = [agentId, q.cursor ?? (asc ? '0' : '9223372036854775807'), q.limit];
+    let where = `agent_id = $1 AND id ${asc ? '>' : '<'} $2`;
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where += ` AND ${sql.replace('?', `$${params.length}`)}`;
+    };
+    if (q.status) add('status = ?', q.status);
+    if (q.market) add('market_id = ?', q.market);
+    if (q.since !== undefined) add(`created_at >= timestamptz 'epoch' + ? * interval '1 millisecond'`, q.since);
+    if (q.until !== undefined) add(`created_at < timestamptz 'epoch' + ? * interval '1 millisecond'`, q.until);
+    const r = await this.db.pool.query<OrderRow>(`SELECT * FROM trading_order WHERE ${where} ORDER BY id ${asc ? 'ASC' : 'DESC'} LIMIT $3`, params);
     return r.rows.map(toRecord);
   }
 }

@@ -53,12 +53,58 @@ export class TradesRepository {
     return (await this.db.pool.query<TradeRow>('SELECT * FROM trade WHERE market_id = $1 ORDER BY event_seq DESC LIMIT $2', [marketId, limit])).rows;
   }
 
-  /** The agent's fills (as maker or taker), newest first. */
-  async ofAgent(agentId: string, limit: number): Promise<TradeRow[]> {
+  /**
+   * A page of a market's trades: newest first below the cursor (an event sequence number), or, with `since`
+   * (epoch ms), oldest first from the first trade at or after it (then above the cursor); `until`: before it.
+   * Every bound is found by an index (the primary key, trade_market_created): O(the page), however long the history.
+   */
+  async page(marketId: string, q: { since?: number; until?: number; cursor?: string; limit: number }): Promise<TradeRow[]> {
+    const params: unknown[] = [marketId, q.limit];
+    const bound = (ms: number) => {
+      params.push(ms);
+      return `coalesce((SELECT event_seq FROM trade WHERE market_id = $1 AND created_at >= timestamptz 'epoch' + $${params.length} * interval '1 millisecond'
+                         ORDER BY created_at, event_seq LIMIT 1), 9223372036854775807)`;
+    };
+    const asc = q.since !== undefined;
+    const where = ['market_id = $1'];
+    if (q.since !== undefined) where.push(`event_seq >= ${bound(q.since)}`);
+    if (q.until !== undefined) where.push(`event_seq < ${bound(q.until)}`);
+    if (q.cursor !== undefined) {
+      params.push(q.cursor);
+      where.push(`event_seq ${asc ? '>' : '<'} $${params.length}`);
+    }
+    const sql = `SELECT * FROM trade WHERE ${where.join(' AND ')} ORDER BY event_seq ${asc ? 'ASC' : 'DESC'} LIMIT $2`;
+    return (await this.db.pool.query<TradeRow>(sql, params)).rows;
+  }
+
+  /**
+   * The agent's fills (as maker or taker): newest first below the cursor, or with `since` (epoch ms) oldest first
+   * above it; the cursor is `<command_seq>.<event_seq>` of the last fill of the previous page.
+   */
+  async ofAgent(
+    agentId: string,
+    q: { limit: number; market?: string; since?: number; until?: number; cursor?: [string, string] },
+  ): Promise<TradeRow[]> {
+    const asc = q.since !== undefined;
+    const params: unknown[] = [agentId, q.limit];
+    const where = ['(maker_agent_id = $1 OR taker_agent_id = $1)'];
+    const add = (sql: string, ...v: unknown[]) => {
+      let out = sql;
+      for (const x of v) {
+        params.push(x);
+        out = out.replace('?', `$${params.length}`);
+      }
+      where.push(out);
+    };
+    if (q.market) add('market_id = ?', q.market);
+    if (q.since !== undefined) add(`created_at >= timestamptz 'epoch' + ? * interval '1 millisecond'`, q.since);
+    if (q.until !== undefined) add(`created_at < timestamptz 'epoch' + ? * interval '1 millisecond'`, q.until);
+    if (q.cursor) add(`(command_seq, event_seq) ${asc ? '>' : '<'} (?::bigint, ?::bigint)`, q.cursor[0], q.cursor[1]);
+    const dir = asc ? 'ASC' : 'DESC';
     return (
       await this.db.pool.query<TradeRow>(
-        `SELECT * FROM trade WHERE maker_agent_id = $1 OR taker_agent_id = $1 ORDER BY command_seq DESC, event_seq DESC LIMIT $2`,
-        [agentId, limit],
+        `SELECT * FROM trade WHERE ${where.join(' AND ')} ORDER BY command_seq ${dir}, event_seq ${dir} LIMIT $2`,
+        params,
       )
     ).rows;
   }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CandlesService } from './candles.service';
 import { DeadmanService } from './deadman.service';
 import { MarketCatalog } from './market-catalog';
 import { MarketDataService } from './market-data.service';
@@ -11,7 +12,7 @@ import { TradingService } from './trading.service';
 /** Agents' orders and public market data: controllers, services, and one repository per table family. */
 @Module({
   controllers: [MarketsController, OrdersController],
-  providers: [MarketCatalog, OrdersRepository, TradesRepository, TradingService, MarketDataService, DeadmanService],
+  providers: [MarketCatalog, OrdersRepository, TradesRepository, TradingService, MarketDataService, DeadmanService, CandlesService],
   exports: [MarketCatalog],
 })
 export class TradingModule {}

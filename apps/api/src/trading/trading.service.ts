@@ -153,17 +153,37 @@ export class TradingService {
     return this.view(r);
   }
 
-  async listOrders(agentId: string, q: { status: 'open' | 'all'; market?: string; cursor?: string; limit: number }) {
-    const rows = await this.orders.list(agentId, { open: q.status === 'open', market: q.market, cursor: q.cursor, limit: q.limit + 1 });
-    const page = rows.slice(0, q.limit);
+  async listOrders(
+    agentId: string,
+    q: { status: 'open' | 'closed' | 'canceled' | 'all'; market?: string; cursor?: string; limit: number; since?: number; until?: number },
+  ) {
+    const { status, limit, ...rest } = q;
+    const rows = await this.orders.list(agentId, { ...rest, ...(status !== 'all' ? { status } : {}), limit: limit + 1 });
+    const page = rows.slice(0, limit);
     return {
       orders: await Promise.all(page.map((r) => this.view(r))),
-      nextCursor: rows.length > q.limit ? String((page[page.length - 1] as OrderRecord).id) : null,
+      nextCursor: rows.length > limit ? String((page[page.length - 1] as OrderRecord).id) : null,
     };
   }
 
-  async fills(agentId: string, limit: number) {
-    const rows = await this.trades.ofAgent(agentId, limit);
-    return { fills: await Promise.all(rows.map(async (t) => fillView(await this.markets.get(t.market_id), t, agentId))) };
+  async fills(agentId: string, q: { limit: number; market?: string; since?: number; until?: number; cursor?: string }) {
+    const { cursor, limit, ...rest } = q;
+    const rows = await this.trades.ofAgent(agentId, {
+      ...rest,
+      limit: limit + 1,
+      ...(cursor ? { cursor: fillCursor(cursor, q.since !== undefined) } : {}),
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      fills: await Promise.all(page.map(async (t) => fillView(await this.markets.get(t.market_id), t, agentId))),
+      nextCursor: rows.length > limit && last ? `${last.command_seq}.${last.event_seq}` : null,
+    };
   }
+}
+
+/** `<command seq>.<event seq>`; a bare command sequence number starts past all of that command's fills. */
+function fillCursor(cursor: string, ascending: boolean): [string, string] {
+  const [cs, es] = cursor.split('.') as [string, string | undefined];
+  return [cs, es ?? (ascending ? '9223372036854775807' : '0')];
 }

@@ -178,7 +178,7 @@ export class AteClient {
     return this.get(`/v1/orders/by-client-id/${encodeURIComponent(clientOrderId)}`);
   }
   listOrders(
-    q: { status?: 'open' | 'all'; market?: string; cursor?: string; limit?: number } = {},
+    q: { status?: 'open' | 'closed' | 'canceled' | 'all'; market?: string; cursor?: string; limit?: number; since?: number; until?: number } = {},
   ): Promise<{ orders: OrderView[]; nextCursor: string | null }> {
     const p = new URLSearchParams(Object.entries(q).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
     return this.get(`/v1/orders${p.size ? `?${p.toString()}` : ''}`);
