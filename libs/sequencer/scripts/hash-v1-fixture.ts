@@ -1,6 +1,7 @@
 /**
  * Writes libs/sequencer/src/lib/__fixtures__/hash-v1.json: a database as the code before state hash v2 left it
- * (commit 8fe1764): two markets, ~700 mixed commands in engine_command, two format-1 snapshots with v1 state hashes
+ * (written at commit b22bc1f, main before state hash v2; first at 8fe1764, with GTD orders that fell due an hour
+ * later): two markets, ~700 mixed commands in engine_command, two format-1 snapshots with v1 state hashes
  * and v1 checkpoints in engine_checkpoint. state-hash-migration.spec.ts loads it into a fresh database and recovers.
  * Run once, at that commit:  node -r @swc-node/register libs/sequencer/scripts/hash-v1-fixture.ts
  * (kept for the record: run with the current code it would write v2 hashes).
@@ -17,6 +18,8 @@ import type { HostCommand } from '../src/lib/host-types';
 const M1 = 'HA.1K/CREDIT';
 const M2 = 'HB.1K/CREDIT';
 const AGENTS = ['agt_hashv101', 'agt_hashv102', 'agt_hashv103', 'agt_hashv104'];
+/** far off, so that no test that loads the fixture later finds its GTD orders due (a host would expire them) */
+const GTD_EXPIRES_AT = Date.UTC(2100, 0, 1);
 
 async function main(): Promise<void> {
   const db = await createTestDatabase('hashv1fixture');
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
             kind: 'place',
             marketId,
             agentId,
-            order: { type: 'limit', side, price: side === 'buy' ? 950 : 1050, lots: 2, tif: 'GTD', expiresAt: Date.now() + 3_600_000 },
+            order: { type: 'limit', side, price: side === 'buy' ? 950 : 1050, lots: 2, tif: 'GTD', expiresAt: GTD_EXPIRES_AT },
           });
         } else
           cmds.push(funds(agentId, pick(['CREDIT', 'HA.1K', 'HB.1K']), BigInt(1 + Math.floor(rand() * 500)), rand() < 0.5 ? 'deposit' : 'withdraw'));
