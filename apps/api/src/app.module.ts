@@ -6,6 +6,7 @@ import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
+import { PrincipalModule } from './principal/principal.module';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
@@ -42,6 +43,7 @@ export class AppModule {
         CoreModule.forRoot(config),
         TradingModule,
         AdminModule,
+        PrincipalModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

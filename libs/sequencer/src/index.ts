@@ -7,6 +7,8 @@ export * from './lib/settlement';
 export * from './lib/outlet';
 export * from './lib/directory';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
+export * from './lib/budgets';
+export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';
 export type { CommandHandler, HandlerTable, PlacementVerdict, PrepareContext } from './lib/handlers';
 export * from './lib/snapshots';
 export { RecoveryError, SNAPSHOTS_KEPT } from './lib/recovery';

@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@ate/contracts';
 import type { z } from 'zod';
 import * as ex from './examples';
+import { ORDER_BUDGET_REFUSALS, PRINCIPAL_OPERATIONS } from './principal-docs';
 import * as S from './schemas';
 
 /**
@@ -11,8 +12,8 @@ import * as S from './schemas';
  * `errors` lists what the operation itself can refuse with; the builder adds what every operation of its
  * kind can give (signature checks, rate limits, body parsing), see commonErrors in document.ts.
  */
-export type Access = 'public' | 'signed' | 'agent' | 'admin' | 'metrics';
-export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'admin';
+export type Access = 'public' | 'signed' | 'agent' | 'principal' | 'admin' | 'metrics';
+export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'principal' | 'admin';
 
 export interface OperationDoc {
   operationId: string;
@@ -47,6 +48,7 @@ const PLACEMENT_REFUSALS: ErrorCode[] = [
   'MATCHING_TOO_MANY_ORDERS',
   'MATCHING_FOK_NOT_FILLABLE',
   'MATCHING_BOOK_FULL',
+  ...ORDER_BUDGET_REFUSALS,
 ];
 
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -271,6 +273,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       'MATCHING_PRICE_OUTSIDE_BAND',
       'MATCHING_AMEND_WOULD_CROSS',
       'MATCHING_INSUFFICIENT_FUNDS',
+      ...ORDER_BUDGET_REFUSALS,
       'CONFLICT',
       ENGINE_DOWN,
     ],
@@ -408,6 +411,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     request: { state: 'halted' },
     example: { id: ex.MARKET_ID, state: 'halted' },
   },
+  ...PRINCIPAL_OPERATIONS,
 };
 
 export const TAGS: { name: Tag; description: string }[] = [
@@ -415,5 +419,9 @@ export const TAGS: { name: Tag; description: string }[] = [
   { name: 'account', description: 'Server time, the caller, balances, statement and fills.' },
   { name: 'markets', description: 'Public market data: markets, books, statistics, trades (unsigned).' },
   { name: 'orders', description: 'Placing, amending, cancelling and listing orders (agent keys).' },
+  {
+    name: 'principal',
+    description: 'A principal acting for itself (principal keys): its agents, their keys, funds, budget policies, freezes, spend.',
+  },
   { name: 'admin', description: 'Operator endpoints: principals, agents, keys, assets, funds, markets, reconciliation (admin keys).' },
 ];

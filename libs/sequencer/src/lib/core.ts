@@ -1,5 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
+import { BudgetLogged, Budgets } from './budgets';
 import type { CommittedBook, HostMarket } from './host-types';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
@@ -7,7 +8,10 @@ import type { TradeFees } from './settlement';
 import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
 
 /** A command as the log (engine_command.command) holds it. */
-export type LoggedCommand = { t: 'm'; c: MatchingCommand } | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+export type LoggedCommand =
+  | { t: 'm'; c: MatchingCommand }
+  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string }
+  | BudgetLogged;
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -38,13 +42,17 @@ export class EngineCore {
   seq = 0;
   lastTs = 0;
   lastOrderId = 0;
+  /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
+  readonly budgets = new Budgets();
+  private readonly stages: Stages;
 
   constructor(
     readonly balances: BalanceView,
     markets: readonly MarketSettings[],
     private readonly agentIdOf: (num: number) => string,
-    private readonly stages: Stages = NO_STAGES,
+    stages: Stages = NO_STAGES,
   ) {
+    this.stages = { preTrade: [this.budgets.check, ...stages.preTrade], postTrade: [this.budgets.afterTrade, ...stages.postTrade] };
     for (const m of markets) {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
@@ -106,6 +114,10 @@ export class EngineCore {
   /** Replays one logged command (recovery); `seq` is its place in the log. */
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
+    if (logged.t === 'b') {
+      if (!this.budgets.apply(logged, this.markets.values(), this.balances)) throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
+      return null;
+    }
     if (logged.t === 'f') {
       if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);

@@ -11,6 +11,7 @@ import {
 } from '@ate/matching';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
+import type { BudgetsSnapshot } from './budgets';
 
 /**
  * Engine snapshots (table engine_snapshot): the whole state of an EngineHost after a command of the log, so that
@@ -37,6 +38,8 @@ export interface HostState {
   markets: { id: string; engine: EngineSnapshot }[];
   /** fills so far of open orders (the host's `orders` map) */
   fills: Map<number, { filled: number; notional: number }>;
+  /** budgets.ts (absent: none) */
+  budgets?: BudgetsSnapshot;
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -73,6 +76,8 @@ interface Doc {
   total: number[][];
   reserved: number[][];
   markets: DocMarket[];
+  /** budgets.ts; absent in snapshots written before it (restored as empty) */
+  budgets?: BudgetsSnapshot;
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -87,6 +92,7 @@ export interface DecodedSnapshot {
     engine: Omit<EngineSnapshot, 'config' | 'balances'>;
     fills: { orderId: number; agent: number; filled: number; notional: number }[];
   }[];
+  budgets?: BudgetsSnapshot;
 }
 
 /** Each market's state hash (the engine's stateHash(), book and balances, in the layout of the captured view). */
@@ -157,6 +163,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
       }
       return m;
     }),
+    ...(s.budgets ? { budgets: s.budgets } : {}),
   };
   return gzipAsync(Buffer.from(JSON.stringify(doc)), { level: 6 });
 }
@@ -240,7 +247,9 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
       fills,
     };
   });
-  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets };
+  if (doc.budgets !== undefined && (typeof doc.budgets !== 'object' || !Array.isArray(doc.budgets.agents) || !Array.isArray(doc.budgets.orders)))
+    bad('budgets');
+  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets, ...(doc.budgets ? { budgets: doc.budgets } : {}) };
 }
 
 /**

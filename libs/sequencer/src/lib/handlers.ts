@@ -1,5 +1,6 @@
 import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingCommand, MatchingEvent } from '@ate/contracts';
 import type { Batch } from './batch';
+import { BUDGET_HANDLERS } from './budget-handlers';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostCommandKind, HostCommandOf, HostMarket, HostResult, PlaceOrder } from './host-types';
@@ -191,4 +192,4 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   }
 }
 
-export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds };
+export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds, ...BUDGET_HANDLERS };

@@ -1,5 +1,6 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
+import type { BudgetOp, PrincipalFunds } from './budget-handlers';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -26,7 +27,11 @@ export type HostCommand =
   | { kind: 'set_state'; marketId: string; state: MarketState }
   /** lets time pass in a market: GTD orders due by now expire */
   | { kind: 'tick'; marketId: string }
-  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string };
+  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string }
+  /** budget policies, freezes (kill switch), reads of budget state (budget-handlers.ts) */
+  | { kind: 'budget'; op: BudgetOp }
+  /** a principal's own account: deposits, withdrawals, transfers to and from its agents (budget-handlers.ts) */
+  | ({ kind: 'principal_funds' } & PrincipalFunds);
 
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;

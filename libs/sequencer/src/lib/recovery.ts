@@ -119,6 +119,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
       if (sm.engine.lastOrderId > s.lastOrderId)
         throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
     }
+    if (s.budgets) core.budgets.restore(s.budgets);
     core.seq = seq;
     core.lastTs = s.lastTs;
     core.lastOrderId = s.lastOrderId;

@@ -22,7 +22,8 @@ export function captureState(core: EngineCore): HostState {
   });
   const fills = new Map<number, { filled: number; notional: number }>();
   for (const [id, o] of core.fills) fills.set(id, { filled: o.filled, notional: o.notional });
-  return { seq: core.seq, lastTs: core.lastTs, lastOrderId: core.lastOrderId, balances, markets, fills };
+  const budgets = core.budgets.agents.size + core.budgets.principals.size > 0 ? core.budgets.snapshot() : undefined;
+  return { seq: core.seq, lastTs: core.lastTs, lastOrderId: core.lastOrderId, balances, markets, fills, ...(budgets ? { budgets } : {}) };
 }
 
 /** Takes snapshots when due and writes them one after another, never failing a batch. */
