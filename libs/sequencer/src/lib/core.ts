@@ -115,7 +115,8 @@ export class EngineCore {
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
     if (logged.t === 'b') {
-      if (!this.budgets.apply(logged, this.markets.values(), this.balances)) throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
+      if (!this.budgets.apply(logged, this.markets.values(), this.balances))
+        throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
       return null;
     }
     if (logged.t === 'f') {
