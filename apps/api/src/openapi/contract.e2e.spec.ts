@@ -241,6 +241,21 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('POST /v1/principal/agents/{agentId}/freeze', pc.raw('POST', `/v1/principal/agents/${id}/freeze`, { cancelOrders: false }));
       await check('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, quantity: '1' })); // frozen
       await check('POST /v1/principal/agents/{agentId}/unfreeze', pc.raw('POST', `/v1/principal/agents/${id}/unfreeze`));
+      // delegation: the agent's policy allows sub-agents; it carves 20 credits out for one
+      await pc.put(`/v1/principal/agents/${id}/policy`, { ...policy, spendCaps: [{ windowSeconds: 3600, limit: '100' }], subAgents: true });
+      const sub = await check<Json>('POST /v1/account/subagents', ac.raw('POST', '/v1/account/subagents', { name: 'c-sub', carveOut: '20' }));
+      await check('POST /v1/account/subagents', ac.raw('POST', '/v1/account/subagents', { name: 'c-sub2', carveOut: '1000' }));
+      await check('GET /v1/account/subagents', ac.raw('GET', '/v1/account/subagents'));
+      const subPath = `/v1/account/subagents/${sub['id']}`;
+      await check('PUT /v1/account/subagents/{agentId}/carve-out', ac.raw('PUT', `${subPath}/carve-out`, { amount: '25' }));
+      await check(
+        'PUT /v1/account/subagents/{agentId}/carve-out',
+        ac.raw('PUT', '/v1/account/subagents/agt_nosuchagent00/carve-out', { amount: '1' }),
+      );
+      const subPolicy = { maxOrderNotional: '5', maxPrice: { 'GPT-X.1K': '3.000' }, markets: [MARKET_ID] };
+      await check('PUT /v1/account/subagents/{agentId}/policy', ac.raw('PUT', `${subPath}/policy`, subPolicy));
+      await check('PUT /v1/account/subagents/{agentId}/policy', ac.raw('PUT', `${subPath}/policy`, { ...subPolicy, maxOrderNotional: '9' }));
+      await check('POST /v1/account/subagents/{agentId}/revoke', ac.raw('POST', `${subPath}/revoke`));
       await check('DELETE /v1/principal/agents/{agentId}/policy', pc.raw('DELETE', `/v1/principal/agents/${id}/policy`));
       await check('POST /v1/admin/agents/{agentId}/freeze', admin.raw('POST', `/v1/admin/agents/${id}/freeze`, {}));
       await check('POST /v1/admin/agents/{agentId}/unfreeze', admin.raw('POST', `/v1/admin/agents/${id}/unfreeze`));

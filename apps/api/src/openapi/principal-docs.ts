@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AdminPrincipalsController } from '../principal/admin-principals.controller';
 import type { AgentBudgetController } from '../principal/agent-budget.controller';
 import type { PrincipalController } from '../principal/principal.controller';
+import type { SubAgentsController } from '../principal/sub-agents.controller';
 import * as ex from './examples';
 import type { OperationDoc } from './operations';
 import * as S from './schemas';
@@ -88,6 +89,7 @@ const Policy = named(
     markets: z.array(z.string()).nullable(),
     orderTypes: z.array(z.enum(['limit', 'market'])).nullable(),
     expiresAt: Iso.nullable(),
+    subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
   }),
 );
 export const Budget = named(
@@ -103,8 +105,34 @@ export const Budget = named(
     usage: z.array(
       z.strictObject({ windowSeconds: Int, limit: Decimal, used: Decimal, reserved: Decimal, remaining: Decimal, resetsAt: Iso.nullable() }),
     ),
+    parentId: z.string().nullable().describe('the parent agent of a sub-agent'),
+    carveOut: z
+      .strictObject({ limit: Decimal, spent: Decimal, reserved: Decimal, carvedOut: Decimal, remaining: Decimal })
+      .nullable()
+      .describe("a sub-agent's carve-out: the most its subtree may ever spend; remaining = limit - spent - reserved - carvedOut"),
+    subAgents: z.array(z.string()),
+    carvedOut: Decimal.describe("the carve-outs given to this agent's sub-agents (held against its caps)"),
     asOf: Iso,
   }),
+);
+export const SubAgent = named(
+  'SubAgent',
+  'A new sub-agent, its first API key (shown once) and its budget.',
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    principalId: z.string().nullable(),
+    status: z.string(),
+    createdAt: Timestamp,
+    parentId: z.string(),
+    apiKey: z.strictObject({ keyId: z.string(), secret: z.string() }),
+    budget: Budget,
+  }),
+);
+export const SubAgentList = named(
+  'SubAgentList',
+  "An agent's sub-agents with their budgets.",
+  z.strictObject({ agentId: z.string(), subAgents: z.array(Budget) }),
 );
 export const FreezeResult = named(
   'FreezeResult',
@@ -152,6 +180,7 @@ const policy = {
   markets: [ex.MARKET_ID],
   orderTypes: ['limit', 'market'] as ('limit' | 'market')[],
   expiresAt: '2027-01-01T00:00:00.000Z',
+  subAgents: true,
 };
 const budget = {
   agentId: AGT,
@@ -163,7 +192,24 @@ const budget = {
     { windowSeconds: 3600, limit: '100.000', used: '40.000', reserved: '12.500', remaining: '47.500', resetsAt: '2026-12-01T12:41:07.000Z' },
     { windowSeconds: 86400, limit: '500.000', used: '220.000', reserved: '12.500', remaining: '267.500', resetsAt: '2026-12-02T09:02:11.000Z' },
   ],
+  parentId: null,
+  carveOut: null,
+  subAgents: ['agt_5m2x8c1v9q3k'],
+  carvedOut: '30.000',
   asOf: ex.T0.iso,
+};
+const SUB = 'agt_5m2x8c1v9q3k';
+const subBudget = {
+  ...budget,
+  agentId: SUB,
+  version: 1,
+  policy: { ...policy, maxOrderNotional: '10.000', subAgents: false },
+  reserved: '2.000',
+  usage: [],
+  parentId: AGT,
+  carveOut: { limit: '30.000', spent: '12.000', reserved: '2.000', carvedOut: '0.000', remaining: '16.000' },
+  subAgents: [],
+  carvedOut: '0.000',
 };
 const freeze = { agentIds: [AGT], frozen: true, seq: '1042', cancelledOrders: ['42', '43'], revokedKeys: [] as string[] };
 const report = {
@@ -452,6 +498,70 @@ export const PRINCIPAL_OPERATIONS: Record<string, OperationDoc> = {
     response: SpendReport,
     example: report,
   },
+  'POST /v1/account/subagents': {
+    operationId: 'createSubAgent',
+    summary: 'Create a sub-agent with a carve-out of my budget',
+    description:
+      "Needs a policy with subAgents: true. The carve-out is escrowed in the sequencer: it counts against each of my caps (and my own carve-out) until the sub-agent is revoked, so my sub-agents' carve-outs never sum to more than I may spend.",
+    tag: 'account',
+    access: 'agent',
+    errors: ['BUDGET_CARVE_OUT_REFUSED', ...AMOUNTS, DOWN],
+    response: SubAgent,
+    request: { name: 'summariser', carveOut: '30' },
+    example: {
+      id: SUB,
+      name: 'summariser',
+      principalId: PRN,
+      status: 'active',
+      createdAt: ex.T0,
+      parentId: AGT,
+      apiKey: ex.agent.apiKey,
+      budget: { ...subBudget, policy: null, carveOut: { ...subBudget.carveOut, spent: '0.000', reserved: '0.000', remaining: '30.000' } },
+    },
+  },
+  'GET /v1/account/subagents': {
+    operationId: 'listSubAgents',
+    summary: 'My sub-agents',
+    tag: 'account',
+    access: 'agent',
+    errors: [DOWN],
+    response: SubAgentList,
+    example: { agentId: AGT, subAgents: [subBudget] },
+  },
+  'PUT /v1/account/subagents/{agentId}/carve-out': {
+    operationId: 'setCarveOut',
+    summary: "Change a sub-agent's carve-out",
+    description:
+      'An increase needs room under my caps and my own carve-out; a decrease may not go below what its subtree holds (spent, reserved, carved out).',
+    tag: 'account',
+    access: 'agent',
+    errors: ['NOT_FOUND', 'BUDGET_CARVE_OUT_REFUSED', ...AMOUNTS, DOWN],
+    response: Budget,
+    request: { amount: '50' },
+    example: { ...subBudget, carveOut: { ...subBudget.carveOut, limit: '50.000', remaining: '36.000' } },
+  },
+  'PUT /v1/account/subagents/{agentId}/policy': {
+    operationId: 'setSubAgentPolicy',
+    summary: "Set a sub-agent's policy",
+    description: 'Never above mine (400 POLICY_ABOVE_PARENT naming the field); the sequencer also applies my rules to its orders.',
+    tag: 'account',
+    access: 'agent',
+    errors: ['NOT_FOUND', 'POLICY_INVALID', 'POLICY_ABOVE_PARENT', 'POLICY_VERSION_CONFLICT', DOWN],
+    response: Budget,
+    request: { maxOrderNotional: '10', markets: [ex.MARKET_ID], spendCaps: [{ windowSeconds: 3600, limit: '20' }] },
+    example: subBudget,
+  },
+  'POST /v1/account/subagents/{agentId}/revoke': {
+    operationId: 'revokeSubAgent',
+    summary: 'Revoke a sub-agent',
+    description:
+      'In one sequenced step: cancel the open orders of its whole subtree, freeze it, return the unspent carve-outs up the tree; then revoke its keys.',
+    tag: 'account',
+    access: 'agent',
+    errors: ['NOT_FOUND', DOWN],
+    response: FreezeResult,
+    example: { agentIds: [SUB], frozen: true, seq: '1077', cancelledOrders: ['51'], revokedKeys: ['ak_7k2m9x4c1v8q3z5b6n'] },
+  },
   'GET /v1/account/budget': {
     operationId: 'getMyBudget',
     summary: 'My budget',
@@ -491,3 +601,6 @@ fits<Out<PrincipalController['policy']>, typeof Budget>(Budget, (v) => v);
 fits<Out<PrincipalController['spend']>, typeof SpendReport>(SpendReport, (v) => v);
 fits<Out<PrincipalController['kill']>, typeof FreezeResult>(FreezeResult, (v) => v);
 fits<Out<AgentBudgetController['budget']>, typeof Budget>(Budget, (v) => v);
+fits<Out<SubAgentsController['create']>, typeof SubAgent>(SubAgent, (v) => v);
+fits<Out<SubAgentsController['list']>, typeof SubAgentList>(SubAgentList, (v) => v);
+fits<Out<SubAgentsController['revoke']>, typeof FreezeResult>(FreezeResult, (v) => v);

@@ -11,11 +11,13 @@ export interface Actor {
   role: Role;
   keyId: string;
   principalId: string | null;
+  /** the agent, for an agent's own actions (its sub-agents) */
+  agentId: string | null;
   requestId: string;
 }
 
 export function actorOf(auth: AuthContext, requestId: string): Actor {
-  return { role: auth.role, keyId: auth.keyId, principalId: auth.principalId, requestId };
+  return { role: auth.role, keyId: auth.keyId, principalId: auth.principalId, agentId: auth.agentId, requestId };
 }
 
 /** The verified caller of a signed request, with its request id. */

@@ -32,6 +32,8 @@ export const PolicyBody = z.strictObject({
     .union([z.string().max(40), z.number().int()])
     .nullable()
     .optional(),
+  /** whether the agent may create sub-agents and give them carve-outs of its budget (default false) */
+  subAgents: z.boolean().optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyBody>;
 
@@ -97,7 +99,30 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     markets: b.markets ? [...new Set(b.markets)] : null,
     orderTypes: b.orderTypes ? [...new Set(b.orderTypes)] : null,
     expiresAt,
+    ...(b.subAgents ? { subAgents: true } : {}),
   };
+}
+
+/**
+ * Why a sub-agent's policy would allow more than its parent's (field and reason), or null. The sequencer applies
+ * every ancestor's per-order rules to a sub-agent's orders anyway; this refuses such a policy up front.
+ */
+export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): { field: string; reason: string } | null {
+  if (!parent) return child.subAgents ? { field: 'subAgents', reason: 'the parent has no policy that allows sub-agents' } : null;
+  if (parent.maxOrderNotional !== null && (child.maxOrderNotional === null || child.maxOrderNotional > parent.maxOrderNotional))
+    return { field: 'maxOrderNotional', reason: `at most the parent's ${fmt(parent.maxOrderNotional)}` };
+  for (const [asset, v] of Object.entries(parent.maxPrice)) {
+    const c = child.maxPrice[asset];
+    if (c === undefined || c > v) return { field: `maxPrice.${asset}`, reason: `at most the parent's ${fmt(v)}` };
+  }
+  if (parent.markets && (!child.markets || child.markets.some((m) => !parent.markets?.includes(m))))
+    return { field: 'markets', reason: `only markets the parent may trade: ${parent.markets.join(', ')}` };
+  if (parent.orderTypes && (!child.orderTypes || child.orderTypes.some((t) => !parent.orderTypes?.includes(t))))
+    return { field: 'orderTypes', reason: `only order types the parent may use: ${parent.orderTypes.join(', ')}` };
+  if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
+    return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
+  if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
+  return null;
 }
 
 const fmt = (n: number) => formatAmount(BigInt(n), CREDIT_SCALE);
@@ -112,6 +137,7 @@ export function policyView(p: BudgetPolicy) {
     markets: p.markets,
     orderTypes: p.orderTypes,
     expiresAt: iso(p.expiresAt),
+    subAgents: p.subAgents === true,
   };
 }
 

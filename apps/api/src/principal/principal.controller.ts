@@ -130,7 +130,7 @@ export class PrincipalController {
   @Post('agents/:agentId/kill')
   @HttpCode(200)
   kill(@ActorOf() a: Actor, @Param('agentId') agentId: string) {
-    return this.principals.freezeAgent(a, a.principalId as string, agentId, true, { cancelOrders: true, revokeKeys: true });
+    return this.principals.kill(a, a.principalId as string, agentId);
   }
 
   @Get('agents/:agentId/spend')

@@ -7,12 +7,13 @@ import { TradingService } from '../trading/trading.service';
 import { AdminPrincipalsController } from './admin-principals.controller';
 import { AgentBudgetController } from './agent-budget.controller';
 import { PrincipalController } from './principal.controller';
+import { SubAgentsController } from './sub-agents.controller';
 import { PrincipalService } from './principal.service';
 
 /** Principals acting for themselves, budget policies, freezes and the kill switch, spend reports (issue 11, sections 1-2). */
 @Module({
   imports: [TradingModule],
-  controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController],
+  controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController],
   providers: [PrincipalService, TradingService, OrdersRepository, TradesRepository, AccountService],
 })
 export class PrincipalModule {}

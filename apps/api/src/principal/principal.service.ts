@@ -9,7 +9,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MarketCatalog } from '../trading/market-catalog';
 import { TradingService } from '../trading/trading.service';
 import type { Actor } from './actor';
-import { PolicyInput, policyView, toPolicy, usageView } from './policy';
+import { aboveParent, PolicyInput, policyView, toPolicy, usageView } from './policy';
 
 const iso = (d: Date) => ({ iso: d.toISOString(), ms: d.getTime() });
 const AGENT_ID = /^agt_[a-z0-9]{8,32}$/;
@@ -217,20 +217,129 @@ export class PrincipalService {
 
   private budgetView(agentId: string, s: BudgetReadDetails) {
     const a = s.agents[agentId];
+    const fmt = (n: number) => formatAmount(BigInt(n), CREDIT_SCALE);
     return {
       agentId,
       version: a?.version ?? 0,
       frozen: a?.frozen ?? false,
       policy: a?.policy ? policyView(a.policy) : null,
-      reserved: formatAmount(BigInt(a?.reserved ?? 0), CREDIT_SCALE),
+      reserved: fmt(a?.reserved ?? 0),
       usage: (a?.usage ?? []).map(usageView),
+      parentId: a?.parentId ?? null,
+      carveOut:
+        a && a.parentId !== null
+          ? {
+              limit: fmt(a.carveOut),
+              spent: fmt(a.spentTotal),
+              reserved: fmt(a.reserved),
+              carvedOut: fmt(a.carvedOut),
+              remaining: fmt(Math.max(0, a.carveOut - a.spentTotal - a.reserved - a.carvedOut)),
+            }
+          : null,
+      subAgents: a?.children ?? [],
+      carvedOut: fmt(a?.carvedOut ?? 0),
       asOf: new Date(s.now).toISOString(),
     };
   }
 
-  async setPolicy(actor: Actor, principalId: string, agentId: string, body: PolicyInput | null) {
+  // --- sub-agents (an agent delegating a carve-out of its own budget) ---
+
+  /** The sub-agent, if it is this agent's; else 404 as if it did not exist. */
+  private async child(parentId: string, childId: string): Promise<BudgetReadDetails> {
+    const s = AGENT_ID.test(childId) && (await this.db.prisma.agent.count({ where: { id: childId } })) ? await this.read([childId]) : null;
+    if (!s || s.agents[childId]?.parentId !== parentId) throw new AppError('NOT_FOUND', 'No such sub-agent.', { agentId: childId });
+    return s;
+  }
+
+  private async credits(field: string, amount: string): Promise<number> {
+    const v = await this.ledger.parse(CREDIT, amount).catch((e: AppError) => {
+      throw new AppError(e.code, e.message, { ...e.details, field });
+    });
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'Too large.', { field });
+    return Number(v);
+  }
+
+  /**
+   * An agent creates a sub-agent (of the same principal) with a carve-out of its own budget, escrowed in the
+   * sequencer: the parent's caps and carve-out hold it until the sub-agent is revoked. Refused (and nothing kept)
+   * when the parent's policy does not allow sub-agents or has no room for it.
+   */
+  async createSubAgent(actor: Actor, parentId: string, name: string, carveOut: string) {
     void actor;
+    const parent = await this.agent(null, parentId);
+    const amount = await this.credits('carveOut', carveOut);
+    const a = await this.db.prisma.agent.create({ data: { id: randomId('agt_', 12), name, principalId: parent.principalId } });
+    let r: HostResult;
+    try {
+      r = await this.engine.submit({ kind: 'budget', op: { op: 'carve', parentId, childId: a.id, amount } });
+    } catch (e) {
+      await this.db.prisma.agent.delete({ where: { id: a.id } }).catch(() => undefined);
+      throw e;
+    }
+    if (r.code) {
+      await this.db.prisma.agent.delete({ where: { id: a.id } });
+      this.refuse(r);
+    }
+    const key = await this.keys.issue('agent', { agentId: a.id }, 'first key');
+    return { ...this.agentView(a), parentId, apiKey: { keyId: key.keyId, secret: key.secret }, budget: await this.budget(null, a.id) };
+  }
+
+  async listSubAgents(parentId: string) {
+    const s = await this.read([parentId]);
+    const ids = s.agents[parentId]?.children ?? [];
+    const state = await this.read(ids);
+    return { agentId: parentId, subAgents: ids.map((id) => this.budgetView(id, state)) };
+  }
+
+  async setCarveOut(actor: Actor, parentId: string, childId: string, amount: string) {
+    void actor;
+    await this.child(parentId, childId);
+    const r = await this.engine.submit({ kind: 'budget', op: { op: 'carve', parentId, childId, amount: await this.credits('amount', amount) } });
+    this.refuse(r);
+    return this.budget(null, childId);
+  }
+
+  async setSubAgentPolicy(actor: Actor, parentId: string, childId: string, body: PolicyInput) {
+    await this.child(parentId, childId);
+    return this.applyPolicy(actor, childId, body);
+  }
+
+  /** Revokes a sub-agent: cancels every open order of its subtree, freezes it, returns the unspent carve-outs up the tree, revokes its keys. */
+  async revokeSubAgent(actor: Actor, parentId: string, childId: string) {
+    await this.child(parentId, childId);
+    return this.revoke(actor, childId);
+  }
+
+  private async revoke(actor: Actor, agentId: string) {
+    void actor;
+    const r = await this.engine.submit({ kind: 'budget', op: { op: 'revoke', agentId } });
+    this.refuse(r);
+    const agentIds = (r.details?.['agentIds'] as string[] | undefined) ?? [agentId];
+    return { ...(await this.revokeKeysOf(agentIds, r)), frozen: true };
+  }
+
+  private async revokeKeysOf(agentIds: string[], r: HostResult) {
+    const keys = await this.db.prisma.apiKey.findMany({ where: { agentId: { in: agentIds }, revokedAt: null }, select: { id: true } });
+    const revoked: string[] = [];
+    for (const k of keys) {
+      await this.keys.revoke(k.id);
+      revoked.push(k.id);
+    }
+    return {
+      agentIds,
+      seq: r.seq,
+      cancelledOrders: r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])),
+      revokedKeys: revoked,
+    };
+  }
+
+  async setPolicy(actor: Actor, principalId: string, agentId: string, body: PolicyInput | null) {
     await this.agent(principalId, agentId);
+    return this.applyPolicy(actor, agentId, body);
+  }
+
+  private async applyPolicy(actor: Actor, agentId: string, body: PolicyInput | null) {
+    void actor;
     const policy =
       body === null
         ? null
@@ -243,12 +352,25 @@ export class PrincipalService {
                 () => false,
               ),
           });
+    if (policy) {
+      // a sub-agent's policy may not allow more than its parent's
+      const parentId = (await this.read([agentId])).agents[agentId]?.parentId ?? null;
+      if (parentId !== null) {
+        const above = aboveParent(policy, (await this.read([parentId])).agents[parentId]?.policy ?? null);
+        if (above)
+          throw new AppError(
+            'POLICY_ABOVE_PARENT',
+            `A sub-agent's policy may not allow more than its parent's: ${above.field}: ${above.reason}.`,
+            above,
+          );
+      }
+    }
     const r = await this.engine.submit({
       kind: 'budget',
       op: { op: 'set_policy', agentId, policy, ...(body?.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}) },
     });
     this.refuse(r);
-    return this.budget(principalId, agentId);
+    return this.budget(null, agentId);
   }
 
   private async engineHasAsset(code: string): Promise<boolean> {
@@ -291,22 +413,19 @@ export class PrincipalService {
       },
     });
     this.refuse(r);
-    const revoked: string[] = [];
-    if (frozen && opts.revokeKeys && target.agentIds.length > 0) {
-      const keys = await this.db.prisma.apiKey.findMany({ where: { agentId: { in: target.agentIds }, revokedAt: null }, select: { id: true } });
-      for (const k of keys) {
-        await this.keys.revoke(k.id);
-        revoked.push(k.id);
-      }
-    }
-    return {
-      agentIds: target.agentIds,
-      ...(target.principalId ? { principalId: target.principalId } : {}),
-      frozen,
-      seq: r.seq,
-      cancelledOrders: r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])),
-      revokedKeys: revoked,
-    };
+    // the sequencer froze each agent's whole subtree (its sub-agents, theirs, ...)
+    const agentIds = (r.details?.['agentIds'] as string[] | undefined) ?? target.agentIds;
+    const done =
+      frozen && opts.revokeKeys
+        ? await this.revokeKeysOf(agentIds, r)
+        : { agentIds, seq: r.seq, cancelledOrders: r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])), revokedKeys: [] };
+    return { ...done, ...(target.principalId ? { principalId: target.principalId } : {}), frozen };
+  }
+
+  /** The kill switch on a node: its subtree's open orders cancelled, frozen, unspent carve-outs returned up the tree, keys revoked. */
+  async kill(actor: Actor, principalId: string, agentId: string) {
+    await this.agent(principalId, agentId);
+    return this.revoke(actor, agentId);
   }
 
   async freezeAgent(

@@ -17,7 +17,11 @@ export type BudgetOp =
   /** freezes (or thaws) agents, and a principal's transfers to its agents; cancelOrders: the kill switch's cancels, in the same step */
   | { op: 'freeze'; agentIds: string[]; principalId?: string; frozen: boolean; cancelOrders: boolean }
   /** the budget state of agents (and a principal's own account) as of this point of the sequence; logs nothing */
-  | { op: 'read'; agentIds: string[]; principalId?: string };
+  | { op: 'read'; agentIds: string[]; principalId?: string }
+  /** gives a (new) sub-agent a carve-out of its parent's budget, or changes it (credits, minor units) */
+  | { op: 'carve'; parentId: string; childId: string; amount: number }
+  /** revokes a node: cancels every open order of its subtree, freezes it, returns the unspent carve-outs up the tree */
+  | { op: 'revoke'; agentId: string };
 
 export interface PrincipalFunds {
   op: PrincipalTransferDir;
@@ -31,6 +35,13 @@ export interface PrincipalFunds {
 
 /** One agent's budget state as `read` answers it (minor units, ms). */
 export interface AgentBudgetView {
+  /** the parent agent of a sub-agent, else null */
+  parentId: string | null;
+  /** a sub-agent's carve-out (0 for others), what its subtree spent in all, and what it carved out for its own sub-agents */
+  carveOut: number;
+  spentTotal: number;
+  carvedOut: number;
+  children: string[];
   version: number;
   policy: BudgetPolicy | null;
   frozen: boolean;
@@ -54,7 +65,8 @@ function num(b: Batch, agentId: string): number {
 const budget: CommandHandler<HostCommandOf<'budget'>> = {
   async prepare(ctx, cmd) {
     const o = cmd.op;
-    for (const id of o.op === 'set_policy' ? [o.agentId] : o.agentIds) await ctx.directory.resolve(id);
+    const ids = o.op === 'set_policy' || o.op === 'revoke' ? [o.agentId] : o.op === 'carve' ? [o.parentId, o.childId] : o.agentIds;
+    for (const id of ids) await ctx.directory.resolve(id);
   },
   execute(b, cmd, ts) {
     const o = cmd.op;
@@ -65,6 +77,11 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
         const n = num(b, id);
         const a = budgets.agents.get(n);
         agents[id] = {
+          parentId: a && a.parent !== null ? b.directory.idOf(a.parent) : null,
+          carveOut: a && a.parent !== null ? a.escrow : 0,
+          spentTotal: a?.log.total ?? 0,
+          carvedOut: a?.childEscrow ?? 0,
+          children: (a?.children ?? []).map((c) => b.directory.idOf(c)),
           version: a?.version ?? 0,
           policy: a?.policy ?? null,
           frozen: a?.frozen ?? false,
@@ -90,8 +107,22 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
       const r = b.other(ts, JSON.stringify(logged), null, () => []);
       return { ...r, details: { version: version + 1, policy: o.policy } };
     }
-    // freeze / thaw: one logged command, then (kill switch) each market's cancel_all of each agent, in the same batch
-    const nums = o.agentIds.map((id) => num(b, id));
+    if (o.op === 'carve') {
+      const logged: BudgetLogged = { t: 'b', op: 'carve', parent: num(b, o.parentId), child: num(b, o.childId), amount: o.amount, ts };
+      const why = budgets.carve(logged.parent, logged.child, logged.amount, ts, b.core.markets.values());
+      if (why !== null) return { seq: null, code: 'BUDGET_CARVE_OUT_REFUSED', events: [], details: { reason: why } };
+      return b.other(ts, JSON.stringify(logged), null, () => []);
+    }
+    if (o.op === 'revoke') {
+      // the subtree's open orders first (each a logged cancel_all), then the revocation: its carve-outs shrink to what was spent
+      const nodes = budgets.subtree(num(b, o.agentId));
+      const events = cancelEverything(b, nodes, ts);
+      const logged: BudgetLogged = { t: 'b', op: 'revoke', agent: nodes[0] as number };
+      budgets.apply(logged, b.core.markets.values(), b.core.balances);
+      return { ...b.other(ts, JSON.stringify(logged), null, () => []), events, details: { agentIds: nodes.map((n) => b.directory.idOf(n)) } };
+    }
+    // freeze / thaw a subtree: one logged command, then (kill switch) each market's cancel_all of each agent, in the same batch
+    const nums = [...new Set(o.agentIds.flatMap((id) => budgets.subtree(num(b, id))))];
     const logged: BudgetLogged = {
       t: 'b',
       op: 'freeze',
@@ -101,19 +132,22 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
     };
     budgets.apply(logged, b.core.markets.values(), b.core.balances);
     const r = b.other(ts, JSON.stringify(logged), null, () => []);
-    const events: MatchingEvent[] = [];
-    if (o.cancelOrders) {
-      o.agentIds.forEach((agentId, i) => {
-        const agent = nums[i] as number;
-        for (const m of b.core.markets.values()) {
-          if (m.engine.ordersOf(agent).length === 0) continue;
-          events.push(...b.matching(m, { type: 'cancel_all', ts, agent }, agentId).events);
-        }
-      });
-    }
-    return { ...r, events };
+    const events = o.cancelOrders ? cancelEverything(b, nums, ts) : [];
+    return { ...r, events, details: { agentIds: nums.map((n) => b.directory.idOf(n)) } };
   },
 };
+
+/** Cancels every open order of these agents in every market (one logged cancel_all per agent and market with orders). */
+function cancelEverything(b: Batch, agents: number[], ts: number): MatchingEvent[] {
+  const events: MatchingEvent[] = [];
+  for (const agent of agents) {
+    for (const m of b.core.markets.values()) {
+      if (m.engine.ordersOf(agent).length === 0) continue;
+      events.push(...b.matching(m, { type: 'cancel_all', ts, agent }, b.directory.idOf(agent)).events);
+    }
+  }
+  return events;
+}
 
 const principalFunds: CommandHandler<HostCommandOf<'principal_funds'>> = {
   async prepare(ctx, cmd) {

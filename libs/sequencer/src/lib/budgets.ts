@@ -44,6 +44,8 @@ export interface BudgetPolicy {
   orderTypes: ('limit' | 'market')[] | null;
   /** epoch ms: from then on the delegation is over (no new order, no amend) */
   expiresAt: number | null;
+  /** whether the agent may create sub-agents and give them carve-outs of its budget (absent: no) */
+  subAgents?: boolean;
 }
 
 /** The spend of one agent: timestamps and running totals, oldest first (kept as long as the longest window). */
@@ -116,6 +118,13 @@ export class SpendLog {
 
 export interface AgentBudget {
   policy: BudgetPolicy | null;
+  /** the agent that gave this one its carve-out (a sub-agent), or null */
+  parent: number | null;
+  /** a sub-agent's carve-out: the most its subtree may ever spend (credits, escrowed in the parent) */
+  escrow: number;
+  /** the sum of the carve-outs this agent gave its sub-agents: held against its own caps and carve-out */
+  childEscrow: number;
+  children: number[];
   /** starts at 0 (no policy ever set); each change adds one */
   version: number;
   frozen: boolean;
@@ -128,13 +137,27 @@ export interface AgentBudget {
 export type BudgetLogged =
   | { t: 'b'; op: 'policy'; agent: number; policy: BudgetPolicy | null }
   | { t: 'b'; op: 'freeze'; agents: number[]; principal?: string; frozen: boolean }
-  | { t: 'b'; op: 'xfer'; dir: PrincipalTransferDir; principal: string; agent?: number; asset: string; amount: number };
+  | { t: 'b'; op: 'xfer'; dir: PrincipalTransferDir; principal: string; agent?: number; asset: string; amount: number }
+  /** gives (or changes) a sub-agent's carve-out; ts: the command's time (the parent's windows are read at it) */
+  | { t: 'b'; op: 'carve'; parent: number; child: number; amount: number; ts: number }
+  /** freezes a node's subtree and returns what its carve-outs did not spend up the tree (its open orders were cancelled just before) */
+  | { t: 'b'; op: 'revoke'; agent: number };
 
 export type PrincipalTransferDir = 'to_agent' | 'from_agent' | 'deposit' | 'withdraw';
 
 /** What the snapshot holds of budgets (absent in snapshots written before budgets existed: empty). */
 export interface BudgetsSnapshot {
-  agents: { agent: number; policy: BudgetPolicy | null; version: number; frozen: boolean; ts: number[]; cum: number[]; base: number }[];
+  agents: {
+    agent: number;
+    policy: BudgetPolicy | null;
+    version: number;
+    frozen: boolean;
+    ts: number[];
+    cum: number[];
+    base: number;
+    parent?: number | null;
+    escrow?: number;
+  }[];
   orders: [number, { agent: number; perLot: number; lots: number }][];
   principals: [string, [string, number][]][];
   frozenPrincipals: string[];
@@ -166,8 +189,13 @@ export class Budgets {
   /** principals' own accounts (credits and allowances they hold themselves), minor units */
   readonly principals = new Map<string, Map<string, number>>();
   readonly frozenPrincipals = new Set<string>();
-  /** agents with a policy (0: the post-trade step does nothing) */
+  /** agents with a policy or a carve-out (0: the post-trade step does nothing) */
   private policied = 0;
+
+  /** Whether the agent's buys count: it has a policy, or a carve-out of a parent's budget. */
+  private static tracked(a: AgentBudget): boolean {
+    return a.policy !== null || a.parent !== null;
+  }
 
   /** The pre-trade check (first in the stage): frozen agents and policy rules. Reads only. */
   readonly check = (ctx: PreTradeContext, c: MatchingCommand): Rejection | null => {
@@ -175,9 +203,8 @@ export class Budgets {
     const a = this.agents.get(c.agent);
     if (!a) return null;
     if (a.frozen) return reject('BUDGET_AGENT_FROZEN', { agentId: ctx.agentId, allowed: ['cancel', 'cancel_all'] });
-    const p = a.policy;
-    if (!p) return null;
-    return this.verdict(ctx.market, a, p, c);
+    if (!Budgets.tracked(a)) return null;
+    return this.verdict(ctx.market, a, c);
   };
 
   /** The post-trade step: fills of buyers with a policy become spend, reservations follow their orders. */
@@ -190,7 +217,7 @@ export class Budgets {
       if (e.kind === 'trade') {
         const buyer = e.takerSide === 'buy' ? e.takerAgent : e.makerAgent;
         const a = this.agents.get(buyer);
-        if (a?.policy) {
+        if (a && Budgets.tracked(a)) {
           a.log.add(c.ts, e.notional);
           a.log.prune(c.ts - CAP_WINDOW_MAX_MS);
         }
@@ -202,7 +229,7 @@ export class Budgets {
     }
     if (c.type === 'limit' && c.side === 'buy') {
       const a = this.agents.get(c.agent);
-      const o = a?.policy ? m.engine.order(c.orderId) : null;
+      const o = a && Budgets.tracked(a) ? m.engine.order(c.orderId) : null;
       if (a && o) {
         this.orders.set(c.orderId, { agent: c.agent, perLot: o.price * tick, lots: o.lots });
         a.reserved += o.price * tick * o.lots;
@@ -225,7 +252,81 @@ export class Budgets {
     } else this.orders.delete(orderId);
   }
 
-  private verdict(m: HostMarket, a: AgentBudget, p: BudgetPolicy, c: MatchingCommand & { type: 'limit' | 'market' | 'amend' }): Rejection | null {
+  /**
+   * The verdict on an order of a tracked agent: the per-order rules of its policy and of every ancestor's (a
+   * sub-agent is never above its parent), then its caps and its carve-out.
+   */
+  private verdict(m: HostMarket, a: AgentBudget, c: MatchingCommand & { type: 'limit' | 'market' | 'amend' }): Rejection | null {
+    let refused: Rejection | null = null;
+    let spend = 0;
+    for (let n: AgentBudget | undefined = a; n && !refused; n = n.parent === null ? undefined : this.agents.get(n.parent)) {
+      if (n.frozen) return reject('BUDGET_AGENT_FROZEN', { rule: 'frozen', by: n === a ? 'agent' : 'ancestor' });
+      if (!n.policy) continue;
+      const r = this.rules(m, a, n.policy, c);
+      if (typeof r === 'number') spend = r;
+      else refused = r;
+    }
+    if (refused) return refused;
+    if (spend === 0) spend = this.worstSpend(m, a, c);
+    if (spend <= 0) return null;
+    for (const cap of a.policy?.caps ?? []) {
+      const used = a.log.used(c.ts, cap.windowMs);
+      const held = a.reserved + a.childEscrow;
+      const over = used + held + spend - cap.limit;
+      if (over > 0) {
+        // spend leaves the window with time; what open orders reserve leaves it only when they fill, end or are cancelled
+        const freesAt = over <= used ? a.log.freesAt(c.ts, cap.windowMs, over) : null;
+        return reject('BUDGET_EXCEEDED', {
+          rule: 'spendCap',
+          window: `${cap.windowMs / 1000}s rolling`,
+          windowSeconds: cap.windowMs / 1000,
+          limit: fmt(cap.limit),
+          used: fmt(used),
+          reserved: fmt(a.reserved),
+          ...(a.childEscrow > 0 ? { carvedOut: fmt(a.childEscrow) } : {}),
+          remaining: fmt(Math.max(0, cap.limit - used - held)),
+          requested: fmt(spend),
+          freesAt: when(freesAt),
+          freesAtMs: freesAt,
+          ...(freesAt === null ? { hint: 'open orders hold the rest of the cap: cancel some, or wait for them to fill' } : {}),
+        });
+      }
+    }
+    if (a.parent !== null) {
+      const held = a.log.total + a.reserved + a.childEscrow;
+      if (held + spend > a.escrow)
+        return reject('BUDGET_EXCEEDED', {
+          rule: 'carveOut',
+          window: 'lifetime of the carve-out',
+          limit: fmt(a.escrow),
+          used: fmt(a.log.total),
+          reserved: fmt(a.reserved),
+          ...(a.childEscrow > 0 ? { carvedOut: fmt(a.childEscrow) } : {}),
+          remaining: fmt(Math.max(0, a.escrow - held)),
+          requested: fmt(spend),
+          freesAt: null,
+          freesAtMs: null,
+          hint: 'a carve-out never frees with time: the parent agent (or the principal) may raise it',
+        });
+    }
+    return null;
+  }
+
+  /** What an order of a tracked agent may add to its spend (its worst case; an amend: the increase). */
+  private worstSpend(m: HostMarket, a: AgentBudget, c: MatchingCommand & { type: 'limit' | 'market' | 'amend' }): number {
+    const tick = m.config.tickSize;
+    if (c.type === 'amend') {
+      const r = this.orders.get(c.orderId);
+      return r ? c.price * tick * c.lots - r.perLot * r.lots : 0;
+    }
+    if (c.side === 'sell') return 0;
+    if (c.type === 'limit') return c.price * tick * c.lots;
+    const bandTop = Math.min(m.config.maxPriceTicks, Math.floor((m.engine.referencePrice * (10_000 + m.config.priceBandBps)) / 10_000));
+    return c.spend !== undefined ? c.spend : (c.lots ?? 0) * tick * bandTop;
+  }
+
+  /** The per-order rules of one policy on an order of `a`: a refusal, or the order's worst-case spend. */
+  private rules(m: HostMarket, a: AgentBudget, p: BudgetPolicy, c: MatchingCommand & { type: 'limit' | 'market' | 'amend' }): Rejection | number {
     if (p.expiresAt !== null && c.ts >= p.expiresAt) return reject('BUDGET_POLICY_EXPIRED', { rule: 'expiresAt', expiresAt: when(p.expiresAt) });
     const tick = m.config.tickSize;
     const bandTop = Math.min(m.config.maxPriceTicks, Math.floor((m.engine.referencePrice * (10_000 + m.config.priceBandBps)) / 10_000));
@@ -235,7 +336,7 @@ export class Budgets {
     let pricePerLot: number | null; // the highest price per lot a buy may pay
     if (c.type === 'amend') {
       const r = this.orders.get(c.orderId);
-      if (!r) return null; // a sell, or an order from before the policy: nothing to reserve
+      if (!r) return 0; // a sell, or an order from before the policy: nothing to reserve
       side = 'buy';
       notional = c.price * tick * c.lots;
       spend = notional - r.perLot * r.lots;
@@ -256,7 +357,7 @@ export class Budgets {
     }
     if (p.maxOrderNotional !== null && notional > p.maxOrderNotional)
       return reject('BUDGET_ORDER_NOTIONAL_EXCEEDED', { rule: 'maxOrderNotional', limit: fmt(p.maxOrderNotional), requested: fmt(notional) });
-    if (side === 'sell') return null;
+    if (side === 'sell') return 0;
     const ceiling = p.maxPrice[m.config.baseAsset];
     if (ceiling !== undefined && pricePerLot > ceiling)
       return reject('BUDGET_PRICE_ABOVE_CEILING', {
@@ -266,34 +367,16 @@ export class Budgets {
         price: fmt(pricePerLot),
         ...(c.type === 'market' ? { hint: 'a market buy may pay up to the top of the price band: use a limit order at or below the ceiling' } : {}),
       });
-    if (spend <= 0) return null;
-    for (const cap of p.caps) {
-      const used = a.log.used(c.ts, cap.windowMs);
-      const over = used + a.reserved + spend - cap.limit;
-      if (over > 0) {
-        // spend leaves the window with time; what open orders reserve leaves it only when they fill, end or are cancelled
-        const freesAt = over <= used ? a.log.freesAt(c.ts, cap.windowMs, over) : null;
-        return reject('BUDGET_EXCEEDED', {
-          rule: 'spendCap',
-          window: `${cap.windowMs / 1000}s rolling`,
-          windowSeconds: cap.windowMs / 1000,
-          limit: fmt(cap.limit),
-          used: fmt(used),
-          reserved: fmt(a.reserved),
-          remaining: fmt(Math.max(0, cap.limit - used - a.reserved)),
-          requested: fmt(spend),
-          freesAt: when(freesAt),
-          freesAtMs: freesAt,
-          ...(freesAt === null ? { hint: 'open orders hold the rest of the cap: cancel some, or wait for them to fill' } : {}),
-        });
-      }
-    }
-    return null;
+    return spend;
   }
 
   private entry(agent: number): AgentBudget {
     let a = this.agents.get(agent);
-    if (!a) this.agents.set(agent, (a = { policy: null, version: 0, frozen: false, reserved: 0, log: new SpendLog() }));
+    if (!a)
+      this.agents.set(
+        agent,
+        (a = { policy: null, parent: null, escrow: 0, childEscrow: 0, children: [], version: 0, frozen: false, reserved: 0, log: new SpendLog() }),
+      );
     return a;
   }
 
@@ -302,6 +385,11 @@ export class Budgets {
     switch (cmd.op) {
       case 'policy':
         this.setPolicy(cmd.agent, cmd.policy, markets);
+        return true;
+      case 'carve':
+        return this.carve(cmd.parent, cmd.child, cmd.amount, cmd.ts, markets) === null;
+      case 'revoke':
+        this.revoke(cmd.agent);
         return true;
       case 'freeze':
         for (const n of cmd.agents) this.entry(n).frozen = cmd.frozen;
@@ -317,12 +405,22 @@ export class Budgets {
 
   private setPolicy(agent: number, policy: BudgetPolicy | null, markets: Iterable<HostMarket>): void {
     const a = this.entry(agent);
-    if (a.policy) this.policied--;
-    for (const [id, r] of this.orders) if (r.agent === agent) this.orders.delete(id);
-    a.reserved = 0;
+    const was = Budgets.tracked(a);
     a.policy = policy;
     a.version++;
-    if (!policy) return;
+    this.tracking(a, agent, was, markets);
+  }
+
+  /** Starts or stops tracking an agent's open buy orders when it becomes tracked or stops being tracked. */
+  private tracking(a: AgentBudget, agent: number, was: boolean, markets: Iterable<HostMarket>): void {
+    const now = Budgets.tracked(a);
+    if (was === now) return;
+    if (!now) {
+      this.policied--;
+      for (const [id, r] of this.orders) if (r.agent === agent) this.orders.delete(id);
+      a.reserved = 0;
+      return;
+    }
     this.policied++;
     // open buy orders placed before the policy: they may still spend, so they hold their part of the caps
     for (const m of markets) {
@@ -331,6 +429,68 @@ export class Budgets {
         this.orders.set(o.orderId, { agent, perLot: o.price * m.config.tickSize, lots: o.lots });
         a.reserved += o.price * m.config.tickSize * o.lots;
       }
+    }
+  }
+
+  /** The agent and every agent below it (sub-agents, theirs, ...), the agent first. */
+  subtree(agent: number): number[] {
+    const out = [agent];
+    for (let i = 0; i < out.length; i++) for (const c of this.agents.get(out[i] as number)?.children ?? []) out.push(c);
+    return out;
+  }
+
+  /** What a node's carve-out holds now: its spend, its open buys, what it carved out for its own sub-agents. */
+  private held(a: AgentBudget): number {
+    return a.log.total + a.reserved + a.childEscrow;
+  }
+
+  /**
+   * Gives `child` a carve-out of `amount` from `parent`'s budget (a new sub-agent, or a change of its carve-out).
+   * The parent must have a policy that allows sub-agents, not be frozen, and have room for the increase under each
+   * of its caps at `ts` and under its own carve-out; a decrease may not go below what the child's subtree holds.
+   * The escrow is held against the parent until the child is revoked: the children's carve-outs never sum to more
+   * than the parent may spend.
+   */
+  carve(parent: number, child: number, amount: number, ts: number, markets: Iterable<HostMarket>): string | null {
+    const p = this.agents.get(parent);
+    if (!p?.policy?.subAgents) return 'the parent’s policy does not allow sub-agents';
+    if (p.frozen) return 'the parent is frozen';
+    if (parent === child || amount < 0 || !Number.isSafeInteger(amount)) return 'not a carve-out';
+    const existing = this.agents.get(child);
+    if (existing && existing.parent !== null && existing.parent !== parent) return 'the agent is another agent’s sub-agent';
+    if ((!existing || existing.parent === null) && existing && (existing.children.length > 0 || Budgets.tracked(existing) || existing.frozen))
+      return 'only a new agent becomes a sub-agent';
+    const c = this.entry(child);
+    const delta = amount - (c.parent === null ? 0 : c.escrow);
+    if (delta > 0) {
+      for (const cap of p.policy.caps)
+        if (p.log.used(ts, cap.windowMs) + p.reserved + p.childEscrow + delta > cap.limit)
+          return `the parent’s cap over ${cap.windowMs / 1000}s has ${fmt(Math.max(0, cap.limit - p.log.used(ts, cap.windowMs) - p.reserved - p.childEscrow))} left`;
+      if (p.parent !== null && this.held(p) + delta > p.escrow)
+        return `the parent’s own carve-out has ${fmt(Math.max(0, p.escrow - this.held(p)))} left`;
+    } else if (c.parent !== null && amount < this.held(c)) return `the sub-agent’s subtree holds ${fmt(this.held(c))} already`;
+    if (c.parent === null) {
+      const was = Budgets.tracked(c);
+      c.parent = parent;
+      p.children.push(child);
+      this.tracking(c, child, was, markets);
+    }
+    c.escrow = amount;
+    p.childEscrow += delta;
+    return null;
+  }
+
+  /** Freezes the node's subtree and shrinks each carve-out in it to what it holds (spent, or still reserved), bottom-up. */
+  private revoke(agent: number): void {
+    const nodes = this.subtree(agent);
+    for (const n of nodes) this.entry(n).frozen = true;
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const a = this.agents.get(nodes[i] as number) as AgentBudget;
+      if (a.parent === null) continue;
+      const shrink = a.escrow - this.held(a);
+      if (shrink <= 0) continue;
+      a.escrow -= shrink;
+      (this.agents.get(a.parent) as AgentBudget).childEscrow -= shrink;
     }
   }
 
@@ -380,8 +540,8 @@ export class Budgets {
         windowMs: cap.windowMs,
         limit: cap.limit,
         used,
-        reserved: a.reserved,
-        remaining: Math.max(0, cap.limit - used - a.reserved),
+        reserved: a.reserved + a.childEscrow,
+        remaining: Math.max(0, cap.limit - used - a.reserved - a.childEscrow),
         resetsAt: used > 0 ? a.log.freesAt(now, cap.windowMs, 1) : null,
       };
     });
@@ -397,6 +557,7 @@ export class Budgets {
         ts: [...a.log.ts],
         cum: [...a.log.cum],
         base: a.log.base,
+        ...(a.parent !== null ? { parent: a.parent, escrow: a.escrow } : {}),
       })),
       orders: [...this.orders].map(([id, r]) => [id, { ...r }]),
       principals: [...this.principals].map(([p, m]) => [p, [...m]]),
@@ -410,8 +571,24 @@ export class Budgets {
       log.ts = [...x.ts];
       log.cum = [...x.cum];
       log.base = x.base;
-      this.agents.set(x.agent, { policy: x.policy, version: x.version, frozen: x.frozen, reserved: 0, log });
-      if (x.policy) this.policied++;
+      this.agents.set(x.agent, {
+        policy: x.policy,
+        parent: x.parent ?? null,
+        escrow: x.escrow ?? 0,
+        childEscrow: 0,
+        children: [],
+        version: x.version,
+        frozen: x.frozen,
+        reserved: 0,
+        log,
+      });
+    }
+    for (const [n, a] of this.agents) {
+      if (Budgets.tracked(a)) this.policied++;
+      if (a.parent === null) continue;
+      const p = this.entry(a.parent);
+      p.children.push(n);
+      p.childEscrow += a.escrow;
     }
     for (const [id, r] of s.orders) {
       this.orders.set(id, { ...r });

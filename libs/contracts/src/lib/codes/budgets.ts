@@ -18,4 +18,6 @@ export const BUDGET_CODES = {
   POLICY_INVALID: { status: 400, message: 'The policy can never be satisfied as written (details: field and reason).' },
   POLICY_VERSION_CONFLICT: { status: 409, message: 'The policy changed since the version given: read it again and retry.' },
   BUDGET_PRINCIPAL_INSUFFICIENT_FUNDS: { status: 422, message: 'The principal’s own account does not hold that much.' },
+  BUDGET_CARVE_OUT_REFUSED: { status: 422, message: 'The carve-out cannot be given (details.reason: the parent’s room, policy or state).' },
+  POLICY_ABOVE_PARENT: { status: 400, message: 'A sub-agent’s policy may not allow more than its parent’s (details: field).' },
 } as const;
