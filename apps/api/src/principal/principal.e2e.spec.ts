@@ -455,6 +455,89 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     await seller.cancelAll();
   });
 
+  it('hierarchical delegation end to end: a three-level tree of escrowed carve-outs; revoking the middle freezes its subtree and returns what it did not spend', async () => {
+    type Sub = { id: string; apiKey: { keyId: string; secret: string }; budget: { carveOut: { limit: string; remaining: string } } };
+    type B = {
+      usage: { remaining: string }[];
+      carvedOut: string;
+      carveOut: { limit: string; spent: string; remaining: string } | null;
+      frozen: boolean;
+    };
+    const { id: rootId, c: root } = await newAgent(pa, 'tree-root', '1000');
+    await pa.put(`/v1/principal/agents/${rootId}/policy`, {
+      spendCaps: [{ windowSeconds: 3600, limit: '100' }],
+      maxOrderNotional: '40',
+      subAgents: true,
+    });
+    // without a policy that allows it, an agent creates no sub-agent; nothing is left behind
+    const { c: plain } = await newAgent(pa, 'tree-plain', '10');
+    const agentsBefore = (await pa.get<{ agents: unknown[] }>('/v1/principal/agents')).agents.length;
+    expect(await failure(plain.post('/v1/account/subagents', { name: 'x', carveOut: '1' }))).toMatchObject({
+      status: 422,
+      code: 'BUDGET_CARVE_OUT_REFUSED',
+    });
+    expect((await pa.get<{ agents: unknown[] }>('/v1/principal/agents')).agents).toHaveLength(agentsBefore);
+
+    const mid = await root.post<Sub>('/v1/account/subagents', { name: 'tree-mid', carveOut: '60' });
+    expect(mid.budget.carveOut).toMatchObject({ limit: '60.000', remaining: '60.000' });
+    const midC = client(mid.apiKey);
+    // a parent cannot raise a child above itself
+    expect(await failure(root.put(`/v1/account/subagents/${mid.id}/policy`, { maxOrderNotional: '50', subAgents: true }))).toMatchObject({
+      status: 400,
+      code: 'POLICY_ABOVE_PARENT',
+      details: expect.objectContaining({ field: 'maxOrderNotional' }),
+    });
+    await root.put(`/v1/account/subagents/${mid.id}/policy`, { maxOrderNotional: '40', subAgents: true });
+    const leaf = await midC.post<Sub>('/v1/account/subagents', { name: 'tree-leaf', carveOut: '20' });
+    const leafC = client(leaf.apiKey);
+    // the mid-level has 40 of its 60 left: a second carve-out of 50 does not fit
+    expect(await failure(midC.post('/v1/account/subagents', { name: 'too-big', carveOut: '50' }))).toMatchObject({
+      code: 'BUDGET_CARVE_OUT_REFUSED',
+      details: { reason: expect.stringMatching(/carve-out has 40\.000 left/) },
+    });
+    // the carve-outs are escrowed in the root's cap: 100 - 60 = 40 left for the root itself
+    expect((await root.get<B>('/v1/account/budget')).usage[0]?.remaining).toBe('40.000');
+    expect(await failure(root.testOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '21' }))).toMatchObject({
+      code: 'BUDGET_ORDER_NOTIONAL_EXCEEDED',
+    });
+    // other agents cannot manage someone else's sub-agent: 404
+    expect(await failure(leafC.put(`/v1/account/subagents/${mid.id}/carve-out`, { amount: '1' }))).toMatchObject({ status: 404 });
+    expect(await failure(plain.post(`/v1/account/subagents/${leaf.id}/revoke`))).toMatchObject({ status: 404 });
+
+    for (const s of [mid, leaf])
+      await pa.post('/v1/principal/transfers', { id: `tree-fund-${s.id}`, agentId: s.id, direction: 'to_agent', asset: 'CREDIT', amount: '100' });
+    await seller.placeOrder({ market: M, side: 'sell', type: 'limit', price: '2.000', quantity: '200', clientOrderId: 'mm-ask-tree' });
+    expect(await leafC.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '8' })).toMatchObject({ status: 'closed' }); // 16 spent
+    expect(await failure(leafC.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '3' }))).toMatchObject({
+      code: 'BUDGET_EXCEEDED',
+      details: expect.objectContaining({ rule: 'carveOut', limit: '20.000', used: '16.000', remaining: '4.000', freesAt: null }),
+    });
+    const resting = await leafC.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '2' }); // rests: 2 reserved
+    expect(await midC.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '10' })).toMatchObject({ status: 'closed' }); // 20 spent
+    expect(await failure(midC.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '11' }))).toMatchObject({
+      details: expect.objectContaining({ rule: 'carveOut', remaining: '20.000' }),
+    });
+
+    // revoke the middle node: its subtree frozen, the leaf's resting order cancelled, keys revoked, unspent carve-outs back to the root
+    const r = await root.post<{ agentIds: string[]; cancelledOrders: string[]; revokedKeys: string[] }>(`/v1/account/subagents/${mid.id}/revoke`);
+    expect(r.agentIds).toEqual([mid.id, leaf.id]);
+    expect(r.cancelledOrders).toEqual([resting.id]);
+    expect(r.revokedKeys).toHaveLength(2);
+    expect(await failure(leafC.me())).toMatchObject({ status: 401 });
+    const subs = await root.get<{ subAgents: B[] }>('/v1/account/subagents');
+    expect(subs.subAgents).toEqual([
+      expect.objectContaining({ frozen: true, carveOut: expect.objectContaining({ limit: '36.000', spent: '20.000' }) }),
+    ]);
+    const rootBudget = await root.get<B>('/v1/account/budget');
+    expect(rootBudget).toMatchObject({ carvedOut: '36.000', usage: [expect.objectContaining({ remaining: '64.000' })] });
+    expect(await root.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '20' })).toMatchObject({ status: 'closed' });
+    // the whole tree spent 16 + 20 + 40 = 76 credits: within the root's cap of 100
+    const report = await pa.get<{ agents: { agentId: string; spent: string }[] }>('/v1/principal/spend');
+    const tree = report.agents.filter((a) => [rootId, mid.id, leaf.id].includes(a.agentId)).reduce((x, a) => x + Number(a.spent), 0);
+    expect(tree).toBe(76);
+    await seller.cancelAll();
+  });
+
   it('budget state (policy, spend, reservations, freezes, principal funds) survives a restart: it is replayed from the command log', async () => {
     const { id, c } = await newAgent(pa, 'durable', '1000');
     await pa.put(`/v1/principal/agents/${id}/policy`, { spendCaps: [{ windowSeconds: 3600, limit: '30' }] });

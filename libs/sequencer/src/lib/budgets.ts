@@ -460,15 +460,17 @@ export class Budgets {
     if (existing && existing.parent !== null && existing.parent !== parent) return 'the agent is another agent’s sub-agent';
     if ((!existing || existing.parent === null) && existing && (existing.children.length > 0 || Budgets.tracked(existing) || existing.frozen))
       return 'only a new agent becomes a sub-agent';
-    const c = this.entry(child);
-    const delta = amount - (c.parent === null ? 0 : c.escrow);
+    const linked = existing !== undefined && existing.parent !== null;
+    const delta = amount - (linked ? existing.escrow : 0);
     if (delta > 0) {
       for (const cap of p.policy.caps)
         if (p.log.used(ts, cap.windowMs) + p.reserved + p.childEscrow + delta > cap.limit)
           return `the parent’s cap over ${cap.windowMs / 1000}s has ${fmt(Math.max(0, cap.limit - p.log.used(ts, cap.windowMs) - p.reserved - p.childEscrow))} left`;
       if (p.parent !== null && this.held(p) + delta > p.escrow)
         return `the parent’s own carve-out has ${fmt(Math.max(0, p.escrow - this.held(p)))} left`;
-    } else if (c.parent !== null && amount < this.held(c)) return `the sub-agent’s subtree holds ${fmt(this.held(c))} already`;
+    } else if (linked && amount < this.held(existing)) return `the sub-agent’s subtree holds ${fmt(this.held(existing))} already`;
+    // nothing changed until here: a refused carve-out leaves no trace in the state
+    const c = this.entry(child);
     if (c.parent === null) {
       const was = Budgets.tracked(c);
       c.parent = parent;
