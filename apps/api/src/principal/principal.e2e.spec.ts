@@ -308,7 +308,7 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     const { id, c } = await newAgent(pa, 'window', '1000');
     await pa.put(`/v1/principal/agents/${id}/policy`, {
       spendCaps: [
-        { windowSeconds: 2, limit: '10' },
+        { windowSeconds: 5, limit: '10' },
         { windowSeconds: 86400, limit: '1000' },
       ],
     });
@@ -319,16 +319,16 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     expect(r).toMatchObject({
       status: 422,
       code: 'BUDGET_EXCEEDED',
-      details: expect.objectContaining({ windowSeconds: 2, limit: '10.000', used: '8.000', remaining: '2.000', requested: '4.000' }),
+      details: expect.objectContaining({ windowSeconds: 5, limit: '10.000', used: '8.000', remaining: '2.000', requested: '4.000' }),
     });
     const freesAt = r?.details?.['freesAtMs'] as number;
-    expect(freesAt).toBeGreaterThanOrEqual(t0 + 2000);
-    expect(freesAt).toBeLessThan(Date.now() + 2000);
+    expect(freesAt).toBeGreaterThanOrEqual(t0 + 5000);
+    expect(freesAt).toBeLessThan(Date.now() + 5000);
     await new Promise((res) => setTimeout(res, Math.max(0, freesAt - Date.now()) + 50));
     expect(await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '2' })).toMatchObject({ status: 'closed' });
     const b = await c.get<{ usage: { windowSeconds: number; used: string }[] }>('/v1/account/budget');
     expect(b.usage).toEqual([
-      expect.objectContaining({ windowSeconds: 2, used: '4.000' }),
+      expect.objectContaining({ windowSeconds: 5, used: '4.000' }),
       expect.objectContaining({ windowSeconds: 86400, used: '12.000' }),
     ]);
     await seller.cancelAll();
@@ -336,14 +336,8 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
 
   it('per-order rules: max notional, a price ceiling per asset, allowed markets and order types, the delegation’s expiry', async () => {
     const { id, c } = await newAgent(pa, 'rules', '1000');
-    const expiresAt = Date.now() + 4000;
-    await pa.put(`/v1/principal/agents/${id}/policy`, {
-      maxOrderNotional: '50',
-      maxPrice: { 'BGT.1K': '2.500' },
-      markets: [M],
-      orderTypes: ['limit'],
-      expiresAt,
-    });
+    const rules = { maxOrderNotional: '50', maxPrice: { 'BGT.1K': '2.500' }, markets: [M], orderTypes: ['limit'] };
+    await pa.put(`/v1/principal/agents/${id}/policy`, { ...rules, expiresAt: Date.now() + 600_000 });
     const cases: [string, Parameters<AteClient['placeOrder']>[0], string | null, Record<string, unknown>?][] = [
       ['within every rule', { market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '5' }, null],
       [
@@ -373,6 +367,9 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
       expect([name, tested?.code ?? null]).toEqual([name, code]);
       if (details) expect(placed?.details).toMatchObject(details);
     }
+    // the delegation ends at expiresAt (command time): from then on no new order
+    const expiresAt = Date.now() + 1000;
+    await pa.put(`/v1/principal/agents/${id}/policy`, { ...rules, expiresAt });
     await new Promise((res) => setTimeout(res, Math.max(0, expiresAt - Date.now()) + 20));
     expect(await failure(c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '1' }))).toMatchObject({
       code: 'BUDGET_POLICY_EXPIRED',

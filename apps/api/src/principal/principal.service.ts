@@ -143,6 +143,7 @@ export class PrincipalService {
   }
 
   private async moveFunds(
+    actor: Actor,
     op: PrincipalTransferDir,
     principalId: string,
     agentId: string | undefined,
@@ -158,6 +159,7 @@ export class PrincipalService {
       asset: body.asset,
       amount,
       transferId,
+      actor,
     });
     if (r.code === 'MATCHING_INSUFFICIENT_BALANCE')
       throw new AppError('LEDGER_INSUFFICIENT_FUNDS', 'The agent’s available balance is less than that (open orders hold the rest).', {
@@ -177,17 +179,15 @@ export class PrincipalService {
 
   /** Moves funds between the principal's own account and one of its agents', through the sequencer. */
   async transfer(actor: Actor, principalId: string, body: TransferInput) {
-    void actor;
     await this.agent(principalId, body.agentId);
-    const r = await this.moveFunds(body.direction, principalId, body.agentId, body);
+    const r = await this.moveFunds(actor, body.direction, principalId, body.agentId, body);
     return { ...r, direction: body.direction, agentId: body.agentId, principalId };
   }
 
   /** An operator's deposit into (mint) or withdrawal from (burn) a principal's own account. */
   async principalFunds(actor: Actor, kind: 'deposit' | 'withdraw', principalId: string, body: PrincipalDepositInput) {
-    void actor;
     await this.principal(principalId);
-    return { ...(await this.moveFunds(kind, principalId, undefined, body)), kind, principalId };
+    return { ...(await this.moveFunds(actor, kind, principalId, undefined, body)), kind, principalId };
   }
 
   // --- reads of an agent ---
@@ -265,13 +265,12 @@ export class PrincipalService {
    * when the parent's policy does not allow sub-agents or has no room for it.
    */
   async createSubAgent(actor: Actor, parentId: string, name: string, carveOut: string) {
-    void actor;
     const parent = await this.agent(null, parentId);
     const amount = await this.credits('carveOut', carveOut);
     const a = await this.db.prisma.agent.create({ data: { id: randomId('agt_', 12), name, principalId: parent.principalId } });
     let r: HostResult;
     try {
-      r = await this.engine.submit({ kind: 'budget', op: { op: 'carve', parentId, childId: a.id, amount } });
+      r = await this.engine.submit({ kind: 'budget', op: { op: 'carve', parentId, childId: a.id, amount }, actor });
     } catch (e) {
       await this.db.prisma.agent.delete({ where: { id: a.id } }).catch(() => undefined);
       throw e;
@@ -292,9 +291,12 @@ export class PrincipalService {
   }
 
   async setCarveOut(actor: Actor, parentId: string, childId: string, amount: string) {
-    void actor;
     await this.child(parentId, childId);
-    const r = await this.engine.submit({ kind: 'budget', op: { op: 'carve', parentId, childId, amount: await this.credits('amount', amount) } });
+    const r = await this.engine.submit({
+      kind: 'budget',
+      op: { op: 'carve', parentId, childId, amount: await this.credits('amount', amount) },
+      actor,
+    });
     this.refuse(r);
     return this.budget(null, childId);
   }
@@ -311,8 +313,7 @@ export class PrincipalService {
   }
 
   private async revoke(actor: Actor, agentId: string) {
-    void actor;
-    const r = await this.engine.submit({ kind: 'budget', op: { op: 'revoke', agentId } });
+    const r = await this.engine.submit({ kind: 'budget', op: { op: 'revoke', agentId }, actor });
     this.refuse(r);
     const agentIds = (r.details?.['agentIds'] as string[] | undefined) ?? [agentId];
     return { ...(await this.revokeKeysOf(agentIds, r)), frozen: true };
@@ -339,7 +340,6 @@ export class PrincipalService {
   }
 
   private async applyPolicy(actor: Actor, agentId: string, body: PolicyInput | null) {
-    void actor;
     const policy =
       body === null
         ? null
@@ -368,6 +368,7 @@ export class PrincipalService {
     const r = await this.engine.submit({
       kind: 'budget',
       op: { op: 'set_policy', agentId, policy, ...(body?.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}) },
+      actor,
     });
     this.refuse(r);
     return this.budget(null, agentId);
@@ -396,7 +397,6 @@ export class PrincipalService {
     frozen: boolean,
     opts: { cancelOrders: boolean; revokeKeys: boolean },
   ) {
-    void actor;
     if (!frozen && actor.role === 'principal') {
       const s = await this.read([], actor.principalId as string);
       if (s.principal?.frozen)
@@ -411,6 +411,7 @@ export class PrincipalService {
         cancelOrders: frozen && opts.cancelOrders,
         ...(target.principalId ? { principalId: target.principalId } : {}),
       },
+      actor,
     });
     this.refuse(r);
     // the sequencer froze each agent's whole subtree (its sub-agents, theirs, ...)

@@ -23,6 +23,18 @@ export type BudgetOp =
   /** revokes a node: cancels every open order of its subtree, freezes it, returns the unspent carve-outs up the tree */
   | { op: 'revoke'; agentId: string };
 
+/**
+ * Who asked for a command (a principal's or an operator's action): carried with it into its handler, so that
+ * an audit record can be written with its effect. Not logged in engine_command (it changes nothing replayed).
+ */
+export interface CommandActor {
+  role: 'agent' | 'principal' | 'admin';
+  keyId: string;
+  principalId: string | null;
+  agentId: string | null;
+  requestId: string;
+}
+
 export interface PrincipalFunds {
   op: PrincipalTransferDir;
   principalId: string;
@@ -31,6 +43,7 @@ export interface PrincipalFunds {
   asset: string;
   amount: bigint;
   transferId: string;
+  actor?: CommandActor;
 }
 
 /** One agent's budget state as `read` answers it (minor units, ms). */

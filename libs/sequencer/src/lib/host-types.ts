@@ -1,6 +1,6 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
-import type { BudgetOp, PrincipalFunds } from './budget-handlers';
+import type { BudgetOp, CommandActor, PrincipalFunds } from './budget-handlers';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -29,7 +29,7 @@ export type HostCommand =
   | { kind: 'tick'; marketId: string }
   | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string }
   /** budget policies, freezes (kill switch), reads of budget state (budget-handlers.ts) */
-  | { kind: 'budget'; op: BudgetOp }
+  | { kind: 'budget'; op: BudgetOp; actor?: CommandActor }
   /** a principal's own account: deposits, withdrawals, transfers to and from its agents (budget-handlers.ts) */
   | ({ kind: 'principal_funds' } & PrincipalFunds);
 
