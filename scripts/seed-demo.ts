@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { AteApiError, AteClient, ateUrl, describeRequestError } from '@ate/client';
 
 const BASE = 'GPT-4O.1K';
-const MARKET = `${BASE}/CREDIT`;
+const MARKET = `${BASE}-CREDIT`; // the market id (its symbol is BASE/CREDIT)
 let baseUrl = '';
 
 async function main(): Promise<void> {

@@ -1,3 +1,4 @@
+import { redactUrl } from '@ate/contracts';
 import { EmbeddedPostgresError } from '@ate/db';
 
 /** What start-up knows when it fails: the settings a message may point to. */
@@ -12,18 +13,6 @@ export interface StartupContext {
 
 type Coded = Error & { code?: string; syscall?: string; path?: string; address?: string; port?: number };
 
-/** `postgresql://user:secret@host:port/db` without the password. */
-function redactUrl(url: string | undefined): string {
-  if (!url) return '(none)';
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable)';
-  }
-}
-
 /**
  * One line for a start-up failure that names its cause and the setting to change, e.g.
  * `port 3000 on 127.0.0.1 is taken by another program: set PORT to a free port (or stop that program)`.
@@ -33,7 +22,9 @@ export function describeStartupError(e: unknown, c: StartupContext): string {
   // Node's connect to several addresses (localhost: ::1 and 127.0.0.1) fails with an AggregateError, no message
   const err = (e instanceof AggregateError && e.errors.length ? e.errors[0] : e) as Coded | undefined;
   if (!(err instanceof Error)) return `unexpected failure: ${e === undefined ? 'no reason given' : String(e)}`;
-  const db = c.databaseFromEnv ? `the database at ${redactUrl(c.DATABASE_URL)} (DATABASE_URL)` : 'the embedded PostgreSQL';
+  const db = c.databaseFromEnv
+    ? `the database at ${c.DATABASE_URL ? (redactUrl(c.DATABASE_URL) ?? '(unparseable)') : '(none)'} (DATABASE_URL)`
+    : 'the embedded PostgreSQL';
   switch (err.code) {
     case 'EADDRINUSE':
       if (err.syscall === 'listen') return `port ${c.PORT} on ${c.HOST} is taken by another program: set PORT to a free port (or stop that program)`;

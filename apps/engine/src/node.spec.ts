@@ -76,6 +76,30 @@ describe('engine node (real Postgres and Redis)', () => {
     }
   });
 
+  it('a start-up failure names the service, where it was looked for (no password) and the setting to change', async () => {
+    const noDb = `postgresql://postgres:hunter2@127.0.0.1:1/x`; // port 1: nothing listens
+    const noRole = Object.assign(new URL(db.url), { username: 'no_such_role_x' }).toString();
+    const noRedis = 'redis://:hunter2@127.0.0.1:1';
+    // [DATABASE_URL, REDIS_URL, the message]: the database is checked first, then Redis
+    const cases: [string, string, RegExp][] = [
+      [
+        noDb,
+        REDIS_URL,
+        /^cannot use the database at postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/x: connect ECONNREFUSED 127\.0\.0\.1:1: check DATABASE_URL$/,
+      ],
+      [noRole, REDIS_URL, /^cannot use the database at .*no_such_role_x.*: role "no_such_role_x" does not exist: check DATABASE_URL$/],
+      [db.url, noRedis, /^cannot use Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1: check REDIS_URL$/],
+    ];
+    for (const [DATABASE_URL, url, message] of cases) {
+      const node = new EngineNode(loadEngineConfig({ DATABASE_URL, REDIS_URL: url, REDIS_PREFIX }), quiet);
+      try {
+        await expect(node.start()).rejects.toThrow(message);
+      } finally {
+        await node.stop();
+      }
+    }
+  });
+
   it.each([
     [{ REDIS_URL }, /DATABASE_URL/],
     [{ DATABASE_URL: 'postgres://x@y/z' }, /REDIS_URL/],

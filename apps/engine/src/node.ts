@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { redactUrl } from '@ate/contracts';
 import { pendingMigrations } from '@ate/db';
 import {
   EngineHost,
@@ -38,6 +39,8 @@ export class EngineNode {
   private timer: NodeJS.Timeout | undefined;
   private serving = false;
   private stopping = false;
+  /** the Redis client's last error (what a failed connect was refused with) */
+  private redisError: Error | undefined;
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -51,18 +54,22 @@ export class EngineNode {
     // a connection lost mid-batch fails the batch (answered, then rebuilt from the log); its 'error' event must not crash us
     this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    this.redis.on('error', (e) => log.error(`redis: ${e.message}`));
+    this.redis.on('error', (e) => {
+      this.redisError = e;
+      log.error(`redis: ${e.message}`);
+    });
     this.keys = engineRedisKeys(config.REDIS_PREFIX);
     this.lease = new EngineLease(this.redis, this.keys, this.nodeId, config.ENGINE_HEARTBEAT_MS * 3);
   }
 
   /** Resolves once the node serves: lease taken, log replayed, command stream consumed. */
   async start(): Promise<void> {
-    const pending = await pendingMigrations((sql) => this.pool.query(sql));
+    const pending = await needs('the database', 'DATABASE_URL', this.config.DATABASE_URL, () => pendingMigrations((sql) => this.pool.query(sql)));
     if (pending.length > 0) {
       throw new Error(`database has ${pending.length} migration(s) pending (${pending.join(', ')}): run npm run db:migrate`);
     }
-    await this.redis.connect();
+    // ioredis rejects a failed connect with "Connection is closed."; the reason came with its last 'error' event
+    await needs('Redis', 'REDIS_URL', this.config.REDIS_URL, () => this.redis.connect().catch((e: Error) => Promise.reject(this.redisError ?? e)));
     await this.acquireLease();
     await this.beat(); // announced (not serving yet) and renewing the lease while the log replays
     this.timer = setInterval(() => void this.tick(), this.config.ENGINE_HEARTBEAT_MS);
@@ -155,5 +162,23 @@ export class EngineNode {
       await this.pool.end();
       this.log.info(`engine node ${this.nodeId} stopped`);
     }
+  }
+}
+
+/**
+ * Runs a start-up step that needs a service; its failure names the service, where it was looked for (without a
+ * password) and the setting to change, e.g. `cannot use Redis at redis://127.0.0.1:6999: connect ECONNREFUSED
+ * 127.0.0.1:6999: check REDIS_URL`.
+ */
+async function needs<T>(service: string, setting: string, url: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    // a connect to several addresses (localhost: ::1 and 127.0.0.1) fails with an AggregateError and no message
+    // (checked by shape: errors made in another realm, e.g. a test's sandbox, are not `instanceof` this one's)
+    const first = (e as { errors?: unknown[] } | null)?.errors?.[0] ?? e;
+    const err = first as { message?: unknown; name?: unknown } | null;
+    const cause = typeof err?.message === 'string' && err.message ? err.message : typeof err?.name === 'string' ? err.name : String(first);
+    throw new Error(`cannot use ${service} at ${redactUrl(url) ?? '(a URL that does not parse)'}: ${cause}: check ${setting}`);
   }
 }

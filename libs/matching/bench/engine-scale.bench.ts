@@ -1,12 +1,13 @@
 /**
  * npm run bench:engine-scale [-- --markets 10000] [-- --agents 1000000] [-- --resting 1000000] [-- --commands 1000000]
- *   [-- --max-price-ticks 1048576] [-- --no-restore]
+ *   [-- --max-price-ticks 1048576] [-- --no-restore] [-- --no-v1-hash]
  *
  * Many markets and agents on one node: a MarketSet of `markets` markets (one allowance asset each, plus CREDIT,
  * the widest price range by default, as the admin endpoint's default), `agents` agents each holding CREDIT and
  * the base assets of two markets (~3 assets each), one resting order per agent (`resting` in all, about
  * resting / markets per market, bids below and asks above the mid, none crossing). Then it times:
- * creation (markets; agents funded; orders placed), memory (heap, array buffers, RSS after a GC), a snapshot
+ * creation (markets; agents funded; orders placed), memory (heap, array buffers, RSS after a GC), the sequencer's
+ * checkpoint (state hash v2 of every market; v1 timed on one market and multiplied, unless --no-v1-hash), a snapshot
  * (MarketSet.snapshot: the shared view once, sparse; JSON size and time), recovery (JSON.parse +
  * MarketSet.restore, checked against the original by a snapshot comparison of a sample of markets), and commands/s
  * on a mixed flow spread over every market (`commands` in all: each market gets its own stream from the
@@ -169,10 +170,44 @@ function main(): void {
   const open = engines.reduce((n, e) => n + e.openOrders, 0);
   const bookBytes = engines.reduce((n, e) => n + e.typedArrayBytes, 0) - emptyMarketBytes * markets;
   out['bytesPerRestingOrder'] = Math.round(bookBytes / Math.max(open, 1)); // pool, id index, pages, agent slots
+  // where it goes: each part's bytes beyond an empty market's, per resting order
+  const empty = new MatchingEngine(marketConfig(0, maxPriceTicks)).memoryBreakdown();
+  const parts = ['pool', 'idIndex', 'directory', 'pages', 'agents', 'heap'] as const;
+  const perOrder: Record<string, number> = {};
+  for (const k of parts) {
+    const bytes = engines.reduce((n, e) => n + e.memoryBreakdown()[k], 0) - empty[k] * markets;
+    perOrder[k] = Math.round((bytes / Math.max(open, 1)) * 10) / 10;
+  }
+  out['bytesPerRestingOrderByPart'] = perOrder;
   const memFull = memory(set);
   out['memory'] = memFull;
   out['memoryBaseline'] = mem0;
-  log(`${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}`);
+  log(
+    `${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}; bytes per order by part ${JSON.stringify(perOrder)}`,
+  );
+
+  // ---- the sequencer's checkpoint: every market's state hash (v2: book hashes + one balance digest; v1: per market) ----
+  t0 = start();
+  const held = v.heldHash();
+  for (const e of engines) e.bookHash();
+  out['checkpointV2Secs'] = secs(t0, 'checkpointV2Secs');
+  const anyChange = engines[otherMarket(0, markets)].execute({ type: 'cancel', ts: 1, orderId: 1, agent: 0 }); // one book changes, the others are reused
+  t0 = start();
+  if (anyChange !== null || v.heldHash() === held) throw new Error('a cancel was refused, or the balance digest did not change with it');
+  for (const e of engines) e.bookHash();
+  out['checkpointV2AgainSecs'] = secs(t0, 'checkpointV2AgainSecs');
+  log(
+    `checkpoint v2 (${markets} book hashes, one balance digest over ${v.cells} balances) in ${out['checkpointV2Secs']} s, again after one cancel ${out['checkpointV2AgainSecs']} s`,
+  );
+  if (!process.argv.includes('--no-v1-hash')) {
+    t0 = start();
+    engines[1 % markets].stateHash(); // v1: book + every known agent x every asset of the view, per market
+    out['checkpointV1OneMarketSecs'] = secs(t0, 'checkpointV1OneMarketSecs');
+    out['checkpointV1EstimatedSecs'] = Math.round((out['checkpointV1OneMarketSecs'] as number) * markets);
+    log(
+      `checkpoint v1: one market's stateHash ${out['checkpointV1OneMarketSecs']} s, so ~${out['checkpointV1EstimatedSecs']} s for ${markets} markets`,
+    );
+  }
 
   // ---- snapshot and recovery ----
   t0 = start();

@@ -6,6 +6,7 @@ export * from './lib/stages';
 export * from './lib/settlement';
 export * from './lib/outlet';
 export * from './lib/directory';
+export { insertMarket } from './lib/sql';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
 export * from './lib/budgets';
 export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, CREDIT_SCALE, MarketState, parseAmount } from '@ate/contracts';
+import { AppError, CREDIT_SCALE, MarketState, marketIdOf, marketSymbolOfBase, parseAmount } from '@ate/contracts';
 import { validateMarketConfig } from '@ate/matching';
 import { marketSettingsOf } from '@ate/sequencer';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
-import { MarketCatalog, NewMarketRow } from '../trading/market-catalog';
+import type { NewMarketRow } from '@ate/sequencer';
+import { MarketCatalog } from '../trading/market-catalog';
 
 /** What an operator gives to open a market (validated by the controller's schema). */
 export interface CreateMarketInput {
@@ -37,7 +38,7 @@ export class MarketAdminService {
     const asset = await this.ledger.asset(b.base);
     if (asset.kind !== 'allowance') throw new AppError('VALIDATION_FAILED', 'The base of a market is an allowance asset.');
     const row: NewMarketRow = {
-      id: `${b.base}/CREDIT`,
+      id: marketSymbolOfBase(b.base),
       base_asset: b.base,
       tick_size: parseAmount(b.tickSize, CREDIT_SCALE).toString(),
       lot_size: String(b.lotSizeUnits),
@@ -57,15 +58,16 @@ export class MarketAdminService {
     } catch (e) {
       throw new AppError('VALIDATION_FAILED', (e as Error).message);
     }
-    if (!(await this.catalog.insert(row))) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: row.id });
+    if (!(await this.catalog.insert(row))) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: marketIdOf(row.id) });
     await this.engine.reload();
-    return { id: row.id };
+    return { id: marketIdOf(row.id) };
   }
 
   /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */
-  async setState(marketId: string, state: MarketState): Promise<{ id: string; state: MarketState }> {
-    const r = await this.engine.submit({ kind: 'set_state', marketId, state });
-    if (r.code) throw new AppError(r.code, undefined, { marketId });
-    return { id: marketId, state };
+  async setState(ref: string, state: MarketState): Promise<{ id: string; state: MarketState }> {
+    const { row } = await this.catalog.get(ref);
+    const r = await this.engine.submit({ kind: 'set_state', marketId: row.id, state });
+    if (r.code) throw new AppError(r.code, undefined, { market: ref });
+    return { id: marketIdOf(row.id), state };
   }
 }

@@ -74,7 +74,7 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
     }
   }
 
-  const marketState = async () => (await alice.markets()).markets.find((m: { id: string }) => m.id === M)?.state;
+  const marketState = async () => (await alice.markets()).markets.find((m: { symbol: string }) => m.symbol === M)?.state;
 
   it('on demand: the ledger holds its promises and the engine agrees with the database', async () => {
     const r = await admin.reconciliation();
@@ -125,7 +125,7 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
     expect(await admin.reconciliation()).toMatchObject({ ok: true, engine: { ok: true } });
     expect(await admin.raw('POST', `/v1/admin/markets/${ME}/state`, { state: 'open' })).toMatchObject({
       status: 200,
-      body: { id: M, state: 'open' },
+      body: { id: 'REC.1K-CREDIT', state: 'open' }, // answers name a market by its id
     });
     expect(await marketState()).toBe('open');
     await new Promise((res) => setTimeout(res, 1200)); // two more scheduled runs: nothing to halt

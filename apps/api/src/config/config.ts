@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { redactUrl } from '@ate/contracts';
 
 function isAddressOrRange(s: string): boolean {
   const [addr = '', bits, extra] = s.split('/');
@@ -139,13 +140,8 @@ function shown(variable: string, value: string | undefined): string {
   if (value === undefined) return 'null';
   if (SECRET_SETTINGS.has(variable)) return `a value of ${value.length} characters, not shown`;
   if (URL_SETTINGS.has(variable)) {
-    try {
-      const u = new URL(value);
-      if (u.password) u.password = '***';
-      return JSON.stringify(u.toString());
-    } catch {
-      return `a value of ${value.length} characters, not shown (it may hold a password)`;
-    }
+    const url = redactUrl(value);
+    return url === null ? `a value of ${value.length} characters, not shown (it may hold a password)` : JSON.stringify(url);
   }
   return JSON.stringify(value);
 }

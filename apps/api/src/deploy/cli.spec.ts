@@ -63,7 +63,7 @@ describe('npm run ate and seed:demo against a running exchange', () => {
   it('seed:demo finds it the same way, and says where the market is', async () => {
     const r = await runScript('scripts/seed-demo.ts', [], { PORT: port, ATE_KEY: TEST_ADMIN.keyId, ATE_SECRET: TEST_ADMIN.secret });
     expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
-    expect(r.out).toContain(`demo market GPT-4O.1K/CREDIT is open on http://127.0.0.1:${port}`);
+    expect(r.out).toContain(`demo market GPT-4O.1K-CREDIT is open on http://127.0.0.1:${port}`);
   });
 
   it('both name the URL they could not reach, and where it came from', async () => {

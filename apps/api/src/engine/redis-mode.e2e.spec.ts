@@ -79,7 +79,7 @@ describe('api and engine as separate processes over Redis', () => {
 
     await admin.defineAsset({ code: 'RED.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     await admin.createMarket({ base: 'RED.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 2000, priceBandBps: 5000 });
-    expect((await admin.markets()).markets).toEqual([expect.objectContaining({ id: M, state: 'open', referencePrice: '2.000' })]);
+    expect((await admin.markets()).markets).toEqual([expect.objectContaining({ symbol: M, state: 'open', referencePrice: '2.000' })]);
     const a = await admin.createAgent({ name: 'alice' });
     const b = await admin.createAgent({ name: 'bob' });
     const alice = new AteClient({ baseUrl: url, ...a.apiKey! });

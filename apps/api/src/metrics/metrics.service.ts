@@ -114,7 +114,7 @@ export class MetricsService implements OnModuleInit {
     this.observeReconciliation();
   }
 
-  /** Wraps EngineHost's onBatch(size, ms) hook, keeping whatever it did before (the batch trace). */
+  /** Observes the in-process engine's committed batches (size, time) and reads its queue depth at scrape time. */
   private observeEngineBatches(): void {
     const link = this.moduleRef.get(EngineLink, { strict: false });
     if (!(link instanceof InProcessEngine)) return;
@@ -127,13 +127,10 @@ export class MetricsService implements OnModuleInit {
         this.set(engine.queueDepth);
       },
     });
-    const host = link.host as unknown as { onBatch: (size: number, ms: number) => void };
-    const before = host.onBatch;
-    host.onBatch = (size, ms) => {
-      before(size, ms);
+    engine.observeBatches((size, ms) => {
       this.batchSize.observe(size);
       this.batchSeconds.observe(ms / 1000);
-    };
+    });
   }
 
   /** Wraps ReconciliationService.run (scheduled runs go through it too); a run shared by two callers counts once. */

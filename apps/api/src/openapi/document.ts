@@ -88,7 +88,7 @@ function errorResponses(codes: ErrorCode[]): Json {
 }
 
 const PARAMS: Record<string, Json> = {
-  marketId: { description: 'The market id, BASE/CREDIT, URL-encoded.', example: 'GPT-X.1K%2FCREDIT' },
+  marketId: { description: 'The market id, BASE-CREDIT (the symbol BASE/CREDIT is also taken, URL-encoded).', example: 'GPT-X.1K-CREDIT' },
   orderId: { description: 'The order id.', example: '42' },
   clientOrderId: { description: 'The clientOrderId given at placement.', example: 'my-order-1' },
   agentId: { description: 'The agent id.', example: 'agt_3k9x2m7q1v8c' },
@@ -97,7 +97,7 @@ const PARAMS: Record<string, Json> = {
 };
 
 /** Examples of the query parameters, by name. */
-const QUERY_EXAMPLES: Record<string, unknown> = { depth: 20, limit: 50, status: 'open', market: 'GPT-X.1K/CREDIT', cursor: '42', asset: 'CREDIT' };
+const QUERY_EXAMPLES: Record<string, unknown> = { depth: 20, limit: 50, status: 'open', market: 'GPT-X.1K-CREDIT', cursor: '42', asset: 'CREDIT' };
 
 function successResponse(op: OperationDoc, description: string): Json {
   if (op.response === null) return { description: description || 'Done; no body.' };

@@ -6,7 +6,7 @@ const at = (iso: string) => ({ iso, ms: Date.parse(iso) });
 const T0 = at('2026-12-01T12:00:00.000Z');
 const T1 = at('2026-12-01T12:00:00.250Z');
 
-export const MARKET_ID = 'GPT-X.1K/CREDIT';
+export const MARKET_ID = 'GPT-X.1K-CREDIT';
 
 export const placeRequest = {
   market: MARKET_ID,
@@ -43,6 +43,7 @@ export const cancelledOrder = { ...order, filled: '4', remaining: '0', status: '
 
 export const market = {
   id: MARKET_ID,
+  symbol: 'GPT-X.1K/CREDIT',
   base: 'GPT-X.1K',
   quote: 'CREDIT',
   state: 'open',

@@ -109,7 +109,7 @@ describe('the OpenAPI document (/docs-json)', () => {
 
   it('documents as signed exactly the operations that refuse an unsigned request (401 AUTH_MISSING)', async () => {
     const sample: Record<string, string> = {
-      marketId: 'GPT-X.1K%2FCREDIT',
+      marketId: 'GPT-X.1K-CREDIT',
       orderId: '1',
       clientOrderId: 'c1',
       agentId: 'agt_nosuchagent1',

@@ -29,7 +29,7 @@ const Decimal = z
   .describe("a decimal string in the asset's units (never a JSON number)");
 const Int = z.number().int();
 const Timestamp = named('Timestamp', 'An instant as ISO 8601 and as epoch milliseconds.', z.strictObject({ iso: z.string(), ms: Int }));
-const MarketId = z.string().describe('BASE/CREDIT, URL-encoded in paths (GPT-X.1K%2FCREDIT)');
+const MarketId = z.string().describe('The market id, BASE-CREDIT (GPT-X.1K-CREDIT), as is in paths; requests also take the symbol BASE/CREDIT');
 const Side = z.enum(['buy', 'sell']);
 const Stp = z.enum(['cancel_taker', 'cancel_maker', 'cancel_both', 'decrement_cancel']);
 
@@ -139,6 +139,7 @@ export const Market = named(
   "A market's rules and state (CCXT-style limits and precision).",
   z.strictObject({
     id: MarketId,
+    symbol: z.string().describe('BASE/CREDIT: the display name (and CCXT symbol)'),
     base: z.string(),
     quote: z.literal('CREDIT'),
     state: z.enum(['open', 'cancel_only', 'halted']),

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@ate/contracts';
-import { MarketRow, MarketSettings, marketSettingsOf } from '@ate/sequencer';
+import { AppError, marketSymbolOf } from '@ate/contracts';
+import { insertMarket, MarketRow, MarketSettings, marketSettingsOf, NewMarketRow } from '@ate/sequencer';
 import { DatabaseService } from '../database/database.service';
 import { LedgerService } from '../ledger/ledger.service';
 
@@ -10,9 +10,6 @@ export interface MarketRef {
   settings: MarketSettings;
   baseScale: number;
 }
-
-/** What a new market's row holds (validated by the caller). */
-export type NewMarketRow = Omit<MarketRow, 'fee_rounding'>;
 
 /** The repository of the `market` table. A market's rules are fixed once created, so rows are cached for good. */
 @Injectable()
@@ -28,14 +25,15 @@ export class MarketCatalog {
     return { row, settings: marketSettingsOf(row), baseScale: await this.ledger.scaleOf(row.base_asset) };
   }
 
-  /** The market, or 404 NOT_FOUND. */
-  async get(id: string): Promise<MarketRef> {
-    let m = this.cache.get(id);
+  /** The market named by its id (BASE-CREDIT) or its symbol (BASE/CREDIT, the table's key), or 404 NOT_FOUND. */
+  async get(ref: string): Promise<MarketRef> {
+    let m = this.cache.get(ref);
     if (!m) {
-      const r = await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [id]);
-      if (!r.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: id });
+      const symbol = marketSymbolOf(ref);
+      const r = symbol === null ? null : await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [symbol]);
+      if (!r?.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: ref });
       m = await this.ref(r.rows[0]);
-      this.cache.set(id, m);
+      this.cache.set(ref, m);
     }
     return m;
   }
@@ -46,28 +44,7 @@ export class MarketCatalog {
   }
 
   /** Inserts a market; false when one exists for the asset (or with the id). */
-  async insert(m: NewMarketRow): Promise<boolean> {
-    const r = await this.db.pool.query(
-      `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING RETURNING id`,
-      [
-        m.id,
-        m.base_asset,
-        m.tick_size,
-        m.lot_size,
-        m.min_order_lots,
-        m.max_order_lots,
-        m.max_price_ticks,
-        m.price_band_bps,
-        m.initial_price_ticks,
-        m.default_stp,
-        m.orders_per_agent_max,
-        m.max_spend_credits,
-        m.maker_fee_bps,
-        m.taker_fee_bps,
-      ],
-    );
-    return r.rows.length > 0;
+  insert(m: NewMarketRow): Promise<boolean> {
+    return insertMarket(this.db.pool, m);
   }
 }

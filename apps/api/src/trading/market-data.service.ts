@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError } from '@ate/contracts';
+import { AppError, marketIdOf } from '@ate/contracts';
 import { EngineLink } from '../engine/engine-link';
 import { MarketCatalog } from './market-catalog';
 import { TradesRepository } from './trades.repository';
@@ -19,26 +19,27 @@ export class MarketDataService {
     return Promise.all(refs.map(async (m) => marketView(m, await this.engine.market(m.row.id))));
   }
 
-  async market(id: string) {
-    const m = await this.markets.get(id);
-    return marketView(m, await this.engine.market(id));
+  /** `ref`: the market's id or symbol (the catalog resolves it; the engine and the tables key markets by symbol) */
+  async market(ref: string) {
+    const m = await this.markets.get(ref);
+    return marketView(m, await this.engine.market(m.row.id));
   }
 
-  async book(marketId: string, depth: number) {
-    const m = await this.markets.get(marketId);
-    const b = await this.engine.market(marketId);
+  async book(ref: string, depth: number) {
+    const m = await this.markets.get(ref);
+    const b = await this.engine.market(m.row.id);
     if (!b) throw new AppError('SERVICE_UNAVAILABLE', 'The market is not loaded.');
     return bookView(m, b, depth);
   }
 
-  async recentTrades(marketId: string, limit: number) {
-    const m = await this.markets.get(marketId);
-    return { market: marketId, trades: (await this.trades.recent(marketId, limit)).map((t) => tradeView(m, t)) };
+  async recentTrades(ref: string, limit: number) {
+    const m = await this.markets.get(ref);
+    return { market: marketIdOf(m.row.id), trades: (await this.trades.recent(m.row.id, limit)).map((t) => tradeView(m, t)) };
   }
 
   /** 24-hour statistics from the trades of the last 24 hours (CCXT ticker fields). */
-  async stats(marketId: string) {
-    const m = await this.markets.get(marketId);
-    return statsView(m, await this.trades.last24h(marketId), await this.engine.market(marketId));
+  async stats(ref: string) {
+    const m = await this.markets.get(ref);
+    return statsView(m, await this.trades.last24h(m.row.id), await this.engine.market(m.row.id));
   }
 }

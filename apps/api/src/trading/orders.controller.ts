@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { PlaceOrderRequest } from '@ate/contracts';
+import { MARKET_REF_PATTERN, marketSymbolOf, type PlaceOrderRequest } from '@ate/contracts';
 import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
@@ -10,7 +10,11 @@ import { OrderRateLimited } from '../rate-limit/rate-limit';
 import { TradingService } from './trading.service';
 
 const Decimal = z.string().max(64);
-const MarketId = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}\/CREDIT$/);
+/** A market's id (BASE-CREDIT) or its symbol (BASE/CREDIT); what the code behind sees is the symbol (the engine's key). */
+const MarketId = z
+  .string()
+  .regex(MARKET_REF_PATTERN, 'a market id, BASE-CREDIT (or its symbol BASE/CREDIT)')
+  .overwrite((ref) => marketSymbolOf(ref) ?? ref);
 /** Checked against PlaceOrderRequest (libs/contracts) below, so the schema and the shared type cannot drift. */
 export const PlaceOrderBody = z.strictObject({
   market: MarketId,

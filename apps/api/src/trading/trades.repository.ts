@@ -30,12 +30,19 @@ export interface TradeStats {
   last: number | null;
 }
 
-/** A market's trades of the last 24 hours, aggregated (read by the index on (market_id, created_at)). */
-export const TRADE_STATS_24H = `SELECT count(*)::int AS n, min(price_ticks) AS low, max(price_ticks) AS high, coalesce(sum(lots), 0)::text AS lots,
-         coalesce(sum(notional), 0)::text AS notional,
-         (array_agg(price_ticks ORDER BY command_seq, event_seq))[1] AS open,
-         (array_agg(price_ticks ORDER BY command_seq DESC, event_seq DESC))[1] AS last
-    FROM trade WHERE market_id = $1 AND created_at > now() - interval '24 hours'`;
+/** Minutes in a stats window: the current minute and the 1,439 before it. */
+export const STATS_WINDOW_MINUTES = 1440;
+
+/**
+ * A market's trades of the last 24 hours in whole minutes (from the start of the minute 1,439 minutes before the
+ * current one: 23 h 59 min to 24 h of history), from the per-minute aggregates the trade projection keeps
+ * (migration 20261202150000_market_stats): at most 1,440 rows by the primary key, however many trades there were.
+ */
+export const TRADE_STATS_24H = `SELECT coalesce(sum(trades), 0)::int AS n, min(low_ticks) AS low, max(high_ticks) AS high,
+         coalesce(sum(lots), 0)::text AS lots, coalesce(sum(notional), 0)::text AS notional,
+         (array_agg(open_ticks ORDER BY minute))[1] AS open, (array_agg(close_ticks ORDER BY minute DESC))[1] AS last
+    FROM market_stats_minute
+   WHERE market_id = $1 AND minute > floor(extract(epoch FROM now()) / 60)::bigint - ${STATS_WINDOW_MINUTES}`;
 
 /** The repository of the trade projection. */
 @Injectable()

@@ -4,7 +4,8 @@ import { createTestDatabase, TestDatabase } from '@ate/db';
 import type { AppConfig } from '../config/config';
 import { startTestApp, TEST_ADMIN, testConfig } from '../testing/test-app';
 
-const M = 'GPT-X.1K/CREDIT';
+const M = 'GPT-X.1K-CREDIT'; // the market id; requests take its symbol too (below)
+const SYMBOL = 'GPT-X.1K/CREDIT'; // and the tables key it by its symbol
 
 /**
  * Trading end to end on real Postgres: agents place orders over signed REST, the in-process engine matches,
@@ -53,8 +54,40 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
   it('lists the market with its rules', async () => {
     const { markets } = await alice.markets();
     expect(markets).toEqual([
-      expect.objectContaining({ id: M, base: 'GPT-X.1K', quote: 'CREDIT', state: 'open', tickSize: '0.001', lotSize: '1', referencePrice: '2.000' }),
+      expect.objectContaining({
+        id: M,
+        symbol: SYMBOL,
+        base: 'GPT-X.1K',
+        quote: 'CREDIT',
+        state: 'open',
+        tickSize: '0.001',
+        lotSize: '1',
+        referencePrice: '2.000',
+      }),
     ]);
+  });
+
+  it('a market is named by its id, unencoded in a path, or by its symbol; answers always name it by its id', async () => {
+    // [path segment, status]: the id as is; the symbol URL-encoded; the symbol's slash unencoded is another path
+    const cases: [string, number][] = [
+      ['GPT-X.1K-CREDIT', 200],
+      ['GPT-X.1K%2FCREDIT', 200],
+      ['GPT-X.1K/CREDIT', 404],
+      ['GPT-X.1K', 404],
+      ['gpt-x.1k-credit', 404],
+    ];
+    for (const [segment, status] of cases) {
+      const r = await alice.raw('GET', `/v1/markets/${segment}/book`, undefined, { signed: false });
+      expect([segment, r.status, r.status === 200 ? (r.body as { market: string }).market : null]).toEqual([
+        segment,
+        status,
+        status === 200 ? M : null,
+      ]);
+    }
+    for (const market of [M, SYMBOL]) {
+      const t = await alice.testOrder({ market, side: 'buy', type: 'limit', price: '1.000', quantity: '1' });
+      expect(t).toMatchObject({ valid: true, market: M });
+    }
   });
 
   it('a resting sell and a crossing buy trade at the maker price; balances settle in the ledger', async () => {
@@ -105,8 +138,8 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
 
   it('a market order by spend never spends more than the cap', async () => {
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'market', spend: '9.999' });
-    // 4 lots at 2.000 = 8.000; a fifth would cost 10.000
-    expect(o).toMatchObject({ status: 'canceled', filled: '4', cost: '8.000', reason: 'MATCHING_CANCEL_UNFILLED' });
+    // 4 lots at 2.000 = 8.000; a fifth would cost 10.000: it used all it could, so it is filled
+    expect(o).toMatchObject({ status: 'closed', filled: '4', cost: '8.000', spend: '9.999', reason: null });
   });
 
   it.each(
@@ -193,9 +226,9 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
       { asset: 'CREDIT', balance: '500' },
       { asset: 'FEE.1K', balance: '1' },
     ]);
-    const fill = (await alice.fills()).fills.find((f) => f.id.startsWith('FEE.1K/CREDIT'));
+    const fill = (await alice.fills()).fills.find((f) => f.id.startsWith('FEE.1K-CREDIT:'));
     expect(fill).toMatchObject({ takerOrMaker: 'taker', fee: { currency: 'FEE.1K', cost: '1' } });
-    const market = (await alice.markets()).markets.find((m) => m.id === F) as unknown as { fees: { makerBps: number; takerBps: number } };
+    const market = (await alice.markets()).markets.find((m) => m.symbol === F) as unknown as { fees: { makerBps: number; takerBps: number } };
     expect(market.fees).toMatchObject({ makerBps: 10, takerBps: 20 });
   });
 
@@ -297,14 +330,14 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
 
   it('recovery checks the state hash: a book that does not replay to its checkpoint is not served', async () => {
     await app.close(); // a clean shutdown leaves a checkpoint at the last command
-    const cp = await db.pool.query('SELECT command_seq, state_hash FROM engine_checkpoint WHERE market_id = $1', [M]);
+    const cp = await db.pool.query('SELECT command_seq, state_hash FROM engine_checkpoint WHERE market_id = $1', [SYMBOL]);
     const last = await db.pool.query('SELECT max(seq) AS seq FROM engine_command');
     expect(cp.rows[0].command_seq).toBe(last.rows[0].seq);
     await boot();
     expect((await fetch(`${url}/ready`)).status).toBe(200); // verified, serving
 
     await app.close();
-    await db.pool.query(`UPDATE engine_checkpoint SET state_hash = 'tampered' WHERE market_id = $1`, [M]);
+    await db.pool.query(`UPDATE engine_checkpoint SET state_hash = 'tampered' WHERE market_id = $1`, [SYMBOL]);
     await boot();
     const ready = await fetch(`${url}/ready`);
     expect(ready.status).toBe(503);
@@ -321,7 +354,7 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
     expect(refused.body.error.code).toBe('SERVICE_UNAVAILABLE');
 
     await app.close();
-    await db.pool.query('UPDATE engine_checkpoint SET state_hash = $2 WHERE market_id = $1', [M, cp.rows[0].state_hash]);
+    await db.pool.query('UPDATE engine_checkpoint SET state_hash = $2 WHERE market_id = $1', [SYMBOL, cp.rows[0].state_hash]);
     await boot();
     expect((await fetch(`${url}/ready`)).status).toBe(200);
   });

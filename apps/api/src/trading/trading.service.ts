@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, PlaceOrderRequest } from '@ate/contracts';
+import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode, marketIdOf, PlaceOrderRequest } from '@ate/contracts';
 import type { OrderRecord } from '@ate/sequencer';
 import { EngineLink } from '../engine/engine-link';
 import { MarketCatalog } from './market-catalog';
@@ -33,7 +33,7 @@ export class TradingService {
   async place(agentId: string, o: PlaceOrderInput): Promise<OrderView> {
     const m = await this.markets.get(o.market);
     const order = toEngineOrder(m, o);
-    const r = await this.engine.submit({ kind: 'place', marketId: o.market, agentId, order });
+    const r = await this.engine.submit({ kind: 'place', marketId: m.row.id, agentId, order });
     if (r.order) {
       const view = orderView(r.order, m);
       if (view.status === 'rejected') this.throwRejection(view.reason, { orderId: view.id, clientOrderId: view.clientOrderId, ...r.details });
@@ -41,7 +41,7 @@ export class TradingService {
     }
     // a clientOrderId placed before: the same order again is that order; another order under the same id is a conflict
     const existing = await this.orderRecord(agentId, String(r.existingOrderId ?? r.orderId));
-    if (!sameOrder(existing, o.market, order)) {
+    if (!sameOrder(existing, m.row.id, order)) {
       throw new AppError('CONFLICT', 'This clientOrderId names another order (a different body).', {
         orderId: String(existing.id),
         clientOrderId: o.clientOrderId,
@@ -59,7 +59,7 @@ export class TradingService {
   async test(agentId: string, o: PlaceOrderInput) {
     const m = await this.markets.get(o.market);
     const order = toEngineOrder(m, o);
-    const verdict = await this.engine.test({ kind: 'place', marketId: o.market, agentId, order });
+    const verdict = await this.engine.test({ kind: 'place', marketId: m.row.id, agentId, order });
     if (verdict.code) this.throwRejection(verdict.code, { orderId: null, clientOrderId: o.clientOrderId ?? null, ...verdict.details });
     const tick = BigInt(m.row.tick_size);
     const lot = BigInt(m.row.lot_size);
@@ -90,7 +90,7 @@ export class TradingService {
     const feeMax = receives === null ? null : m.row.fee_rounding === 'up' ? (receives * bps + 9_999n) / 10_000n : (receives * bps) / 10_000n;
     return {
       valid: true,
-      market: o.market,
+      market: marketIdOf(m.row.id),
       hold,
       fee: {
         asset: feeAsset,

@@ -1,4 +1,4 @@
-import { CREDIT, CREDIT_SCALE, formatAmount } from '@ate/contracts';
+import { CREDIT, CREDIT_SCALE, formatAmount, marketIdOf } from '@ate/contracts';
 import type { MarketSnapshot, OrderRecord } from '@ate/sequencer';
 import type { MarketRef } from './market-catalog';
 import type { TradeRow, TradeStats } from './trades.repository';
@@ -25,7 +25,8 @@ export function marketView(m: MarketRef, snap: MarketSnapshot | undefined) {
   const { row } = m;
   const u = units(m);
   return {
-    id: row.id,
+    id: marketIdOf(row.id),
+    symbol: row.id,
     base: row.base_asset,
     quote: CREDIT,
     state: snap?.state ?? 'halted',
@@ -56,7 +57,7 @@ export function orderView(r: OrderRecord, m: MarketRef) {
   return {
     id: String(r.id),
     clientOrderId: r.clientOrderId,
-    market: r.marketId,
+    market: marketIdOf(r.marketId),
     side: r.side,
     type: r.type,
     timeInForce: r.tif,
@@ -80,13 +81,13 @@ export type OrderView = ReturnType<typeof orderView>;
 export function bookView(m: MarketRef, b: MarketSnapshot, depth: number) {
   const u = units(m);
   const level = ([p, l]: [number, number]) => [u.price(p), u.quantity(l)];
-  return { market: m.row.id, seq: b.seq, bids: b.bids.slice(0, depth).map(level), asks: b.asks.slice(0, depth).map(level) };
+  return { market: marketIdOf(m.row.id), seq: b.seq, bids: b.bids.slice(0, depth).map(level), asks: b.asks.slice(0, depth).map(level) };
 }
 
 export function tradeView(m: MarketRef, t: TradeRow) {
   const u = units(m);
   return {
-    id: `${t.market_id}:${t.event_seq}`,
+    id: `${marketIdOf(t.market_id)}:${t.event_seq}`,
     price: u.price(t.price_ticks),
     amount: u.quantity(t.lots),
     cost: u.credits(t.notional),
@@ -101,8 +102,8 @@ export function fillView(m: MarketRef, t: TradeRow, agentId: string) {
   const maker = t.maker_agent_id === agentId;
   const side = maker ? (t.taker_side === 'buy' ? 'sell' : 'buy') : t.taker_side;
   return {
-    id: `${t.market_id}:${t.event_seq}`,
-    market: t.market_id,
+    id: `${marketIdOf(t.market_id)}:${t.event_seq}`,
+    market: marketIdOf(t.market_id),
     orderId: String(maker ? t.maker_order_id : t.taker_order_id),
     side,
     takerOrMaker: maker ? 'maker' : 'taker',
@@ -121,7 +122,7 @@ export function statsView(m: MarketRef, t: TradeStats, book: MarketSnapshot | un
   const u = units(m);
   const px = (v: number | null) => (v === null ? null : u.price(v));
   return {
-    market: m.row.id,
+    market: marketIdOf(m.row.id),
     open: px(t.open),
     high: px(t.high),
     low: px(t.low),

@@ -290,7 +290,10 @@ export interface OrderView {
 }
 
 export interface MarketView {
+  /** BASE-CREDIT: what paths and orders take (the symbol is also taken) */
   id: string;
+  /** BASE/CREDIT: the display name */
+  symbol: string;
   base: string;
   quote: string;
   state: string;

@@ -2,7 +2,7 @@ import type { OrderSide, StpMode, TimeInForce } from './matching-types';
 
 /** The body of POST /v1/orders (and /v1/orders/test). Amounts are decimal strings. */
 export interface PlaceOrderRequest {
-  /** e.g. "GPT-4O.1K/CREDIT" */
+  /** the market id, e.g. "GPT-4O.1K-CREDIT" (its symbol "GPT-4O.1K/CREDIT" is also taken) */
   market: string;
   side: OrderSide;
   type: 'limit' | 'market';

@@ -26,6 +26,14 @@ describe('migration runner (real Postgres)', () => {
     expect(await pendingMigrations((s) => db.pool.query(s))).toEqual([]);
   });
 
+  it('says every migration is pending only where the history table is missing; a database it cannot ask is an error', async () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    await expect(pendingMigrations(() => Promise.reject(refused))).rejects.toBe(refused);
+    const login = Object.assign(new Error('role "x" does not exist'), { code: '28000' });
+    await expect(pendingMigrations(() => Promise.reject(login))).rejects.toBe(login);
+    expect((await pendingMigrations((s) => db.pool.query(s))).length).toBe(readMigrations().length); // 42P01: none applied
+  });
+
   it('two runners at once apply each migration exactly once (advisory lock)', async () => {
     const [a, b] = await Promise.all([migrate(db.url), migrate(db.url)]);
     expect([...a.applied, ...b.applied].sort()).toEqual(readMigrations().map((f) => f.name));

@@ -122,8 +122,10 @@ export async function pendingMigrations(
   try {
     const r = await query(`SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`);
     applied = new Set(r.rows.map((x) => x.migration_name));
-  } catch {
-    // no history table yet: everything is pending
+  } catch (e) {
+    // no history table yet (42P01 undefined_table): everything is pending; anything else (the database cannot be
+    // reached, the login is refused) is not an answer about migrations, and goes to the caller
+    if ((e as { code?: string }).code !== '42P01') throw e;
   }
   return files.map((f) => f.name).filter((n) => !applied.has(n));
 }

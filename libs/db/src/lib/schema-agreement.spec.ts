@@ -106,6 +106,11 @@ describe('schema.prisma agrees with the SQL migrations', () => {
       },
     });
     expect(await prisma.trade.findUniqueOrThrow({ where: { marketId_eventSeq: { marketId: m.id, eventSeq: 3n } } })).toEqual(t);
+    // the trade's insert kept its minute's aggregate (trigger trade_market_stats)
+    const minute = BigInt(Math.floor(t.createdAt.getTime() / 60_000));
+    const s = await prisma.marketStatsMinute.findUniqueOrThrow({ where: { marketId_minute: { marketId: m.id, minute } } });
+    expect(s).toMatchObject({ openSeq: 3n, openTicks: 2000, closeSeq: 3n, closeTicks: 2000, highTicks: 2000, lowTicks: 2000, trades: 1n });
+    expect([s.lots.toString(), s.notional.toString()]).toEqual(['1', '2000']);
   });
 
   it('round-trips EngineSnapshot', async () => {

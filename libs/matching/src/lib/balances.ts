@@ -1,4 +1,6 @@
+import { Carve } from './carve';
 import { IdMap } from './id-map';
+import { assetKeys, HeldHasher } from './held-hash';
 import { StateHasher } from './snapshot';
 import { AGENTS_DEFAULT, AGENTS_MAX, BALANCE_CELLS_INITIAL } from './limits';
 
@@ -209,21 +211,12 @@ export class BalanceView {
 
   private growCells(): void {
     const n = this.ct.length * 2;
-    const f = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    const i = (a: Int32Array) => {
-      const b = new Int32Array(n);
-      b.set(a);
-      return b;
-    };
-    this.ct = f(this.ct);
-    this.cr = f(this.cr);
-    this.cAgent = i(this.cAgent);
-    this.cAsset = i(this.cAsset);
-    this.cNext = i(this.cNext);
+    const c = new Carve({ f64: 2 * n, i32: 3 * n });
+    this.ct = c.f64(n, this.ct);
+    this.cr = c.f64(n, this.cr);
+    this.cAgent = c.i32(n, this.cAgent);
+    this.cAsset = c.i32(n, this.cAsset);
+    this.cNext = c.i32(n, this.cNext);
   }
 
   private validMove(agent: number, asset: number, amount: number): boolean {
@@ -335,6 +328,30 @@ export class BalanceView {
     }
     return h.digest();
   }
+
+  /**
+   * The digest of what the view holds (state hash v2's balance part, see HeldHasher): supply, known agents and
+   * every non-zero balance, in one pass over the cells (O(cells + agentsMax / 32)); independent of the order the
+   * cells were created in and of empty assets. Equal to heldHashOf(this.snapshot()).
+   */
+  heldHash(): string {
+    const h = new HeldHasher();
+    const keys = (this.keys ??= assetKeys(this.assets));
+    for (let i = 0; i < this.nAssets; i++) if (this.supply[i] !== 0) h.supply(keys[2 * i], keys[2 * i + 1], this.supply[i]);
+    const bits = this.knownBits;
+    for (let w = 0; w < bits.length; w++) if (bits[w] !== 0) h.knownWord(w, bits[w]);
+    const ct = this.ct;
+    const cr = this.cr;
+    for (let c = 0; c < this.nCells; c++) {
+      const t = ct[c];
+      const r = cr[c];
+      if (t === 0 && r === 0) continue;
+      const k = 2 * this.cAsset[c];
+      h.cell(this.cAgent[c], keys[k], keys[k + 1], t, r);
+    }
+    return h.digest();
+  }
+  private keys?: Int32Array;
 
   /** 0 <= reserved <= total, all safe integers, and per asset the totals sum to the supply (conservation). */
   assertInvariants(): void {

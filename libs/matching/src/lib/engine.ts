@@ -18,6 +18,7 @@ import { type MarketConfig, STP_MODES, validateMarketConfig } from './config';
 import { type EventSink, NullSink } from './events';
 import { IdMap } from './id-map';
 import { CLIENT_ORDER_ID_LENGTH_MAX, LEVEL_PAGE_BITS, LEVEL_PAGE_SIZE, MARKET_AGENTS_INITIAL, POOL_INITIAL_ORDERS } from './limits';
+import { Carve } from './carve';
 import { type EngineSnapshot, type SnapshotOrder, StateHasher } from './snapshot';
 
 const BUY = 0;
@@ -65,6 +66,8 @@ export interface EngineOptions {
   /** capacity of the engine's own balance view (agents), when `balances` is not given; default AGENTS_DEFAULT */
   agentsMax?: number;
   sink?: EventSink;
+  /** initial capacities (restores pass what the snapshot holds, so that nothing is allocated twice) */
+  capacity?: { orders: number; agents: number; pages: number };
 }
 
 /**
@@ -120,7 +123,7 @@ export class MatchingEngine {
   private oANext = new Int32Array(0);
   private oClient: (string | null)[] = [];
   private freeHead = NIL;
-  private readonly idToSlot = new IdMap(POOL_INITIAL_ORDERS * 2);
+  private readonly idToSlot: IdMap;
 
   // ---- price levels: page directory (by price >>> PB), page pool (level = page << PB | price & PMASK) ----
   private readonly dir: Int32Array;
@@ -143,7 +146,7 @@ export class MatchingEngine {
   private askLevels = 0;
 
   // ---- agents with orders (or order attempts) here, by local slot ----
-  private readonly agentIdx = new IdMap(MARKET_AGENTS_INITIAL * 2);
+  private readonly agentIdx: IdMap;
   private laN = 0;
   private laAgent = new Int32Array(0);
   private laHead = new Int32Array(0);
@@ -155,8 +158,8 @@ export class MatchingEngine {
   private readonly laClient: (Map<string, number> | undefined)[] = [];
 
   // ---- GTD heap ----
-  private hExp = new Float64Array(64);
-  private hId = new Float64Array(64);
+  private hExp = new Float64Array(0);
+  private hId = new Float64Array(0);
   private hSize = 0;
 
   // ---- taker scratch (one command at a time) ----
@@ -184,12 +187,19 @@ export class MatchingEngine {
     this.refPrice = config.initialPriceTicks;
     // levels 0 and maxPrice + 1 are the sentinels "no bid" / "no ask" (never non-empty)
     const pages = ((this.maxPrice + 1) >>> PB) + 1;
-    this.dir = new Int32Array(pages).fill(NIL);
-    this.pageBits = new Int32Array((pages + 31) >>> 5);
+    const words = (pages + 31) >>> 5;
+    const c = new Carve({ i32: pages + words });
+    this.dir = c.i32(pages, undefined, NIL);
+    this.pageBits = c.i32(words);
     this.bestAsk = this.maxPrice + 1;
-    this.growPages(1);
-    this.growAgents(MARKET_AGENTS_INITIAL);
-    this.grow(Math.min(POOL_INITIAL_ORDERS, config.bookOrdersMax));
+    const want = opts.capacity;
+    const orders = Math.min(Math.max(POOL_INITIAL_ORDERS, want?.orders ?? 0), config.bookOrdersMax);
+    const agents = Math.max(MARKET_AGENTS_INITIAL, want?.agents ?? 0);
+    this.idToSlot = new IdMap(orders * 2); // the tables' load stays at most 50%
+    this.agentIdx = new IdMap(agents * 2);
+    this.growPages(Math.max(1, want?.pages ?? 0));
+    this.growAgents(agents);
+    this.grow(orders);
   }
 
   // =====================================================================================================
@@ -1024,25 +1034,15 @@ export class MatchingEngine {
   }
 
   private growPages(n: number): void {
+    // one buffer: per page slot LEVEL_PAGE_SIZE x (lots, head, tail), PWORDS bit words, the level count, a free-list entry
     const levels = n << PB;
-    const lHead = new Int32Array(levels).fill(NIL);
-    lHead.set(this.lHead);
-    const lTail = new Int32Array(levels).fill(NIL);
-    lTail.set(this.lTail);
-    const lLots = new Float64Array(levels);
-    lLots.set(this.lLots);
-    const lBits = new Int32Array(n * PWORDS);
-    lBits.set(this.lBits);
-    const pLevels = new Int32Array(n);
-    pLevels.set(this.pLevels);
-    const pFree = new Int32Array(n);
-    pFree.set(this.pFree);
-    this.lHead = lHead;
-    this.lTail = lTail;
-    this.lLots = lLots;
-    this.lBits = lBits;
-    this.pLevels = pLevels;
-    this.pFree = pFree;
+    const c = new Carve({ f64: levels, i32: 2 * levels + n * PWORDS + 2 * n });
+    this.lLots = c.f64(levels, this.lLots);
+    this.lHead = c.i32(levels, this.lHead, NIL);
+    this.lTail = c.i32(levels, this.lTail, NIL);
+    this.lBits = c.i32(n * PWORDS, this.lBits);
+    this.pLevels = c.i32(n, this.pLevels);
+    this.pFree = c.i32(n, this.pFree);
     this.pCap = n;
   }
 
@@ -1148,17 +1148,13 @@ export class MatchingEngine {
   }
 
   private growAgents(n: number): void {
-    const i32 = (x: Int32Array) => {
-      const y = new Int32Array(n);
-      y.set(x);
-      return y;
-    };
-    this.laAgent = i32(this.laAgent);
-    this.laHead = i32(this.laHead);
-    this.laTail = i32(this.laTail);
-    this.laCount = i32(this.laCount);
-    this.laCr = i32(this.laCr);
-    this.laBa = i32(this.laBa);
+    const c = new Carve({ i32: 6 * n });
+    this.laAgent = c.i32(n, this.laAgent);
+    this.laHead = c.i32(n, this.laHead);
+    this.laTail = c.i32(n, this.laTail);
+    this.laCount = c.i32(n, this.laCount);
+    this.laCr = c.i32(n, this.laCr);
+    this.laBa = c.i32(n, this.laBa);
   }
 
   private linkAgent(s: number): void {
@@ -1184,35 +1180,22 @@ export class MatchingEngine {
   private grow(n: number): void {
     const cap = Math.min(Math.max(n, 1), this.config.bookOrdersMax);
     if (cap <= this.cap) throw new Error('order pool exhausted (bookOrdersMax is checked before resting)');
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i32 = (a: Int32Array) => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array) => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.oId = f64(this.oId);
-    this.oAg = i32(this.oAg);
-    this.oSide = u8(this.oSide);
-    this.oStp = u8(this.oStp);
-    this.oPost = u8(this.oPost);
-    this.oPrice = i32(this.oPrice);
-    this.oLots = f64(this.oLots);
-    this.oReserve = f64(this.oReserve);
-    this.oExpiry = f64(this.oExpiry);
-    this.oPrio = f64(this.oPrio);
-    this.oPrev = i32(this.oPrev);
-    this.oNext = i32(this.oNext);
-    this.oAPrev = i32(this.oAPrev);
-    this.oANext = i32(this.oANext);
+    // the pool's columns in one buffer (8-byte columns first, then 4-byte, then 1-byte: all aligned)
+    const c = new Carve({ f64: 5 * cap, i32: 6 * cap, u8: 3 * cap });
+    this.oId = c.f64(cap, this.oId);
+    this.oLots = c.f64(cap, this.oLots);
+    this.oReserve = c.f64(cap, this.oReserve);
+    this.oExpiry = c.f64(cap, this.oExpiry);
+    this.oPrio = c.f64(cap, this.oPrio);
+    this.oAg = c.i32(cap, this.oAg);
+    this.oPrice = c.i32(cap, this.oPrice);
+    this.oPrev = c.i32(cap, this.oPrev);
+    this.oNext = c.i32(cap, this.oNext);
+    this.oAPrev = c.i32(cap, this.oAPrev);
+    this.oANext = c.i32(cap, this.oANext);
+    this.oSide = c.u8(cap, this.oSide);
+    this.oStp = c.u8(cap, this.oStp);
+    this.oPost = c.u8(cap, this.oPost);
     for (let s = this.cap; s < cap; s++) this.oClient.push(null);
     // new slots go on the free list in ascending order
     for (let s = cap - 1; s >= this.cap; s--) {
@@ -1239,13 +1222,11 @@ export class MatchingEngine {
     // bounded by about twice the open GTD orders
     if (this.hSize === this.hExp.length) {
       this.heapCompact();
-      if (this.hSize * 2 > this.hExp.length) {
-        const e = new Float64Array(this.hExp.length * 2);
-        e.set(this.hExp);
-        this.hExp = e;
-        const d = new Float64Array(this.hExp.length);
-        d.set(this.hId);
-        this.hId = d;
+      if (this.hSize * 2 > this.hExp.length || this.hExp.length === 0) {
+        const n = Math.max(64, this.hExp.length * 2);
+        const c = new Carve({ f64: 2 * n });
+        this.hExp = c.f64(n, this.hExp);
+        this.hId = c.f64(n, this.hId);
       }
     }
     let i = this.hSize++;
@@ -1345,7 +1326,15 @@ export class MatchingEngine {
   static restore(snap: EngineSnapshot, opts: EngineOptions = {}): MatchingEngine {
     if (snap.version !== 1) throw new Error(`unknown snapshot version ${snap.version}`);
     const balances = opts.balances ?? BalanceView.restore(snap.balances);
-    const e = new MatchingEngine(snap.config, { balances, sink: opts.sink });
+    // sized once for what the snapshot holds (no doubling on the way, no garbage: at 10,000 markets it adds up)
+    const agents = new Set<number>();
+    const pages = new Set<number>();
+    for (const o of snap.orders) {
+      agents.add(o.agent);
+      pages.add(o.price >>> PB);
+    }
+    const capacity = { orders: snap.orders.length, agents: agents.size, pages: pages.size };
+    const e = new MatchingEngine(snap.config, { balances, sink: opts.sink, capacity });
     e.ownsBalances = opts.balances === undefined;
     e.mstate = STATE_NAMES.indexOf(snap.state);
     e.seq = snap.seq;
@@ -1353,13 +1342,6 @@ export class MatchingEngine {
     e.lastOrderId = snap.lastOrderId;
     e.refPrice = snap.refPrice;
     const byPrio = [...snap.orders].sort((a, b) => a.prio - b.prio);
-    const n = Math.min(byPrio.length, snap.config.bookOrdersMax);
-    if (n > e.cap) {
-      let cap = e.cap;
-      while (cap < n) cap *= 2;
-      e.grow(cap);
-    }
-    e.idToSlot.reserve(n);
     for (const o of byPrio) e.restoreOrder(o);
     e.nextPrio = snap.nextPrio;
     return e;
@@ -1425,12 +1407,20 @@ export class MatchingEngine {
     return h.digest();
   }
 
-  /** The digest of the book alone (stateHash without the balances): cost grows with the orders only. */
+  /**
+   * The digest of the book alone (stateHash without the balances; state hash v2's book part): cost grows with
+   * the orders only, and nothing when the book has not changed since the last call (every change of the book
+   * emits an event, so the event sequence says whether it has).
+   */
   bookHash(): string {
+    if (this.bookHashSeq === this.seq) return this.bookHashValue;
     const h = new StateHasher();
     this.hashBook(h);
-    return h.digest();
+    this.bookHashSeq = this.seq;
+    return (this.bookHashValue = h.digest());
   }
+  private bookHashSeq = -1;
+  private bookHashValue = '';
 
   /** Checks every structural and accounting invariant; throws on the first broken one (a bug). */
   assertInvariants(): void {
@@ -1585,39 +1575,52 @@ export class MatchingEngine {
 
   /** Bytes held by this market's typed arrays (order pool, id index, price pages, agent slots, expiry heap). */
   get typedArrayBytes(): number {
-    const arrays = [
-      this.oId,
-      this.oAg,
-      this.oSide,
-      this.oStp,
-      this.oPost,
-      this.oPrice,
-      this.oLots,
-      this.oReserve,
-      this.oExpiry,
-      this.oPrio,
-      this.oPrev,
-      this.oNext,
-      this.oAPrev,
-      this.oANext,
-      this.dir,
-      this.pageBits,
-      this.pFree,
-      this.pLevels,
-      this.lHead,
-      this.lTail,
-      this.lLots,
-      this.lBits,
-      this.laAgent,
-      this.laHead,
-      this.laTail,
-      this.laCount,
-      this.laCr,
-      this.laBa,
-      this.hExp,
-      this.hId,
-    ];
-    return arrays.reduce((n, a) => n + a.byteLength, 0) + this.idToSlot.bytes + this.agentIdx.bytes;
+    const m = this.memoryBreakdown();
+    return m.pool + m.idIndex + m.directory + m.pages + m.agents + m.heap;
+  }
+
+  /**
+   * typedArrayBytes by part, and the capacities behind them: where a market's memory goes. `oClient` (one JS array
+   * slot per pool slot, plus the strings) is heap, not counted here.
+   */
+  memoryBreakdown(): {
+    pool: number;
+    poolSlots: number;
+    idIndex: number;
+    directory: number;
+    pages: number;
+    pageSlots: number;
+    agents: number;
+    agentSlots: number;
+    heap: number;
+  } {
+    const sum = (arrays: ArrayBufferView[]) => arrays.reduce((n, a) => n + a.byteLength, 0);
+    return {
+      pool: sum([
+        this.oId,
+        this.oAg,
+        this.oSide,
+        this.oStp,
+        this.oPost,
+        this.oPrice,
+        this.oLots,
+        this.oReserve,
+        this.oExpiry,
+        this.oPrio,
+        this.oPrev,
+        this.oNext,
+        this.oAPrev,
+        this.oANext,
+      ]),
+      poolSlots: this.cap,
+      idIndex: this.idToSlot.bytes,
+      directory: sum([this.dir, this.pageBits]),
+      pages: sum([this.pFree, this.pLevels, this.lHead, this.lTail, this.lLots, this.lBits]),
+      pageSlots: this.pCap,
+      agents: sum([this.laAgent, this.laHead, this.laTail, this.laCount, this.laCr, this.laBa]) + this.agentIdx.bytes,
+      agentSlots: this.laAgent.length,
+      heap: sum([this.hExp, this.hId]),
+    };
   }
 }
 

@@ -1,3 +1,5 @@
+import { Carve } from './carve';
+
 /**
  * Order id -> pool slot, as an open-addressing hash table in typed arrays (linear probing, backward-shift
  * deletion, so no tombstones build up under the constant insert/delete churn of a book).
@@ -20,8 +22,9 @@ export class IdMap {
     let cap = 16;
     while (cap < capacity) cap *= 2;
     this.mask = cap - 1;
-    this.keys = new Float64Array(cap);
-    this.vals = new Int32Array(cap);
+    const c = new Carve({ f64: cap, i32: cap });
+    this.keys = c.f64(cap);
+    this.vals = c.i32(cap);
     this.maxLoad = maxLoadPercent;
   }
 
@@ -110,8 +113,9 @@ export class IdMap {
     const ov = this.vals;
     const cap = (this.mask + 1) * 2;
     this.mask = cap - 1;
-    this.keys = new Float64Array(cap);
-    this.vals = new Int32Array(cap);
+    const c = new Carve({ f64: cap, i32: cap });
+    this.keys = c.f64(cap);
+    this.vals = c.i32(cap);
     this.size = 0;
     for (let i = 0; i < ok.length; i++) if (ok[i] !== 0) this.set(ok[i], ov[i]);
   }

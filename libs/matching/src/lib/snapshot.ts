@@ -123,12 +123,24 @@ export class StateHasher {
   }
 }
 
-export function hashSnapshot(s: EngineSnapshot): string {
-  const h = new StateHasher();
+function hashBookOf(h: StateHasher, s: Pick<EngineSnapshot, 'state' | 'refPrice' | 'lastOrderId' | 'nextPrio' | 'orders'>): void {
   h.head(s.state, s.refPrice, s.lastOrderId, s.nextPrio);
   for (const o of s.orders) {
     h.order(o.orderId, o.agent, o.side === 'buy', o.price, o.lots, o.expiresAt, STPS[o.stp], o.postOnly, o.clientOrderId, o.prio, o.reserved);
   }
+}
+
+/** stateHash() of the engine the snapshot restores to. */
+export function hashSnapshot(s: EngineSnapshot): string {
+  const h = new StateHasher();
+  hashBookOf(h, s);
   h.balances(s.balances);
+  return h.digest();
+}
+
+/** bookHash() of the engine the snapshot restores to (orders in canonical order, as snapshot() gives them). */
+export function bookHashOf(s: Pick<EngineSnapshot, 'state' | 'refPrice' | 'lastOrderId' | 'nextPrio' | 'orders'>): string {
+  const h = new StateHasher();
+  hashBookOf(h, s);
   return h.digest();
 }

@@ -1,6 +1,8 @@
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import { EngineHost } from './engine-host';
+import { testMarketRow } from './market-config';
+import { insertMarket } from './sql';
 
 const M = 'PL.1K/CREDIT';
 const AGENTS = ['agt_pipe0001', 'agt_pipe0002'];
@@ -18,12 +20,7 @@ describe('engine host pipeline (real Postgres)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('pipeline');
     expect((await defineAsset(db.pool, { code: 'PL.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
-    await db.pool.query(
-      `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
-       VALUES ($1, 'PL.1K', 1, 1, 1, 1000000, 1048576, 5000, 1000, 'cancel_taker', 100000, 1000000000, 0, 0)`,
-      [M],
-    );
+    expect(await insertMarket(db.pool, testMarketRow('PL.1K'))).toBe(true);
     await db.pool.query(`INSERT INTO agent (id, name) SELECT unnest($1::text[]), 'pipe'`, [AGENTS]);
     host = new EngineHost(db.pool);
     await host.load();

@@ -5,6 +5,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client, Pool } from 'pg';
 import { EngineHost } from './engine-host';
 import type { EngineHostOptions, HostCommand, HostResult } from './host-types';
+import { testMarketRow } from './market-config';
+import { insertMarket } from './sql';
 
 const M1 = 'SA.1K/CREDIT';
 const M2 = 'SB.1K/CREDIT';
@@ -92,12 +94,7 @@ describe('engine snapshots (real Postgres)', () => {
     for (const code of ['SA.1K', 'SB.1K'])
       expect((await defineAsset(p1, { code, scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).ok).toBe(true);
     const market = (id: string, base: string, fees: [number, number]) =>
-      p1.query(
-        `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                             initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
-         VALUES ($1, $2, 1, 1, 1, 1000000, 1048576, 5000, 1000, 'cancel_taker', 100000, 1000000000, $3, $4)`,
-        [id, base, fees[0], fees[1]],
-      );
+      insertMarket(p1, testMarketRow(base, { id, maker_fee_bps: fees[0], taker_fee_bps: fees[1] }));
     await market(M1, 'SA.1K', [10, 20]);
     await market(M2, 'SB.1K', [0, 0]);
     await p1.query(`INSERT INTO agent (id, name) SELECT unnest($1::text[]), 'snap'`, [[...AGENTS, GTD_AGENT]]);

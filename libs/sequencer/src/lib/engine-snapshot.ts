@@ -7,6 +7,7 @@ import {
   type MarketConfig,
   type MatchingEngine,
   type SnapshotOrder,
+  type SparseBalancesSnapshot,
   STP_MODES,
 } from '@ate/matching';
 import { promisify } from 'node:util';
@@ -21,10 +22,16 @@ import type { BudgetsSnapshot } from './budgets';
  * would only cost Postgres a parse and a binary encoding on every write (and a bigger value); gzip runs on the
  * libuv thread pool, off the event loop, and shrinks the columnar document below to ~10 bytes per resting order.
  * The column is STORAGE EXTERNAL (no second, pointless compression by TOAST).
+ *
+ * Format 2 (written now) holds the balances sparse: the known agents, then one entry per non-zero balance
+ * (agent, asset index, total, reserved), so its size and the time to take it grow with what is held. Format 1
+ * (before 2026-12-02) held them dense, a column per asset over every known agent; it is still read.
  */
 
-/** The format written now; restore refuses any other. */
-export const SNAPSHOT_FORMAT = 1;
+/** The format written now. */
+export const SNAPSHOT_FORMAT = 2;
+/** The formats restore reads. */
+export const SNAPSHOT_FORMATS_READ = [1, 2];
 
 /** What a snapshot holds, captured synchronously between two batches (plain copies: later batches never touch them). */
 export interface HostState {
@@ -32,8 +39,8 @@ export interface HostState {
   seq: number;
   lastTs: number;
   lastOrderId: number;
-  /** the shared balance view */
-  balances: BalancesSnapshot;
+  /** the shared balance view, sparse */
+  balances: SparseBalancesSnapshot;
   /** each market's engine (its `balances` field is the shared copy above) */
   markets: { id: string; engine: EngineSnapshot }[];
   /** fills so far of open orders (the host's `orders` map) */
@@ -71,10 +78,13 @@ interface Doc {
   lastOrderId: number;
   assets: string[];
   supply: number[];
-  /** known agents, and per asset (in `assets` order) their totals and reservations */
-  agents: number[];
-  total: number[][];
-  reserved: number[][];
+  /** format 1: known agents, and per asset (in `assets` order) their totals and reservations */
+  agents?: number[];
+  total?: number[][];
+  reserved?: number[][];
+  /** format 2: known agents ascending, and the non-zero balances (asset: index in `assets`) */
+  known?: number[];
+  cells?: SparseBalancesSnapshot['cells'];
   markets: DocMarket[];
   /** budgets.ts; absent in snapshots written before it (restored as empty) */
   budgets?: BudgetsSnapshot;
@@ -85,7 +95,7 @@ export interface DecodedSnapshot {
   seq: number;
   lastTs: number;
   lastOrderId: number;
-  balances: BalancesSnapshot;
+  balances: SparseBalancesSnapshot;
   /** each market's engine state, and the host's fills of its open orders */
   markets: {
     id: string;
@@ -93,13 +103,6 @@ export interface DecodedSnapshot {
     fills: { orderId: number; agent: number; filled: number; notional: number }[];
   }[];
   budgets?: BudgetsSnapshot;
-}
-
-/** Each market's state hash (the engine's stateHash(), book and balances, in the layout of the captured view). */
-export function stateHashes(s: HostState): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of s.markets) out[m.id] = hashSnapshot({ ...m.engine, balances: s.balances });
-  return out;
 }
 
 const gzipAsync = promisify(gzip);
@@ -114,9 +117,8 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
     lastOrderId: s.lastOrderId,
     assets: b.assets,
     supply: b.supply,
-    agents: b.agents.map((r) => r.agent),
-    total: b.assets.map((_, i) => b.agents.map((r) => r.total[i] as number)),
-    reserved: b.assets.map((_, i) => b.agents.map((r) => r.reserved[i] as number)),
+    known: b.known,
+    cells: b.cells,
     markets: s.markets.map(({ id, engine: e }) => {
       const orders = [...e.orders].sort((x, y) => x.prio - y.prio);
       const m: DocMarket = {
@@ -173,7 +175,8 @@ const ints = (a: unknown, n: number): a is number[] => Array.isArray(a) && a.len
 
 /** Decodes and checks the shape of a stored snapshot (throws on anything malformed). */
 export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
-  if (format !== SNAPSHOT_FORMAT) throw new Error(`snapshot format ${format} is not supported (this build reads ${SNAPSHOT_FORMAT})`);
+  if (!SNAPSHOT_FORMATS_READ.includes(format))
+    throw new Error(`snapshot format ${format} is not supported (this build reads ${SNAPSHOT_FORMATS_READ.join(', ')})`);
   const doc = JSON.parse(gunzipSync(data).toString('utf8')) as Doc;
   const bad = (what: string): never => {
     throw new Error(`malformed snapshot: ${what}`);
@@ -182,22 +185,7 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
   if (!int(doc.seq) || !int(doc.lastTs) || !int(doc.lastOrderId)) bad('header');
   const na = Array.isArray(doc.assets) ? doc.assets.length : bad('assets');
   if (!doc.assets.every((a) => typeof a === 'string') || !ints(doc.supply, na)) bad('assets');
-  const nAgents = Array.isArray(doc.agents) ? doc.agents.length : bad('agents');
-  if (
-    !ints(doc.agents, nAgents) ||
-    !Array.isArray(doc.total) ||
-    !Array.isArray(doc.reserved) ||
-    doc.total.length !== na ||
-    doc.reserved.length !== na
-  )
-    bad('agents');
-  for (let i = 0; i < na; i++) if (!ints(doc.total[i], nAgents) || !ints(doc.reserved[i], nAgents)) bad('balances');
-  const balances: BalancesSnapshot = {
-    assets: doc.assets,
-    agentsMax: 0, // the host's view decides
-    supply: doc.supply,
-    agents: doc.agents.map((agent, k) => ({ agent, total: doc.total.map((t) => t[k] as number), reserved: doc.reserved.map((r) => r[k] as number) })),
-  };
+  const balances = format === 1 ? denseBalancesOf(doc, na, bad) : sparseBalancesOf(doc, na, bad);
   if (!Array.isArray(doc.markets)) bad('markets');
   const markets = doc.markets.map((m) => {
     if (typeof m.id !== 'string' || !['open', 'cancel_only', 'halted'].includes(m.state)) bad('market');
@@ -252,21 +240,60 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
   return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets, ...(doc.budgets ? { budgets: doc.budgets } : {}) };
 }
 
+/** Format 1's dense balance columns, checked, as the sparse form (zero balances dropped). */
+function denseBalancesOf(doc: Doc, na: number, bad: (what: string) => never): SparseBalancesSnapshot {
+  const { agents, total, reserved } = doc;
+  const nAgents = Array.isArray(agents) ? agents.length : bad('agents');
+  if (!ints(agents, nAgents) || !Array.isArray(total) || !Array.isArray(reserved) || total.length !== na || reserved.length !== na) bad('agents');
+  for (let i = 0; i < na; i++) if (!ints(total[i], nAgents) || !ints(reserved[i], nAgents)) bad('balances');
+  const known = [...(agents as number[])].sort((x, y) => x - y);
+  const cells: SparseBalancesSnapshot['cells'] = { agent: [], asset: [], total: [], reserved: [] };
+  (agents as number[]).forEach((agent, k) => {
+    for (let i = 0; i < na; i++) {
+      const t = (total as number[][])[i]![k] as number;
+      const r = (reserved as number[][])[i]![k] as number;
+      if (t === 0 && r === 0) continue;
+      cells.agent.push(agent);
+      cells.asset.push(i);
+      cells.total.push(t);
+      cells.reserved.push(r);
+    }
+  });
+  return { assets: doc.assets, agentsMax: 0, supply: doc.supply, known, cells };
+}
+
+/** Format 2's sparse balances, checked. */
+function sparseBalancesOf(doc: Doc, na: number, bad: (what: string) => never): SparseBalancesSnapshot {
+  const { known } = doc;
+  if (!Array.isArray(known) || !ints(known, known.length)) bad('known agents');
+  const cells = doc.cells ?? bad('balances');
+  const n = Array.isArray(cells.agent) ? cells.agent.length : bad('balances');
+  if (!ints(cells.agent, n) || !ints(cells.asset, n) || !ints(cells.total, n) || !ints(cells.reserved, n)) bad('balances');
+  if (!cells.asset.every((i) => i >= 0 && i < na)) bad('balance asset');
+  return { assets: doc.assets, agentsMax: 0, supply: doc.supply, known: known as number[], cells };
+}
+
 /**
  * Writes a snapshot's balances into a fresh view whose assets may be more than the snapshot's (an asset defined
  * since): the snapshot's assets are matched by name, the others stay zero.
  */
-export function restoreBalancesInto(view: BalanceView, b: BalancesSnapshot): void {
+export function restoreBalancesInto(view: BalanceView, b: SparseBalancesSnapshot): void {
   const idx = b.assets.map((a) => {
     if (!view.assets.includes(a)) throw new Error(`snapshot holds asset ${a}, which is not defined`);
     return view.assetIndex(a);
   });
   idx.forEach((to, i) => (view.supply[to] = b.supply[i] as number));
-  for (const row of b.agents) {
-    if (!Number.isInteger(row.agent) || row.agent < 0 || row.agent >= view.agentsMax)
-      throw new Error(`snapshot agent ${row.agent} is beyond this node's agents`);
-    view.registerAgent(row.agent);
-    idx.forEach((to, i) => view.setBalance(row.agent, to, row.total[i] as number, row.reserved[i] as number));
+  const inRange = (agent: number) => Number.isInteger(agent) && agent >= 0 && agent < view.agentsMax;
+  for (const agent of b.known) {
+    if (!inRange(agent)) throw new Error(`snapshot agent ${agent} is beyond this node's agents`);
+    view.registerAgent(agent);
+  }
+  const c = b.cells;
+  view.reserveCells(view.cells + c.agent.length, b.known.length);
+  for (let k = 0; k < c.agent.length; k++) {
+    const agent = c.agent[k] as number;
+    if (!view.isKnown(agent)) throw new Error(`snapshot holds a balance of agent ${agent}, which it does not know`);
+    view.setBalance(agent, idx[c.asset[k] as number] as number, c.total[k] as number, c.reserved[k] as number);
   }
 }
 
@@ -287,7 +314,7 @@ export function projectBalances(view: BalanceView, assets: readonly string[]): B
 }
 
 /**
- * The engine's state hash as a balance view over `assets` would give it. The hash covers every asset of the view
+ * The engine's v1 state hash (state-hash.ts) as a balance view over `assets` would give it. The hash covers every asset of the view
  * (an asset with nothing in it still counts), so a hash recorded before an asset was defined is only comparable
  * in the layout of that time.
  */

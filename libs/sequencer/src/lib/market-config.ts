@@ -20,6 +20,33 @@ export interface MarketRow {
   fee_rounding: FeeRounding;
 }
 
+/** What a new market's row holds (validated by the caller): `fee_rounding` defaults to the table's ('up'). */
+export type NewMarketRow = Omit<MarketRow, 'fee_rounding'> & { fee_rounding?: FeeRounding };
+
+/**
+ * For tests and benchmarks: the row of a market of `base` against CREDIT (id `BASE/CREDIT`) with everyday rules
+ * (tick 1, lot 1, 1 to 1,000,000 lots, prices up to 2^20 ticks from 1000, a 50% band, no fees), and `o` on top.
+ */
+export function testMarketRow(base: string, o: Partial<NewMarketRow> = {}): NewMarketRow {
+  return {
+    id: `${base}/CREDIT`,
+    base_asset: base,
+    tick_size: '1',
+    lot_size: '1',
+    min_order_lots: 1,
+    max_order_lots: 1_000_000,
+    max_price_ticks: 1_048_576,
+    price_band_bps: 5000,
+    initial_price_ticks: 1000,
+    default_stp: 'cancel_taker',
+    orders_per_agent_max: 100_000,
+    max_spend_credits: '1000000000',
+    maker_fee_bps: 0,
+    taker_fee_bps: 0,
+    ...o,
+  };
+}
+
 /** Resting orders one book may hold (every market alike: not a per-market setting). */
 export const BOOK_ORDERS_MAX = 1 << 20;
 

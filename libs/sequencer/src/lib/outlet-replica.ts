@@ -1,4 +1,4 @@
-import type { HostCommand } from './host-types';
+import type { HostCommand, HostMarket } from './host-types';
 import type { CommittedBatch, CommittedEvent } from './outlet';
 
 /** Test helpers of the event outlet: a subscriber that rebuilds state from events, and random host commands. */
@@ -45,6 +45,39 @@ export class OutletReplica {
     const sorted = (m: Map<number, number> | undefined, dir: number) => [...(m ?? new Map<number, number>())].sort((x, y) => dir * (x[0] - y[0]));
     return { bids: sorted(b?.buy, -1), asks: sorted(b?.sell, 1) };
   }
+
+  /**
+   * Where this replica and a host's state disagree (each book's levels and event seq; each agent's balance of each
+   * asset): one line per difference, none when the events rebuilt the host exactly.
+   */
+  differences(host: ReplicaSource, world: { markets: readonly string[]; agents: readonly string[]; assets: readonly string[] }): string[] {
+    const out: string[] = [];
+    const show = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x));
+    for (const id of world.markets) {
+      const e = host.market(id)?.engine;
+      if (!e) {
+        out.push(`market ${id}: not on the host`);
+        continue;
+      }
+      const [mine, theirs] = [this.levels(id), e.depth(100_000)];
+      if (show(mine) !== show(theirs)) out.push(`market ${id}: levels ${show(mine)} != ${show(theirs)}`);
+      const seq = this.books.get(id)?.seq ?? 0;
+      if (seq !== e.sequence) out.push(`market ${id}: event seq ${seq} != ${e.sequence}`);
+    }
+    for (const agentId of world.agents)
+      for (const asset of world.assets) {
+        const [mine, theirs] = [this.balances.get(`${agentId} ${asset}`), host.holdings(agentId, asset)];
+        // an agent the events never named holds nothing on the host either
+        if (show(mine ?? { total: 0n, reserved: 0n }) !== show(theirs)) out.push(`${agentId} ${asset}: ${show(mine)} != ${show(theirs)}`);
+      }
+    return out;
+  }
+}
+
+/** What `differences` reads of a host (an EngineHost, or one recovered from the database). */
+export interface ReplicaSource {
+  market(id: string): Pick<HostMarket, 'engine'> | undefined;
+  holdings(agentId: string, asset: string): { total: bigint; reserved: bigint };
 }
 
 /** One random command of a random agent (orders near the reference price 1000 so they trade). */

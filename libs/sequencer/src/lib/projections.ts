@@ -83,6 +83,19 @@ function statusAfter(resting: boolean, reason: string | null, expired: boolean, 
   return before === 'open' ? 'closed' : before;
 }
 
+/**
+ * A market order by spend buys (or sells) whole lots, so it stops with less than a lot's price of its spend left:
+ * the engine then cancels "the rest" as unfilled, but the order used all it could. It is filled (`closed`) when it
+ * filled something and what is left of its spend is less than one lot at the best price now on the other side; it
+ * stays `canceled` (MATCHING_CANCEL_UNFILLED) when that side is empty or could still give it a lot.
+ */
+function spendUsedUp(m: HostMarket, o: PlaceOrder, reason: string, filledLots: number, notional: number): boolean {
+  if (o.type !== 'market' || o.spend === undefined || reason !== 'MATCHING_CANCEL_UNFILLED' || filledLots === 0) return false;
+  const { bids, asks } = m.engine.depth(1);
+  const best = (o.side === 'buy' ? asks : bids)[0];
+  return best !== undefined && o.spend - notional < best[0] * m.config.tickSize;
+}
+
 export class BatchProjections {
   readonly orders = new Map<number, OrderRecord>();
   readonly trades: TradeRecord[] = [];
@@ -107,7 +120,8 @@ export class BatchProjections {
         notional += e.notional;
       }
     }
-    const ended = events.find((e) => (e.kind === 'cancelled' || e.kind === 'expired') && e.orderId === orderId);
+    let ended = events.find((e) => (e.kind === 'cancelled' || e.kind === 'expired') && e.orderId === orderId);
+    if (ended?.kind === 'cancelled' && spendUsedUp(m, o, ended.reason, filled, notional)) ended = undefined;
     const status: OrderStatus = code ? 'rejected' : resting ? 'open' : ended ? (ended.kind === 'expired' ? 'expired' : 'canceled') : 'closed';
     const at = new Date(ts);
     const row: OrderRecord = {

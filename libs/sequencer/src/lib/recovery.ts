@@ -10,6 +10,7 @@ import type { EngineHostOptions, LoadResult } from './host-types';
 import { MarketSettings, marketSettingsOf } from './market-config';
 import type { CommittedCommand } from './outlet';
 import * as SQL from './sql';
+import { HeldAt, parseV2, v2Mismatch } from './state-hash';
 
 /**
  * Recovery: rebuild the host's state from the newest snapshot that verifies plus the commands logged after it,
@@ -112,10 +113,19 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
       for (const f of sm.fills)
         core.fills.set(f.orderId, { marketId: m.id, agentId: directory.idOf(f.agent), filled: f.filled, notional: f.notional });
     }
-    // every book and the shared balances are what they were when the snapshot was taken (hashed in that view)
+    // every book and the shared balances are what they were when the snapshot was taken (a v1 hash: in that view)
+    const held = new HeldAt(core.balances);
     for (const sm of s.markets) {
-      const got = stateHashIn((core.markets.get(sm.id) as { engine: MatchingEngine }).engine, core.balances, s.balances.assets);
-      if (got !== hashes[sm.id]) throw new Error(`market ${sm.id} restores to state hash ${got}, the snapshot says ${hashes[sm.id]}`);
+      const engine = (core.markets.get(sm.id) as { engine: MatchingEngine }).engine;
+      const want = hashes[sm.id] as string;
+      const v2 = parseV2(want);
+      if (v2) {
+        const diff = v2Mismatch(engine, held.get(seq), v2);
+        if (diff) throw new Error(`market ${sm.id} does not restore to the snapshot's state hash: ${diff}`);
+      } else {
+        const got = stateHashIn(engine, core.balances, s.balances.assets);
+        if (got !== want) throw new Error(`market ${sm.id} restores to state hash ${got}, the snapshot says ${want}`);
+      }
       if (sm.engine.lastOrderId > s.lastOrderId)
         throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
     }
@@ -133,6 +143,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
 class Replay {
   verified = 0;
   readonly emitted: CommittedCommand[] = [];
+  private readonly held: HeldAt;
 
   constructor(
     private readonly pool: Pool,
@@ -141,7 +152,9 @@ class Replay {
     private readonly checkpoints: Map<number, Checkpoint[]>,
     private readonly assets: Asset[],
     private readonly emitAfter: number | undefined,
-  ) {}
+  ) {
+    this.held = new HeldAt(core.balances);
+  }
 
   async run(from: number): Promise<number> {
     if (from > 0) this.verify(from);
@@ -183,7 +196,12 @@ class Replay {
 
   private verify(at: number): void {
     for (const cp of this.checkpoints.get(at) ?? []) {
-      if (!this.matches(cp)) {
+      const v2 = parseV2(cp.hash);
+      if (v2) {
+        const e = this.core.markets.get(cp.marketId)?.engine;
+        const diff = e ? v2Mismatch(e, this.held.get(at), v2) : 'the market is not in the market table';
+        if (diff) throw new RecoveryError(`recovery diverged: market ${cp.marketId} after command ${at}: ${diff}`);
+      } else if (!this.matches(cp)) {
         const got = this.core.markets.get(cp.marketId)?.engine.stateHash();
         throw new RecoveryError(`recovery diverged: market ${cp.marketId} hashes to ${got} after command ${at}, the checkpoint says ${cp.hash}`);
       }
@@ -192,7 +210,7 @@ class Replay {
   }
 
   /**
-   * Whether the market's state hashes to the checkpoint. The hash covers every asset of the balance view, also
+   * Whether the market's state hashes to a v1 checkpoint. The hash covers every asset of the balance view, also
    * one with nothing in it, so a checkpoint written before an asset was defined matches only the view without it:
    * such an asset is still empty at that point; the layouts without the empty assets defined after the checkpoint,
    * then without every empty asset, are tried too.

@@ -9,6 +9,8 @@ import { RedisEngineClient } from './redis-engine-client';
 import { RedisEngineServer } from './redis-engine-server';
 import { engineRedisKeys } from './redis-keys';
 import { decodeWire, encodeWire, WireCommand } from './wire';
+import { testMarketRow } from './market-config';
+import { insertMarket } from './sql';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const M = 'TT.1K/CREDIT';
@@ -43,12 +45,7 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     redis = new Redis(REDIS_URL);
     const def = await defineAsset(db.pool, { code: 'TT.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
     expect(def.ok).toBe(true);
-    await db.pool.query(
-      `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
-                           initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits)
-       VALUES ($1, 'TT.1K', 1, 1, 1, 1000000, 1048576, 5000, 1000, 'cancel_taker', 100000, 1000000000)`,
-      [M],
-    );
+    expect(await insertMarket(db.pool, testMarketRow('TT.1K'))).toBe(true);
     await db.pool.query(`INSERT INTO agent (id, name) VALUES ($1, 'a'), ($2, 'b')`, [A, B]);
     host = new EngineHost(db.pool, undefined, (size) => {
       batches.push(size);

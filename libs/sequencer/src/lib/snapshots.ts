@@ -1,25 +1,22 @@
 import type { Pool } from 'pg';
 import type { EngineCore } from './core';
-import { encodeSnapshot, HostState, SNAPSHOT_FORMAT, stateHashes } from './engine-snapshot';
+import { encodeSnapshot, HostState, SNAPSHOT_FORMAT } from './engine-snapshot';
 import type { EngineHostOptions } from './host-types';
 import { SNAPSHOTS_KEPT } from './recovery';
 import { writeSnapshotRow } from './sql';
+import { capturedHashes } from './state-hash';
 
 /**
  * Commands between two snapshots of the whole state (engine_snapshot). Recovery restores the newest snapshot that
  * verifies and replays only the commands after it. Taking one copies the state between two batches (O(resting
- * orders + agents), synchronous); encoding and writing it happen after that batch commits, off its path.
+ * orders + balances held), synchronous); encoding and writing it happen after that batch commits, off its path.
  */
 export const SNAPSHOT_EVERY_COMMANDS = 100_000;
 
 /** A copy of the whole state (between two batches): what a snapshot holds. */
 export function captureState(core: EngineCore): HostState {
-  const balances = core.balances.snapshot();
-  const markets = [...core.markets.values()].map((m) => {
-    const engine = m.engine.snapshot();
-    engine.balances = balances; // every engine's copy of the shared view is the same
-    return { id: m.id, engine };
-  });
+  const balances = core.balances.snapshotSparse(); // O(balances held), once for all markets
+  const markets = [...core.markets.values()].map((m) => ({ id: m.id, engine: m.engine.snapshot({ balances: false }) }));
   const fills = new Map<number, { filled: number; notional: number }>();
   for (const [id, o] of core.fills) fills.set(id, { filled: o.filled, notional: o.notional });
   const budgets = core.budgets.agents.size + core.budgets.principals.size > 0 ? core.budgets.snapshot() : undefined;
@@ -99,7 +96,7 @@ export class Snapshots {
   private async write(s: HostState): Promise<void> {
     await new Promise((r) => setImmediate(r)); // the batch's callers are answered first
     const t0 = performance.now();
-    const hashes = stateHashes(s);
+    const hashes = capturedHashes(s);
     const data = await encodeSnapshot(s);
     const client = await this.pool.connect();
     try {

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { MarketRow } from './market-config';
+import type { MarketRow, NewMarketRow } from './market-config';
 import type { OrderColumns, TradeColumns } from './projections';
 
 /**
@@ -11,6 +11,41 @@ type Db = Pool | PoolClient;
 
 export async function selectMarkets(db: Db): Promise<MarketRow[]> {
   return (await db.query<MarketRow>('SELECT * FROM market ORDER BY id')).rows;
+}
+
+const MARKET_COLUMNS = [
+  'id',
+  'base_asset',
+  'tick_size',
+  'lot_size',
+  'min_order_lots',
+  'max_order_lots',
+  'max_price_ticks',
+  'price_band_bps',
+  'initial_price_ticks',
+  'default_stp',
+  'orders_per_agent_max',
+  'max_spend_credits',
+  'maker_fee_bps',
+  'taker_fee_bps',
+] as const satisfies readonly (keyof NewMarketRow)[];
+
+/**
+ * Inserts a market's row; false when a market exists for the asset (or with the id). `fee_rounding` is the
+ * table's default ('up') unless the row names it (tests of markets made before the setting name 'down').
+ */
+export async function insertMarket(db: Db, row: NewMarketRow): Promise<boolean> {
+  const cols: string[] = [...MARKET_COLUMNS];
+  const values: unknown[] = MARKET_COLUMNS.map((c) => row[c]);
+  if (row.fee_rounding !== undefined) {
+    cols.push('fee_rounding');
+    values.push(row.fee_rounding);
+  }
+  const r = await db.query(
+    `INSERT INTO market (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT DO NOTHING RETURNING id`,
+    values,
+  );
+  return r.rows.length > 0;
 }
 
 export async function selectAgents(db: Db): Promise<{ id: string; num: number }[]> {
