@@ -1,4 +1,4 @@
-import { AppError, CREDIT, CREDIT_SCALE, formatAmount, parseAmount } from '@ate/contracts';
+import { AppError, CREDIT, CREDIT_SCALE, formatAmount, marketIdOf, marketSymbolOf, parseAmount } from '@ate/contracts';
 import { BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
 import { z } from 'zod';
 
@@ -85,6 +85,8 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     if (b.markets.length === 0) invalid('markets', 'allows no market (to stop all trading, freeze the agent)');
     for (const m of b.markets) if (!(await ctx.hasMarket(m))) invalid('markets', `no such market ${m}`);
   }
+  // kept as the engine keys markets (BASE/CREDIT); shown as ids (BASE-CREDIT)
+  const markets = b.markets ? [...new Set(b.markets.map((m) => marketSymbolOf(m) as string))] : null;
   if (b.orderTypes && b.orderTypes.length === 0) invalid('orderTypes', 'allows no order type');
   let expiresAt: number | null = null;
   if (b.expiresAt !== undefined && b.expiresAt !== null) {
@@ -96,7 +98,7 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     caps,
     maxOrderNotional: b.maxOrderNotional ? credits('maxOrderNotional', b.maxOrderNotional) : null,
     maxPrice,
-    markets: b.markets ? [...new Set(b.markets)] : null,
+    markets,
     orderTypes: b.orderTypes ? [...new Set(b.orderTypes)] : null,
     expiresAt,
     ...(b.subAgents ? { subAgents: true } : {}),
@@ -116,7 +118,7 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
     if (c === undefined || c > v) return { field: `maxPrice.${asset}`, reason: `at most the parent's ${fmt(v)}` };
   }
   if (parent.markets && (!child.markets || child.markets.some((m) => !parent.markets?.includes(m))))
-    return { field: 'markets', reason: `only markets the parent may trade: ${parent.markets.join(', ')}` };
+    return { field: 'markets', reason: `only markets the parent may trade: ${parent.markets.map(marketIdOf).join(', ')}` };
   if (parent.orderTypes && (!child.orderTypes || child.orderTypes.some((t) => !parent.orderTypes?.includes(t))))
     return { field: 'orderTypes', reason: `only order types the parent may use: ${parent.orderTypes.join(', ')}` };
   if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
@@ -134,7 +136,7 @@ export function policyView(p: BudgetPolicy) {
     spendCaps: p.caps.map((c) => ({ windowSeconds: c.windowMs / 1000, limit: fmt(c.limit) })),
     maxOrderNotional: p.maxOrderNotional === null ? null : fmt(p.maxOrderNotional),
     maxPrice: Object.fromEntries(Object.entries(p.maxPrice).map(([a, v]) => [a, fmt(v)])),
-    markets: p.markets,
+    markets: p.markets ? p.markets.map(marketIdOf) : null,
     orderTypes: p.orderTypes,
     expiresAt: iso(p.expiresAt),
     subAgents: p.subAgents === true,

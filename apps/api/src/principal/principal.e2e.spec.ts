@@ -357,7 +357,12 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
         'BUDGET_PRICE_ABOVE_CEILING',
         { ceiling: '2.500', price: '2.501' },
       ],
-      ['another market', { market: M2, side: 'buy', type: 'limit', price: '1.000', quantity: '1' }, 'BUDGET_MARKET_NOT_ALLOWED', { allowed: [M] }],
+      [
+        'another market',
+        { market: M2, side: 'buy', type: 'limit', price: '1.000', quantity: '1' },
+        'BUDGET_MARKET_NOT_ALLOWED',
+        { allowed: ['BGT.1K-CREDIT'] },
+      ],
       ['a market order', { market: M, side: 'buy', type: 'market', spend: '1' }, 'BUDGET_ORDER_TYPE_NOT_ALLOWED', { allowed: ['limit'] }],
     ];
     for (const [name, order, code, details] of cases) {

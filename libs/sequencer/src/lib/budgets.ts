@@ -1,4 +1,4 @@
-import { CREDIT_SCALE, formatAmount, MatchingCommand, reject, Rejection } from '@ate/contracts';
+import { CREDIT_SCALE, formatAmount, marketIdOf, MatchingCommand, reject, Rejection } from '@ate/contracts';
 import type { BalanceView } from '@ate/matching';
 import type { HostMarket } from './host-types';
 import type { PostTradeContext, PreTradeContext } from './stages';
@@ -342,7 +342,8 @@ export class Budgets {
       spend = notional - r.perLot * r.lots;
       pricePerLot = c.price * tick;
     } else {
-      if (p.markets && !p.markets.includes(m.id)) return reject('BUDGET_MARKET_NOT_ALLOWED', { rule: 'markets', market: m.id, allowed: p.markets });
+      if (p.markets && !p.markets.includes(m.id))
+        return reject('BUDGET_MARKET_NOT_ALLOWED', { rule: 'markets', market: marketIdOf(m.id), allowed: p.markets.map(marketIdOf) });
       if (p.orderTypes && !p.orderTypes.includes(c.type))
         return reject('BUDGET_ORDER_TYPE_NOT_ALLOWED', { rule: 'orderTypes', type: c.type, allowed: p.orderTypes });
       side = c.side;
