@@ -3,8 +3,10 @@
 // {"ordersPerSec","p50Ms","p99Ms","errors","connections"}. Options: --seconds N (default 20), --connections C
 // (default 128), --agents A (default 16), --engine in-process|redis (default in-process: the single-node
 // default; redis: the api and a standalone engine process apart, over Redis at REDIS_URL or 127.0.0.1:6379,
-// with the api's rate limits and replay checks in Redis too). Uses TEST_DATABASE_URL / the machine's Postgres,
-// in a fresh database.
+// with the api's rate limits and replay checks in Redis too), --policy (every agent belongs to a principal that
+// sets it a budget policy: spend caps over an hour and a day, max notional, a price ceiling, allowed markets and
+// order types, none of which refuses the bench's orders, so every order pays the whole budget check). Uses
+// TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
   const connections = arg('connections', 128);
   const agentsN = arg('agents', 16);
   const mode = argText('engine') ?? 'in-process';
+  const withPolicy = process.argv.includes('--policy');
   if (mode !== 'in-process' && mode !== 'redis') throw new Error('--engine is in-process or redis');
   const db = await createTestDatabase('bench_e2e');
   const port = await freePort();
@@ -75,8 +78,23 @@ async function main(): Promise<void> {
     });
     const agents: { keyId: string; secret: string }[] = [];
     const agentIds: string[] = [];
+    const principal = withPolicy ? await admin.createPrincipal({ name: 'bench principal' }) : null;
+    const principalClient = principal
+      ? new AteClient({ baseUrl: url, ...(await admin.post<{ keyId: string; secret: string }>(`/v1/admin/principals/${principal.id}/keys`, {})) })
+      : null;
     for (let i = 0; i < agentsN; i++) {
-      const a = await admin.createAgent({ name: `bench-${i}` });
+      const a = await admin.createAgent({ name: `bench-${i}`, ...(principal ? { principalId: principal.id } : {}) });
+      if (principalClient)
+        await principalClient.put(`/v1/principal/agents/${a.id}/policy`, {
+          spendCaps: [
+            { windowSeconds: 3600, limit: '1000000000000' },
+            { windowSeconds: 86400, limit: '2000000000000' },
+          ],
+          maxOrderNotional: '1000000000',
+          maxPrice: { 'BENCH.1K': '1000' },
+          markets: ['BENCH.1K/CREDIT'],
+          orderTypes: ['limit', 'market'],
+        });
       agentIds.push(a.id);
       await admin.deposit({ id: `b-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '1000000000' });
       await admin.deposit({ id: `b-${i}-t`, agentId: a.id, asset: 'BENCH.1K', amount: '1000000000' });
@@ -111,6 +129,7 @@ async function main(): Promise<void> {
       ...r,
       ...counts.rows[0],
       engine: mode,
+      policy: withPolicy,
       cpuUsPerOrder,
       agents: agentsN,
       keys: agents.length,
@@ -124,6 +143,7 @@ async function main(): Promise<void> {
         p99Ms: Number(r.p99Ms.toFixed(2)),
         errors: r.errors,
         connections,
+        policy: withPolicy,
       }),
     );
   } finally {

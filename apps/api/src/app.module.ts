@@ -7,6 +7,7 @@ import { AdminModule } from './admin/admin.module';
 import { AuctionsModule } from './auctions/auctions.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
+import { PrincipalModule } from './principal/principal.module';
 import { AuthModule } from './auth/auth.module';
 import { AllErrorsFilter } from './common/error-filter';
 import { AppConfig } from './config/config';
@@ -44,6 +45,7 @@ export class AppModule {
         TradingModule,
         AdminModule,
         AuctionsModule,
+        PrincipalModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

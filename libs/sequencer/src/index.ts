@@ -9,6 +9,8 @@ export * from './lib/outlet';
 export * from './lib/directory';
 export { insertMarket } from './lib/sql';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
+export * from './lib/budgets';
+export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';
 export type { CommandHandler, HandlerTable, PlacementVerdict, PrepareContext } from './lib/handlers';
 export * from './lib/snapshots';
 export { RecoveryError, SNAPSHOTS_KEPT } from './lib/recovery';

@@ -232,6 +232,94 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/auctions/{auctionId}/results', a.raw('GET', `/v1/auctions/${id}/results`));
     });
 
+    it('principals, budgets and the kill switch', async () => {
+      const p = (await admin.post<Json>('/v1/admin/principals', { name: 'Contract principal' }))['id'] as string;
+      const pk = await check<Json>(
+        'POST /v1/admin/principals/{principalId}/keys',
+        admin.raw('POST', `/v1/admin/principals/${p}/keys`, { label: 'ops' }),
+      );
+      await check('POST /v1/admin/principals/{principalId}/keys', admin.raw('POST', '/v1/admin/principals/prn_nosuchprincipal/keys', {}));
+      const pc = new AteClient({ baseUrl: url, keyId: pk['keyId'], secret: pk['secret'] });
+      const dep = { id: 'c-p-seed', asset: 'CREDIT', amount: '1000' };
+      await check('POST /v1/admin/principals/{principalId}/deposits', admin.raw('POST', `/v1/admin/principals/${p}/deposits`, dep));
+      await check(
+        'POST /v1/admin/principals/{principalId}/withdrawals',
+        admin.raw('POST', `/v1/admin/principals/${p}/withdrawals`, { ...dep, id: 'c-p-out', amount: '1' }),
+      );
+      await check(
+        'POST /v1/admin/principals/{principalId}/withdrawals',
+        admin.raw('POST', `/v1/admin/principals/${p}/withdrawals`, { ...dep, id: 'c-p-out2', amount: '5000' }),
+      );
+      await check('GET /v1/principal/account', pc.raw('GET', '/v1/principal/account'));
+      const agent = await check<Json>('POST /v1/principal/agents', pc.raw('POST', '/v1/principal/agents', { name: 'c-bot' }));
+      const id = agent['id'] as string;
+      const ac = new AteClient({ baseUrl: url, ...(agent['apiKey'] as { keyId: string; secret: string }) });
+      await check('GET /v1/principal/agents', pc.raw('GET', '/v1/principal/agents'));
+      const k = await check<Json>('POST /v1/principal/agents/{agentId}/keys', pc.raw('POST', `/v1/principal/agents/${id}/keys`, { label: 'second' }));
+      await check('GET /v1/principal/agents/{agentId}/keys', pc.raw('GET', `/v1/principal/agents/${id}/keys`));
+      await check('DELETE /v1/principal/agents/{agentId}/keys/{keyId}', pc.raw('DELETE', `/v1/principal/agents/${id}/keys/${k['keyId']}`));
+      await check('DELETE /v1/principal/agents/{agentId}/keys/{keyId}', pc.raw('DELETE', `/v1/principal/agents/${id}/keys/${k['keyId']}`));
+      const t = { id: 'c-t-1', agentId: id, direction: 'to_agent', asset: 'CREDIT', amount: '100' };
+      await check('POST /v1/principal/transfers', pc.raw('POST', '/v1/principal/transfers', t));
+      await check(
+        'POST /v1/principal/transfers',
+        pc.raw('POST', '/v1/principal/transfers', { ...t, id: 'c-t-2', direction: 'from_agent', amount: '500' }),
+      );
+      await check('POST /v1/principal/transfers', pc.raw('POST', '/v1/principal/transfers', { ...t, id: 'c-t-3', agentId: 'agt_nosuchagent00' }));
+      const policy = {
+        spendCaps: [{ windowSeconds: 3600, limit: '10' }],
+        maxOrderNotional: '8',
+        maxPrice: { 'GPT-X.1K': '3.000' },
+        markets: [MARKET_ID],
+      };
+      await check('PUT /v1/principal/agents/{agentId}/policy', pc.raw('PUT', `/v1/principal/agents/${id}/policy`, policy));
+      await check(
+        'PUT /v1/principal/agents/{agentId}/policy',
+        pc.raw('PUT', `/v1/principal/agents/${id}/policy`, { spendCaps: [{ windowSeconds: 0, limit: '1' }] }),
+      );
+      await check('PUT /v1/principal/agents/{agentId}/policy', pc.raw('PUT', `/v1/principal/agents/${id}/policy`, { ...policy, expectedVersion: 0 }));
+      await check('GET /v1/principal/agents/{agentId}/policy', pc.raw('GET', `/v1/principal/agents/${id}/policy`));
+      await check('GET /v1/account/budget', ac.raw('GET', '/v1/account/budget'));
+      const order = { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '3' };
+      await check('POST /v1/orders', ac.raw('POST', '/v1/orders', order));
+      await check('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, quantity: '4' })); // 8.000 more than the 10.000 cap holds
+      await check('POST /v1/orders/test', ac.raw('POST', '/v1/orders/test', { ...order, quantity: '5' })); // above the max notional
+      await check('POST /v1/orders/test', ac.raw('POST', '/v1/orders/test', { ...order, quantity: '1' }));
+      await check('GET /v1/principal/agents/{agentId}/balances', pc.raw('GET', `/v1/principal/agents/${id}/balances`));
+      await check('GET /v1/principal/agents/{agentId}/orders', pc.raw('GET', `/v1/principal/agents/${id}/orders?status=open`));
+      await check('GET /v1/principal/agents/{agentId}/fills', pc.raw('GET', `/v1/principal/agents/${id}/fills?limit=5`));
+      await check('GET /v1/principal/agents/{agentId}/spend', pc.raw('GET', `/v1/principal/agents/${id}/spend`));
+      await check('GET /v1/principal/agents/{agentId}/spend', pc.raw('GET', `/v1/principal/agents/agt_nosuchagent00/spend`));
+      await check('GET /v1/principal/spend', pc.raw('GET', '/v1/principal/spend?from=2026-01-01T00:00:00Z'));
+      await check('POST /v1/principal/agents/{agentId}/freeze', pc.raw('POST', `/v1/principal/agents/${id}/freeze`, { cancelOrders: false }));
+      await check('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, quantity: '1' })); // frozen
+      await check('POST /v1/principal/agents/{agentId}/unfreeze', pc.raw('POST', `/v1/principal/agents/${id}/unfreeze`));
+      // delegation: the agent's policy allows sub-agents; it carves 20 credits out for one
+      await pc.put(`/v1/principal/agents/${id}/policy`, { ...policy, spendCaps: [{ windowSeconds: 3600, limit: '100' }], subAgents: true });
+      const sub = await check<Json>('POST /v1/account/subagents', ac.raw('POST', '/v1/account/subagents', { name: 'c-sub', carveOut: '20' }));
+      await check('POST /v1/account/subagents', ac.raw('POST', '/v1/account/subagents', { name: 'c-sub2', carveOut: '1000' }));
+      await check('GET /v1/account/subagents', ac.raw('GET', '/v1/account/subagents'));
+      const subPath = `/v1/account/subagents/${sub['id']}`;
+      await check('PUT /v1/account/subagents/{agentId}/carve-out', ac.raw('PUT', `${subPath}/carve-out`, { amount: '25' }));
+      await check(
+        'PUT /v1/account/subagents/{agentId}/carve-out',
+        ac.raw('PUT', '/v1/account/subagents/agt_nosuchagent00/carve-out', { amount: '1' }),
+      );
+      const subPolicy = { maxOrderNotional: '5', maxPrice: { 'GPT-X.1K': '3.000' }, markets: [MARKET_ID] };
+      await check('PUT /v1/account/subagents/{agentId}/policy', ac.raw('PUT', `${subPath}/policy`, subPolicy));
+      await check('PUT /v1/account/subagents/{agentId}/policy', ac.raw('PUT', `${subPath}/policy`, { ...subPolicy, maxOrderNotional: '9' }));
+      await check('POST /v1/account/subagents/{agentId}/revoke', ac.raw('POST', `${subPath}/revoke`));
+      await check('DELETE /v1/principal/agents/{agentId}/policy', pc.raw('DELETE', `/v1/principal/agents/${id}/policy`));
+      await check('POST /v1/admin/agents/{agentId}/freeze', admin.raw('POST', `/v1/admin/agents/${id}/freeze`, {}));
+      await check('POST /v1/admin/agents/{agentId}/unfreeze', admin.raw('POST', `/v1/admin/agents/${id}/unfreeze`));
+      await check('POST /v1/admin/principals/{principalId}/freeze', admin.raw('POST', `/v1/admin/principals/${p}/freeze`, { cancelOrders: false }));
+      await check('POST /v1/principal/agents/{agentId}/unfreeze', pc.raw('POST', `/v1/principal/agents/${id}/unfreeze`)); // the principal is frozen
+      await check('POST /v1/admin/principals/{principalId}/unfreeze', admin.raw('POST', `/v1/admin/principals/${p}/unfreeze`));
+      await check('POST /v1/principal/agents/{agentId}/kill', pc.raw('POST', `/v1/principal/agents/${id}/kill`));
+      await check('POST /v1/principal/agents/{agentId}/kill', pc.raw('POST', '/v1/principal/agents/agt_nosuchagent00/kill'));
+      await check('GET /v1/principal/agents', a.raw('GET', '/v1/principal/agents')); // an agent key: 403
+    });
+
     it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);

@@ -18,6 +18,7 @@ const SECURITY: Record<Access, Json[]> = {
   public: [],
   signed: SIGNED,
   agent: SIGNED,
+  principal: SIGNED,
   admin: SIGNED,
   metrics: [{}, { metricsToken: [] }],
 };
@@ -47,7 +48,7 @@ function commonErrors(op: OperationDoc, hasBody: boolean, hasInput: boolean): Er
   if (hasBody) codes.push('MALFORMED_JSON', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE');
   if (op.access === 'metrics') codes.push('AUTH_MISSING');
   if (SECURITY[op.access] === SIGNED) codes.push('AUTH_MISSING', 'AUTH_INVALID_SIGNATURE', 'AUTH_TIMESTAMP_OUT_OF_WINDOW', 'AUTH_REPLAYED');
-  if (op.access === 'agent' || op.access === 'admin') codes.push('AUTH_FORBIDDEN');
+  if (op.access === 'agent' || op.access === 'principal' || op.access === 'admin') codes.push('AUTH_FORBIDDEN');
   // a rate limit reached, or one that cannot be counted (Redis away: fail closed)
   if (!op.unthrottled) codes.push('RATE_LIMITED', 'SERVICE_UNAVAILABLE');
   return codes;
@@ -92,6 +93,7 @@ const PARAMS: Record<string, Json> = {
   clientOrderId: { description: 'The clientOrderId given at placement.', example: 'my-order-1' },
   agentId: { description: 'The agent id.', example: 'agt_3k9x2m7q1v8c' },
   keyId: { description: 'The API key id.', example: 'ak_4f8e2a9c1b7d3e5f' },
+  principalId: { description: 'The principal id.', example: 'prn_7h2k9d4m1x6c' },
 };
 
 /** Examples of the query parameters, by name. */

@@ -2,6 +2,7 @@ import type { ErrorCode } from '@ate/contracts';
 import type { z } from 'zod';
 import { AUCTION_OPERATIONS } from '../auctions/openapi';
 import * as ex from './examples';
+import { ORDER_BUDGET_REFUSALS, PRINCIPAL_OPERATIONS } from './principal-docs';
 import * as S from './schemas';
 
 /**
@@ -12,8 +13,8 @@ import * as S from './schemas';
  * `errors` lists what the operation itself can refuse with; the builder adds what every operation of its
  * kind can give (signature checks, rate limits, body parsing), see commonErrors in document.ts.
  */
-export type Access = 'public' | 'signed' | 'agent' | 'admin' | 'metrics';
-export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'admin' | 'auctions';
+export type Access = 'public' | 'signed' | 'agent' | 'principal' | 'admin' | 'metrics';
+export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'principal' | 'admin' | 'auctions';
 
 export interface OperationDoc {
   operationId: string;
@@ -48,6 +49,7 @@ const PLACEMENT_REFUSALS: ErrorCode[] = [
   'MATCHING_TOO_MANY_ORDERS',
   'MATCHING_FOK_NOT_FILLABLE',
   'MATCHING_BOOK_FULL',
+  ...ORDER_BUDGET_REFUSALS,
 ];
 
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -298,6 +300,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       'MATCHING_PRICE_OUTSIDE_BAND',
       'MATCHING_AMEND_WOULD_CROSS',
       'MATCHING_INSUFFICIENT_FUNDS',
+      ...ORDER_BUDGET_REFUSALS,
       'CONFLICT',
       ENGINE_DOWN,
     ],
@@ -436,6 +439,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     example: { id: ex.MARKET_ID, state: 'halted' },
   },
   ...AUCTION_OPERATIONS,
+  ...PRINCIPAL_OPERATIONS,
 };
 
 export const TAGS: { name: Tag; description: string }[] = [
@@ -444,5 +448,9 @@ export const TAGS: { name: Tag; description: string }[] = [
   { name: 'markets', description: 'Public market data: markets, books, statistics, trades (unsigned).' },
   { name: 'orders', description: 'Placing, amending, cancelling and listing orders (agent keys).' },
   { name: 'auctions', description: 'Sealed-bid auctions and posted-price pools, settled through the sequencer (agent keys).' },
+  {
+    name: 'principal',
+    description: 'A principal acting for itself (principal keys): its agents, their keys, funds, budget policies, freezes, spend.',
+  },
   { name: 'admin', description: 'Operator endpoints: principals, agents, keys, assets, funds, markets, reconciliation (admin keys).' },
 ];

@@ -61,6 +61,9 @@ export class AteClient {
   post<T>(path: string, body?: unknown, o: { signed?: boolean } = {}): Promise<T> {
     return this.request<T>('POST', path, body ?? {}, o);
   }
+  put<T>(path: string, body?: unknown, o: { signed?: boolean } = {}): Promise<T> {
+    return this.request<T>('PUT', path, body ?? {}, o);
+  }
   delete<T>(path: string, o: { signed?: boolean } = {}): Promise<T> {
     return this.request<T>('DELETE', path, undefined, o);
   }

@@ -1,3 +1,4 @@
+import { BUDGET_CODES } from './codes/budgets';
 import { LEDGER_CODES } from './codes/ledger';
 import { MATCHING_CODES } from './codes/matching';
 import { MECHANISM_CODES } from './codes/mechanisms';
@@ -43,6 +44,7 @@ export const ERROR_CODES = {
   ...LEDGER_CODES,
   ...MECHANISM_CODES,
   ...AUCTION_CODES,
+  ...BUDGET_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

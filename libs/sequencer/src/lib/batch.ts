@@ -94,6 +94,14 @@ export class Batch {
     };
   }
 
+  /** A command of another kind (budgets.ts): logged, with its ledger transfer and outlet events if any. */
+  record(ts: number, json: string, transfer: LedgerRequest | null, events: () => CommittedEvent[]): HostResult {
+    const seq = this.logged(null, ts, json);
+    if (transfer) this.ledger.push(transfer);
+    if (this.collect) this.committed.push({ seq, marketId: null, ts, events: events() });
+    return { seq: String(seq), code: null, events: [] };
+  }
+
   /** A funds movement the balance view accepted: logged, with its mint or burn. */
   funds(op: 'deposit' | 'withdraw', agentId: string, agent: number, asset: string, amount: bigint, ts: number, transfer: LedgerRequest): HostResult {
     const seq = this.logged(null, ts, JSON.stringify({ t: 'f', op, agent, asset, amount: amount.toString() }));

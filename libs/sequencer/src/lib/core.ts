@@ -1,6 +1,7 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
 import { AuctionOp, AuctionState } from './auctions';
+import { BudgetLogged, Budgets } from './budgets';
 import type { CommittedBook, HostMarket } from './host-types';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
@@ -11,7 +12,8 @@ import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stage
 export type LoggedCommand =
   | { t: 'm'; c: MatchingCommand }
   | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string }
-  | { t: 'a'; ts: number; op: AuctionOp };
+  | { t: 'a'; ts: number; op: AuctionOp }
+  | BudgetLogged;
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -44,14 +46,18 @@ export class EngineCore {
   lastOrderId = 0;
   /** auctions and posted-price pools (auctions.ts) */
   readonly auctions: AuctionState;
+  /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
+  readonly budgets = new Budgets();
+  private readonly stages: Stages;
 
   constructor(
     readonly balances: BalanceView,
     markets: readonly MarketSettings[],
     private readonly agentIdOf: (num: number) => string,
-    private readonly stages: Stages = NO_STAGES,
+    stages: Stages = NO_STAGES,
   ) {
     this.auctions = new AuctionState(balances, agentIdOf);
+    this.stages = { preTrade: [this.budgets.check, ...stages.preTrade], postTrade: [this.budgets.afterTrade, ...stages.postTrade] };
     for (const m of markets) {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
@@ -117,6 +123,11 @@ export class EngineCore {
       this.lastTs = Math.max(this.lastTs, logged.ts);
       const r = this.auctions.apply(logged.op, logged.ts);
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
+      return null;
+    }
+    if (logged.t === 'b') {
+      if (!this.budgets.apply(logged, this.markets.values(), this.balances))
+        throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
       return null;
     }
     if (logged.t === 'f') {

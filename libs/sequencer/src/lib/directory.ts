@@ -27,8 +27,8 @@ export class Directory implements AccountIds {
       this.ids.set(r.num, r.id);
     }
     this.accounts = new Map();
-    for (const a of await listAccounts(this.pool, ['agent', 'system'])) {
-      this.accounts.set(a.ownerKind === 'agent' ? `${a.ownerId}|${a.asset}` : `system:${a.ownerId}|${a.asset}`, a.id);
+    for (const a of await listAccounts(this.pool, ['agent', 'system', 'principal'])) {
+      this.accounts.set(a.ownerKind === 'agent' ? `${a.ownerId}|${a.asset}` : `${a.ownerKind}:${a.ownerId}|${a.asset}`, a.id);
     }
   }
 
@@ -65,6 +65,25 @@ export class Directory implements AccountIds {
       id = r.account.id;
       this.accounts.set(key, id);
     }
+    return id;
+  }
+
+  /** Opens (or finds) a principal's own account in an asset. */
+  async ensurePrincipalAccount(principalId: string, asset: string): Promise<string> {
+    const key = `principal:${principalId}|${asset}`;
+    let id = this.accounts.get(key);
+    if (!id) {
+      const r = await openAccount(this.pool, { kind: 'principal', id: principalId }, asset);
+      if (!r.ok) throw new AppError(r.code, r.message, r.details);
+      id = r.account.id;
+      this.accounts.set(key, id);
+    }
+    return id;
+  }
+
+  principal(principalId: string, asset: string): string {
+    const id = this.accounts.get(`principal:${principalId}|${asset}`);
+    if (!id) throw new Error(`no ledger account known for principal ${principalId} in ${asset}`);
     return id;
   }
 

@@ -13,6 +13,7 @@ import {
 } from '@ate/matching';
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
+import type { BudgetsSnapshot } from './budgets';
 
 /**
  * Engine snapshots (table engine_snapshot): the whole state of an EngineHost after a command of the log, so that
@@ -47,6 +48,8 @@ export interface HostState {
   fills: Map<number, { filled: number; notional: number }>;
   /** auctions and pools (absent in snapshots written before them: empty) */
   auctions?: AuctionSnapshot;
+  /** budgets.ts (absent: none) */
+  budgets?: BudgetsSnapshot;
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -87,6 +90,8 @@ interface Doc {
   cells?: SparseBalancesSnapshot['cells'];
   markets: DocMarket[];
   auctions?: AuctionSnapshot;
+  /** budgets.ts; absent in snapshots written before it (restored as empty) */
+  budgets?: BudgetsSnapshot;
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -102,6 +107,7 @@ export interface DecodedSnapshot {
     fills: { orderId: number; agent: number; filled: number; notional: number }[];
   }[];
   auctions?: AuctionSnapshot;
+  budgets?: BudgetsSnapshot;
 }
 
 const gzipAsync = promisify(gzip);
@@ -165,6 +171,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
       }
       return m;
     }),
+    ...(s.budgets ? { budgets: s.budgets } : {}),
   };
   return gzipAsync(Buffer.from(JSON.stringify(doc)), { level: 6 });
 }
@@ -236,7 +243,17 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
   });
   if (doc.auctions !== undefined && (typeof doc.auctions !== 'object' || !Array.isArray(doc.auctions.auctions) || !Array.isArray(doc.auctions.pools)))
     bad('auctions');
-  return { seq: doc.seq, lastTs: doc.lastTs, lastOrderId: doc.lastOrderId, balances, markets, ...(doc.auctions ? { auctions: doc.auctions } : {}) };
+  if (doc.budgets !== undefined && (typeof doc.budgets !== 'object' || !Array.isArray(doc.budgets.agents) || !Array.isArray(doc.budgets.orders)))
+    bad('budgets');
+  return {
+    seq: doc.seq,
+    lastTs: doc.lastTs,
+    lastOrderId: doc.lastOrderId,
+    balances,
+    markets,
+    ...(doc.auctions ? { auctions: doc.auctions } : {}),
+    ...(doc.budgets ? { budgets: doc.budgets } : {}),
+  };
 }
 
 /** Format 1's dense balance columns, checked, as the sparse form (zero balances dropped). */

@@ -1,6 +1,7 @@
 import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingCommand, MatchingEvent } from '@ate/contracts';
 import { AUCTION_HANDLERS } from './auctions';
 import type { Batch } from './batch';
+import { BUDGET_HANDLERS } from './budget-handlers';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostCommandKind, HostCommandOf, HostMarket, HostResult, PlaceOrder } from './host-types';
@@ -192,4 +193,14 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   }
 }
 
-export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds, ...AUCTION_HANDLERS };
+export const HANDLERS: HandlerTable = {
+  place,
+  cancel,
+  amend,
+  cancel_all: cancelAll,
+  set_state: setState,
+  tick,
+  funds,
+  ...AUCTION_HANDLERS,
+  ...BUDGET_HANDLERS,
+};

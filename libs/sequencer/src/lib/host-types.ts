@@ -1,6 +1,7 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
 import type { AuctionCommand } from './auctions';
+import type { BudgetOp, CommandActor, PrincipalFunds } from './budget-handlers';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -29,7 +30,11 @@ export type HostCommand =
   | { kind: 'tick'; marketId: string }
   | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string }
   /** auctions and posted-price pools (auctions.ts) */
-  | AuctionCommand;
+  | AuctionCommand
+  /** budget policies, freezes (kill switch), reads of budget state (budget-handlers.ts) */
+  | { kind: 'budget'; op: BudgetOp; actor?: CommandActor }
+  /** a principal's own account: deposits, withdrawals, transfers to and from its agents (budget-handlers.ts) */
+  | ({ kind: 'principal_funds' } & PrincipalFunds);
 
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;

@@ -55,7 +55,7 @@ export async function preRead(client: PoolClient, cmds: readonly HostCommand[]):
   const placed = new Map<string, number>();
   const coids = cmds.flatMap((c) => (c.kind === 'place' && c.order.clientOrderId ? [[c.agentId, c.order.clientOrderId] as const] : []));
   for (const row of await selectPlacedClientOrderIds(client, coids)) placed.set(`${row.agent_id}|${row.client_order_id}`, Number(row.id));
-  const fundIds = cmds.flatMap((c) => (c.kind === 'funds' ? [c.transferId] : []));
+  const fundIds = cmds.flatMap((c) => (c.kind === 'funds' || c.kind === 'principal_funds' ? [c.transferId] : []));
   for (const id of await existingTransferIds(client, fundIds)) placed.set(`f|${id}`, 0);
   return placed;
 }

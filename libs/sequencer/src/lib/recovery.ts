@@ -130,6 +130,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
         throw new Error(`market ${sm.id} has seen order ${sm.engine.lastOrderId}, beyond the last order id ${s.lastOrderId}`);
     }
     core.auctions.restore(s.auctions);
+    if (s.budgets) core.budgets.restore(s.budgets);
     core.seq = seq;
     core.lastTs = s.lastTs;
     core.lastOrderId = s.lastOrderId;

@@ -19,7 +19,17 @@ export function captureState(core: EngineCore): HostState {
   const markets = [...core.markets.values()].map((m) => ({ id: m.id, engine: m.engine.snapshot({ balances: false }) }));
   const fills = new Map<number, { filled: number; notional: number }>();
   for (const [id, o] of core.fills) fills.set(id, { filled: o.filled, notional: o.notional });
-  return { seq: core.seq, lastTs: core.lastTs, lastOrderId: core.lastOrderId, balances, markets, fills, auctions: core.auctions.toJSON() };
+  const budgets = core.budgets.agents.size + core.budgets.principals.size > 0 ? core.budgets.snapshot() : undefined;
+  return {
+    seq: core.seq,
+    lastTs: core.lastTs,
+    lastOrderId: core.lastOrderId,
+    balances,
+    markets,
+    fills,
+    auctions: core.auctions.toJSON(),
+    ...(budgets ? { budgets } : {}),
+  };
 }
 
 /** Takes snapshots when due and writes them one after another, never failing a batch. */

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { AccountService } from '../account/account.service';
+import { OrdersRepository } from '../trading/orders.repository';
+import { TradesRepository } from '../trading/trades.repository';
+import { TradingModule } from '../trading/trading.module';
+import { TradingService } from '../trading/trading.service';
+import { AdminPrincipalsController } from './admin-principals.controller';
+import { AgentBudgetController } from './agent-budget.controller';
+import { PrincipalController } from './principal.controller';
+import { SubAgentsController } from './sub-agents.controller';
+import { PrincipalService } from './principal.service';
+
+/** Principals acting for themselves, budget policies, freezes and the kill switch, spend reports (issue 11, sections 1-2). */
+@Module({
+  imports: [TradingModule],
+  controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController],
+  providers: [PrincipalService, TradingService, OrdersRepository, TradesRepository, AccountService],
+})
+export class PrincipalModule {}
