@@ -4,6 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
+import { FeedModule } from './feed/feed.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
 import { AuthModule } from './auth/auth.module';
@@ -42,6 +43,7 @@ export class AppModule {
         CoreModule.forRoot(config),
         TradingModule,
         AdminModule,
+        FeedModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

@@ -5,3 +5,4 @@ export * from './lib/matching-types';
 export * from './lib/signing';
 export * from './lib/api-types';
 export * from './lib/random';
+export * from './lib/feed';
