@@ -4,8 +4,9 @@
 // (default 128), --agents A (default 16), --engine in-process|redis (default in-process: the single-node
 // default; redis: the api and a standalone engine process apart, over Redis at REDIS_URL or 127.0.0.1:6379,
 // with the api's rate limits and replay checks in Redis too). Uses TEST_DATABASE_URL / the machine's Postgres,
-// in a fresh database.
-import { spawnSync } from 'node:child_process';
+// in a fresh database. --feed-subscribers N: also measures, in the same run, orders/s with N live-feed
+// subscribers of the market's book attached vs without (detail.feedCompare).
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -85,16 +86,23 @@ async function main(): Promise<void> {
     // one key per connection (connection k trades for agent k mod A): two connections of one key could send the
     // same order in the same millisecond, which the replay check refuses as a replayed signature
     for (let k = agentsN; k < connections; k++) agents.push(await admin.issueAgentKey(agentIds[k % agentsN] as string));
-    const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
     const input = { url, market: 'BENCH.1K/CREDIT', keys: agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
-    const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    });
-    if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+    const loadgen = () => {
+      const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+      if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+      return JSON.parse(gen.stdout.trim().split('\n').pop() as string);
+    };
+    // --feed-subscribers N: the same run measures without and with N live-feed clients of the market's book (in
+    // a process of their own), in the order off, on, on, off (a drift over the run cancels out)
+    const feedSubscribers = argText('feed-subscribers');
+    const feedCompare = feedSubscribers ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds) : undefined;
+    const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
+    const r = loadgen();
     const cpu1 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
-    const r = JSON.parse(gen.stdout.trim().split('\n').pop() as string);
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM trading_order)::int AS orders, (SELECT count(*) FROM trade)::int AS trades,
               (SELECT count(*) FROM ledger_transfer)::int AS transfers`,
@@ -115,6 +123,7 @@ async function main(): Promise<void> {
       agents: agentsN,
       keys: agents.length,
       machine: { cpus: cpus().length, node: process.version },
+      ...(feedCompare ? { feedCompare } : {}),
     };
     console.log(JSON.stringify({ detail }));
     console.log(
@@ -131,6 +140,48 @@ async function main(): Promise<void> {
     if (engine) await stopProcess(engine);
     await db.drop();
   }
+}
+
+/** Orders/s without and with `n` feed subscribers attached, alternately (off, on, on, off) in one api process. */
+async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: number }, url: string, n: number, seconds: number) {
+  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number }[] = [];
+  for (const feed of [false, true, true, false]) {
+    let clients: ReturnType<typeof startFeedClients> | undefined;
+    if (feed) {
+      clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, durationMs: seconds * 1000 + 2000, warmupMs: 1000 });
+      await clients.ready;
+    }
+    const r = loadgen();
+    if (clients) await clients.done;
+    phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)) });
+  }
+  const mean = (on: boolean) => Math.round(phases.filter((p) => p.feed === on).reduce((a, p) => a + p.ordersPerSec, 0) / 2);
+  return {
+    feedSubscribers: n,
+    phases,
+    withoutOrdersPerSec: mean(false),
+    withOrdersPerSec: mean(true),
+    ratio: Number((mean(true) / mean(false)).toFixed(3)),
+  };
+}
+
+/** The feed benchmark's clients process (bench/feed-clients.ts), resolved once subscribed and once done. */
+function startFeedClients(input: object) {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+      if (err.includes('subscribed')) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`feed clients exited (${c}): ${err}`)));
+  });
+  child.stdout?.resume();
+  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { ready, done };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

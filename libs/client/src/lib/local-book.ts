@@ -11,8 +11,9 @@ export type ApplyResult = 'ok' | 'gap' | 'checksum' | 'stale';
  * checksum; otherwise the caller resyncs.
  */
 export class LocalBook {
-  private readonly bids = new Map<string, string>();
-  private readonly asks = new Map<string, string>();
+  /** best first: bids highest first, asks lowest first; each level [order key, price, quantity] */
+  private readonly bids: Side = [];
+  private readonly asks: Side = [];
   /** the seq the book is at, null before the first snapshot */
   seq: number | null = null;
 
@@ -20,14 +21,14 @@ export class LocalBook {
 
   apply(m: FeedBookMessage): ApplyResult {
     if (m.type === 'snapshot') {
-      this.bids.clear();
-      this.asks.clear();
+      this.bids.length = 0;
+      this.asks.length = 0;
     } else if (this.seq === null) return 'stale';
     else if (m.seq <= this.seq)
       return 'stale'; // already applied (a replay overlapping what arrived)
     else if (m.prev !== this.seq) return 'gap';
-    for (const [p, q] of m.bids) this.set(this.bids, p, q);
-    for (const [p, q] of m.asks) this.set(this.asks, p, q);
+    for (const [p, q] of m.bids) set(this.bids, -1, p, q);
+    for (const [p, q] of m.asks) set(this.asks, 1, p, q);
     this.seq = m.seq;
     return this.checksum() === m.checksum ? 'ok' : 'checksum';
   }
@@ -37,10 +38,10 @@ export class LocalBook {
    * it apply from then on (a delta spans (prev, seq] and carries every level touched in it).
    */
   fromRest(b: { seq: number; bids: FeedLevel[]; asks: FeedLevel[] }): void {
-    this.bids.clear();
-    this.asks.clear();
-    for (const [p, q] of b.bids) this.set(this.bids, p, q);
-    for (const [p, q] of b.asks) this.set(this.asks, p, q);
+    this.bids.length = 0;
+    this.asks.length = 0;
+    for (const [p, q] of b.bids) set(this.bids, -1, p, q);
+    for (const [p, q] of b.asks) set(this.asks, 1, p, q);
     this.seq = b.seq;
   }
 
@@ -53,23 +54,38 @@ export class LocalBook {
 
   /** Levels best first: bids highest first, asks lowest first. */
   levels(depth = Infinity): { bids: FeedLevel[]; asks: FeedLevel[] } {
-    return { bids: sorted(this.bids, -1).slice(0, depth), asks: sorted(this.asks, 1).slice(0, depth) };
+    const out = (side: Side) => side.slice(0, depth).map(([, p, q]): FeedLevel => [p, q]);
+    return { bids: out(this.bids), asks: out(this.asks) };
   }
 
   checksum(): number {
     const { bids, asks } = this.levels(10);
     return bookChecksum(bids, asks);
   }
-
-  private set(side: Map<string, string>, p: string, q: string): void {
-    if (/^0*\.?0*$/.test(q)) side.delete(p);
-    else side.set(p, q);
-  }
 }
 
-function sorted(side: Map<string, string>, dir: 1 | -1): FeedLevel[] {
-  return [...side].sort((a, b) => {
-    const d = key(a[0]) - key(b[0]);
-    return d === 0n ? 0 : (d > 0n ? 1 : -1) * dir;
-  });
+type Side = [key: bigint, price: string, quantity: string][];
+
+/** Sets (or, for a zero quantity, removes) a level, keeping the side sorted best first (binary search). */
+function set(side: Side, dir: 1 | -1, p: string, q: string): void {
+  const k = key(p);
+  let lo = 0;
+  let hi = side.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const d = (side[mid] as Side[number])[0] - k;
+    if (d === 0n) {
+      lo = mid;
+      hi = -1;
+      break;
+    }
+    if ((d < 0n ? -1 : 1) * dir < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = hi === -1;
+  const zero = /^0*\.?0*$/.test(q);
+  if (found) {
+    if (zero) side.splice(lo, 1);
+    else (side[lo] as Side[number])[2] = q;
+  } else if (!zero) side.splice(lo, 0, [k, p, q]);
 }
