@@ -84,7 +84,13 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
   beforeAll(async () => {
     db = await createTestDatabase('feed');
     ({ app, url, admin } = await startTestApp(
-      testConfig(db, { FEED_REPLAY_DELTAS: '40', FEED_MAX_SUBSCRIPTIONS: '4', FEED_MAX_CONNECTIONS_PER_KEY: '3', FEED_CONFLATE_MS: '5' }),
+      testConfig(db, {
+        FEED_REPLAY_DELTAS: '40',
+        FEED_MAX_SUBSCRIPTIONS: '4',
+        FEED_MAX_CONNECTIONS_PER_KEY: '3',
+        FEED_CONFLATE_MS: '5',
+        FEED_CLIENT_BUFFER_BYTES: '262144',
+      }),
     ));
     await admin.defineAsset({ code: 'FEED.1K', scale: 0, model: 'feed', provider: 'acme-ai', tokenClass: 'output-1k' });
     await admin.createMarket({ base: 'FEED.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000, priceBandBps: 5000 });
@@ -392,6 +398,34 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
       const err = new Promise((r) => s.once('feed_error', r));
       s.emit('subscribe', { channel: 'ticker', market: m2 });
       expect(await err).toMatchObject({ code: 'FEED_LIMIT_EXCEEDED', details: { limit: 'subscriptionsPerConnection' } });
+    });
+
+    it('a client that stops reading is cut off with FEED_SLOW_CONSUMER; the others keep getting theirs; it reconnects and resyncs', async () => {
+      const healthy = raw(url);
+      const got: FeedBookMessage[] = [];
+      healthy.on('book', (m: FeedBookMessage) => got.push(m));
+      await connected(healthy);
+      await ack(healthy, 'subscribe', { channel: 'book', market: M });
+      const slow = feed();
+      const errors: unknown[] = [];
+      slow.on('error', (e) => errors.push(e));
+      await slow.connected();
+      const book = await slow.book(M);
+      // stop reading the socket: what the server sends piles up (the kernel's buffers, then the server's)
+      const tcp = (slow.socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+      tcp.pause();
+      const snapshot = JSON.stringify(await admin.book(M, 1000)).length;
+      for (let k = 0; k < Math.ceil((8 * 1024 * 1024) / snapshot); k++) slow.socket.emit('subscribe', { channel: 'book', market: M }); // each answers a snapshot
+      got.length = 0;
+      await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.600', quantity: '1' });
+      await until('the healthy client gets its delta', () => got.find((m) => m.type === 'delta'), 5_000);
+      await wait(1_000); // the check runs every 100 ms
+      tcp.resume();
+      await until('the reason', () => errors[0]);
+      expect(errors[0]).toMatchObject({ code: 'FEED_SLOW_CONSUMER', details: { limit: 'clientBufferBytes', max: 262144 } });
+      await until('the reconnection', () => slow.stats.reconnects > 0 || undefined);
+      await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.601', quantity: '1' });
+      await expectSameAsRest(book);
     });
 
     it('a connection beyond the per-key limit is refused at the handshake with the limit named', async () => {

@@ -54,6 +54,8 @@ type FeedSocket = Socket<any, any, any, FeedSocketData>;
 
 /** How often the slow-consumer check looks at every client's unsent data (ms). */
 const BACKPRESSURE_CHECK_MS = 100;
+/** How long a slow consumer that was told to go may keep its connection to read why (ms). */
+const SLOW_CONSUMER_CLOSE_MS = 10_000;
 
 function feedError(e: unknown): FeedError {
   if (e instanceof AppError) return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
@@ -278,6 +280,22 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
+  /**
+   * Disconnects a slow consumer so that it learns why: what engine.io had not yet handed to the WebSocket is
+   * dropped (the client resyncs anyway), then the error and socket.io's DISCONNECT follow what is in flight. The
+   * connection is closed for good if the client has not read them within SLOW_CONSUMER_CLOSE_MS.
+   */
+  private cutOff(s: FeedSocket, e: FeedError): void {
+    const conn = s.conn as unknown as { writeBuffer: unknown[]; packetsFn: unknown[]; readyState: string; close(discard?: boolean): void };
+    conn.writeBuffer = [];
+    conn.packetsFn = [];
+    s.emit(FEED_EVENTS.error, e);
+    s.disconnect();
+    setTimeout(() => {
+      if (conn.readyState !== 'closed') conn.close(true);
+    }, SLOW_CONSUMER_CLOSE_MS).unref();
+  }
+
   /** The slow-consumer check: a client with more unsent data than FEED_CLIENT_BUFFER_BYTES is told why and cut off. */
   private watch(): void {
     if (this.monitor) return;
@@ -300,8 +318,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
           details: { limit: 'clientBufferBytes', max, unsent },
         };
         this.logger.warn(`feed: slow consumer ${s.id} disconnected (${unsent} bytes unsent)`);
-        s.emit(FEED_EVENTS.error, e);
-        s.disconnect(true);
+        this.cutOff(s as FeedSocket, e);
       }
     }, BACKPRESSURE_CHECK_MS);
     this.monitor.unref();

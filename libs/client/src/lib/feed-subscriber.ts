@@ -62,6 +62,7 @@ export class FeedSubscriber {
     error: new Set<Listener<FeedError>>(),
   };
   private connectedOnce = false;
+  private slow = false;
 
   constructor(private readonly opts: FeedSubscriberOptions) {
     const signingKey = opts.secret ? deriveSigningKey(opts.secret) : undefined;
@@ -90,7 +91,16 @@ export class FeedSubscriber {
     this.socket.on(FEED_EVENTS.trade, (t: FeedTrade) => this.listeners.trade.forEach((f) => f(t)));
     this.socket.on(FEED_EVENTS.ticker, (t: FeedTicker) => this.listeners.ticker.forEach((f) => f(t)));
     this.socket.on(FEED_EVENTS.private, (p: FeedPrivateMessage) => this.listeners.private.forEach((f) => f(p)));
-    this.socket.on(FEED_EVENTS.error, (e: FeedError) => this.listeners.error.forEach((f) => f(e)));
+    this.socket.on(FEED_EVENTS.error, (e: FeedError) => {
+      if (e.code === 'FEED_SLOW_CONSUMER') this.slow = true;
+      this.listeners.error.forEach((f) => f(e));
+    });
+    // the server cut this client off as too slow: reconnect (and resubscribe from the books' seqs)
+    this.socket.on('disconnect', (reason) => {
+      if (reason !== 'io server disconnect' || !this.slow) return;
+      this.slow = false;
+      this.socket.connect();
+    });
   }
 
   /** Resolves once connected; rejects with the server's reason (`connect_error`: err.data is a FeedError). */
