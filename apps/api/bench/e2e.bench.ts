@@ -145,14 +145,23 @@ async function main(): Promise<void> {
 /** Orders/s without and with `n` feed subscribers attached, alternately (off, on, on, off) in one api process. */
 async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: number }, url: string, n: number, seconds: number) {
   const phases: { feed: boolean; ordersPerSec: number; p99Ms: number }[] = [];
+  const feedResults: unknown[] = [];
   for (const feed of [false, true, true, false]) {
     let clients: ReturnType<typeof startFeedClients> | undefined;
     if (feed) {
-      clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, durationMs: seconds * 1000 + 2000, warmupMs: 1000 });
+      clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
       await clients.ready;
     }
     const r = loadgen();
-    if (clients) await clients.done;
+    if (clients) {
+      // the clients end once their books reach the REST book (bench/feed-clients.ts)
+      const book = (await (await fetch(`${url}/v1/markets/${encodeURIComponent('BENCH.1K/CREDIT')}/book?depth=1`)).json()) as {
+        seq: number;
+        checksum: number;
+      };
+      clients.stop(book);
+      feedResults.push(await clients.done);
+    }
     phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)) });
   }
   const mean = (on: boolean) => Math.round(phases.filter((p) => p.feed === on).reduce((a, p) => a + p.ordersPerSec, 0) / 2);
@@ -169,9 +178,10 @@ async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: numbe
 function startFeedClients(input: object) {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let err = '';
+  let out = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr?.on('data', (d) => {
       err += String(d);
@@ -179,9 +189,11 @@ function startFeedClients(input: object) {
     });
     child.once('exit', (c) => reject(new Error(`feed clients exited (${c}): ${err}`)));
   });
-  child.stdout?.resume();
-  const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { ready, done };
+  child.stdout?.on('data', (d) => (out += String(d)));
+  const done = new Promise<unknown>((resolve) => child.once('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() || '{}'))));
+  const stop = (target: { seq: number; checksum: number }) =>
+    child.stdin?.write(`${JSON.stringify({ seq: target.seq, checksum: target.checksum })}\n`);
+  return { ready, done, stop };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { Pool } from 'undici';
 import { WebSocketServer } from 'ws';
 import { AteClient, FeedSubscriber } from '@ate/client';
 import { FeedBookMessage } from '@ate/contracts';
@@ -39,15 +40,15 @@ interface ClientsResult {
   checksumFailures: number;
   resyncs: number;
   reconnects: number;
-  seqs: (number | null)[];
-  checksums: number[];
+  unrecovered: number;
+  settleMs: number;
 }
 
 /** Starts the clients process; resolves `ready` once they all subscribed, `done` with their result. */
 function startClients(input: object): { child: ChildProcess; ready: Promise<void>; done: Promise<ClientsResult> } {
   const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
     cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
@@ -66,38 +67,51 @@ function startClients(input: object): { child: ChildProcess; ready: Promise<void
 }
 
 /**
- * Open-loop load: `rate` requests a second for `ms`, each a resting limit order that does not cross (buys under
+ * Open-loop load: `rate` requests a second for `ms` (at most 128 in flight, one per connection: a request is
+ * signed when sent, so it never waits in a queue past its timestamp's window; a server that cannot keep up gets
+ * fewer, and changesPerSec says so), each a resting limit order that does not cross (buys under
  * 1.000, sells over it) or, for an agent with many open, a cancel of its oldest: one committed book change each.
  */
-async function drive(agents: AteClient[], rate: number, ms: number): Promise<{ changes: number; errors: number; seconds: number }> {
+async function drive(url: string, agents: AteClient[], rate: number, ms: number): Promise<{ changes: number; errors: number; seconds: number }> {
+  const pool = new Pool(url, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
   const open: string[][] = agents.map(() => []);
   let changes = 0;
   let errors = 0;
   let inFlight = 0;
   let i = 0;
   const t0 = Date.now();
-  const one = async (k: number) => {
+  const send = async (c: AteClient, method: string, path: string, body: string) => {
+    const r = await pool.request({
+      method,
+      path,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...c.sign(method, path, body) },
+      body: body || undefined,
+    });
+    const text = await r.body.text();
+    if (r.statusCode >= 300) throw new Error(text);
+    return JSON.parse(text) as { id: string };
+  };
+  const one = async (k: number, n: number) => {
     const c = agents[k] as AteClient;
     const mine = open[k] as string[];
     inFlight++;
     try {
-      if (mine.length > 150) {
-        await c.cancelOrder(mine.shift() as string);
-      } else {
-        const buy = (i & 1) === 0;
-        const ticks = buy ? 900 + (i % 97) : 1001 + (i % 97);
-        const o = await c.placeOrder({
+      if (mine.length > 150) await send(c, 'DELETE', `/v1/orders/${mine.shift() as string}`, '');
+      else {
+        const buy = (n & 1) === 0;
+        const ticks = buy ? 900 + (n % 97) : 1001 + (n % 97);
+        const body = JSON.stringify({
           market: MARKET,
           side: buy ? 'buy' : 'sell',
           type: 'limit',
           price: (ticks / 1000).toFixed(3),
-          quantity: String(1 + (i % 5)),
+          quantity: String(1 + (n % 5)),
         });
-        mine.push(o.id);
+        mine.push((await send(c, 'POST', '/v1/orders', body)).id);
       }
       changes++;
-    } catch {
-      errors++;
+    } catch (e) {
+      if (errors++ === 0) process.stderr.write(`feed bench: first driver error: ${(e as Error).message.slice(0, 300)}\n`);
     } finally {
       inFlight--;
     }
@@ -105,13 +119,14 @@ async function drive(agents: AteClient[], rate: number, ms: number): Promise<{ c
   const pending: Promise<void>[] = [];
   while (Date.now() - t0 < ms) {
     const due = Math.floor(((Date.now() - t0) * rate) / 1000);
-    while (i < due && inFlight < 512) {
-      pending.push(one(i % agents.length));
+    while (i < due && inFlight < 128) {
+      pending.push(one(i % agents.length, i));
       i++;
     }
     await new Promise((r) => setTimeout(r, 2));
   }
   await Promise.all(pending);
+  await pool.close();
   return { changes, errors, seconds: (Date.now() - t0) / 1000 };
 }
 
@@ -154,16 +169,16 @@ async function phase(
   target: string,
   admin: AteClient,
   agents: AteClient[],
-  o: { clients: number; rate: number; seconds: number; apiPid: number | undefined },
+  o: { url: string; clients: number; rate: number; seconds: number; apiPid: number | undefined },
 ) {
-  const clients = startClients({ mode, url: target, market: MARKET, clients: o.clients, durationMs: o.seconds * 1000, warmupMs: WARMUP_MS });
+  const clients = startClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
   await clients.ready;
   const cpu0 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage() };
-  const load = await drive(agents, o.rate, WARMUP_MS + o.seconds * 1000 + 500);
+  const load = await drive(o.url, agents, o.rate, WARMUP_MS + o.seconds * 1000);
   const cpu1 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage(cpu0.bench) };
-  const r = await clients.done;
   const rest = await admin.book(MARKET, 1000);
-  const unrecovered = r.seqs.filter((s, k) => s !== rest.seq || r.checksums[k] !== rest.checksum).length;
+  clients.child.stdin?.write(`${JSON.stringify({ seq: rest.seq, checksum: rest.checksum })}\n`);
+  const r = await clients.done;
   const s = load.seconds;
   return {
     mode,
@@ -175,7 +190,8 @@ async function phase(
     p99Ms: r.p99Ms,
     maxMs: r.maxMs,
     gapsSeen: r.gapsSeen,
-    gapsUnrecovered: unrecovered,
+    gapsUnrecovered: r.unrecovered,
+    settleMs: r.settleMs,
     checksumFailures: r.checksumFailures,
     resyncs: r.resyncs,
     reconnects: r.reconnects,
@@ -231,7 +247,7 @@ async function main(): Promise<void> {
       await admin.deposit({ id: `fb-${i}-t`, agentId: a.id, asset: 'FEEDB.1K', amount: '1000000000' });
       agents.push(new AteClient({ baseUrl: url, ...a.apiKey! }));
     }
-    const o = { clients: clientsN, rate, seconds, apiPid: child.pid };
+    const o = { url, clients: clientsN, rate, seconds, apiPid: child.pid };
     const feed = await phase('socketio', url, admin, agents, o);
     const relay = await startRelay(url);
     const peer = await phase('ws', relay.url, admin, agents, { ...o, apiPid: child.pid }).finally(() => relay.close());
