@@ -14,6 +14,8 @@ import {
 } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { EngineLink } from '../engine/engine-link';
+import { InProcessEngine } from '../engine/engine.service';
 import { startTestApp, testConfig } from '../testing/test-app';
 
 const M = 'FEED.1K/CREDIT';
@@ -155,6 +157,23 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     for (const [bids, asks, s] of cases) expect(bookChecksumString(bids, asks)).toBe(s);
     expect(bookChecksum([], [])).toBe(0);
     expect(bookChecksum([['0.999', '5']], [['1.001', '12']])).toBe(bookChecksum([['0.999', '5']], [['1.001', '12']]));
+  });
+
+  it('the feed reads committed batches only while someone subscribes: otherwise the engine builds no events for it', async () => {
+    const host = (app.get(EngineLink) as InProcessEngine).host;
+    await until('nobody subscribed', () => !host.outlet.active || undefined);
+    const s = raw(url);
+    await connected(s);
+    expect(host.outlet.active).toBe(false); // connected, not subscribed
+    expect(await ack(s, 'subscribe', { channel: 'trades', market: M })).toMatchObject({ ok: true });
+    expect(host.outlet.active).toBe(true);
+    expect(await ack(s, 'unsubscribe', { channel: 'trades', market: M })).toMatchObject({ ok: true });
+    expect(host.outlet.active).toBe(false);
+    expect(await ack(s, 'subscribe', { channel: 'book', market: 'NOPE/CREDIT' })).toMatchObject({ ok: false });
+    expect(host.outlet.active).toBe(false);
+    await ack(s, 'subscribe', { channel: 'book', market: M });
+    s.disconnect();
+    await until('the last subscriber gone', () => !host.outlet.active || undefined);
   });
 
   it('a book subscription starts with a snapshot at the REST seq and checksum, then deltas chain prev -> seq', async () => {

@@ -170,6 +170,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       r = await f();
     } catch (e) {
       r = { ok: false, error: feedError(e) };
+      if (this.held === 0) this.feed.stop(); // a refused first subscription leaves nothing reading
     }
     if (typeof ack === 'function') (ack as (a: FeedAck) => void)(r);
     else if (!r.ok) socket.emit(FEED_EVENTS.error, r.error);
