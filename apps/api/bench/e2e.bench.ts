@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     // --feed-subscribers N: the same run measures without and with N live-feed clients of the market's book (in
     // a process of their own), in the order off, on, on, off (a drift over the run cancels out)
     const feedSubscribers = argText('feed-subscribers');
-    const feedCompare = feedSubscribers ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds) : undefined;
+    const feedCompare = feedSubscribers ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds, child.pid) : undefined;
     const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
     const r = loadgen();
     const cpu1 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
@@ -143,8 +143,14 @@ async function main(): Promise<void> {
 }
 
 /** Orders/s without and with `n` feed subscribers attached, alternately (off, on, on, off) in one api process. */
-async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: number }, url: string, n: number, seconds: number) {
-  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number }[] = [];
+async function compareWithFeed(
+  loadgen: () => { measuredOk: number; ok: number; p99Ms: number },
+  url: string,
+  n: number,
+  seconds: number,
+  apiPid: number | undefined,
+) {
+  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number }[] = [];
   const feedResults: unknown[] = [];
   for (const feed of [false, true, true, false]) {
     let clients: ReturnType<typeof startFeedClients> | undefined;
@@ -152,7 +158,9 @@ async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: numbe
       clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
       await clients.ready;
     }
+    const cpu0 = cpuMs(apiPid);
     const r = loadgen();
+    const apiCpuUsPerOrder = Math.round(((cpuMs(apiPid) - cpu0) * 1000) / r.ok);
     if (clients) {
       // the clients end once their books reach the REST book (bench/feed-clients.ts)
       const book = (await (await fetch(`${url}/v1/markets/${encodeURIComponent('BENCH.1K/CREDIT')}/book?depth=1`)).json()) as {
@@ -162,7 +170,7 @@ async function compareWithFeed(loadgen: () => { measuredOk: number; p99Ms: numbe
       clients.stop(book);
       feedResults.push(await clients.done);
     }
-    phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)) });
+    phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)), apiCpuUsPerOrder });
   }
   const mean = (on: boolean) => Math.round(phases.filter((p) => p.feed === on).reduce((a, p) => a + p.ordersPerSec, 0) / 2);
   return {
