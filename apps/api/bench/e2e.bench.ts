@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   }
 }
 
-/** Orders/s without and with `n` feed subscribers attached, alternately (off, on, on, off) in one api process. */
+/** Orders/s without and with `n` feed subscribers attached, alternately (a warm-up, then off, on, on, off) in one api process. */
 async function compareWithFeed(
   loadgen: () => { measuredOk: number; ok: number; p99Ms: number },
   url: string,
@@ -152,7 +152,7 @@ async function compareWithFeed(
 ) {
   const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number }[] = [];
   const feedResults: unknown[] = [];
-  for (const feed of [false, true, true, false]) {
+  for (const feed of [false, false, true, true, false]) {
     let clients: ReturnType<typeof startFeedClients> | undefined;
     if (feed) {
       clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
@@ -172,13 +172,19 @@ async function compareWithFeed(
     }
     phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)), apiCpuUsPerOrder });
   }
-  const mean = (on: boolean) => Math.round(phases.filter((p) => p.feed === on).reduce((a, p) => a + p.ordersPerSec, 0) / 2);
+  const measured = phases.slice(1); // the first phase warms the process up (JIT, caches): not counted
+  const mean = (on: boolean, f: (p: (typeof phases)[number]) => number) =>
+    Math.round(measured.filter((p) => p.feed === on).reduce((a, p) => a + f(p), 0) / 2);
+  const ops = (p: (typeof phases)[number]) => p.ordersPerSec;
+  const cpu = (p: (typeof phases)[number]) => p.apiCpuUsPerOrder;
   return {
     feedSubscribers: n,
     phases,
-    withoutOrdersPerSec: mean(false),
-    withOrdersPerSec: mean(true),
-    ratio: Number((mean(true) / mean(false)).toFixed(3)),
+    feedClients: feedResults,
+    withoutOrdersPerSec: mean(false, ops),
+    withOrdersPerSec: mean(true, ops),
+    ratio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
+    apiCpuUsPerOrder: { without: mean(false, cpu), with: mean(true, cpu) },
   };
 }
 
