@@ -117,7 +117,7 @@ export const ConfigSchema = z.object({
    */
   ENGINE_REPLY_TIMEOUT_MS: z.coerce.number().int().min(200).max(120_000).default(10_000),
   /** The live feed (apps/api/src/feed): ms over which book deltas are conflated (0: one delta per committed batch). */
-  FEED_CONFLATE_MS: z.coerce.number().int().min(0).max(1_000).default(20),
+  FEED_CONFLATE_MS: z.coerce.number().int().min(0).max(1_000).default(50),
   /** Book deltas each market keeps to replay a reconnecting client's gap (beyond: resync_required + snapshot). */
   FEED_REPLAY_DELTAS: z.coerce.number().int().min(1).max(100_000).default(2_000),
   /** Subscriptions one feed connection may hold. */
