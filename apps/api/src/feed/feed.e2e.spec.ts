@@ -21,7 +21,7 @@ import { startTestApp, testConfig } from '../testing/test-app';
 const M = 'FEED.1K/CREDIT';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
@@ -59,7 +59,7 @@ const ack = (s: Socket, ev: string, req: unknown) => s.timeout(5000).emitWithAck
  * replay buffer and resync_required; private channels and their authentication; the limits.
  */
 describe('the live feed (real app, real Postgres, real socket.io clients)', () => {
-  jest.setTimeout(120_000);
+  jest.setTimeout(300_000);
   let db: TestDatabase;
   let app: NestFastifyApplication;
   let url: string;
@@ -259,6 +259,18 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     await until('resync', () => resyncs[0]);
   });
 
+  it('socket.io long-polling (no WebSocket) works too: the feed shares the api HTTP server with Fastify', async () => {
+    const s = io(url, { path: FEED_PATH, transports: ['polling'], reconnection: false, forceNew: true });
+    sockets.push(s);
+    const msgs: FeedBookMessage[] = [];
+    s.on('book', (m: FeedBookMessage) => msgs.push(m));
+    await connected(s);
+    expect(await ack(s, 'subscribe', { channel: 'book', market: M })).toMatchObject({ ok: true });
+    const snap = await until('the snapshot', () => msgs[0]);
+    expect(snap.seq).toBe((await admin.book(M, 1000)).seq);
+    expect((await fetch(`${url}/v1/time`)).status).toBe(200); // REST beside it, untouched
+  });
+
   it('the Binance way: a REST snapshot plus the deltas after it builds the same book', async () => {
     const s = raw(url);
     const msgs: FeedBookMessage[] = [];
@@ -437,7 +449,7 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
       for (let k = 0; k < Math.ceil((8 * 1024 * 1024) / snapshot); k++) slow.socket.emit('subscribe', { channel: 'book', market: M }); // each answers a snapshot
       got.length = 0;
       await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.600', quantity: '1' });
-      await until('the healthy client gets its delta', () => got.find((m) => m.type === 'delta'), 5_000);
+      await until('the healthy client gets its delta', () => got.find((m) => m.type === 'delta'), 20_000);
       await wait(1_000); // the check runs every 100 ms
       tcp.resume();
       await until('the reason', () => errors[0]);
