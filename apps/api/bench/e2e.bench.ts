@@ -6,8 +6,9 @@
 // with the api's rate limits and replay checks in Redis too), --policy (every agent belongs to a principal that
 // sets it a budget policy: spend caps over an hour and a day, max notional, a price ceiling, allowed markets and
 // order types, none of which refuses the bench's orders, so every order pays the whole budget check). Uses
-// TEST_DATABASE_URL / the machine's Postgres, in a fresh database.
-import { spawnSync } from 'node:child_process';
+// TEST_DATABASE_URL / the machine's Postgres, in a fresh database. --feed-subscribers N: also measures, in the same
+// run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare).
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -103,16 +104,23 @@ async function main(): Promise<void> {
     // one key per connection (connection k trades for agent k mod A): two connections of one key could send the
     // same order in the same millisecond, which the replay check refuses as a replayed signature
     for (let k = agentsN; k < connections; k++) agents.push(await admin.issueAgentKey(agentIds[k % agentsN] as string));
-    const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
     const input = { url, market: 'BENCH.1K/CREDIT', keys: agents, connections, durationMs: seconds * 1000, warmupMs: 3000 };
-    const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    });
-    if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+    const loadgen = () => {
+      const gen = spawnSync(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'loadgen.ts'), JSON.stringify(input)], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+      if (gen.status !== 0) throw new Error(`load generator failed: ${gen.stderr}`);
+      return JSON.parse(gen.stdout.trim().split('\n').pop() as string);
+    };
+    // --feed-subscribers N: the same run measures without and with N live-feed clients of the market's book (in
+    // a process of their own), in the order off, on, on, off (a drift over the run cancels out)
+    const feedSubscribers = argText('feed-subscribers');
+    const feedCompare = feedSubscribers ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds, child.pid) : undefined;
+    const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
+    const r = loadgen();
     const cpu1 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
-    const r = JSON.parse(gen.stdout.trim().split('\n').pop() as string);
     const counts = await db.pool.query(
       `SELECT (SELECT count(*) FROM trading_order)::int AS orders, (SELECT count(*) FROM trade)::int AS trades,
               (SELECT count(*) FROM ledger_transfer)::int AS transfers`,
@@ -134,6 +142,7 @@ async function main(): Promise<void> {
       agents: agentsN,
       keys: agents.length,
       machine: { cpus: cpus().length, node: process.version },
+      ...(feedCompare ? { feedCompare } : {}),
     };
     console.log(JSON.stringify({ detail }));
     console.log(
@@ -151,6 +160,74 @@ async function main(): Promise<void> {
     if (engine) await stopProcess(engine);
     await db.drop();
   }
+}
+
+/** Orders/s without and with `n` feed subscribers attached, alternately (a warm-up, then off, on, on, off) in one api process. */
+async function compareWithFeed(
+  loadgen: () => { measuredOk: number; ok: number; p99Ms: number },
+  url: string,
+  n: number,
+  seconds: number,
+  apiPid: number | undefined,
+) {
+  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number }[] = [];
+  const feedResults: unknown[] = [];
+  for (const feed of [false, false, true, true, false]) {
+    let clients: ReturnType<typeof startFeedClients> | undefined;
+    if (feed) {
+      clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
+      await clients.ready;
+    }
+    const cpu0 = cpuMs(apiPid);
+    const r = loadgen();
+    const apiCpuUsPerOrder = Math.round(((cpuMs(apiPid) - cpu0) * 1000) / r.ok);
+    if (clients) {
+      // the clients end once their books reach the REST book (bench/feed-clients.ts)
+      const book = (await (await fetch(`${url}/v1/markets/${encodeURIComponent('BENCH.1K/CREDIT')}/book?depth=1`)).json()) as {
+        seq: number;
+        checksum: number;
+      };
+      clients.stop(book);
+      feedResults.push(await clients.done);
+    }
+    phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)), apiCpuUsPerOrder });
+  }
+  const measured = phases.slice(1); // the first phase warms the process up (JIT, caches): not counted
+  const mean = (on: boolean, f: (p: (typeof phases)[number]) => number) =>
+    Math.round(measured.filter((p) => p.feed === on).reduce((a, p) => a + f(p), 0) / 2);
+  const ops = (p: (typeof phases)[number]) => p.ordersPerSec;
+  const cpu = (p: (typeof phases)[number]) => p.apiCpuUsPerOrder;
+  return {
+    feedSubscribers: n,
+    phases,
+    feedClients: feedResults,
+    withoutOrdersPerSec: mean(false, ops),
+    withOrdersPerSec: mean(true, ops),
+    ratio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
+    apiCpuUsPerOrder: { without: mean(false, cpu), with: mean(true, cpu) },
+  };
+}
+
+/** The feed benchmark's clients process (bench/feed-clients.ts), resolved once subscribed and once done. */
+function startFeedClients(input: object) {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+      if (err.includes('subscribed')) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`feed clients exited (${c}): ${err}`)));
+  });
+  child.stdout?.on('data', (d) => (out += String(d)));
+  const done = new Promise<unknown>((resolve) => child.once('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() || '{}'))));
+  const stop = (target: { seq: number; checksum: number }) =>
+    child.stdin?.write(`${JSON.stringify({ seq: target.seq, checksum: target.checksum })}\n`);
+  return { ready, done, stop };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

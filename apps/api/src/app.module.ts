@@ -5,6 +5,7 @@ import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { AuctionsModule } from './auctions/auctions.module';
+import { FeedModule } from './feed/feed.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
 import { PrincipalModule } from './principal/principal.module';
@@ -46,6 +47,7 @@ export class AppModule {
         AdminModule,
         AuctionsModule,
         PrincipalModule,
+        FeedModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

@@ -7,3 +7,4 @@ export * from './lib/api-types';
 export * from './lib/random';
 export * from './lib/market-ids';
 export * from './lib/urls';
+export * from './lib/feed';

@@ -117,6 +117,21 @@ export const ConfigSchema = z.object({
    * the deadline plus a batch commit, so a command the engine started is normally answered.
    */
   ENGINE_REPLY_TIMEOUT_MS: z.coerce.number().int().min(200).max(120_000).default(10_000),
+  /** The live feed (apps/api/src/feed): ms over which book deltas are conflated (0: one delta per committed batch). */
+  FEED_CONFLATE_MS: z.coerce.number().int().min(0).max(1_000).default(50),
+  /** Book deltas each market keeps to replay a reconnecting client's gap (beyond: resync_required + snapshot). */
+  FEED_REPLAY_DELTAS: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  /** Subscriptions one feed connection may hold. */
+  FEED_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Feed connections one API key may hold (across api nodes with Redis). */
+  FEED_MAX_CONNECTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(5),
+  /** Bytes a feed client may leave unread before it is disconnected as a slow consumer (FEED_SLOW_CONSUMER). */
+  FEED_CLIENT_BUFFER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;

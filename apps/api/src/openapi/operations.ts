@@ -161,11 +161,13 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     tag: 'markets',
     access: 'public',
     errors: ['NOT_FOUND', ENGINE_DOWN],
-    description: 'Aggregated [price, amount] levels as of the last committed batch, best first.',
+    description:
+      'Aggregated [price, amount] levels as of the last committed batch, best first, with the seq the live feed (socket.io at /v1/feed) continues from and its checksum.',
     response: S.Book,
     example: {
       market: ex.MARKET_ID,
       seq: 1843,
+      checksum: 966517972,
       bids: [
         ['1.250', '6'],
         ['1.240', '20'],

@@ -172,8 +172,14 @@ export const MarketList = named('MarketList', 'Every market.', z.strictObject({ 
 const Level = z.tuple([Decimal, Decimal]).describe('[price, amount]');
 export const Book = named(
   'Book',
-  "Aggregated levels as of the last committed batch, with the market's event sequence number.",
-  z.strictObject({ market: MarketId, seq: Int, bids: z.array(Level), asks: z.array(Level) }),
+  "Aggregated levels as of the last committed batch, with the market's event sequence number (the live feed's book seq) and checksum.",
+  z.strictObject({
+    market: MarketId,
+    seq: Int.describe("the market's committed event sequence: the feed's book messages carry the same (sync from here with the feed's deltas)"),
+    checksum: Int.describe('CRC32 of the top 10 levels each side, as the feed computes it (libs/contracts feed.ts, README "Live feed")'),
+    bids: z.array(Level),
+    asks: z.array(Level),
+  }),
 );
 export const MarketStats = named(
   'MarketStats',

@@ -1,4 +1,4 @@
-import { CREDIT, CREDIT_SCALE, formatAmount, marketIdOf } from '@ate/contracts';
+import { bookChecksum, CREDIT, CREDIT_SCALE, FEED_CHECKSUM_DEPTH, formatAmount, marketIdOf } from '@ate/contracts';
 import type { MarketSnapshot, OrderRecord } from '@ate/sequencer';
 import type { MarketRef } from './market-catalog';
 import type { TradeRow, TradeStats } from './trades.repository';
@@ -11,7 +11,7 @@ import type { TradeRow, TradeStats } from './trades.repository';
 const iso = (d: Date) => ({ iso: d.toISOString(), ms: d.getTime() });
 
 /** The market's price and quantity formatting. */
-function units(m: MarketRef) {
+export function units(m: MarketRef) {
   const tick = BigInt(m.row.tick_size);
   const lot = BigInt(m.row.lot_size);
   return {
@@ -80,8 +80,10 @@ export type OrderView = ReturnType<typeof orderView>;
 
 export function bookView(m: MarketRef, b: MarketSnapshot, depth: number) {
   const u = units(m);
-  const level = ([p, l]: [number, number]) => [u.price(p), u.quantity(l)];
-  return { market: marketIdOf(m.row.id), seq: b.seq, bids: b.bids.slice(0, depth).map(level), asks: b.asks.slice(0, depth).map(level) };
+  const level = ([p, l]: [number, number]): [string, string] => [u.price(p), u.quantity(l)];
+  // the feed's checksum (libs/contracts feed.ts) over the top 10 levels, whatever the depth asked
+  const checksum = bookChecksum(b.bids.slice(0, FEED_CHECKSUM_DEPTH).map(level), b.asks.slice(0, FEED_CHECKSUM_DEPTH).map(level));
+  return { market: marketIdOf(m.row.id), seq: b.seq, checksum, bids: b.bids.slice(0, depth).map(level), asks: b.asks.slice(0, depth).map(level) };
 }
 
 export function tradeView(m: MarketRef, t: TradeRow) {

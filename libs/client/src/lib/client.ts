@@ -159,7 +159,7 @@ export class AteClient {
   markets(): Promise<{ markets: MarketView[] }> {
     return this.get('/v1/markets', { signed: false });
   }
-  book(market: string, depth = 50): Promise<{ market: string; seq: number; bids: [string, string][]; asks: [string, string][] }> {
+  book(market: string, depth = 50): Promise<{ market: string; seq: number; checksum: number; bids: [string, string][]; asks: [string, string][] }> {
     return this.get(`/v1/markets/${encodeURIComponent(market)}/book?depth=${depth}`, { signed: false });
   }
   trades(

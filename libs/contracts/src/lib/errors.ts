@@ -3,6 +3,7 @@ import { LEDGER_CODES } from './codes/ledger';
 import { MATCHING_CODES } from './codes/matching';
 import { MECHANISM_CODES } from './codes/mechanisms';
 import { AUCTION_CODES } from './codes/auctions';
+import { FEED_CODES } from './codes/feed';
 
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
@@ -45,6 +46,7 @@ export const ERROR_CODES = {
   ...MECHANISM_CODES,
   ...AUCTION_CODES,
   ...BUDGET_CODES,
+  ...FEED_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

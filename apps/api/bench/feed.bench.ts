@@ -1,0 +1,285 @@
+// `npm run bench:feed`: the live feed under load. The api process (in-process engine, real Postgres) serves the
+// feed; a separate process holds N socket.io clients (libs/client FeedSubscriber, each keeping a local book and
+// checking seq and checksum) subscribed to one market's book while this process drives committed book changes
+// over signed REST (resting limit orders that never cross, and cancels: one book change each) at a fixed rate.
+// Latency: from `committedAt` (the api received the committed batch) to the client's receipt. Then the peer, in
+// the same run: the same load, the same feed messages relayed by this process to N bare `ws` clients (a plain
+// WebSocket broadcast: the ceiling of fan-out on this machine). Options: --clients N (1000), --rate R (2000
+// changes/s), --seconds S (20), --conflate MS (the api's FEED_CONFLATE_MS, default its own). Prints one JSON
+// line last: {"clients","changesPerSec","messagesPerSec","p50Ms","p99Ms","gapsUnrecovered","checksumFailures"}.
+// BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there.
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { WebSocketServer } from 'ws';
+import { AteClient, FeedSubscriber } from '@ate/client';
+import { FeedBookMessage } from '@ate/contracts';
+import { createTestDatabase } from '@ate/db';
+import { TEST_ADMIN } from '../src/testing/admin-key';
+import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
+import { stopProcess } from '../src/testing/engine-process';
+
+const argText = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const arg = (name: string, dflt: number): number => Number(argText(name) ?? dflt);
+const MARKET = 'FEEDB.1K/CREDIT';
+const WARMUP_MS = 3000;
+
+interface ClientsResult {
+  clients: number;
+  messagesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  gapsSeen: number;
+  checksumFailures: number;
+  resyncs: number;
+  reconnects: number;
+  unrecovered: number;
+  settleMs: number;
+}
+
+/** Starts the clients process; resolves `ready` once they all subscribed, `done` with their result. */
+function startClients(input: object): { child: ChildProcess; ready: Promise<void>; done: Promise<ClientsResult> } {
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += String(d)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (d) => {
+      err += String(d);
+      if (err.includes('subscribed')) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`clients exited (${c}) before subscribing: ${err}`)));
+  });
+  const done = new Promise<ClientsResult>((resolve, reject) =>
+    child.once('exit', (c) => (c === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string)) : reject(new Error(`clients failed: ${err}`)))),
+  );
+  return { child, ready, done };
+}
+
+/**
+ * Open-loop load: `rate` requests a second for `ms` (at most 128 in flight, one per connection: a request is
+ * signed when sent, so it never waits in a queue past its timestamp's window; a server that cannot keep up gets
+ * fewer, and changesPerSec says so), each a resting limit order that does not cross (buys under
+ * 1.000, sells over it) or, for an agent with many open, a cancel of its oldest: one committed book change each.
+ */
+async function drive(url: string, agents: AteClient[], rate: number, ms: number): Promise<{ changes: number; errors: number; seconds: number }> {
+  const pool = new Pool(url, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
+  const open: string[][] = agents.map(() => []);
+  let changes = 0;
+  let errors = 0;
+  let inFlight = 0;
+  let i = 0;
+  const t0 = Date.now();
+  const send = async (c: AteClient, method: string, path: string, body: string) => {
+    const r = await pool.request({
+      method,
+      path,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...c.sign(method, path, body) },
+      body: body || undefined,
+    });
+    const text = await r.body.text();
+    if (r.statusCode >= 300) throw new Error(text);
+    return JSON.parse(text) as { id: string };
+  };
+  const one = async (k: number, n: number) => {
+    const c = agents[k] as AteClient;
+    const mine = open[k] as string[];
+    inFlight++;
+    try {
+      if (mine.length > 150) await send(c, 'DELETE', `/v1/orders/${mine.shift() as string}`, '');
+      else {
+        const buy = (n & 1) === 0;
+        const ticks = buy ? 900 + (n % 97) : 1001 + (n % 97);
+        const body = JSON.stringify({
+          market: MARKET,
+          side: buy ? 'buy' : 'sell',
+          type: 'limit',
+          price: (ticks / 1000).toFixed(3),
+          quantity: String(1 + (n % 5)),
+        });
+        mine.push((await send(c, 'POST', '/v1/orders', body)).id);
+      }
+      changes++;
+    } catch (e) {
+      if (errors++ === 0) process.stderr.write(`feed bench: first driver error: ${(e as Error).message.slice(0, 300)}\n`);
+    } finally {
+      inFlight--;
+    }
+  };
+  const pending: Promise<void>[] = [];
+  while (Date.now() - t0 < ms) {
+    const due = Math.floor(((Date.now() - t0) * rate) / 1000);
+    while (i < due && inFlight < 128) {
+      pending.push(one(i % agents.length, i));
+      i++;
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await Promise.all(pending);
+  await pool.close();
+  return { changes, errors, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** The peer: relays the feed's book messages (one subscriber) to bare ws clients, a snapshot first to each. */
+async function startRelay(url: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const port = await freePort();
+  const wss = new WebSocketServer({ port, host: '127.0.0.1' });
+  const f = new FeedSubscriber({ baseUrl: url });
+  await f.connected();
+  const book = await f.book(MARKET);
+  f.on('book', ({ message }) => {
+    const text = JSON.stringify(message);
+    for (const c of wss.clients) c.send(text);
+  });
+  wss.on('connection', (ws) => {
+    const { bids, asks } = book.levels();
+    const snap: FeedBookMessage = {
+      type: 'snapshot',
+      market: MARKET,
+      seq: book.seq as number,
+      prev: null,
+      bids,
+      asks,
+      checksum: book.checksum(),
+      committedAt: Date.now(),
+    };
+    ws.send(JSON.stringify(snap));
+  });
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    close: async () => {
+      f.close();
+      await new Promise((r) => wss.close(r));
+    },
+  };
+}
+
+async function phase(
+  mode: 'socketio' | 'ws',
+  target: string,
+  admin: AteClient,
+  agents: AteClient[],
+  o: { url: string; clients: number; rate: number; seconds: number; apiPid: number | undefined },
+) {
+  const clients = startClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
+  await clients.ready;
+  const cpu0 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage() };
+  const load = await drive(o.url, agents, o.rate, WARMUP_MS + o.seconds * 1000);
+  const cpu1 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage(cpu0.bench) };
+  const rest = await admin.book(MARKET, 1000);
+  clients.child.stdin?.write(`${JSON.stringify({ seq: rest.seq, checksum: rest.checksum })}\n`);
+  const r = await clients.done;
+  const s = load.seconds;
+  return {
+    mode,
+    clients: r.clients,
+    changesPerSec: Math.round(load.changes / s),
+    driveErrors: load.errors,
+    messagesPerSec: r.messagesPerSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    maxMs: r.maxMs,
+    gapsSeen: r.gapsSeen,
+    gapsUnrecovered: r.unrecovered,
+    settleMs: r.settleMs,
+    checksumFailures: r.checksumFailures,
+    resyncs: r.resyncs,
+    reconnects: r.reconnects,
+    cpuPct: {
+      api: Math.round(((cpu1.api - cpu0.api) / (s * 1000)) * 100),
+      clients: Math.round(((cpu1.clients - cpu0.clients) / (s * 1000)) * 100),
+      driverAndRelay: Math.round(((cpu1.bench.user + cpu1.bench.system) / 1000 / (s * 1000)) * 100),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const clientsN = arg('clients', 1000);
+  const rate = arg('rate', 2000);
+  const seconds = arg('seconds', 20);
+  const conflate = argText('conflate');
+  const db = await createTestDatabase('bench_feed');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
+  const child = await startApiProcess(
+    testApiEnv(
+      { databaseUrl: db.url, port, masterKey: randomBytes(32).toString('base64') },
+      {
+        NODE_ENV: 'production',
+        RATE_LIMIT_PER_KEY: '10000000',
+        RATE_LIMIT_PER_ADDRESS: '10000000',
+        RATE_LIMIT_PUBLIC_PER_ADDRESS: '10000000',
+        ORDER_RATE_PER_AGENT: '10000000',
+        ...(conflate ? { FEED_CONFLATE_MS: conflate } : {}),
+      },
+    ),
+    { nodeArgs: profile },
+  ).catch(async (e: unknown) => {
+    await db.drop();
+    throw e;
+  });
+  try {
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
+    await admin.defineAsset({ code: 'FEEDB.1K', scale: 0, model: 'bench', provider: 'bench', tokenClass: 'out' });
+    await admin.createMarket({
+      base: 'FEEDB.1K',
+      tickSize: '0.001',
+      lotSizeUnits: 1,
+      initialPriceTicks: 1000,
+      priceBandBps: 5000,
+      ordersPerAgentMax: 100_000,
+    });
+    const agents: AteClient[] = [];
+    for (let i = 0; i < 16; i++) {
+      const a = await admin.createAgent({ name: `feed-bench-${i}` });
+      await admin.deposit({ id: `fb-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '1000000000' });
+      await admin.deposit({ id: `fb-${i}-t`, agentId: a.id, asset: 'FEEDB.1K', amount: '1000000000' });
+      agents.push(new AteClient({ baseUrl: url, ...a.apiKey! }));
+    }
+    const o = { url, clients: clientsN, rate, seconds, apiPid: child.pid };
+    const feed = await phase('socketio', url, admin, agents, o);
+    const relay = await startRelay(url);
+    const peer = await phase('ws', relay.url, admin, agents, { ...o, apiPid: child.pid }).finally(() => relay.close());
+    console.log(JSON.stringify({ detail: { feed, peer, machine: { cpus: cpus().length, node: process.version } } }));
+    console.log(
+      JSON.stringify({
+        clients: feed.clients,
+        changesPerSec: feed.changesPerSec,
+        messagesPerSec: feed.messagesPerSec,
+        p50Ms: feed.p50Ms,
+        p99Ms: feed.p99Ms,
+        gapsUnrecovered: feed.gapsUnrecovered,
+        checksumFailures: feed.checksumFailures,
+      }),
+    );
+  } finally {
+    await stopProcess(child);
+    await db.drop();
+  }
+}
+
+/** user + system CPU of a process, in ms (Linux /proc; 0 elsewhere). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,334 @@
+import type { Server as HttpServer } from 'node:http';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { createAdapter } from '@socket.io/redis-adapter';
+import Redis from 'ioredis';
+import { Server, Socket } from 'socket.io';
+import { z } from 'zod';
+import {
+  AppError,
+  ERROR_CODES,
+  FEED_EVENTS,
+  FEED_PATH,
+  FeedAck,
+  FeedBookMessage,
+  FeedError,
+  FeedPrivateMessage,
+  FeedResyncRequired,
+  FeedTicker,
+  FeedTrade,
+  isErrorCode,
+  marketIdOf,
+  marketSymbolOf,
+} from '@ate/contracts';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import type { AuthContext } from '../auth/auth.types';
+import { DatabaseService } from '../database/database.service';
+import { FeedAuth } from './feed-auth';
+import { FeedOut, FeedService } from './feed.service';
+
+/** Room names: the server's own; a client names a channel and the server decides (never a room a client picks). */
+const room = {
+  book: (m: string) => `book:${m}`,
+  trades: (m: string) => `trades:${m}`,
+  ticker: (m: string) => `ticker:${m}`,
+  agent: (a: string) => `agent:${a}`,
+  key: (k: string) => `key:${k}`,
+};
+
+/** A market's id (BASE-CREDIT) or symbol; the code behind sees the symbol (the engine's key), answers show the id. */
+const Market = z
+  .string()
+  .min(1)
+  .max(80)
+  .overwrite((ref) => marketSymbolOf(ref) ?? ref);
+const SubscribeRequest = z.discriminatedUnion('channel', [
+  z.strictObject({ channel: z.literal('book'), market: Market, since: z.number().int().min(0).optional() }),
+  z.strictObject({ channel: z.literal('trades'), market: Market }),
+  z.strictObject({ channel: z.literal('ticker'), market: Market }),
+  z.strictObject({ channel: z.literal('private'), agent: z.string().min(1).max(64).optional() }),
+]);
+type SubscribeRequest = z.infer<typeof SubscribeRequest>;
+
+interface FeedSocketData {
+  auth: AuthContext | null;
+  /** the rooms this socket holds by subscription */
+  subs: Set<string>;
+}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FeedSocket = Socket<any, any, any, FeedSocketData>;
+
+/** How often the slow-consumer check looks at every client's unsent data (ms). */
+const BACKPRESSURE_CHECK_MS = 100;
+/** How long a slow consumer that was told to go may keep its connection to read why (ms). */
+const SLOW_CONSUMER_CLOSE_MS = 10_000;
+
+function feedError(e: unknown): FeedError {
+  if (e instanceof AppError) return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
+  const code = (e as { code?: unknown }).code;
+  if (isErrorCode(code)) return { code, message: ERROR_CODES[code].message };
+  return { code: 'INTERNAL', message: ERROR_CODES.INTERNAL.message };
+}
+
+/**
+ * The live feed's socket.io server, mounted on the api's own HTTP server (Fastify's) at FEED_PATH, with
+ * `@socket.io/redis-adapter` across api nodes when REDIS_URL is set (connections per key are counted across
+ * nodes; each node's messages come from its own read of the committed events, sent to its own clients, so every
+ * node sends the same sequence). Handshake: FeedAuth. Events: `subscribe` / `unsubscribe` with an ack.
+ */
+@Injectable()
+export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShutdown, FeedOut {
+  private readonly logger = new Logger('Feed');
+  private io: Server | null = null;
+  private pubsub: Redis[] = [];
+  private monitor: NodeJS.Timeout | null = null;
+  /** subscriptions held on this node (the feed reads committed batches only while there are some) */
+  private held = 0;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly feed: FeedService,
+    private readonly auth: FeedAuth,
+    private readonly db: DatabaseService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
+    const io = new Server(http, { path: FEED_PATH, serveClient: false, maxHttpBufferSize: 16 * 1024, connectTimeout: 10_000 });
+    if (this.config.REDIS_URL) {
+      const pub = new Redis(this.config.REDIS_URL);
+      const sub = pub.duplicate();
+      for (const c of [pub, sub]) c.on('error', () => undefined);
+      this.pubsub = [pub, sub];
+      io.adapter(createAdapter(pub, sub, { key: `${this.config.REDIS_PREFIX}:feed`, requestsTimeout: 2_000 }));
+    }
+    io.use((socket, next) => {
+      this.handshake(socket as FeedSocket).then(
+        () => next(),
+        (e) => next(Object.assign(new Error(feedError(e).message), { data: feedError(e) })),
+      );
+    });
+    io.on('connection', (s) => this.connection(s as FeedSocket));
+    this.io = io;
+    this.feed.attach(this);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.monitor) clearInterval(this.monitor);
+    const io = this.io;
+    this.io = null;
+    if (io) {
+      io.disconnectSockets(true);
+      io.engine.close();
+    }
+    for (const c of this.pubsub) c.disconnect();
+    this.feed.stop();
+  }
+
+  // --- FeedOut: this node's clients ---
+  book(market: string, m: FeedBookMessage): void {
+    this.io?.local.to(room.book(market)).emit(FEED_EVENTS.book, m);
+  }
+  trade(market: string, t: FeedTrade): void {
+    this.io?.local.to(room.trades(market)).emit(FEED_EVENTS.trade, t);
+  }
+  ticker(market: string, t: FeedTicker): void {
+    this.io?.local.to(room.ticker(market)).emit(FEED_EVENTS.ticker, t);
+  }
+  followsAgent(agent: string): boolean {
+    return (this.io?.of('/').adapter.rooms.get(room.agent(agent))?.size ?? 0) > 0;
+  }
+  private(agent: string, m: FeedPrivateMessage): void {
+    this.io?.local.to(room.agent(agent)).emit(FEED_EVENTS.private, m);
+  }
+
+  private async handshake(socket: FeedSocket): Promise<void> {
+    const auth = await this.auth.verify(socket.handshake.auth);
+    socket.data.auth = auth;
+    socket.data.subs = new Set();
+    if (!auth) return;
+    const max = this.config.FEED_MAX_CONNECTIONS_PER_KEY;
+    const io = this.io as Server;
+    // every node's connections of the key (the redis adapter asks the others); a node that does not answer counts none
+    const n = await io
+      .in(room.key(auth.keyId))
+      .fetchSockets()
+      .then((s) => s.length)
+      .catch(() => io.of('/').adapter.rooms.get(room.key(auth.keyId))?.size ?? 0);
+    if (n >= max) throw new AppError('FEED_LIMIT_EXCEEDED', `A key may hold ${max} feed connections.`, { limit: 'connectionsPerKey', max });
+    socket.join(room.key(auth.keyId));
+  }
+
+  private connection(socket: FeedSocket): void {
+    this.watch();
+    socket.on('subscribe', (req: unknown, ack?: unknown) => void this.answer(socket, ack, () => this.subscribe(socket, req)));
+    socket.on('unsubscribe', (req: unknown, ack?: unknown) => void this.answer(socket, ack, async () => this.unsubscribe(socket, req)));
+    socket.on('disconnect', () => {
+      this.release(socket.data.subs.size);
+      socket.data.subs.clear();
+    });
+  }
+
+  private async answer(socket: FeedSocket, ack: unknown, f: () => Promise<FeedAck>): Promise<void> {
+    let r: FeedAck;
+    try {
+      r = await f();
+    } catch (e) {
+      r = { ok: false, error: feedError(e) };
+      if (this.held === 0) this.feed.stop(); // a refused first subscription leaves nothing reading
+    }
+    if (typeof ack === 'function') (ack as (a: FeedAck) => void)(r);
+    else if (!r.ok) socket.emit(FEED_EVENTS.error, r.error);
+  }
+
+  private parse(req: unknown): SubscribeRequest {
+    const r = SubscribeRequest.safeParse(req);
+    if (!r.success)
+      throw new AppError('VALIDATION_FAILED', 'subscribe: { channel: book|trades|ticker, market } or { channel: private, agent? }.', {
+        issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      });
+    return r.data;
+  }
+
+  private async subscribe(socket: FeedSocket, raw: unknown): Promise<FeedAck> {
+    const req = this.parse(raw);
+    if (req.channel === 'private') return this.subscribePrivate(socket, req.agent);
+    await this.feed.market(req.market); // NOT_FOUND for a market that does not exist
+    const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
+    this.admit(socket, name);
+    this.feed.start();
+    if (req.channel === 'trades') {
+      this.hold(socket, name);
+      return { ok: true, channel: 'trades', market: marketIdOf(req.market) };
+    }
+    if (req.channel === 'ticker') {
+      const t = await this.feed.ticker(req.market);
+      if (!socket.connected) return { ok: true, channel: 'ticker', market: marketIdOf(req.market) };
+      this.hold(socket, name);
+      socket.emit(FEED_EVENTS.ticker, t);
+      return { ok: true, channel: 'ticker', market: marketIdOf(req.market) };
+    }
+    const fb = await this.feed.book(req.market);
+    if (!socket.connected) return { ok: true, channel: 'book', market: marketIdOf(req.market) };
+    // from here to the join, nothing else runs: the client's next book message continues what it is sent now
+    this.hold(socket, name);
+    const replay = req.since === undefined ? null : fb.since(req.since);
+    if (replay) for (const m of replay) socket.emit(FEED_EVENTS.book, m);
+    else {
+      if (req.since !== undefined) {
+        const r: FeedResyncRequired = { market: marketIdOf(req.market), since: req.since, reason: 'replay_unavailable' };
+        socket.emit(FEED_EVENTS.resync, r);
+      }
+      socket.emit(FEED_EVENTS.book, fb.snapshot(Date.now()));
+    }
+    return { ok: true, channel: 'book', market: marketIdOf(req.market), seq: fb.seq };
+  }
+
+  private async subscribePrivate(socket: FeedSocket, agent: string | undefined): Promise<FeedAck> {
+    const auth = socket.data.auth;
+    if (!auth) throw new AppError('AUTH_MISSING', 'The private channel needs a signed handshake (auth { key, timestamp, signature }).');
+    let target: string;
+    if (auth.role === 'agent') {
+      if (agent !== undefined && agent !== auth.agentId) throw new AppError('AUTH_FORBIDDEN', 'An agent key follows only its own agent.');
+      target = auth.agentId as string;
+    } else if (auth.role === 'principal') {
+      if (agent === undefined) throw new AppError('VALIDATION_FAILED', 'A principal key names the agent: { channel: private, agent }.');
+      const r = await this.db.pool.query<{ principal_id: string | null }>('SELECT principal_id FROM agent WHERE id = $1', [agent]);
+      // another principal's agent and an agent that does not exist answer alike
+      if (!auth.principalId || r.rows[0]?.principal_id !== auth.principalId)
+        throw new AppError('AUTH_FORBIDDEN', 'A principal key follows only its own agents.');
+      target = agent;
+    } else throw new AppError('AUTH_FORBIDDEN', 'The private channel is for agent and principal keys.');
+    const name = room.agent(target);
+    this.admit(socket, name);
+    this.feed.start();
+    if (!socket.connected) return { ok: true, channel: 'private', agent: target };
+    this.hold(socket, name);
+    return { ok: true, channel: 'private', agent: target, seq: this.feed.agentSeqOf(target) };
+  }
+
+  private async unsubscribe(socket: FeedSocket, raw: unknown): Promise<FeedAck> {
+    const req = this.parse(raw);
+    const name =
+      req.channel === 'private'
+        ? room.agent(req.agent ?? socket.data.auth?.agentId ?? '')
+        : req.channel === 'book'
+          ? room.book(req.market)
+          : req.channel === 'trades'
+            ? room.trades(req.market)
+            : room.ticker(req.market);
+    if (socket.data.subs.delete(name)) {
+      socket.leave(name);
+      this.release(1);
+    }
+    return { ok: true, channel: req.channel, ...(req.channel === 'private' ? {} : { market: marketIdOf(req.market) }) };
+  }
+
+  /** Refuses a new subscription beyond the per-connection limit (one already held is a resync, not a new one). */
+  private admit(socket: FeedSocket, name: string): void {
+    const max = this.config.FEED_MAX_SUBSCRIPTIONS;
+    if (!socket.data.subs.has(name) && socket.data.subs.size >= max)
+      throw new AppError('FEED_LIMIT_EXCEEDED', `A connection may hold ${max} subscriptions.`, { limit: 'subscriptionsPerConnection', max });
+  }
+
+  private hold(socket: FeedSocket, name: string): void {
+    if (socket.data.subs.has(name)) return;
+    socket.data.subs.add(name);
+    socket.join(name);
+    this.held++;
+  }
+
+  private release(n: number): void {
+    this.held -= n;
+    if (this.held <= 0) {
+      this.held = 0;
+      this.feed.stop();
+    }
+  }
+
+  /**
+   * Disconnects a slow consumer so that it learns why: what engine.io had not yet handed to the WebSocket is
+   * dropped (the client resyncs anyway), then the error and socket.io's DISCONNECT follow what is in flight. The
+   * connection is closed for good if the client has not read them within SLOW_CONSUMER_CLOSE_MS.
+   */
+  private cutOff(s: FeedSocket, e: FeedError): void {
+    const conn = s.conn as unknown as { writeBuffer: unknown[]; packetsFn: unknown[]; readyState: string; close(discard?: boolean): void };
+    conn.writeBuffer = [];
+    conn.packetsFn = [];
+    s.emit(FEED_EVENTS.error, e);
+    s.disconnect();
+    setTimeout(() => {
+      if (conn.readyState !== 'closed') conn.close(true);
+    }, SLOW_CONSUMER_CLOSE_MS).unref();
+  }
+
+  /** The slow-consumer check: a client with more unsent data than FEED_CLIENT_BUFFER_BYTES is told why and cut off. */
+  private watch(): void {
+    if (this.monitor) return;
+    this.monitor = setInterval(() => {
+      const io = this.io;
+      if (!io || io.of('/').sockets.size === 0) {
+        if (this.monitor) clearInterval(this.monitor);
+        this.monitor = null;
+        return;
+      }
+      const max = this.config.FEED_CLIENT_BUFFER_BYTES;
+      for (const s of io.of('/').sockets.values()) {
+        const conn = s.conn as unknown as { writeBuffer: { data?: unknown }[]; transport: { socket?: { bufferedAmount?: number } } };
+        const queued = conn.writeBuffer.reduce((n, p) => n + (typeof p.data === 'string' ? p.data.length : 0), 0);
+        const unsent = queued + (conn.transport.socket?.bufferedAmount ?? 0);
+        if (unsent <= max) continue;
+        const e: FeedError = {
+          code: 'FEED_SLOW_CONSUMER',
+          message: `More than ${max} bytes unread: disconnected. Reconnect and resubscribe (books with since).`,
+          details: { limit: 'clientBufferBytes', max, unsent },
+        };
+        this.logger.warn(`feed: slow consumer ${s.id} disconnected (${unsent} bytes unsent)`);
+        this.cutOff(s as FeedSocket, e);
+      }
+    }, BACKPRESSURE_CHECK_MS);
+    this.monitor.unref();
+  }
+}

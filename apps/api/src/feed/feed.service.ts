@@ -1,0 +1,323 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import {
+  CREDIT,
+  formatAmount,
+  marketIdOf,
+  FeedBalance,
+  FeedBookMessage,
+  FeedFill,
+  FeedOrderUpdate,
+  FeedPrivateMessage,
+  FeedTicker,
+  FeedTrade,
+} from '@ate/contracts';
+import { CommittedBook, CommittedEvent, engineRedisKeys } from '@ate/sequencer';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/config';
+import { DatabaseService } from '../database/database.service';
+import { EngineLink } from '../engine/engine-link';
+import { InProcessEngine } from '../engine/engine.service';
+import { LedgerService } from '../ledger/ledger.service';
+import { MarketCatalog, MarketRef } from '../trading/market-catalog';
+import { TRADE_STATS_24H, TradeStats } from '../trading/trades.repository';
+import { units } from '../trading/views';
+import { FeedBook } from './feed-book';
+import { FeedBatch, FeedSource, HostFeedSource, RedisStreamFeedSource } from './feed-source';
+
+/** Where the feed's messages go (the gateway: socket.io rooms of this node). */
+export interface FeedOut {
+  book(market: string, m: FeedBookMessage): void;
+  trade(market: string, t: FeedTrade): void;
+  ticker(market: string, t: FeedTicker): void;
+  /** whether anyone on this node follows the agent (private messages are built only then) */
+  followsAgent(agent: string): boolean;
+  private(agent: string, m: FeedPrivateMessage): void;
+}
+
+type BookTouch = { side: 'buy' | 'sell'; price: number };
+
+/** How often a ticker's 24 h volumes are read again from the trades table, at most (ms). */
+const VOLUME_REFRESH_MS = 5_000;
+
+/**
+ * The feed's state, fed only by committed batches (FeedSource): each followed market's book (FeedBook: seq,
+ * deltas, replay buffer), its ticker, and the agents' private updates with their sequence. Batches are applied
+ * one after another in commit order (an async chain: a market's or an asset's formatting is read once).
+ */
+@Injectable()
+export class FeedService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Feed');
+  private readonly source: FeedSource;
+  private out: FeedOut | null = null;
+  private running = false;
+  private chain: Promise<void> = Promise.resolve();
+  /** each market's newest committed view seen since the source started */
+  private readonly latest = new Map<string, CommittedBook>();
+  private readonly books = new Map<string, FeedBook>();
+  private readonly opening = new Map<string, Promise<FeedBook>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly refs = new Map<string, MarketRef>();
+  private readonly scales = new Map<string, number>();
+  private readonly agentSeq = new Map<string, number>();
+  private readonly tickers = new Map<string, { t: FeedTicker; volumeAt: number; reading: boolean }>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly engine: EngineLink,
+    private readonly catalog: MarketCatalog,
+    private readonly ledger: LedgerService,
+    private readonly db: DatabaseService,
+  ) {
+    if (engine instanceof InProcessEngine) this.source = new HostFeedSource(engine.host);
+    else {
+      const url = config.REDIS_URL as string; // ENGINE_MODE=redis needs it (config.ts)
+      this.source = new RedisStreamFeedSource(
+        () => new Redis(url, { maxRetriesPerRequest: null }),
+        engineRedisKeys(config.REDIS_PREFIX),
+        this.logger,
+      );
+    }
+  }
+
+  attach(out: FeedOut): void {
+    this.out = out;
+  }
+
+  /** Starts reading committed batches (the first subscriber); idempotent. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.source.start((b) => this.onBatch(b, Date.now()));
+  }
+
+  /** Stops reading (the last subscriber left) and forgets the books: the next subscriber starts from a snapshot. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.source.stop();
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.latest.clear();
+    this.books.clear();
+    this.opening.clear();
+    this.tickers.clear();
+  }
+
+  onApplicationShutdown(): void {
+    this.stop();
+  }
+
+  /** The market's formatting, or NOT_FOUND (AppError) for a market that does not exist. */
+  async market(id: string): Promise<MarketRef> {
+    let r = this.refs.get(id);
+    if (!r) this.refs.set(id, (r = await this.catalog.get(id)));
+    return r;
+  }
+
+  /** The market's feed book, opened from its newest committed view (the engine's, or one a batch brought since). */
+  book(market: string): Promise<FeedBook> {
+    const have = this.books.get(market);
+    if (have) return Promise.resolve(have);
+    let p = this.opening.get(market);
+    if (!p) {
+      p = (async () => {
+        const ref = await this.market(market);
+        const fromEngine = await this.engine.market(market);
+        const seen = this.latest.get(market);
+        const base = seen && (!fromEngine || seen.seq >= fromEngine.seq) ? seen : fromEngine;
+        if (!base) throw Object.assign(new Error('market not loaded'), { code: 'SERVICE_UNAVAILABLE' });
+        const u = units(ref);
+        const fb = new FeedBook(
+          marketIdOf(market),
+          base,
+          { price: (t) => u.price(t), quantity: (l) => u.quantity(l) },
+          this.config.FEED_REPLAY_DELTAS,
+        );
+        if (this.running) this.books.set(market, fb);
+        return fb;
+      })().finally(() => this.opening.delete(market));
+      this.opening.set(market, p);
+    }
+    return p;
+  }
+
+  /** The ticker as last computed (built on first ask). */
+  async ticker(market: string): Promise<FeedTicker> {
+    const fb = await this.book(market);
+    const t = this.tickers.get(market);
+    if (t) return t.t;
+    const ref = await this.market(market);
+    const stats = (await this.db.pool.query<TradeStats>(TRADE_STATS_24H, [market])).rows[0] as TradeStats;
+    const u = units(ref);
+    const view = this.latest.get(market) ?? (await this.engine.market(market));
+    const made: FeedTicker = {
+      market: marketIdOf(market),
+      seq: fb.seq,
+      last: stats.last === null ? null : u.price(stats.last),
+      bid: view?.bids[0] ? u.price(view.bids[0][0]) : null,
+      ask: view?.asks[0] ? u.price(view.asks[0][0]) : null,
+      baseVolume24h: u.quantity(stats.lots),
+      quoteVolume24h: u.credits(stats.notional),
+      ts: Date.now(),
+    };
+    this.tickers.set(market, { t: made, volumeAt: Date.now(), reading: false });
+    return made;
+  }
+
+  /** The agent's private sequence on this node so far (the next message carries one more). */
+  agentSeqOf(agent: string): number {
+    return this.agentSeq.get(agent) ?? 0;
+  }
+
+  private onBatch(b: FeedBatch, now: number): void {
+    this.chain = this.chain
+      .then(() => this.apply(b, now))
+      .catch((e: Error) => this.logger.error(`feed: a committed batch not applied: ${e.message}`));
+  }
+
+  private async apply(b: FeedBatch, now: number): Promise<void> {
+    if (!this.running || !this.out) return;
+    const out = this.out;
+    const touched = new Map<string, BookTouch[]>();
+    for (const c of b.commands) {
+      const ref = c.marketId ? await this.market(c.marketId) : null;
+      for (const e of c.events) {
+        if (e.kind === 'book' && c.marketId) {
+          let t = touched.get(c.marketId);
+          if (!t) touched.set(c.marketId, (t = []));
+          t.push({ side: e.side, price: e.price });
+        } else if (e.kind === 'trade' && ref) this.trade(out, ref, c.seq, c.ts, e);
+        else await this.privateEvent(out, ref, c.seq, c.ts, e);
+      }
+    }
+    for (const [m, view] of b.books) {
+      const seen = this.latest.get(m);
+      if (seen && seen.seq >= view.seq) continue;
+      this.latest.set(m, view);
+      const fb = this.books.get(m);
+      if (!fb) continue;
+      fb.absorb(view, touched.get(m) ?? [], now);
+      this.schedule(m, fb);
+    }
+  }
+
+  private schedule(m: string, fb: FeedBook): void {
+    if (this.config.FEED_CONFLATE_MS === 0) return this.flush(m, fb);
+    if (this.timers.has(m)) return;
+    this.timers.set(
+      m,
+      setTimeout(() => {
+        this.timers.delete(m);
+        if (this.books.get(m) === fb) this.flush(m, fb);
+      }, this.config.FEED_CONFLATE_MS),
+    );
+  }
+
+  private flush(m: string, fb: FeedBook): void {
+    const msg = fb.flush();
+    if (!msg || !this.out) return;
+    this.out.book(m, msg);
+    const t = this.tickers.get(m);
+    if (!t) return;
+    const view = this.latest.get(m);
+    const ref = this.refs.get(m) as MarketRef;
+    const u = units(ref);
+    const bid = view?.bids[0] ? u.price(view.bids[0][0]) : null;
+    const ask = view?.asks[0] ? u.price(view.asks[0][0]) : null;
+    if (bid !== t.t.bid || ask !== t.t.ask) this.emitTicker(m, { ...t.t, bid, ask, seq: fb.seq, ts: Date.now() });
+  }
+
+  private emitTicker(m: string, t: FeedTicker): void {
+    const held = this.tickers.get(m);
+    if (!held || !this.out) return;
+    held.t = t;
+    this.out.ticker(m, t);
+    if (Date.now() - held.volumeAt < VOLUME_REFRESH_MS || held.reading) return;
+    held.reading = true;
+    void this.db.pool
+      .query<TradeStats>(TRADE_STATS_24H, [m])
+      .then((r) => {
+        const s = r.rows[0] as TradeStats;
+        const u = units(this.refs.get(m) as MarketRef);
+        held.t = { ...held.t, baseVolume24h: u.quantity(s.lots), quoteVolume24h: u.credits(s.notional) };
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        held.reading = false;
+        held.volumeAt = Date.now();
+      });
+  }
+
+  private trade(out: FeedOut, ref: MarketRef, commandSeq: number, ts: number, e: Extract<CommittedEvent, { kind: 'trade' }>): void {
+    const m = ref.row.id; // the engine's key (the symbol): rooms and caches; messages name the market by its id
+    const shown = marketIdOf(m);
+    const u = units(ref);
+    const id = `${shown}:${e.seq}`;
+    const price = u.price(e.price);
+    const amount = u.quantity(e.lots);
+    out.trade(m, { market: shown, id, seq: e.seq, price, amount, takerSide: e.takerSide, ts });
+    const held = this.tickers.get(m);
+    if (held) this.emitTicker(m, { ...held.t, last: price, seq: e.seq, ts });
+    const makerSide = e.takerSide === 'buy' ? 'sell' : 'buy';
+    const fill = (agent: string, side: 'buy' | 'sell', orderId: number, takerOrMaker: 'taker' | 'maker') => {
+      if (!out.followsAgent(agent)) return;
+      const fee =
+        side === 'buy'
+          ? { currency: ref.row.base_asset, cost: formatAmount(BigInt(e.buyerFee), ref.baseScale) }
+          : { currency: CREDIT, cost: u.credits(e.sellerFee) };
+      this.sendPrivate(out, agent, commandSeq, ts, {
+        type: 'fill',
+        market: shown,
+        id,
+        orderId: String(orderId),
+        side,
+        takerOrMaker,
+        price,
+        amount,
+        fee,
+      });
+    };
+    fill(e.takerAgentId, e.takerSide, e.takerOrderId, 'taker');
+    fill(e.makerAgentId, makerSide, e.makerOrderId, 'maker');
+  }
+
+  private async privateEvent(out: FeedOut, ref: MarketRef | null, commandSeq: number, ts: number, e: CommittedEvent): Promise<void> {
+    if (e.kind === 'balance') {
+      if (!out.followsAgent(e.agentId)) return;
+      let scale = this.scales.get(e.asset);
+      if (scale === undefined) this.scales.set(e.asset, (scale = await this.ledger.scaleOf(e.asset)));
+      const f = (v: bigint) => formatAmount(v, scale);
+      this.sendPrivate(out, e.agentId, commandSeq, ts, {
+        type: 'balance',
+        asset: e.asset,
+        total: f(e.total),
+        used: f(e.reserved),
+        free: f(e.total - e.reserved),
+      });
+      return;
+    }
+    if (!ref || e.kind === 'book' || e.kind === 'state' || e.kind === 'trade' || !out.followsAgent(e.agentId)) return;
+    const u = units(ref);
+    const base = { type: 'order' as const, event: e.kind, market: marketIdOf(ref.row.id), orderId: String(e.orderId) };
+    const extra =
+      e.kind === 'accepted'
+        ? { side: e.side, ...(e.price > 0 ? { price: u.price(e.price) } : {}), quantity: u.quantity(e.lots) }
+        : e.kind === 'rejected'
+          ? { reason: e.code }
+          : e.kind === 'cancelled'
+            ? { quantity: u.quantity(e.lots), reason: e.reason }
+            : e.kind === 'expired'
+              ? { quantity: u.quantity(e.lots) }
+              : e.kind === 'reduced'
+                ? { quantity: u.quantity(e.lots) }
+                : { price: u.price(e.price), quantity: u.quantity(e.lots) };
+    this.sendPrivate(out, e.agentId, commandSeq, ts, { ...base, ...extra });
+  }
+
+  private sendPrivate(out: FeedOut, agent: string, commandSeq: number, ts: number, body: FeedOrderUpdate | FeedFill | FeedBalance): void {
+    const seq = (this.agentSeq.get(agent) ?? 0) + 1;
+    this.agentSeq.set(agent, seq);
+    out.private(agent, { agent, seq, commandSeq, ts, ...body } as FeedPrivateMessage);
+  }
+}
