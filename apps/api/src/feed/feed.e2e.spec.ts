@@ -18,7 +18,7 @@ import { EngineLink } from '../engine/engine-link';
 import { InProcessEngine } from '../engine/engine.service';
 import { startTestApp, testConfig } from '../testing/test-app';
 
-const M = 'FEED.1K/CREDIT';
+const M = 'FEED.1K-CREDIT'; // the market's id (requests also take its symbol FEED.1K/CREDIT)
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
@@ -168,6 +168,10 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     expect(await ack(s, 'subscribe', { channel: 'trades', market: M })).toMatchObject({ ok: true });
     expect(host.outlet.active).toBe(true);
     expect(await ack(s, 'unsubscribe', { channel: 'trades', market: M })).toMatchObject({ ok: true });
+    expect(host.outlet.active).toBe(false);
+    // the market's symbol names it too; answers name it by its id
+    expect(await ack(s, 'subscribe', { channel: 'trades', market: 'FEED.1K/CREDIT' })).toMatchObject({ ok: true, market: M });
+    expect(await ack(s, 'unsubscribe', { channel: 'trades', market: 'FEED.1K/CREDIT' })).toMatchObject({ ok: true, market: M });
     expect(host.outlet.active).toBe(false);
     expect(await ack(s, 'subscribe', { channel: 'book', market: 'NOPE/CREDIT' })).toMatchObject({ ok: false });
     expect(host.outlet.active).toBe(false);
