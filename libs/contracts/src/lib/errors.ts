@@ -1,6 +1,7 @@
 import { LEDGER_CODES } from './codes/ledger';
 import { MATCHING_CODES } from './codes/matching';
 import { MECHANISM_CODES } from './codes/mechanisms';
+import { REDEMPTION_CODES } from './codes/redemption';
 
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
@@ -41,6 +42,7 @@ export const ERROR_CODES = {
   ...MATCHING_CODES,
   ...LEDGER_CODES,
   ...MECHANISM_CODES,
+  ...REDEMPTION_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,13 +1,20 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
+import { AllowanceTerms } from './allowances';
 import type { CommittedBook, HostMarket } from './host-types';
+import { applyRules, LoggedRules } from './market-rules';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
+import type { LoggedRedemption } from './redemption';
 import type { TradeFees } from './settlement';
 import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
 
 /** A command as the log (engine_command.command) holds it. */
-export type LoggedCommand = { t: 'm'; c: MatchingCommand } | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string };
+export type LoggedCommand =
+  | { t: 'm'; c: MatchingCommand }
+  | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string }
+  | LoggedRedemption
+  | LoggedRules;
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -38,6 +45,8 @@ export class EngineCore {
   seq = 0;
   lastTs = 0;
   lastOrderId = 0;
+  /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
+  readonly allowances = new AllowanceTerms();
 
   constructor(
     readonly balances: BalanceView,
@@ -71,6 +80,8 @@ export class EngineCore {
 
   /** The pre-trade stage's refusal of a command (the first check that refuses), or null. */
   preTradeVerdict(m: HostMarket, c: MatchingCommand, agentId: string): Rejection | null {
+    const expired = this.allowances.refuseOrder(m.config.baseAsset, c);
+    if (expired) return expired;
     for (const check of this.stages.preTrade) {
       const refused = check({ market: m, agentId, balances: this.balances, fills: this.fills }, c);
       if (refused) return refused;
@@ -106,6 +117,16 @@ export class EngineCore {
   /** Replays one logged command (recovery); `seq` is its place in the log. */
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
+    if (logged.t === 'r') {
+      if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount))) throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      return null;
+    }
+    if (logged.t === 'k') {
+      const km = this.markets.get(marketId as string);
+      if (!km) throw new Error(`replay: unknown market ${marketId} at seq ${seq}`);
+      applyRules(km, logged.rules);
+      return null;
+    }
     if (logged.t === 'f') {
       if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);

@@ -3,6 +3,8 @@ import type { Batch } from './batch';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostCommandKind, HostCommandOf, HostMarket, HostResult, PlaceOrder } from './host-types';
+import { setRules } from './market-rules';
+import { holdingOf, redeem } from './redemption';
 import { fundsTransfer } from './settlement';
 
 /**
@@ -142,6 +144,7 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
     const key = `f|${cmd.transferId}`;
     if (b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
     const agent = agentNum(b, cmd.agentId);
+    const before = holdingOf(b.core.balances, agent, cmd.asset).total;
     if (!b.core.funds(cmd.op, agent, cmd.asset, Number(cmd.amount))) {
       // nothing was done: the id stays free (a retry may succeed once funds are there)
       return cmd.op === 'withdraw'
@@ -156,7 +159,8 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
       b.directory.system('issuance', cmd.asset),
       cmd.amount,
     );
-    return b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer);
+    const after = holdingOf(b.core.balances, agent, cmd.asset).total;
+    return { ...b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer), change: { before: { total: String(before) }, after: { total: String(after) } } };
   },
 };
 
@@ -191,4 +195,4 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   }
 }
 
-export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds };
+export const HANDLERS: HandlerTable = { place, cancel, amend, cancel_all: cancelAll, set_state: setState, tick, funds, redeem, set_rules: setRules };

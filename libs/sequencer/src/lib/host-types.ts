@@ -1,5 +1,7 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
+import type { AuditContext } from './audit';
+import type { MarketRules } from './market-rules';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -18,7 +20,7 @@ export interface PlaceOrder {
   clientOrderId?: string;
 }
 
-export type HostCommand =
+export type HostCommand = (
   | { kind: 'place'; marketId: string; agentId: string; order: PlaceOrder }
   | { kind: 'cancel'; marketId: string; agentId: string; orderId: number }
   | { kind: 'cancel_all'; agentId: string; marketId?: string }
@@ -26,7 +28,15 @@ export type HostCommand =
   | { kind: 'set_state'; marketId: string; state: MarketState }
   /** lets time pass in a market: GTD orders due by now expire */
   | { kind: 'tick'; marketId: string }
-  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string };
+  | { kind: 'funds'; op: 'deposit' | 'withdraw'; agentId: string; asset: string; amount: bigint; transferId: string }
+  /** N units of an allowance leave the agent for the redemption account (redemption.ts) */
+  | { kind: 'redeem'; agentId: string; asset: string; amount: bigint; redemptionId: string; clientRedemptionId: string; principalId: string | null }
+  /** a market's rules change from this command on (market-rules.ts) */
+  | { kind: 'set_rules'; marketId: string; rules: Partial<MarketRules> }
+) & {
+  /** who asked for it: the batch that executes it writes its audit row in its transaction (audit.ts) */
+  audit?: AuditContext;
+};
 
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;
@@ -74,6 +84,8 @@ export interface HostResult {
   existingOrderId?: number;
   /** a funds movement whose transfer id is already in the journal: nothing was done again */
   duplicateTransfer?: boolean;
+  /** what the command changed (the audit row's before and after), when its handler knows it */
+  change?: { before: unknown; after: unknown };
   /** the new order as committed with the batch (complete once the batch has committed: final for the batch) */
   order?: OrderRecord;
 }
