@@ -4,6 +4,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
+import { AuditModule } from './audit/audit.module';
+import { RedemptionsModule } from './redemptions/redemptions.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
 import { AuthModule } from './auth/auth.module';
@@ -42,6 +44,8 @@ export class AppModule {
         CoreModule.forRoot(config),
         TradingModule,
         AdminModule,
+        AuditModule,
+        RedemptionsModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

@@ -54,9 +54,10 @@ export class AuditService {
     try {
       await client.query('BEGIN');
       const e = await effect(client);
-      await appendAudit((t, p) => client.query(t, p), [
-        { ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after, at: new Date(), commandSeq: null },
-      ]);
+      await appendAudit(
+        (t, p) => client.query(t, p),
+        [{ ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after, at: new Date(), commandSeq: null }],
+      );
       await client.query('COMMIT');
       return e.result;
     } catch (err) {
@@ -86,7 +87,10 @@ export class AuditService {
     if (f.cursor) add('seq < ?', f.cursor);
     p.push(f.limit + 1);
     const rows = (
-      await this.db.pool.query(`SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT $${p.length}`, p)
+      await this.db.pool.query(
+        `SELECT * FROM audit_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT $${p.length}`,
+        p,
+      )
     ).rows.map(auditRowOf);
     const page = rows.slice(0, f.limit);
     return { entries: page.map(auditView), nextCursor: rows.length > f.limit ? (page.at(-1)?.seq ?? null) : null };

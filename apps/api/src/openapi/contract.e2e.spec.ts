@@ -179,6 +179,19 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/admin/reconciliation', admin.raw('GET', '/v1/admin/reconciliation'));
     });
 
+    it('redemptions, receipt keys and the audit log', async () => {
+      const r = await check<Json>('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-1', asset: 'GPT-X.1K', amount: '1' }));
+      await check('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-1', asset: 'GPT-X.1K', amount: '2' })); // another body
+      await check('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-2', asset: 'CREDIT', amount: '1' }));
+      await check('GET /v1/redemptions', b.raw('GET', '/v1/redemptions?limit=5'));
+      await check('GET /v1/redemptions/{id}', get(`/v1/redemptions/${r['id']}`));
+      await check('GET /v1/redemptions/{id}', get('/v1/redemptions/rdm_unknown000000'));
+      await check('GET /.well-known/jwks.json', get('/.well-known/jwks.json'));
+      await check('POST /v1/admin/receipt-keys/rotate', admin.raw('POST', '/v1/admin/receipt-keys/rotate'));
+      await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?limit=5'));
+      await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?cursor=abc'));
+    });
+
     it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);

@@ -2,6 +2,7 @@ import type { ErrorCode } from '@ate/contracts';
 import type { z } from 'zod';
 import * as ex from './examples';
 import * as S from './schemas';
+import { AUDIT_OPERATIONS } from './operations-audit';
 
 /**
  * The documentation of every operation, keyed by `METHOD /path` as the OpenAPI document writes it. Kept here,
@@ -12,7 +13,7 @@ import * as S from './schemas';
  * kind can give (signature checks, rate limits, body parsing), see commonErrors in document.ts.
  */
 export type Access = 'public' | 'signed' | 'agent' | 'admin' | 'metrics';
-export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'admin';
+export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'admin' | 'redemptions';
 
 export interface OperationDoc {
   operationId: string;
@@ -408,6 +409,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     request: { state: 'halted' },
     example: { id: ex.MARKET_ID, state: 'halted' },
   },
+  ...AUDIT_OPERATIONS,
 };
 
 export const TAGS: { name: Tag; description: string }[] = [
@@ -415,5 +417,6 @@ export const TAGS: { name: Tag; description: string }[] = [
   { name: 'account', description: 'Server time, the caller, balances, statement and fills.' },
   { name: 'markets', description: 'Public market data: markets, books, statistics, trades (unsigned).' },
   { name: 'orders', description: 'Placing, amending, cancelling and listing orders (agent keys).' },
+  { name: 'redemptions', description: 'Consuming allowances with signed receipts; the receipt keys (JWKS) and status for providers.' },
   { name: 'admin', description: 'Operator endpoints: principals, agents, keys, assets, funds, markets, reconciliation (admin keys).' },
 ];

@@ -31,7 +31,9 @@ export class AllowanceTerms {
   private terms = new Map<string, AssetTerms>();
 
   /** Loads every asset's terms (at each load of the host). */
-  define(assets: readonly { code: string; kind: 'credit' | 'allowance'; model: string | null; tokenClass: string | null; expiresOn: string | null }[]): void {
+  define(
+    assets: readonly { code: string; kind: 'credit' | 'allowance'; model: string | null; tokenClass: string | null; expiresOn: string | null }[],
+  ): void {
     this.terms = new Map(
       assets.map((a) => [a.code, { code: a.code, kind: a.kind, model: a.model, tokenClass: a.tokenClass, expiresAt: expiryInstant(a.expiresOn) }]),
     );

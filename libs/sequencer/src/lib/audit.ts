@@ -181,11 +181,14 @@ export async function verifyAuditChain(q: Query): Promise<AuditChainReport> {
   let expect = 1n;
   let n = 0;
   for (;;) {
-    const rows = (await q('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2', [expect.toString(), AUDIT_VERIFY_PAGE])).rows.map(auditRowOf);
+    const rows = (await q('SELECT * FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT $2', [expect.toString(), AUDIT_VERIFY_PAGE])).rows.map(
+      auditRowOf,
+    );
     for (const r of rows) {
       if (BigInt(r.seq) !== expect) violations.push({ check: 'gap in the sequence', details: { expected: expect.toString(), found: r.seq } });
       if (r.prevHash !== prev) violations.push({ check: 'chain link broken (prev_hash)', details: { seq: r.seq } });
-      if (auditHash(r.prevHash, r.seq, auditBody(r)) !== r.hash) violations.push({ check: 'hash differs from the stored row', details: { seq: r.seq } });
+      if (auditHash(r.prevHash, r.seq, auditBody(r)) !== r.hash)
+        violations.push({ check: 'hash differs from the stored row', details: { seq: r.seq } });
       prev = r.hash;
       expect = BigInt(r.seq) + 1n;
       n++;

@@ -118,7 +118,8 @@ export class EngineCore {
   replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
     this.seq = seq;
     if (logged.t === 'r') {
-      if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount))) throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
+        throw new Error(`replay diverged at seq ${seq}: redemption refused`);
       return null;
     }
     if (logged.t === 'k') {

@@ -160,7 +160,10 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
       cmd.amount,
     );
     const after = holdingOf(b.core.balances, agent, cmd.asset).total;
-    return { ...b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer), change: { before: { total: String(before) }, after: { total: String(after) } } };
+    return {
+      ...b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer),
+      change: { before: { total: String(before) }, after: { total: String(after) } },
+    };
   },
 };
 

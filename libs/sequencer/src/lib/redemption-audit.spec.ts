@@ -43,14 +43,16 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
   let db: TestDatabase;
   let host: EngineHost;
   const ledgerBalance = async (agent: string, asset: string) =>
-    (await db.pool.query(`SELECT balance::text FROM ledger_account WHERE owner_kind = 'agent' AND owner_id = $1 AND asset = $2`, [agent, asset])).rows[0]
-      ?.balance;
+    (await db.pool.query(`SELECT balance::text FROM ledger_account WHERE owner_kind = 'agent' AND owner_id = $1 AND asset = $2`, [agent, asset]))
+      .rows[0]?.balance;
   const count = async (sql: string, p: unknown[] = []) => Number((await db.pool.query(sql, p)).rows[0].n);
 
   beforeAll(async () => {
     db = await createTestDatabase('redemption_seq');
     expect((await defineAsset(db.pool, { code: 'RD.1K', scale: 0, model: 'gpt-x', provider: 'p', tokenClass: 'output' })).ok).toBe(true);
-    expect((await defineAsset(db.pool, { code: OLD, scale: 0, model: 'gpt-old', provider: 'p', tokenClass: 'output', expiresOn: '2020-01-01' })).ok).toBe(true);
+    expect(
+      (await defineAsset(db.pool, { code: OLD, scale: 0, model: 'gpt-old', provider: 'p', tokenClass: 'output', expiresOn: '2020-01-01' })).ok,
+    ).toBe(true);
     for (const [id, base] of [
       [M, 'RD.1K'],
       [`${OLD}/CREDIT`, OLD],
@@ -63,7 +65,12 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
       );
     }
     await db.pool.query(`INSERT INTO agent (id, name) SELECT unnest($1::text[]), 'r'`, [[A, B]]);
-    host = new EngineHost(db.pool, () => undefined, () => undefined, { snapshotEvery: 7 });
+    host = new EngineHost(
+      db.pool,
+      () => undefined,
+      () => undefined,
+      { snapshotEvery: 7 },
+    );
     await host.load();
     for (const [agentId, asset, amount] of [
       [A, 'RD.1K', 1000n],
@@ -71,7 +78,9 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
       [A, OLD, 50n],
       [B, 'CREDIT', 1_000_000n],
     ] as const) {
-      expect(await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount, transferId: `dep-${agentId}-${asset}` })).toMatchObject({ code: null });
+      expect(await host.submit({ kind: 'funds', op: 'deposit', agentId, asset, amount, transferId: `dep-${agentId}-${asset}` })).toMatchObject({
+        code: null,
+      });
     }
   });
   afterAll(async () => {
@@ -93,13 +102,17 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
     expect(host.holdings(A, 'RD.1K').total).toBe(890n);
     expect(await ledgerBalance(A, 'RD.1K')).toBe('890');
     expect(await count(`SELECT count(*) AS n FROM redemption WHERE agent_id = $1`, [A])).toBe(2);
-    const sys = await db.pool.query(`SELECT balance::text FROM ledger_account WHERE owner_kind = 'system' AND owner_id = 'redemption' AND asset = 'RD.1K'`);
+    const sys = await db.pool.query(
+      `SELECT balance::text FROM ledger_account WHERE owner_kind = 'system' AND owner_id = 'redemption' AND asset = 'RD.1K'`,
+    );
     expect(sys.rows[0].balance).toBe('110');
     expect((await host.agreement()).ok).toBe(true);
   });
 
   it('a redemption cannot take what open orders reserve, nor more than is held; nothing is written for a refusal', async () => {
-    expect((await host.submit({ kind: 'place', marketId: M, agentId: A, order: { type: 'limit', side: 'sell', price: 1400, lots: 800 } })).code).toBeNull();
+    expect(
+      (await host.submit({ kind: 'place', marketId: M, agentId: A, order: { type: 'limit', side: 'sell', price: 1400, lots: 800 } })).code,
+    ).toBeNull();
     const before = await count('SELECT count(*) AS n FROM engine_command');
     expect(await redeem('three', 91n)).toMatchObject({ seq: null, code: 'REDEMPTION_INSUFFICIENT_BALANCE', details: { available: '90' } });
     expect(await count('SELECT count(*) AS n FROM engine_command')).toBe(before);
@@ -109,7 +122,12 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
 
   it('an expired allowance is not redeemed and its market takes no orders (cancels pass)', async () => {
     expect(await redeem('old', 1n, OLD)).toMatchObject({ code: 'ALLOWANCE_EXPIRED', details: { asset: OLD, expiresAt: '2020-01-02T00:00:00.000Z' } });
-    const r = await host.submit({ kind: 'place', marketId: `${OLD}/CREDIT`, agentId: A, order: { type: 'limit', side: 'sell', price: 1000, lots: 1 } });
+    const r = await host.submit({
+      kind: 'place',
+      marketId: `${OLD}/CREDIT`,
+      agentId: A,
+      order: { type: 'limit', side: 'sell', price: 1000, lots: 1 },
+    });
     expect(r).toMatchObject({ code: 'ALLOWANCE_EXPIRED', details: { asset: OLD } });
     expect(host.holdings(A, OLD)).toEqual({ total: 50n, reserved: 0n });
     expect((await host.submit({ kind: 'cancel_all', agentId: A, marketId: `${OLD}/CREDIT` })).code).toBeNull();
@@ -119,8 +137,16 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
     // B buys 500 lots under the old rules (max 1,000,000 lots); then the max is lowered to 100 and fees raised
     const big = await host.submit({ kind: 'place', marketId: M, agentId: B, order: { type: 'limit', side: 'buy', price: 1300, lots: 500 } });
     expect(big.code).toBeNull();
-    const change = await host.submit({ kind: 'set_rules', marketId: M, rules: { maxOrderLots: 100, takerFeeBps: 25 }, audit: admin('market.rules', M) });
-    expect(change).toMatchObject({ code: null, change: { before: { maxOrderLots: 1000000, takerFeeBps: 0 }, after: { maxOrderLots: 100, takerFeeBps: 25 } } });
+    const change = await host.submit({
+      kind: 'set_rules',
+      marketId: M,
+      rules: { maxOrderLots: 100, takerFeeBps: 25 },
+      audit: admin('market.rules', M),
+    });
+    expect(change).toMatchObject({
+      code: null,
+      change: { before: { maxOrderLots: 1000000, takerFeeBps: 0 }, after: { maxOrderLots: 100, takerFeeBps: 25 } },
+    });
     expect((await host.submit({ kind: 'place', marketId: M, agentId: B, order: { type: 'limit', side: 'buy', price: 1300, lots: 101 } })).code).toBe(
       'MATCHING_INVALID_SIZE',
     );
@@ -129,13 +155,23 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
     const row = await db.pool.query(`SELECT max_order_lots, taker_fee_bps FROM market WHERE id = $1`, [M]);
     expect(row.rows[0]).toEqual({ max_order_lots: 100, taker_fee_bps: 25 });
     // a trade under the new fee: B takes 100 lots of A's resting ask; B pays 25 bps of the 100 units it receives
-    const take = await host.submit({ kind: 'place', marketId: M, agentId: B, order: { type: 'limit', side: 'buy', price: 1400, lots: 100, tif: 'IOC' } });
+    const take = await host.submit({
+      kind: 'place',
+      marketId: M,
+      agentId: B,
+      order: { type: 'limit', side: 'buy', price: 1400, lots: 100, tif: 'IOC' },
+    });
     expect(take.code).toBeNull();
     expect(host.holdings(B, 'RD.1K').total).toBe(99n);
     const before = { a: host.holdings(A, 'RD.1K'), b: host.holdings(B, 'RD.1K'), bc: host.holdings(B, 'CREDIT') };
     for (const restoreSnapshots of [false, true]) {
       await host.exclusive(() => host.load({}));
-      const fresh = new EngineHost(db.pool, () => undefined, () => undefined, { restoreSnapshots });
+      const fresh = new EngineHost(
+        db.pool,
+        () => undefined,
+        () => undefined,
+        { restoreSnapshots },
+      );
       const r = await fresh.load();
       expect(r.fromSnapshot === null).toBe(!restoreSnapshots);
       expect({ a: fresh.holdings(A, 'RD.1K'), b: fresh.holdings(B, 'RD.1K'), bc: fresh.holdings(B, 'CREDIT') }).toEqual(before);
@@ -148,9 +184,25 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
 
   it('an audited command writes its row in its batch; a refused one writes none; the chain verifies and a tampered row is found', async () => {
     const rows0 = await count('SELECT count(*) AS n FROM audit_log');
-    const r = await host.submit({ kind: 'funds', op: 'deposit', agentId: B, asset: 'RD.1K', amount: 5n, transferId: 'mint:aud-1', audit: admin('funds.mint', B) });
+    const r = await host.submit({
+      kind: 'funds',
+      op: 'deposit',
+      agentId: B,
+      asset: 'RD.1K',
+      amount: 5n,
+      transferId: 'mint:aud-1',
+      audit: admin('funds.mint', B),
+    });
     expect(r.code).toBeNull();
-    const refused = await host.submit({ kind: 'funds', op: 'withdraw', agentId: B, asset: 'RD.1K', amount: 10_000n, transferId: 'burn:aud-2', audit: admin('funds.burn', B) });
+    const refused = await host.submit({
+      kind: 'funds',
+      op: 'withdraw',
+      agentId: B,
+      asset: 'RD.1K',
+      amount: 10_000n,
+      transferId: 'burn:aud-2',
+      audit: admin('funds.burn', B),
+    });
     expect(refused.code).toBe('MATCHING_INSUFFICIENT_BALANCE');
     const rows = (await db.pool.query('SELECT * FROM audit_log ORDER BY seq')).rows;
     expect(rows.length).toBe(rows0 + 1);
@@ -172,10 +224,18 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
   });
 
   it.each([
-    ['the audit row cannot be written: the action is not committed', `CREATE OR REPLACE FUNCTION spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no audit'; END $$;
-      CREATE TRIGGER spec_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION spec_fail()`, 'audit_log'],
-    ['the action fails at commit after its audit row was written: the row is not committed', `CREATE OR REPLACE FUNCTION spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no transfer'; END $$;
-      CREATE CONSTRAINT TRIGGER spec_fail AFTER INSERT ON ledger_transfer DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION spec_fail()`, 'ledger_transfer'],
+    [
+      'the audit row cannot be written: the action is not committed',
+      `CREATE OR REPLACE FUNCTION spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no audit'; END $$;
+      CREATE TRIGGER spec_fail BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION spec_fail()`,
+      'audit_log',
+    ],
+    [
+      'the action fails at commit after its audit row was written: the row is not committed',
+      `CREATE OR REPLACE FUNCTION spec_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no transfer'; END $$;
+      CREATE CONSTRAINT TRIGGER spec_fail AFTER INSERT ON ledger_transfer DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION spec_fail()`,
+      'ledger_transfer',
+    ],
   ])('%s', async (_, trigger, table) => {
     const audit0 = await count('SELECT count(*) AS n FROM audit_log');
     const log0 = await count('SELECT count(*) AS n FROM engine_command');
@@ -183,7 +243,15 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
     await db.pool.query(trigger);
     try {
       await expect(
-        host.submit({ kind: 'funds', op: 'deposit', agentId: B, asset: 'RD.1K', amount: 7n, transferId: `mint:fail-${table}`, audit: admin('funds.mint', B) }),
+        host.submit({
+          kind: 'funds',
+          op: 'deposit',
+          agentId: B,
+          asset: 'RD.1K',
+          amount: 7n,
+          transferId: `mint:fail-${table}`,
+          audit: admin('funds.mint', B),
+        }),
       ).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
     } finally {
       await db.pool.query(`DROP TRIGGER spec_fail ON ${table}`);

@@ -35,13 +35,23 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
     if (b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
     const terms = b.core.allowances.get(cmd.asset);
     if (b.core.allowances.expired(cmd.asset, ts)) {
-      return { seq: null, code: 'ALLOWANCE_EXPIRED', events: [], details: { asset: cmd.asset, expiresAt: new Date(terms?.expiresAt as number).toISOString() } };
+      return {
+        seq: null,
+        code: 'ALLOWANCE_EXPIRED',
+        events: [],
+        details: { asset: cmd.asset, expiresAt: new Date(terms?.expiresAt as number).toISOString() },
+      };
     }
     const agent = b.directory.numOf(cmd.agentId) as number;
     const b4 = holdingOf(b.core.balances, agent, cmd.asset);
     // (a budget policy's cap on redemptions goes here: before the balance moves, on command time)
     if (!b.core.funds('withdraw', agent, cmd.asset, Number(cmd.amount))) {
-      return { seq: null, code: 'REDEMPTION_INSUFFICIENT_BALANCE', events: [], details: { asset: cmd.asset, available: String(b4.total - b4.reserved) } };
+      return {
+        seq: null,
+        code: 'REDEMPTION_INSUFFICIENT_BALANCE',
+        events: [],
+        details: { asset: cmd.asset, available: String(b4.total - b4.reserved) },
+      };
     }
     b.ids.remember(key, 0);
     const transfer: LedgerRequest = {
@@ -148,4 +158,3 @@ export async function existingRedemptionKeys(client: PoolClient, cmds: readonly 
   );
   return rows.rows.map((x) => redemptionKey(x.agent_id, x.client_redemption_id));
 }
-

@@ -1,0 +1,120 @@
+import type { ErrorCode } from '@ate/contracts';
+import type { OperationDoc } from './operations';
+import * as S from './schemas-audit';
+
+/** Operations of redemptions, the JWKS, receipt key rotation and the audit log (merged into OPERATIONS). */
+const AGENT = 'agt_3k9x2m7q1w8e';
+const RECEIPT =
+  'eyJhbGciOiJFZERTQSIsImtpZCI6InJrX2E4ZjNrMm05cTR3N3gxejUiLCJ0eXAiOiJhdGUtcmVjZWlwdCtqd3QifQ.eyJpc3MiOiJhdGUtZXhjaGFuZ2UiLCJqdGkiOiJyZG1fN2sybTlxNHc4ZTF4M3o1diJ9.c2lnbmF0dXJl';
+const redemption = {
+  id: 'rdm_7k2m9q4w8e1x3z5v',
+  clientRedemptionId: 'job-42',
+  agentId: AGENT,
+  principalId: 'prn_a1b2c3d4e5f6',
+  asset: 'GPT-4O.1K',
+  model: 'gpt-4o',
+  tokenClass: 'output',
+  amount: '30',
+  issuedAt: '2026-12-02T10:00:00.000Z',
+  allowanceExpiresAt: '2027-01-01T00:00:00.000Z',
+  seq: '1841',
+  receipt: RECEIPT,
+  kid: 'rk_a8f3k2m9q4w7x1z5',
+};
+// (operations.ts imports this file: its constants are not initialised yet when this one runs)
+const AMOUNT_ERRORS: ErrorCode[] = ['AMOUNT_INVALID', 'AMOUNT_TOO_MANY_DECIMALS', 'AMOUNT_NEGATIVE', 'AMOUNT_OUT_OF_RANGE'];
+const REDEEM_ERRORS: ErrorCode[] = [
+  'LEDGER_ASSET_NOT_FOUND',
+  ...AMOUNT_ERRORS,
+  'REDEMPTION_NOT_ALLOWANCE',
+  'ALLOWANCE_EXPIRED',
+  'REDEMPTION_INSUFFICIENT_BALANCE',
+  'REDEMPTION_CONFLICT',
+  'NOT_FOUND',
+  'SERVICE_UNAVAILABLE',
+];
+
+export const AUDIT_OPERATIONS: Record<string, OperationDoc> = {
+  'POST /v1/redemptions': {
+    operationId: 'redeem',
+    summary: 'Redeem (consume) allowance units and get a signed receipt',
+    tag: 'redemptions',
+    access: 'agent',
+    description:
+      'N units of an allowance leave the agent for the redemption account (through the engine: open orders keep what they reserve). ' +
+      'Idempotent by `id`: the same id again returns the same receipt (replayed: true) and never burns twice; another asset or amount under it is 409. ' +
+      'An expired allowance is 422 ALLOWANCE_EXPIRED naming `expiresAt`. The receipt is a compact JWS (EdDSA) a provider verifies offline with /.well-known/jwks.json.',
+    errors: REDEEM_ERRORS,
+    response: S.RedemptionResult,
+    request: { id: 'job-42', asset: 'GPT-4O.1K', amount: '30' },
+    example: { ...redemption, replayed: false },
+  },
+  'GET /v1/redemptions': {
+    operationId: 'listRedemptions',
+    summary: "The agent's redemptions",
+    tag: 'redemptions',
+    access: 'agent',
+    description: 'Newest first, cursor-paged (`limit` up to 500, default 100).',
+    response: S.RedemptionList,
+    example: { redemptions: [redemption], nextCursor: null },
+  },
+  'GET /v1/redemptions/{id}': {
+    operationId: 'receiptStatus',
+    summary: "A receipt's status (public)",
+    tag: 'redemptions',
+    access: 'public',
+    description: 'For compute providers: `valid` when the exchange issued this receipt id, `unknown` otherwise (also for ids of another shape).',
+    response: S.ReceiptStatus,
+    example: { id: redemption.id, status: 'valid', asset: 'GPT-4O.1K', amount: '30', issuedAt: redemption.issuedAt, kid: redemption.kid },
+  },
+  'GET /.well-known/jwks.json': {
+    operationId: 'receiptJwks',
+    summary: 'Receipt signing keys (JWKS, public)',
+    tag: 'redemptions',
+    access: 'public',
+    description: 'Every key receipts were ever signed with (a rotation keeps the old ones), so any receipt verifies offline by its `kid`.',
+    response: S.Jwks,
+    example: {
+      keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: redemption.kid, alg: 'EdDSA', use: 'sig' }],
+    },
+  },
+  'POST /v1/admin/receipt-keys/rotate': {
+    operationId: 'rotateReceiptKey',
+    summary: 'Rotate the receipt signing key',
+    tag: 'admin',
+    access: 'admin',
+    description: 'A new Ed25519 key signs from now on; the retired one stays in the JWKS. Audited (receipt_key.rotate).',
+    response: S.ReceiptKeyRotated,
+    example: { kid: 'rk_q9w8e7r6t5y4u3i2', retired: redemption.kid },
+  },
+  'GET /v1/admin/audit': {
+    operationId: 'auditLog',
+    summary: 'The audit log',
+    tag: 'admin',
+    access: 'admin',
+    description:
+      'Every operator (and principal) action, newest first: who (actor, key), what (action, target, before/after), when, the request id, the hash link. ' +
+      'Filters: actor (an id or key id), target, action, from/to (ISO 8601); cursor-paged. The chain is verified by GET /v1/admin/reconciliation.',
+    errors: ['ADMIN_INVALID_CURSOR'],
+    response: S.AuditPage,
+    example: {
+      entries: [
+        {
+          seq: '12',
+          at: '2026-12-02T10:00:00.000Z',
+          actor: { kind: 'admin', id: null, keyId: 'ak_9f8e7d6c5b4a3210fedc' },
+          action: 'funds.mint',
+          target: { kind: 'agent', id: AGENT },
+          requestId: 'req-7f3a',
+          reason: 'monthly top-up',
+          before: { total: '0' },
+          after: { total: '250000' },
+          commandSeq: '17',
+          hash: 'a3f1'.repeat(16),
+          prevHash: '0'.repeat(64),
+        },
+      ],
+      nextCursor: null,
+    },
+  },
+};
