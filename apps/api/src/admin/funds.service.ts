@@ -5,6 +5,7 @@ import { HOLDING_MAX } from '@ate/sequencer';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
+import { Actor, auditOf } from '../audit/audit.service';
 
 /** An operator's deposit or withdrawal (validated by the controller's schema). */
 export interface MoveFundsInput {
@@ -12,6 +13,7 @@ export interface MoveFundsInput {
   agentId: string;
   asset: string;
   amount: string;
+  reason?: string;
 }
 
 /**
@@ -36,7 +38,8 @@ export class FundsService {
     private readonly engine: EngineLink,
   ) {}
 
-  async move(kind: 'mint' | 'burn', body: MoveFundsInput) {
+  /** With an actor, the movement's audit row (reason, key, request id) commits in the engine's batch with it. */
+  async move(kind: 'mint' | 'burn', body: MoveFundsInput, actor?: Actor) {
     if (!(await this.db.prisma.agent.count({ where: { id: body.agentId } }))) {
       throw new AppError('NOT_FOUND', 'No such agent.', { agentId: body.agentId });
     }
@@ -49,6 +52,16 @@ export class FundsService {
       asset: body.asset,
       amount,
       transferId,
+      ...(actor
+        ? {
+            audit: auditOf(
+              actor,
+              `funds.${kind}`,
+              { kind: 'agent', id: body.agentId },
+              { reason: body.reason ?? null, after: { asset: body.asset, amount: body.amount } },
+            ),
+          }
+        : {}),
     });
     let seq = r.seq;
     let replayed = false;

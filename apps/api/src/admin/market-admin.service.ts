@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, CREDIT_SCALE, MarketState, parseAmount } from '@ate/contracts';
+import { AppError, CREDIT_SCALE, formatAmount, MarketState, parseAmount } from '@ate/contracts';
 import { validateMarketConfig } from '@ate/matching';
 import { marketSettingsOf } from '@ate/sequencer';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 import { MarketCatalog, NewMarketRow } from '../trading/market-catalog';
+import { Actor, auditOf } from '../audit/audit.service';
+import type { MarketRules } from '@ate/sequencer';
 
 /** What an operator gives to open a market (validated by the controller's schema). */
 export interface CreateMarketInput {
@@ -63,9 +65,36 @@ export class MarketAdminService {
   }
 
   /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */
-  async setState(marketId: string, state: MarketState): Promise<{ id: string; state: MarketState }> {
-    const r = await this.engine.submit({ kind: 'set_state', marketId, state });
+  async setState(marketId: string, state: MarketState, actor?: Actor): Promise<{ id: string; state: MarketState }> {
+    const audit = actor ? { audit: auditOf(actor, 'market.state', { kind: 'market', id: marketId }, { after: { state } }) } : {};
+    const r = await this.engine.submit({ kind: 'set_state', marketId, state, ...audit });
     if (r.code) throw new AppError(r.code, undefined, { marketId });
     return { id: marketId, state };
+  }
+
+  /** Changes a market's rules in the engine's sequence; the audit row (before and after) commits in the same batch. */
+  async setRules(marketId: string, b: Partial<Omit<MarketRules, 'maxSpendCredits'>> & { maxSpend?: string; reason?: string }, actor: Actor) {
+    const { maxSpend, reason, ...rest } = b;
+    const rules: Partial<MarketRules> = {
+      ...rest,
+      ...(maxSpend !== undefined ? { maxSpendCredits: Number(parseAmount(maxSpend, CREDIT_SCALE)) } : {}),
+    };
+    if (rules.maxSpendCredits !== undefined && (rules.maxSpendCredits < 1 || !Number.isSafeInteger(rules.maxSpendCredits))) {
+      throw new AppError('AMOUNT_OUT_OF_RANGE', 'maxSpend must be positive and below 2^53 minor units.');
+    }
+    const r = await this.engine.submit({
+      kind: 'set_rules',
+      marketId,
+      rules,
+      audit: auditOf(actor, 'market.rules', { kind: 'market', id: marketId }, { reason: reason ?? null }),
+    });
+    if (r.code)
+      throw new AppError(r.code, r.code === 'VALIDATION_FAILED' ? `The rules cannot apply: ${String(r.details?.['reason'])}` : undefined, {
+        marketId,
+        ...r.details,
+      });
+    const after = (r.change as { after: MarketRules }).after;
+    const { maxSpendCredits, ...shown } = after;
+    return { id: marketId, rules: { ...shown, maxSpend: formatAmount(BigInt(maxSpendCredits), CREDIT_SCALE) }, seq: r.seq as string };
   }
 }

@@ -188,6 +188,14 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/redemptions/{id}', get('/v1/redemptions/rdm_unknown000000'));
       await check('GET /.well-known/jwks.json', get('/.well-known/jwks.json'));
       await check('POST /v1/admin/receipt-keys/rotate', admin.raw('POST', '/v1/admin/receipt-keys/rotate'));
+      await check(
+        'PATCH /v1/admin/markets/{marketId}/rules',
+        admin.raw('PATCH', `/v1/admin/markets/${M}/rules`, { takerFeeBps: 5, reason: 'contract' }),
+      );
+      await check('PATCH /v1/admin/markets/{marketId}/rules', admin.raw('PATCH', '/v1/admin/markets/NOPE%2FCREDIT/rules', { takerFeeBps: 5 }));
+      const k = await check<Json>('POST /v1/admin/agents/{agentId}/keys', admin.raw('POST', `/v1/admin/agents/${r['agentId']}/keys`, {}));
+      await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`));
+      await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`)); // revoked now
       await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?limit=5'));
       await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?cursor=abc'));
     });

@@ -87,6 +87,49 @@ export const AUDIT_OPERATIONS: Record<string, OperationDoc> = {
     response: S.ReceiptKeyRotated,
     example: { kid: 'rk_q9w8e7r6t5y4u3i2', retired: redemption.kid },
   },
+  'PATCH /v1/admin/markets/{marketId}/rules': {
+    operationId: 'setMarketRules',
+    summary: "Change a market's rules",
+    tag: 'admin',
+    access: 'admin',
+    description:
+      "Fees, order size limits, the highest price, the price band, the largest spend: applied in the engine's sequence (every command after it sees them; " +
+      'replayed at recovery). Resting orders stay. Tick and lot size are fixed. A highest price below a resting order is refused. Audited with before and after.',
+    errors: ['NOT_FOUND', ...AMOUNT_ERRORS, 'SERVICE_UNAVAILABLE'],
+    response: S.MarketRulesChanged,
+    request: { takerFeeBps: 15, maxOrderLots: 5000, reason: 'tighter limits after the incident of 2026-12-01' },
+    example: {
+      id: 'GPT-X.1K/CREDIT',
+      rules: {
+        makerFeeBps: 0,
+        takerFeeBps: 15,
+        minOrderLots: 1,
+        maxOrderLots: 5000,
+        maxPriceTicks: 1048576,
+        priceBandBps: 1000,
+        maxSpend: '1000000.000',
+      },
+      seq: '2210',
+    },
+  },
+  'POST /v1/admin/keys/{keyId}/rotate': {
+    operationId: 'rotateKey',
+    summary: 'Rotate an API key',
+    tag: 'admin',
+    access: 'admin',
+    description:
+      'A new key for the same owner and role; the old one is revoked at once on every node. One audited transaction. The secret is shown once.',
+    errors: ['NOT_FOUND', 'ADMIN_KEY_REVOKED'],
+    response: S.RotatedKey,
+    example: {
+      keyId: 'ak_n3w4k5e6y7i8d9a0b1c2',
+      secret: 'q7-2x...',
+      replaces: 'ak_0ld0k1e2y3i4d5a6b7c8',
+      role: 'agent',
+      agentId: AGENT,
+      principalId: null,
+    },
+  },
   'GET /v1/admin/audit': {
     operationId: 'auditLog',
     summary: 'The audit log',

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { AdminMarketsController } from '../admin/admin-markets.controller';
+import type { AdminController } from '../admin/admin.controller';
 import type { AuditController } from '../audit/audit.controller';
 import type { ReceiptKeysController } from '../redemptions/receipt-keys.controller';
 import type { RedemptionsController } from '../redemptions/redemptions.controller';
@@ -98,9 +100,41 @@ export const AuditPage = named(
   z.strictObject({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }),
 );
 
+export const MarketRulesChanged = named(
+  'MarketRulesChanged',
+  "The market's rules in force from the engine command `seq` on.",
+  z.strictObject({
+    id: z.string(),
+    rules: z.strictObject({
+      makerFeeBps: z.number().int(),
+      takerFeeBps: z.number().int(),
+      minOrderLots: z.number().int(),
+      maxOrderLots: z.number().int(),
+      maxPriceTicks: z.number().int(),
+      priceBandBps: z.number().int(),
+      maxSpend: Decimal,
+    }),
+    seq: z.string(),
+  }),
+);
+export const RotatedKey = named(
+  'RotatedKey',
+  'The new key (its secret shown once) and the key it replaced (revoked).',
+  z.strictObject({
+    keyId: z.string(),
+    secret: z.string(),
+    replaces: z.string(),
+    role: z.string(),
+    agentId: z.string().nullable(),
+    principalId: z.string().nullable(),
+  }),
+);
+
 type Out<F extends (...a: never[]) => unknown> = Awaited<ReturnType<F>>;
 const fits = <View, S extends z.ZodType>(_s: S, f: (v: View) => unknown): void => void f;
 fits<Out<RedemptionsController['redeem']>, typeof RedemptionResult>(RedemptionResult, (v) => v);
 fits<Out<RedemptionsController['list']>, typeof RedemptionList>(RedemptionList, (v) => v);
 fits<Out<ReceiptKeysController['rotate']>, typeof ReceiptKeyRotated>(ReceiptKeyRotated, (v) => v);
 fits<Out<AuditController['list']>, typeof AuditPage>(AuditPage, (v) => v);
+fits<Out<AdminMarketsController['setRules']>, typeof MarketRulesChanged>(MarketRulesChanged, (v) => v);
+fits<Out<AdminController['rotateKey']>, typeof RotatedKey>(RotatedKey, (v) => v);
