@@ -5,6 +5,7 @@ import { AccountController } from './account/account.controller';
 import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
+import { AdminListsModule } from './admin-lists/admin-lists.module';
 import { RedemptionsModule } from './redemptions/redemptions.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
@@ -45,6 +46,7 @@ export class AppModule {
         TradingModule,
         AdminModule,
         AuditModule,
+        AdminListsModule,
         RedemptionsModule,
         ...extraModules,
       ],

@@ -196,6 +196,10 @@ describe('the OpenAPI document describes what the api really answers', () => {
       const k = await check<Json>('POST /v1/admin/agents/{agentId}/keys', admin.raw('POST', `/v1/admin/agents/${r['agentId']}/keys`, {}));
       await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`));
       await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`)); // revoked now
+      for (const list of ['principals', 'agents', 'keys', 'markets']) {
+        await check(`GET /v1/admin/${list}`, admin.raw('GET', `/v1/admin/${list}?limit=2`));
+        await check(`GET /v1/admin/${list}`, admin.raw('GET', `/v1/admin/${list}?cursor=..`));
+      }
       await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?limit=5'));
       await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?cursor=abc'));
     });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AdminMarketsController } from '../admin/admin-markets.controller';
 import type { AdminController } from '../admin/admin.controller';
+import type { AdminListsController } from '../admin-lists/admin-lists.controller';
 import type { AuditController } from '../audit/audit.controller';
 import type { ReceiptKeysController } from '../redemptions/receipt-keys.controller';
 import type { RedemptionsController } from '../redemptions/redemptions.controller';
@@ -130,6 +131,49 @@ export const RotatedKey = named(
   }),
 );
 
+const Ts = z.strictObject({ iso: z.string(), ms: z.number().int() });
+const pageOf = <T extends z.ZodType>(id: string, what: string, item: T) =>
+  named(
+    id,
+    `${what}, in id order; nextCursor: pass it as cursor for the next page (null: the last page).`,
+    z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() }),
+  );
+export const PrincipalPage = pageOf(
+  'PrincipalPage',
+  'Principals',
+  z.strictObject({ id: z.string(), name: z.string(), agents: z.number().int(), createdAt: Ts }),
+);
+export const AgentPage = pageOf(
+  'AgentPage',
+  'Agents',
+  z.strictObject({ id: z.string(), name: z.string(), principalId: z.string().nullable(), status: z.string(), createdAt: Ts }),
+);
+export const KeyPage = pageOf(
+  'KeyPage',
+  'API keys (never any key material)',
+  z.strictObject({
+    keyId: z.string(),
+    role: z.string(),
+    agentId: z.string().nullable(),
+    principalId: z.string().nullable(),
+    label: z.string().nullable(),
+    createdAt: Ts,
+    revokedAt: Ts.nullable(),
+  }),
+);
+export const MarketAdminPage = pageOf(
+  'MarketAdminPage',
+  'Markets with their rules',
+  z.strictObject({
+    id: z.string(),
+    baseAsset: z.string(),
+    tickSize: Decimal,
+    lotSizeUnits: z.number().int(),
+    rules: MarketRulesChanged.shape.rules,
+    createdAt: Ts,
+  }),
+);
+
 type Out<F extends (...a: never[]) => unknown> = Awaited<ReturnType<F>>;
 const fits = <View, S extends z.ZodType>(_s: S, f: (v: View) => unknown): void => void f;
 fits<Out<RedemptionsController['redeem']>, typeof RedemptionResult>(RedemptionResult, (v) => v);
@@ -138,3 +182,7 @@ fits<Out<ReceiptKeysController['rotate']>, typeof ReceiptKeyRotated>(ReceiptKeyR
 fits<Out<AuditController['list']>, typeof AuditPage>(AuditPage, (v) => v);
 fits<Out<AdminMarketsController['setRules']>, typeof MarketRulesChanged>(MarketRulesChanged, (v) => v);
 fits<Out<AdminController['rotateKey']>, typeof RotatedKey>(RotatedKey, (v) => v);
+fits<Out<AdminListsController['principals']>, typeof PrincipalPage>(PrincipalPage, (v) => v);
+fits<Out<AdminListsController['agents']>, typeof AgentPage>(AgentPage, (v) => v);
+fits<Out<AdminListsController['keys']>, typeof KeyPage>(KeyPage, (v) => v);
+fits<Out<AdminListsController['markets']>, typeof MarketAdminPage>(MarketAdminPage, (v) => v);
