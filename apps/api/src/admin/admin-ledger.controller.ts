@@ -44,8 +44,8 @@ export class AdminLedgerController {
   ) {}
 
   @Post('assets')
-  defineAsset(@ZodBody(DefineAssetBody) body: z.infer<typeof DefineAssetBody>) {
-    return this.funds.defineAsset({ ...body, expiresOn: body.expiresOn ?? null });
+  defineAsset(@ZodBody(DefineAssetBody) body: z.infer<typeof DefineAssetBody>, @ActorOf() actor: Actor) {
+    return this.funds.defineAsset({ ...body, expiresOn: body.expiresOn ?? null }, actor);
   }
 
   @Post('deposits')

@@ -66,8 +66,8 @@ export class AdminMarketsController {
 
   /** Opens a market of an allowance asset against CREDIT; the engine loads it before this answers. */
   @Post('markets')
-  create(@ZodBody(CreateMarketBody) b: z.infer<typeof CreateMarketBody>) {
-    return this.markets.create(b);
+  create(@ZodBody(CreateMarketBody) b: z.infer<typeof CreateMarketBody>, @ActorOf() actor: Actor) {
+    return this.markets.create(b, actor);
   }
 
   /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */

@@ -29,18 +29,18 @@ export class AdminController {
   constructor(private readonly admin: AdminService) {}
 
   @Post('principals')
-  createPrincipal(@ZodBody(CreatePrincipalBody) body: z.infer<typeof CreatePrincipalBody>) {
-    return this.admin.createPrincipal(body.name);
+  createPrincipal(@ZodBody(CreatePrincipalBody) body: z.infer<typeof CreatePrincipalBody>, @ActorOf() actor: Actor) {
+    return this.admin.createPrincipal(body.name, actor);
   }
 
   @Post('agents')
-  createAgent(@ZodBody(CreateAgentBody) body: z.infer<typeof CreateAgentBody>) {
-    return this.admin.createAgent(body);
+  createAgent(@ZodBody(CreateAgentBody) body: z.infer<typeof CreateAgentBody>, @ActorOf() actor: Actor) {
+    return this.admin.createAgent(body, actor);
   }
 
   @Post('agents/:agentId/keys')
-  createAgentKey(@Param('agentId') agentId: string, @ZodBody(CreateKeyBody) body: z.infer<typeof CreateKeyBody>) {
-    return this.admin.issueAgentKey(agentId, body.label);
+  createAgentKey(@Param('agentId') agentId: string, @ZodBody(CreateKeyBody) body: z.infer<typeof CreateKeyBody>, @ActorOf() actor: Actor) {
+    return this.admin.issueAgentKey(agentId, body.label, actor);
   }
 
   @Delete('keys/:keyId')

@@ -5,7 +5,8 @@ import { marketSettingsOf } from '@ate/sequencer';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 import { MarketCatalog, NewMarketRow } from '../trading/market-catalog';
-import { Actor, auditOf } from '../audit/audit.service';
+import { Actor, auditOf, AuditService } from '../audit/audit.service';
+import type { PoolClient } from 'pg';
 import type { MarketRules } from '@ate/sequencer';
 
 /** What an operator gives to open a market (validated by the controller's schema). */
@@ -32,10 +33,11 @@ export class MarketAdminService {
     private readonly catalog: MarketCatalog,
     private readonly engine: EngineLink,
     private readonly ledger: LedgerService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Opens a market of an allowance asset against CREDIT; the engine serves it before this answers. */
-  async create(b: CreateMarketInput): Promise<{ id: string }> {
+  async create(b: CreateMarketInput, actor?: Actor): Promise<{ id: string }> {
     const asset = await this.ledger.asset(b.base);
     if (asset.kind !== 'allowance') throw new AppError('VALIDATION_FAILED', 'The base of a market is an allowance asset.');
     const row: NewMarketRow = {
@@ -59,7 +61,13 @@ export class MarketAdminService {
     } catch (e) {
       throw new AppError('VALIDATION_FAILED', (e as Error).message);
     }
-    if (!(await this.catalog.insert(row))) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: row.id });
+    const insert = async (db?: Pick<PoolClient, 'query'>) => {
+      if (!(await this.catalog.insert(row, db))) throw new AppError('CONFLICT', 'A market for this asset exists.', { market: row.id });
+    };
+    if (actor) {
+      const { id, ...rules } = row;
+      await this.audit.run(auditOf(actor, 'market.create', { kind: 'market', id }), async (c) => ({ result: await insert(c), after: rules }));
+    } else await insert();
     await this.engine.reload();
     return { id: row.id };
   }

@@ -130,30 +130,58 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
     expect(await last('&action=key.revoke')).toMatchObject({ target: { id: r.body.keyId }, before: { revoked: false }, after: { revoked: true } });
   });
 
+  it('creations are audited in their own transaction; a repeat that changes nothing leaves no row', async () => {
+    expect(await last(`&action=agent.create&target=${aliceId}`)).toMatchObject({
+      after: { name: 'alice', principalId: null, keyId: aliceKey },
+      commandSeq: null,
+    });
+    const n = await rows();
+    expect(
+      (await admin.raw<any>('POST', '/v1/admin/assets', { code: 'AUD.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' })).status,
+    ).toBe(201);
+    expect(
+      (await admin.raw<any>('POST', '/v1/admin/markets', { base: 'AUD.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 })).status,
+    ).toBe(409);
+    expect((await admin.raw<any>('POST', '/v1/admin/agents', { name: 'bob', principalId: 'prn_nosuchprincipal' })).status).toBe(404);
+    expect(await rows()).toBe(n);
+    expect(Number((await db.pool.query(`SELECT count(*) AS n FROM agent WHERE name = 'bob'`)).rows[0].n)).toBe(0);
+  });
+
   it('filters by actor, target, action and time, newest first, cursor-paged', async () => {
     const all = (await admin.raw<any>('GET', '/v1/admin/audit')).body.entries;
-    expect(all.map((e: any) => e.action)).toEqual(['key.revoke', 'key.rotate', 'market.rules', 'funds.mint']);
+    expect(all.map((e: any) => e.action)).toEqual([
+      'key.revoke',
+      'key.rotate',
+      'market.rules',
+      'funds.mint',
+      'agent.create',
+      'market.create',
+      'asset.define',
+    ]);
     expect(all.every((e: any) => e.actor.keyId === TEST_ADMIN.keyId)).toBe(true);
-    const p1 = (await admin.raw<any>('GET', '/v1/admin/audit?limit=3')).body;
-    const p2 = (await admin.raw<any>('GET', `/v1/admin/audit?limit=3&cursor=${p1.nextCursor}`)).body;
+    const p1 = (await admin.raw<any>('GET', '/v1/admin/audit?limit=4')).body;
+    const p2 = (await admin.raw<any>('GET', `/v1/admin/audit?limit=4&cursor=${p1.nextCursor}`)).body;
     expect([...p1.entries, ...p2.entries]).toEqual(all);
     expect(p2.nextCursor).toBeNull();
     expect((await admin.raw<any>('GET', `/v1/admin/audit?actor=${TEST_ADMIN.keyId}&action=funds.mint`)).body.entries).toHaveLength(1);
-    expect((await admin.raw<any>('GET', `/v1/admin/audit?target=${aliceId}`)).body.entries.map((e: any) => e.action)).toEqual(['funds.mint']);
+    expect((await admin.raw<any>('GET', `/v1/admin/audit?target=${aliceId}`)).body.entries.map((e: any) => e.action)).toEqual([
+      'funds.mint',
+      'agent.create',
+    ]);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await admin.raw<any>('GET', `/v1/admin/audit?from=${future}`)).body.entries).toEqual([]);
-    expect((await admin.raw<any>('GET', `/v1/admin/audit?to=${future}`)).body.entries).toHaveLength(4);
+    expect((await admin.raw<any>('GET', `/v1/admin/audit?to=${future}`)).body.entries).toHaveLength(7);
     expect((await alice.raw<any>('GET', '/v1/admin/audit')).status).toBe(401); // her old key is revoked; agents never pass anyway
   });
 
   it('reconciliation verifies the chain and reports a tampered row', async () => {
-    expect(await admin.reconciliation()).toMatchObject({ ok: true, audit: { ok: true, rowsChecked: 4, violations: [] } });
+    expect(await admin.reconciliation()).toMatchObject({ ok: true, audit: { ok: true, rowsChecked: 7, violations: [] } });
     await db.pool.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
     try {
       await db.pool.query(`UPDATE audit_log SET after = '{"total":"1"}' WHERE action = 'funds.mint'`);
       const r = await admin.reconciliation();
       expect(r.ok).toBe(false);
-      expect(r.audit.violations).toEqual([{ check: 'hash differs from the stored row', details: { seq: '1' } }]);
+      expect(r.audit.violations).toEqual([{ check: 'hash differs from the stored row', details: { seq: '4' } }]);
     } finally {
       await db.pool.query(`UPDATE audit_log SET after = '{"total":"100000"}' WHERE action = 'funds.mint'`);
       await db.pool.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');

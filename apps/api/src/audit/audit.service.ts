@@ -47,17 +47,23 @@ export class AuditService {
 
   /**
    * Runs `effect` in a transaction and appends its audit row in the same one. `effect` returns its result and
-   * the before/after of the row; when it throws, neither the effect nor the row is committed.
+   * the before/after of the row (or `unchanged`: no row); when it throws, neither the effect nor the row is committed.
    */
-  async run<T>(ctx: AuditContext, effect: (client: PoolClient) => Promise<{ result: T; before?: unknown; after?: unknown }>): Promise<T> {
+  async run<T>(
+    ctx: AuditContext,
+    effect: (client: PoolClient) => Promise<{ result: T; before?: unknown; after?: unknown; unchanged?: boolean }>,
+  ): Promise<T> {
     const client = await this.db.pool.connect();
     try {
       await client.query('BEGIN');
       const e = await effect(client);
-      await appendAudit(
-        (t, p) => client.query(t, p),
-        [{ ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after, at: new Date(), commandSeq: null }],
-      );
+      // an action that changed nothing (answered as its first time) leaves no row
+      if (!e.unchanged) {
+        await appendAudit(
+          (t, p) => client.query(t, p),
+          [{ ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after, at: new Date(), commandSeq: null }],
+        );
+      }
       await client.query('COMMIT');
       return e.result;
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { Injectable } from '@nestjs/common';
 import { AppError } from '@ate/contracts';
 import { MarketRow, MarketSettings, marketSettingsOf } from '@ate/sequencer';
@@ -46,8 +47,9 @@ export class MarketCatalog {
   }
 
   /** Inserts a market; false when one exists for the asset (or with the id). */
-  async insert(m: NewMarketRow): Promise<boolean> {
-    const r = await this.db.pool.query(
+  /** Inserts the market (in the caller's transaction when given its client); false when one exists for the asset. */
+  async insert(m: NewMarketRow, db: Pick<PoolClient, 'query'> = this.db.pool): Promise<boolean> {
+    const r = await db.query(
       `INSERT INTO market (id, base_asset, tick_size, lot_size, min_order_lots, max_order_lots, max_price_ticks, price_band_bps,
                            initial_price_ticks, default_stp, orders_per_agent_max, max_spend_credits, maker_fee_bps, taker_fee_bps)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) ON CONFLICT DO NOTHING RETURNING id`,
