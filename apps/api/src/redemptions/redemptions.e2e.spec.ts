@@ -80,6 +80,12 @@ describe('redemptions with signed receipts (real Postgres, real HTTP)', () => {
       iat: Math.floor(Date.parse(r.body.issuedAt) / 1000),
       allowance_exp: null,
     });
+    // the typed client: the same id again is the same receipt
+    expect(await alice.redeem({ id: 'job-1', asset: 'RDM.1K', amount: '30' })).toMatchObject({
+      id: r.body.id,
+      receipt: r.body.receipt,
+      replayed: true,
+    });
     // the ledger moved the units to the redemption account, and the engine agrees with the database
     expect((await admin.reconciliation()).ok).toBe(true);
     // a provider checks the id
