@@ -101,6 +101,7 @@ export class MarketAdminService {
         marketId,
         ...r.details,
       });
+    this.catalog.forget(marketId);
     const after = (r.change as { after: MarketRules }).after;
     const { maxSpendCredits, ...shown } = after;
     return { id: marketId, rules: { ...shown, maxSpend: formatAmount(BigInt(maxSpendCredits), CREDIT_SCALE) }, seq: r.seq as string };

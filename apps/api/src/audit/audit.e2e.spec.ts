@@ -56,7 +56,7 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
       requestId: 'req-mint-1',
       reason: 'opening balance',
       before: { total: '0' },
-      after: { total: '100000' },
+      after: { asset: 'CREDIT', amount: '100', total: '100000' },
       commandSeq: body.seq,
     });
     // the same id again is answered from idempotency: nothing done, no row
@@ -116,6 +116,9 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
       max_order_lots: 10,
       taker_fee_bps: 20,
     });
+    // raised: the api's edge checks follow at once on this node (its cached row is dropped), the engine from the command on
+    expect((await admin.raw<any>('PATCH', `/v1/admin/markets/${ME}/rules`, { maxOrderLots: 20 })).status).toBe(200);
+    expect((await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '15' })).status).toBe('open');
   });
 
   it('rotating a key: the new key works, the old is refused, one row in the same transaction', async () => {
@@ -153,14 +156,15 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
       'key.revoke',
       'key.rotate',
       'market.rules',
+      'market.rules',
       'funds.mint',
       'agent.create',
       'market.create',
       'asset.define',
     ]);
     expect(all.every((e: any) => e.actor.keyId === TEST_ADMIN.keyId)).toBe(true);
-    const p1 = (await admin.raw<any>('GET', '/v1/admin/audit?limit=4')).body;
-    const p2 = (await admin.raw<any>('GET', `/v1/admin/audit?limit=4&cursor=${p1.nextCursor}`)).body;
+    const p1 = (await admin.raw<any>('GET', '/v1/admin/audit?limit=5')).body;
+    const p2 = (await admin.raw<any>('GET', `/v1/admin/audit?limit=5&cursor=${p1.nextCursor}`)).body;
     expect([...p1.entries, ...p2.entries]).toEqual(all);
     expect(p2.nextCursor).toBeNull();
     expect((await admin.raw<any>('GET', `/v1/admin/audit?actor=${TEST_ADMIN.keyId}&action=funds.mint`)).body.entries).toHaveLength(1);
@@ -170,12 +174,13 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
     ]);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await admin.raw<any>('GET', `/v1/admin/audit?from=${future}`)).body.entries).toEqual([]);
-    expect((await admin.raw<any>('GET', `/v1/admin/audit?to=${future}`)).body.entries).toHaveLength(7);
+    expect((await admin.raw<any>('GET', `/v1/admin/audit?to=${future}`)).body.entries).toHaveLength(8);
     expect((await alice.raw<any>('GET', '/v1/admin/audit')).status).toBe(401); // her old key is revoked; agents never pass anyway
   });
 
   it('reconciliation verifies the chain and reports a tampered row', async () => {
-    expect(await admin.reconciliation()).toMatchObject({ ok: true, audit: { ok: true, rowsChecked: 7, violations: [] } });
+    expect(await admin.reconciliation()).toMatchObject({ ok: true, audit: { ok: true, rowsChecked: 8, violations: [] } });
+    const original = (await db.pool.query(`SELECT after::text AS a FROM audit_log WHERE action = 'funds.mint'`)).rows[0].a as string;
     await db.pool.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only');
     try {
       await db.pool.query(`UPDATE audit_log SET after = '{"total":"1"}' WHERE action = 'funds.mint'`);
@@ -183,7 +188,7 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
       expect(r.ok).toBe(false);
       expect(r.audit.violations).toEqual([{ check: 'hash differs from the stored row', details: { seq: '4' } }]);
     } finally {
-      await db.pool.query(`UPDATE audit_log SET after = '{"total":"100000"}' WHERE action = 'funds.mint'`);
+      await db.pool.query(`UPDATE audit_log SET after = $1::jsonb WHERE action = 'funds.mint'`, [original]);
       await db.pool.query('ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only');
     }
     expect((await admin.reconciliation()).ok).toBe(true);

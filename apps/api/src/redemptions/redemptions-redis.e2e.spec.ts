@@ -97,15 +97,22 @@ describe('redemptions and audited admin actions with api and engine apart over R
     // the engine node dies; the next one replays the redemption and the rule change from the log
     await stopProcess(engine!, 'SIGKILL');
     engine = await startEngineProcess(engineEnv());
-    // the api notices the old node's end and the new one's start on its own polls: wait until it reaches the new one
-    let rec = await admin.raw<any>('GET', '/v1/admin/reconciliation');
-    for (let i = 0; rec.status === 503 && i < 100; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      rec = await admin.raw<any>('GET', '/v1/admin/reconciliation');
-    }
-    expect(rec).toMatchObject({ status: 200, body: { ok: true, engine: { ok: true }, audit: { ok: true } } });
-    expect(await agent.balances()).toEqual(balances);
-    const big = await agent.raw<any>('POST', '/v1/orders', { market: M, side: 'sell', type: 'limit', price: '1.000', quantity: '8' });
+    // the api notices the old node's end and the new one's start on its own polls: until then it answers
+    // 503 not_executed (nothing done), which a client retries
+    const retried = async <T>(call: () => Promise<{ status: number; body: T }>) => {
+      let r = await call();
+      for (let i = 0; r.status === 503 && i < 200; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        r = await call();
+      }
+      return r;
+    };
+    expect(await retried(() => admin.raw<any>('GET', '/v1/admin/reconciliation'))).toMatchObject({
+      status: 200,
+      body: { ok: true, engine: { ok: true }, audit: { ok: true } },
+    });
+    expect((await retried(() => agent.raw<any>('GET', '/v1/account/balances'))).body).toEqual(balances);
+    const big = await retried(() => agent.raw<any>('POST', '/v1/orders', { market: M, side: 'sell', type: 'limit', price: '1.000', quantity: '8' }));
     expect(big.body.error.code).toBe('MATCHING_INVALID_SIZE');
   });
 });

@@ -15,10 +15,18 @@ export interface MarketRef {
 /** What a new market's row holds (validated by the caller). */
 export type NewMarketRow = Omit<MarketRow, 'fee_rounding'>;
 
-/** The repository of the `market` table. A market's rules are fixed once created, so rows are cached for good. */
+/**
+ * How long a market row stays cached, ms. Tick and lot size and the base asset are fixed; the rules (fees, size
+ * and price limits, band, largest spend) change through the engine's sequence (PATCH /v1/admin/markets/:id/rules),
+ * which enforces them from that command on whatever the api believes; the api's own edge checks and views follow
+ * within this time on every node (at once on the node that made the change).
+ */
+export const MARKET_CACHE_TTL_MS = 1_000;
+
+/** The repository of the `market` table (rows cached for MARKET_CACHE_TTL_MS). */
 @Injectable()
 export class MarketCatalog {
-  private cache = new Map<string, MarketRef>();
+  private cache = new Map<string, MarketRef & { until: number }>();
 
   constructor(
     private readonly db: DatabaseService,
@@ -32,13 +40,18 @@ export class MarketCatalog {
   /** The market, or 404 NOT_FOUND. */
   async get(id: string): Promise<MarketRef> {
     let m = this.cache.get(id);
-    if (!m) {
+    if (!m || m.until < Date.now()) {
       const r = await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [id]);
       if (!r.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: id });
-      m = await this.ref(r.rows[0]);
+      m = { ...(await this.ref(r.rows[0])), until: Date.now() + MARKET_CACHE_TTL_MS };
       this.cache.set(id, m);
     }
     return m;
+  }
+
+  /** Drops the cached row (its rules changed). */
+  forget(id: string): void {
+    this.cache.delete(id);
   }
 
   async list(): Promise<MarketRef[]> {

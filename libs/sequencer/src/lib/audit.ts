@@ -202,6 +202,10 @@ export async function verifyAuditChain(q: Query): Promise<AuditChainReport> {
   return { ok: violations.length === 0, rowsChecked: n, violations };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Two objects merged (the second wins a key), else the second. */
+const merged = (a: unknown, b: unknown): unknown => (isObject(a) && isObject(b) ? { ...a, ...b } : b);
+
 /** What a batch collects for the audit log: one row per audited command that did something. */
 export class AuditDrafts {
   readonly rows: AuditDraft[] = [];
@@ -211,7 +215,8 @@ export class AuditDrafts {
     if (!ctx || r.seq === null || r.code !== null) return;
     this.rows.push({
       ...ctx,
-      ...(r.change ? { before: r.change.before, after: r.change.after } : {}),
+      // what the caller said (e.g. the asset and amount of a mint) and what the handler saw (the balance before and after)
+      ...(r.change ? { before: merged(ctx.before, r.change.before), after: merged(ctx.after, r.change.after) } : {}),
       at: new Date(ts),
       commandSeq: r.seq,
     });
