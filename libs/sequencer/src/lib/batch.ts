@@ -95,7 +95,7 @@ export class Batch {
   }
 
   /** A command of another kind (a redemption, a rule change): logged, with its ledger transfers and outlet events. */
-  other(market: string | null, ts: number, logged: object, transfers: LedgerRequest[], events: () => CommittedEvent[]): number {
+  logOther(market: string | null, ts: number, logged: object, transfers: LedgerRequest[], events: () => CommittedEvent[]): number {
     const seq = this.logged(market, ts, JSON.stringify(logged));
     this.ledger.push(...transfers);
     if (this.collect) this.committed.push({ seq, marketId: market, ts, events: events() });

@@ -101,7 +101,7 @@ export const setRules: CommandHandler<HostCommandOf<'set_rules'>> = {
     if (refused) return { seq: null, code: 'VALIDATION_FAILED', events: [], details: refused };
     applyRules(m, after);
     const logged: LoggedRules = { t: 'k', rules: after };
-    const seq = b.other(m.id, ts, logged, [], () => []);
+    const seq = b.logOther(m.id, ts, logged, [], () => []);
     b.extra.ruleChanges.push({ commandSeq: seq, marketId: m.id, before, after });
     return { seq: String(seq), code: null, events: [], change: { before, after } };
   },

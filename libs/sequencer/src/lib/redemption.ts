@@ -65,7 +65,7 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
       ],
     };
     const logged: LoggedRedemption = { t: 'r', agent, asset: cmd.asset, amount: cmd.amount.toString() };
-    const seq = b.other(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, cmd.agentId, agent, cmd.asset)]);
+    const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, cmd.agentId, agent, cmd.asset)]);
     b.extra.redemptions.push({
       id: cmd.redemptionId,
       agentId: cmd.agentId,
