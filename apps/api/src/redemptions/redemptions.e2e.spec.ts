@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- response bodies are read loosely; their schemas are checked by the contract test */
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
