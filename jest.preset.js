@@ -20,7 +20,7 @@ module.exports = {
     ],
   },
   // Dependencies that ship only ES modules (Jest's CommonJS runtime cannot load them untransformed).
-  transformIgnorePatterns: ['^(?!.*/node_modules/(content-disposition|cookie)/).*/node_modules/'],
+  transformIgnorePatterns: ['^(?!.*/node_modules/(content-disposition|cookie|jose)/).*/node_modules/'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   // no secret in the output, no data written into the checkout (jest.guard.js)
   setupFilesAfterEnv: [require.resolve('./jest.guard.js')],

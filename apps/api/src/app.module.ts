@@ -6,6 +6,9 @@ import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { AuctionsModule } from './auctions/auctions.module';
 import { FeedModule } from './feed/feed.module';
+import { AuditModule } from './audit/audit.module';
+import { AdminListsModule } from './admin-lists/admin-lists.module';
+import { RedemptionsModule } from './redemptions/redemptions.module';
 import { CoreModule } from './core.module';
 import { TradingModule } from './trading/trading.module';
 import { PrincipalModule } from './principal/principal.module';
@@ -48,6 +51,9 @@ export class AppModule {
         AuctionsModule,
         PrincipalModule,
         FeedModule,
+        AuditModule,
+        AdminListsModule,
+        RedemptionsModule,
         ...extraModules,
       ],
       controllers: [HealthController, TimeController, AccountController, MetricsController],

@@ -23,3 +23,8 @@ export * from './lib/redis-engine-client';
 export * from './lib/redis-event-publisher';
 export * from './lib/agreement';
 export * from './lib/outlet-replica';
+export * from './lib/audit';
+export * from './lib/allowances';
+export { redemptionKey } from './lib/redemption';
+export type { RedemptionRow } from './lib/redemption';
+export * from './lib/market-rules';

@@ -2,6 +2,7 @@ import { Controller, Get, Post } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Roles } from '../auth/decorators';
+import { Actor, ActorOf } from '../audit/audit.service';
 import { ZodBody } from '../common/zod';
 import { FundsService } from './funds.service';
 import { ReconciliationService } from './reconciliation.service';
@@ -27,6 +28,8 @@ export const MoveFundsBody = z.strictObject({
   asset: AssetCode,
   /** Decimal string in the asset's units, e.g. "100.000" credits. */
   amount: z.string().max(64),
+  /** why (kept in the audit log with the operator's key and the request id) */
+  reason: z.string().trim().min(1).max(500).optional(),
 });
 
 /** Operator endpoints of the ledger: assets, deposits (mint), withdrawals (burn), reconciliation. */
@@ -41,18 +44,18 @@ export class AdminLedgerController {
   ) {}
 
   @Post('assets')
-  defineAsset(@ZodBody(DefineAssetBody) body: z.infer<typeof DefineAssetBody>) {
-    return this.funds.defineAsset({ ...body, expiresOn: body.expiresOn ?? null });
+  defineAsset(@ZodBody(DefineAssetBody) body: z.infer<typeof DefineAssetBody>, @ActorOf() actor: Actor) {
+    return this.funds.defineAsset({ ...body, expiresOn: body.expiresOn ?? null }, actor);
   }
 
   @Post('deposits')
-  deposit(@ZodBody(MoveFundsBody) body: z.infer<typeof MoveFundsBody>) {
-    return this.funds.move('mint', body);
+  deposit(@ZodBody(MoveFundsBody) body: z.infer<typeof MoveFundsBody>, @ActorOf() actor: Actor) {
+    return this.funds.move('mint', body, actor);
   }
 
   @Post('withdrawals')
-  withdraw(@ZodBody(MoveFundsBody) body: z.infer<typeof MoveFundsBody>) {
-    return this.funds.move('burn', body);
+  withdraw(@ZodBody(MoveFundsBody) body: z.infer<typeof MoveFundsBody>, @ActorOf() actor: Actor) {
+    return this.funds.move('burn', body, actor);
   }
 
   /**

@@ -1,4 +1,5 @@
-import { Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { Controller, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Actor, ActorOf } from '../audit/audit.service';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Roles } from '../auth/decorators';
@@ -30,6 +31,27 @@ export const CreateMarketBody = z.strictObject({
   maxSpend: z.string().max(64).default('1000000.000'),
 });
 
+const Bps = z.number().int().min(0).max(1000);
+export const MarketRulesBody = z
+  .strictObject({
+    makerFeeBps: Bps.optional(),
+    takerFeeBps: Bps.optional(),
+    minOrderLots: z.number().int().min(1).optional(),
+    maxOrderLots: z.number().int().min(1).optional(),
+    maxPriceTicks: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .optional(),
+    priceBandBps: z.number().int().min(0).max(10_000).optional(),
+    /** largest spend of a spend-sized market order, credits decimal string */
+    maxSpend: z.string().max(64).optional(),
+    /** why (kept in the audit log) */
+    reason: z.string().trim().min(1).max(500).optional(),
+  })
+  .refine((b) => Object.keys(b).some((k) => k !== 'reason'), 'name at least one rule to change');
+
 export const MarketStateBody = z.strictObject({
   /** open: trading; cancel_only: orders may only be cancelled; halted: no command at all (orders rest untouched) */
   state: z.enum(['open', 'cancel_only', 'halted']),
@@ -44,14 +66,20 @@ export class AdminMarketsController {
 
   /** Opens a market of an allowance asset against CREDIT; the engine loads it before this answers. */
   @Post('markets')
-  create(@ZodBody(CreateMarketBody) b: z.infer<typeof CreateMarketBody>) {
-    return this.markets.create(b);
+  create(@ZodBody(CreateMarketBody) b: z.infer<typeof CreateMarketBody>, @ActorOf() actor: Actor) {
+    return this.markets.create(b, actor);
   }
 
   /** Halts, resumes, or puts a market in cancel-only, through the engine's sequence (logged and replayed). */
   @Post('markets/:marketId/state')
   @HttpCode(200)
-  setState(@Param('marketId') marketId: string, @ZodBody(MarketStateBody) b: z.infer<typeof MarketStateBody>) {
-    return this.markets.setState(marketId, b.state);
+  setState(@Param('marketId') marketId: string, @ZodBody(MarketStateBody) b: z.infer<typeof MarketStateBody>, @ActorOf() actor: Actor) {
+    return this.markets.setState(marketId, b.state, actor);
+  }
+
+  /** Changes fees, size and price limits, the band or the largest spend, through the engine's sequence (audited). */
+  @Patch('markets/:marketId/rules')
+  setRules(@Param('marketId') marketId: string, @ZodBody(MarketRulesBody) b: z.infer<typeof MarketRulesBody>, @ActorOf() actor: Actor) {
+    return this.markets.setRules(marketId, b, actor);
   }
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ZodBody } from '../common/zod';
 import { Roles } from '../auth/decorators';
 import { AdminService } from './admin.service';
+import { Actor, ActorOf } from '../audit/audit.service';
 
 const Name = z.string().trim().min(1).max(128);
 export const CreatePrincipalBody = z.strictObject({ name: Name });
@@ -28,23 +29,30 @@ export class AdminController {
   constructor(private readonly admin: AdminService) {}
 
   @Post('principals')
-  createPrincipal(@ZodBody(CreatePrincipalBody) body: z.infer<typeof CreatePrincipalBody>) {
-    return this.admin.createPrincipal(body.name);
+  createPrincipal(@ZodBody(CreatePrincipalBody) body: z.infer<typeof CreatePrincipalBody>, @ActorOf() actor: Actor) {
+    return this.admin.createPrincipal(body.name, actor);
   }
 
   @Post('agents')
-  createAgent(@ZodBody(CreateAgentBody) body: z.infer<typeof CreateAgentBody>) {
-    return this.admin.createAgent(body);
+  createAgent(@ZodBody(CreateAgentBody) body: z.infer<typeof CreateAgentBody>, @ActorOf() actor: Actor) {
+    return this.admin.createAgent(body, actor);
   }
 
   @Post('agents/:agentId/keys')
-  createAgentKey(@Param('agentId') agentId: string, @ZodBody(CreateKeyBody) body: z.infer<typeof CreateKeyBody>) {
-    return this.admin.issueAgentKey(agentId, body.label);
+  createAgentKey(@Param('agentId') agentId: string, @ZodBody(CreateKeyBody) body: z.infer<typeof CreateKeyBody>, @ActorOf() actor: Actor) {
+    return this.admin.issueAgentKey(agentId, body.label, actor);
   }
 
   @Delete('keys/:keyId')
   @HttpCode(204)
-  async revokeKey(@Param('keyId') keyId: string): Promise<void> {
-    await this.admin.revokeKey(KeyIdParam.safeParse(keyId).success ? keyId : '');
+  async revokeKey(@Param('keyId') keyId: string, @ActorOf() actor: Actor): Promise<void> {
+    await this.admin.revokeKey(KeyIdParam.safeParse(keyId).success ? keyId : '', actor);
+  }
+
+  /** A new key for the same owner, the old one revoked, in one audited transaction; the new secret is shown once. */
+  @Post('keys/:keyId/rotate')
+  @HttpCode(200)
+  rotateKey(@Param('keyId') keyId: string, @ActorOf() actor: Actor) {
+    return this.admin.rotateKey(KeyIdParam.safeParse(keyId).success ? keyId : '', actor);
   }
 }

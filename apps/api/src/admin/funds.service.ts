@@ -5,6 +5,9 @@ import { HOLDING_MAX } from '@ate/sequencer';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
+import { Actor, auditOf, AuditService } from '../audit/audit.service';
+import { defineAsset, getAsset } from '@ate/ledger';
+import { unwrap } from '../ledger/ledger.service';
 
 /** An operator's deposit or withdrawal (validated by the controller's schema). */
 export interface MoveFundsInput {
@@ -12,6 +15,7 @@ export interface MoveFundsInput {
   agentId: string;
   asset: string;
   amount: string;
+  reason?: string;
 }
 
 /**
@@ -24,8 +28,15 @@ export interface MoveFundsInput {
 @Injectable()
 export class FundsService {
   /** Defines an allowance asset; the engine's balance view holds every asset, so it is reloaded to track it. */
-  async defineAsset(def: AllowanceAssetDef): Promise<Asset> {
-    const asset = await this.ledger.defineAllowance(def);
+  async defineAsset(def: AllowanceAssetDef, actor?: Actor): Promise<Asset> {
+    const asset = actor
+      ? await this.audit.run(auditOf(actor, 'asset.define', { kind: 'asset', id: def.code }), async (c) => {
+          const existed = (await getAsset(c, def.code)).ok;
+          const a = unwrap(await defineAsset(c, def)).asset;
+          // defining the same asset again is answered as the first time: nothing changed, no row
+          return { result: a, after: a, unchanged: existed };
+        })
+      : await this.ledger.defineAllowance(def);
     await this.engine.ensureAsset(asset.code);
     return asset;
   }
@@ -34,9 +45,11 @@ export class FundsService {
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
     private readonly engine: EngineLink,
+    private readonly audit: AuditService,
   ) {}
 
-  async move(kind: 'mint' | 'burn', body: MoveFundsInput) {
+  /** With an actor, the movement's audit row (reason, key, request id) commits in the engine's batch with it. */
+  async move(kind: 'mint' | 'burn', body: MoveFundsInput, actor?: Actor) {
     if (!(await this.db.prisma.agent.count({ where: { id: body.agentId } }))) {
       throw new AppError('NOT_FOUND', 'No such agent.', { agentId: body.agentId });
     }
@@ -49,6 +62,16 @@ export class FundsService {
       asset: body.asset,
       amount,
       transferId,
+      ...(actor
+        ? {
+            audit: auditOf(
+              actor,
+              `funds.${kind}`,
+              { kind: 'agent', id: body.agentId },
+              { reason: body.reason ?? null, after: { asset: body.asset, amount: body.amount } },
+            ),
+          }
+        : {}),
     });
     let seq = r.seq;
     let replayed = false;

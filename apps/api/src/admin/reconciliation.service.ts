@@ -8,10 +8,14 @@ import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 import type { ReconcileReport } from '@ate/ledger';
+import type { AuditChainReport } from '@ate/sequencer';
+import { AuditService } from '../audit/audit.service';
 
 export interface ReconciliationReport extends ReconcileReport {
   /** the engine's memory against the database: balances, open orders */
   engine: AgreementReport;
+  /** the audit log's hash chain recomputed from its rows */
+  audit: AuditChainReport;
   /** markets halted because of this run (scheduled runs only) */
   halted?: string[];
 }
@@ -40,6 +44,7 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
     private readonly db: DatabaseService,
     private readonly ledger: LedgerService,
     private readonly engine: EngineLink,
+    private readonly audit: AuditService,
   ) {}
 
   /** One run: both checks (runs already in progress are shared, not repeated). */
@@ -47,7 +52,8 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
     this.running ??= (async () => {
       const ledger = await this.ledger.reconcile();
       const engine = await this.engine.agreement();
-      return { ...ledger, ok: ledger.ok && engine.ok, engine };
+      const audit = await this.audit.verify();
+      return { ...ledger, ok: ledger.ok && engine.ok && audit.ok, engine, audit };
     })().finally(() => (this.running = undefined));
     return this.running;
   }

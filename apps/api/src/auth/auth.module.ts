@@ -42,7 +42,7 @@ export function replayBoundPerKey(config: AppConfig): number {
     ApiKeysService,
     AdminBootstrapService,
   ],
-  exports: [ApiKeysService, KEY_VAULT, ReplayCache],
+  exports: [ApiKeysService, KEY_VAULT, ReplayCache, KeyEpoch],
 })
 export class AuthModule implements OnApplicationShutdown {
   constructor(@Inject(ReplayCache) private readonly replays: ReplayCache) {}

@@ -320,6 +320,31 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/principal/agents', a.raw('GET', '/v1/principal/agents')); // an agent key: 403
     });
 
+    it('redemptions, receipt keys and the audit log', async () => {
+      const r = await check<Json>('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-1', asset: 'GPT-X.1K', amount: '1' }));
+      await check('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-1', asset: 'GPT-X.1K', amount: '2' })); // another body
+      await check('POST /v1/redemptions', b.raw('POST', '/v1/redemptions', { id: 'c-2', asset: 'CREDIT', amount: '1' }));
+      await check('GET /v1/redemptions', b.raw('GET', '/v1/redemptions?limit=5'));
+      await check('GET /v1/redemptions/{id}', get(`/v1/redemptions/${r['id']}`));
+      await check('GET /v1/redemptions/{id}', get('/v1/redemptions/rdm_unknown000000'));
+      await check('GET /.well-known/jwks.json', get('/.well-known/jwks.json'));
+      await check('POST /v1/admin/receipt-keys/rotate', admin.raw('POST', '/v1/admin/receipt-keys/rotate'));
+      await check(
+        'PATCH /v1/admin/markets/{marketId}/rules',
+        admin.raw('PATCH', `/v1/admin/markets/${M}/rules`, { takerFeeBps: 5, reason: 'contract' }),
+      );
+      await check('PATCH /v1/admin/markets/{marketId}/rules', admin.raw('PATCH', '/v1/admin/markets/NOPE%2FCREDIT/rules', { takerFeeBps: 5 }));
+      const k = await check<Json>('POST /v1/admin/agents/{agentId}/keys', admin.raw('POST', `/v1/admin/agents/${r['agentId']}/keys`, {}));
+      await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`));
+      await check('POST /v1/admin/keys/{keyId}/rotate', admin.raw('POST', `/v1/admin/keys/${k['keyId']}/rotate`)); // revoked now
+      for (const list of ['principals', 'agents', 'keys', 'markets']) {
+        await check(`GET /v1/admin/${list}`, admin.raw('GET', `/v1/admin/${list}?limit=2`));
+        await check(`GET /v1/admin/${list}`, admin.raw('GET', `/v1/admin/${list}?cursor=..`));
+      }
+      await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?limit=5'));
+      await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?cursor=abc'));
+    });
+
     it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);

@@ -95,6 +95,7 @@ export const reconciliation = {
   violations: [],
   transfersChecked: 1280,
   engine: { ok: true, violations: [], accountsChecked: 24, ordersChecked: 310 },
+  audit: { ok: true, rowsChecked: 57, violations: [] },
 };
 
 export const errorExample = (code: string, message: string) => ({ error: { code, message } });

@@ -4,6 +4,7 @@ import { AUCTION_OPERATIONS } from '../auctions/openapi';
 import * as ex from './examples';
 import { ORDER_BUDGET_REFUSALS, PRINCIPAL_OPERATIONS } from './principal-docs';
 import * as S from './schemas';
+import { AUDIT_OPERATIONS } from './operations-audit';
 
 /**
  * The documentation of every operation, keyed by `METHOD /path` as the OpenAPI document writes it. Kept here,
@@ -14,7 +15,7 @@ import * as S from './schemas';
  * kind can give (signature checks, rate limits, body parsing), see commonErrors in document.ts.
  */
 export type Access = 'public' | 'signed' | 'agent' | 'principal' | 'admin' | 'metrics';
-export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'principal' | 'admin' | 'auctions';
+export type Tag = 'system' | 'account' | 'markets' | 'orders' | 'principal' | 'admin' | 'auctions' | 'redemptions';
 
 export interface OperationDoc {
   operationId: string;
@@ -442,6 +443,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
   ...AUCTION_OPERATIONS,
   ...PRINCIPAL_OPERATIONS,
+  ...AUDIT_OPERATIONS,
 };
 
 export const TAGS: { name: Tag; description: string }[] = [
@@ -454,5 +456,6 @@ export const TAGS: { name: Tag; description: string }[] = [
     name: 'principal',
     description: 'A principal acting for itself (principal keys): its agents, their keys, funds, budget policies, freezes, spend.',
   },
+  { name: 'redemptions', description: 'Consuming allowances with signed receipts; the receipt keys (JWKS) and status for providers.' },
   { name: 'admin', description: 'Operator endpoints: principals, agents, keys, assets, funds, markets, reconciliation (admin keys).' },
 ];

@@ -305,6 +305,11 @@ export const ReconciliationReport = named(
       accountsChecked: Int,
       ordersChecked: Int,
     }),
+    audit: z.strictObject({
+      ok: z.boolean(),
+      rowsChecked: Int,
+      violations: z.array(z.strictObject({ check: z.string(), details: Details })),
+    }),
     halted: z.array(z.string()).optional(),
   }),
 );

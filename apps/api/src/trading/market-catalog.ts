@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { Injectable } from '@nestjs/common';
 import { AppError, marketSymbolOf } from '@ate/contracts';
 import { insertMarket, MarketRow, MarketSettings, marketSettingsOf, NewMarketRow } from '@ate/sequencer';
@@ -11,10 +12,20 @@ export interface MarketRef {
   baseScale: number;
 }
 
-/** The repository of the `market` table. A market's rules are fixed once created, so rows are cached for good. */
+export type { NewMarketRow };
+
+/**
+ * How long a market row stays cached, ms. Tick and lot size and the base asset are fixed; the rules (fees, size
+ * and price limits, band, largest spend) change through the engine's sequence (PATCH /v1/admin/markets/:id/rules),
+ * which enforces them from that command on whatever the api believes; the api's own edge checks and views follow
+ * within this time on every node (at once on the node that made the change).
+ */
+export const MARKET_CACHE_TTL_MS = 1_000;
+
+/** The repository of the `market` table (rows cached for MARKET_CACHE_TTL_MS). */
 @Injectable()
 export class MarketCatalog {
-  private cache = new Map<string, MarketRef>();
+  private cache = new Map<string, MarketRef & { until: number }>();
 
   constructor(
     private readonly db: DatabaseService,
@@ -27,15 +38,21 @@ export class MarketCatalog {
 
   /** The market named by its id (BASE-CREDIT) or its symbol (BASE/CREDIT, the table's key), or 404 NOT_FOUND. */
   async get(ref: string): Promise<MarketRef> {
-    let m = this.cache.get(ref);
-    if (!m) {
-      const symbol = marketSymbolOf(ref);
-      const r = symbol === null ? null : await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [symbol]);
-      if (!r?.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: ref });
-      m = await this.ref(r.rows[0]);
-      this.cache.set(ref, m);
+    const symbol = marketSymbolOf(ref);
+    if (symbol === null) throw new AppError('NOT_FOUND', 'No such market.', { market: ref });
+    let m = this.cache.get(symbol);
+    if (!m || m.until < Date.now()) {
+      const r = await this.db.pool.query<MarketRow>('SELECT * FROM market WHERE id = $1', [symbol]);
+      if (!r.rows[0]) throw new AppError('NOT_FOUND', 'No such market.', { market: ref });
+      m = { ...(await this.ref(r.rows[0])), until: Date.now() + MARKET_CACHE_TTL_MS };
+      this.cache.set(symbol, m);
     }
     return m;
+  }
+
+  /** Drops the cached row (its rules changed); `symbol`: the table's key. */
+  forget(symbol: string): void {
+    this.cache.delete(symbol);
   }
 
   async list(): Promise<MarketRef[]> {
@@ -43,8 +60,8 @@ export class MarketCatalog {
     return Promise.all(r.rows.map((row) => this.ref(row)));
   }
 
-  /** Inserts a market; false when one exists for the asset (or with the id). */
-  insert(m: NewMarketRow): Promise<boolean> {
-    return insertMarket(this.db.pool, m);
+  /** Inserts the market (in the caller's transaction when given its client); false when one exists for the asset. */
+  insert(m: NewMarketRow, db: Pick<PoolClient, 'query'> = this.db.pool): Promise<boolean> {
+    return insertMarket(db, m);
   }
 }

@@ -138,10 +138,10 @@ export class AteClient {
     return this.post('/v1/admin/assets', body);
   }
   /** Operator: mint `amount` (decimal string) of an asset to an agent. Idempotent by `id`. */
-  deposit(body: { id: string; agentId: string; asset: string; amount: string }): Promise<MoveResult> {
+  deposit(body: { id: string; agentId: string; asset: string; amount: string; reason?: string }): Promise<MoveResult> {
     return this.post('/v1/admin/deposits', body);
   }
-  withdraw(body: { id: string; agentId: string; asset: string; amount: string }): Promise<MoveResult> {
+  withdraw(body: { id: string; agentId: string; asset: string; amount: string; reason?: string }): Promise<MoveResult> {
     return this.post('/v1/admin/withdrawals', body);
   }
   /** The ledger's promises, and whether the engine agrees with the database (balances, open orders). */
@@ -150,6 +150,7 @@ export class AteClient {
     violations: unknown[];
     transfersChecked: number;
     engine: { ok: boolean; violations: { check: string; details: Record<string, unknown> }[]; accountsChecked: number; ordersChecked: number };
+    audit: { ok: boolean; rowsChecked: number; violations: { check: string; details: Record<string, unknown> }[] };
   }> {
     return this.get('/v1/admin/reconciliation');
   }
@@ -228,6 +229,17 @@ export class AteClient {
     return this.get(`/v1/account/fills?limit=${limit}`);
   }
   /** CCXT-shaped: `{ balances: { CREDIT: { free, used, total } } }`, amounts as decimal strings. */
+  /**
+   * Agent: redeems (consumes) `amount` of an allowance; answers the signed receipt (a compact JWS, verify it with
+   * GET /.well-known/jwks.json). Idempotent by `id`: the same id again returns the same receipt.
+   */
+  redeem(body: {
+    id: string;
+    asset: string;
+    amount: string;
+  }): Promise<{ id: string; amount: string; receipt: string; kid: string; replayed: boolean }> {
+    return this.post('/v1/redemptions', body);
+  }
   balances(): Promise<{ agentId: string; balances: Record<string, { free: string; used: string; total: string }> }> {
     return this.get('/v1/account/balances');
   }

@@ -4,6 +4,7 @@ import { MATCHING_CODES } from './codes/matching';
 import { MECHANISM_CODES } from './codes/mechanisms';
 import { AUCTION_CODES } from './codes/auctions';
 import { FEED_CODES } from './codes/feed';
+import { REDEMPTION_CODES } from './codes/redemption';
 
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
@@ -47,6 +48,7 @@ export const ERROR_CODES = {
   ...AUCTION_CODES,
   ...BUDGET_CODES,
   ...FEED_CODES,
+  ...REDEMPTION_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

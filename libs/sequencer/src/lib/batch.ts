@@ -6,6 +6,7 @@ import type { Applied, EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostMarket, HostResult, PlaceOrder } from './host-types';
 import type { BatchIds } from './idempotency';
+import { BatchExtras } from './redemption';
 import type { CommittedCommand, CommittedEvent } from './outlet';
 import { BatchProjections } from './projections';
 import { settlementTransfer } from './settlement';
@@ -23,6 +24,8 @@ export class Batch {
   readonly markets = new Set<string>();
   /** projection statements of commands beyond matching (auctions), written in the batch's transaction */
   readonly sql: BatchStatement[] = [];
+  /** redemption rows, rule changes and audit rows, written after the ledger in the batch's transaction */
+  readonly extra = new BatchExtras();
 
   constructor(
     readonly core: EngineCore,
@@ -100,6 +103,14 @@ export class Batch {
     if (transfer) this.ledger.push(transfer);
     if (this.collect) this.committed.push({ seq, marketId: null, ts, events: events() });
     return { seq: String(seq), code: null, events: [] };
+  }
+
+  /** A command of another kind (a redemption, a rule change): logged, with its ledger transfers and outlet events. */
+  logOther(market: string | null, ts: number, logged: object, transfers: LedgerRequest[], events: () => CommittedEvent[]): number {
+    const seq = this.logged(market, ts, JSON.stringify(logged));
+    this.ledger.push(...transfers);
+    if (this.collect) this.committed.push({ seq, marketId: market, ts, events: events() });
+    return seq;
   }
 
   /** A funds movement the balance view accepted: logged, with its mint or burn. */

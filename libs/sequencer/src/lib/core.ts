@@ -2,9 +2,12 @@ import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
 import { AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
+import { AllowanceTerms } from './allowances';
 import type { CommittedBook, HostMarket } from './host-types';
+import { applyRules, LoggedRules } from './market-rules';
 import type { MarketSettings } from './market-config';
 import type { OrderFills } from './projections';
+import type { LoggedRedemption } from './redemption';
 import type { TradeFees } from './settlement';
 import { forgetEnded, PostTradeStep, PreTradeCheck, settleTrades } from './stages';
 
@@ -13,7 +16,9 @@ export type LoggedCommand =
   | { t: 'm'; c: MatchingCommand }
   | { t: 'f'; op: 'deposit' | 'withdraw'; agent: number; asset: string; amount: string }
   | { t: 'a'; ts: number; op: AuctionOp }
-  | BudgetLogged;
+  | BudgetLogged
+  | LoggedRedemption
+  | LoggedRules;
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -49,6 +54,8 @@ export class EngineCore {
   /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
   readonly budgets = new Budgets();
   private readonly stages: Stages;
+  /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
+  readonly allowances = new AllowanceTerms();
 
   constructor(
     readonly balances: BalanceView,
@@ -84,6 +91,8 @@ export class EngineCore {
 
   /** The pre-trade stage's refusal of a command (the first check that refuses), or null. */
   preTradeVerdict(m: HostMarket, c: MatchingCommand, agentId: string): Rejection | null {
+    const expired = this.allowances.refuseOrder(m.config.baseAsset, c);
+    if (expired) return expired;
     for (const check of this.stages.preTrade) {
       const refused = check({ market: m, agentId, balances: this.balances, fills: this.fills }, c);
       if (refused) return refused;
@@ -128,6 +137,17 @@ export class EngineCore {
     if (logged.t === 'b') {
       if (!this.budgets.apply(logged, this.markets.values(), this.balances))
         throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
+      return null;
+    }
+    if (logged.t === 'r') {
+      if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
+        throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      return null;
+    }
+    if (logged.t === 'k') {
+      const km = this.markets.get(marketId as string);
+      if (!km) throw new Error(`replay: unknown market ${marketId} at seq ${seq}`);
+      applyRules(km, logged.rules);
       return null;
     }
     if (logged.t === 'f') {

@@ -88,7 +88,7 @@ export class Directory implements AccountIds {
   }
 
   /** Opens (or finds) a system account of an asset. */
-  async ensureSystem(name: 'fees' | 'issuance', asset: string): Promise<string> {
+  async ensureSystem(name: 'fees' | 'issuance' | 'redemption', asset: string): Promise<string> {
     const key = `system:${name}|${asset}`;
     let id = this.accounts.get(key);
     if (!id) {
@@ -106,7 +106,7 @@ export class Directory implements AccountIds {
     return id;
   }
 
-  system(name: 'fees' | 'issuance', asset: string): string {
+  system(name: 'fees' | 'issuance' | 'redemption', asset: string): string {
     const id = this.accounts.get(`system:${name}|${asset}`);
     if (!id) throw new Error(`no ${name} account known for ${asset}`);
     return id;

@@ -304,7 +304,9 @@ export class EngineHost implements EngineReads {
       const b = new Batch(core, this.directory, ids, this.outlet.active);
       const results = cmds.map((cmd) => {
         const ts = (core.lastTs = Math.max(core.lastTs, Date.now()));
-        return (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);
+        const r = (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);
+        b.extra.audit.add(cmd.audit, r, ts);
+        return r;
       });
       if (b.log.length > 0) await writeBatchRows(client, b.log, b.projections.orderColumns(), b.projections.tradeColumns());
       for (const q of compactStatements(b.sql)) await client.query(q.text, q.values);
@@ -313,6 +315,7 @@ export class EngineHost implements EngineReads {
         // The engine reserved the funds of every trade before matching; a ledger refusal here is a broken invariant.
         if (bad && !bad.ok) throw new Error(`ledger refused a settlement the engine made: ${bad.code} ${JSON.stringify(bad.details ?? {})}`);
       }
+      await b.extra.write(client);
       if (core.seq - this.checkpointSeq >= CHECKPOINT_EVERY_COMMANDS) await this.writeCheckpoints(client);
       const books = core.books(b.markets, BOOK_VIEW_LEVELS); // as this batch leaves them (the next batch may run before this one commits)
       const snapshot = this.snapshots.due(core); // written once this batch has committed

@@ -5,6 +5,8 @@ import { BUDGET_HANDLERS } from './budget-handlers';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
 import type { HostCommandKind, HostCommandOf, HostMarket, HostResult, PlaceOrder } from './host-types';
+import { setRules } from './market-rules';
+import { holdingOf, redeem } from './redemption';
 import { fundsTransfer } from './settlement';
 
 /**
@@ -144,6 +146,7 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
     const key = `f|${cmd.transferId}`;
     if (b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
     const agent = agentNum(b, cmd.agentId);
+    const before = holdingOf(b.core.balances, agent, cmd.asset).total;
     if (!b.core.funds(cmd.op, agent, cmd.asset, Number(cmd.amount))) {
       // nothing was done: the id stays free (a retry may succeed once funds are there)
       return cmd.op === 'withdraw'
@@ -158,7 +161,11 @@ const funds: CommandHandler<HostCommandOf<'funds'>> = {
       b.directory.system('issuance', cmd.asset),
       cmd.amount,
     );
-    return b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer);
+    const after = holdingOf(b.core.balances, agent, cmd.asset).total;
+    return {
+      ...b.funds(cmd.op, cmd.agentId, agent, cmd.asset, cmd.amount, ts, transfer),
+      change: { before: { total: String(before) }, after: { total: String(after) } },
+    };
   },
 };
 
@@ -203,4 +210,6 @@ export const HANDLERS: HandlerTable = {
   funds,
   ...AUCTION_HANDLERS,
   ...BUDGET_HANDLERS,
+  redeem,
+  set_rules: setRules,
 };

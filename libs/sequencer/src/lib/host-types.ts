@@ -2,6 +2,8 @@ import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInF
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
 import type { AuctionCommand } from './auctions';
 import type { BudgetOp, CommandActor, PrincipalFunds } from './budget-handlers';
+import type { AuditContext } from './audit';
+import type { MarketRules } from './market-rules';
 
 /** The commands of the engine host and what it answers: the sequencer's public vocabulary. */
 
@@ -20,7 +22,7 @@ export interface PlaceOrder {
   clientOrderId?: string;
 }
 
-export type HostCommand =
+export type HostCommand = (
   | { kind: 'place'; marketId: string; agentId: string; order: PlaceOrder }
   | { kind: 'cancel'; marketId: string; agentId: string; orderId: number }
   | { kind: 'cancel_all'; agentId: string; marketId?: string }
@@ -34,7 +36,15 @@ export type HostCommand =
   /** budget policies, freezes (kill switch), reads of budget state (budget-handlers.ts) */
   | { kind: 'budget'; op: BudgetOp; actor?: CommandActor }
   /** a principal's own account: deposits, withdrawals, transfers to and from its agents (budget-handlers.ts) */
-  | ({ kind: 'principal_funds' } & PrincipalFunds);
+  | ({ kind: 'principal_funds' } & PrincipalFunds)
+  /** N units of an allowance leave the agent for the redemption account (redemption.ts) */
+  | { kind: 'redeem'; agentId: string; asset: string; amount: bigint; redemptionId: string; clientRedemptionId: string; principalId: string | null }
+  /** a market's rules change from this command on (market-rules.ts) */
+  | { kind: 'set_rules'; marketId: string; rules: Partial<MarketRules> }
+) & {
+  /** who asked for it: the batch that executes it writes its audit row in its transaction (audit.ts) */
+  audit?: AuditContext;
+};
 
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;
@@ -82,6 +92,8 @@ export interface HostResult {
   existingOrderId?: number;
   /** a funds movement whose transfer id is already in the journal: nothing was done again */
   duplicateTransfer?: boolean;
+  /** what the command changed (the audit row's before and after), when its handler knows it */
+  change?: { before: unknown; after: unknown };
   /** the new order as committed with the batch (complete once the batch has committed: final for the batch) */
   order?: OrderRecord;
 }

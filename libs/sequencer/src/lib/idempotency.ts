@@ -1,6 +1,7 @@
 import { existingTransferIds } from '@ate/ledger';
 import type { PoolClient } from 'pg';
 import type { HostCommand } from './host-types';
+import { existingRedemptionKeys } from './redemption';
 import { selectPlacedClientOrderIds } from './sql';
 
 /**
@@ -57,6 +58,7 @@ export async function preRead(client: PoolClient, cmds: readonly HostCommand[]):
   for (const row of await selectPlacedClientOrderIds(client, coids)) placed.set(`${row.agent_id}|${row.client_order_id}`, Number(row.id));
   const fundIds = cmds.flatMap((c) => (c.kind === 'funds' || c.kind === 'principal_funds' ? [c.transferId] : []));
   for (const id of await existingTransferIds(client, fundIds)) placed.set(`f|${id}`, 0);
+  for (const k of await existingRedemptionKeys(client, cmds)) placed.set(k, 0);
   return placed;
 }
 

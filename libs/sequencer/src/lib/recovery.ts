@@ -8,6 +8,8 @@ import { Directory, HOST_AGENTS_MAX } from './directory';
 import { decodeSnapshot, engineSnapshot, restoreBalancesInto, stateHashIn } from './engine-snapshot';
 import type { EngineHostOptions, LoadResult } from './host-types';
 import { MarketSettings, marketSettingsOf } from './market-config';
+import { rulesAt, selectRuleChanges } from './market-rules';
+import { assetTerms } from './allowances';
 import type { CommittedCommand } from './outlet';
 import * as SQL from './sql';
 import { HeldAt, parseV2, v2Mismatch } from './state-hash';
@@ -50,7 +52,10 @@ export interface Recovered {
 /** Rebuilds the state (directory loaded first); throws when no starting point replays to its checkpoints. */
 export async function recover(pool: Pool, directory: Directory, opts: RecoverOptions): Promise<Recovered> {
   const assets = await listAssets(pool);
-  const markets = (await SQL.selectMarkets(pool)).map(marketSettingsOf);
+  const terms = await assetTerms(pool, assets);
+  const current = (await SQL.selectMarkets(pool)).map(marketSettingsOf);
+  const ruleChanges = await selectRuleChanges(pool);
+  const markets = rulesAt(current, ruleChanges, 0); // rules as created; each change replays at its place
   for (const m of markets) for (const asset of [CREDIT, m.config.baseAsset]) await directory.ensureSystem('fees', asset); // before any trade needs them
   await directory.load();
   const checkpoints = new Map<number, Checkpoint[]>();
@@ -70,13 +75,14 @@ export async function recover(pool: Pool, directory: Directory, opts: RecoverOpt
         assets.map((a) => a.code),
         HOST_AGENTS_MAX,
       ),
-      markets,
+      snap ? rulesAt(current, ruleChanges, Number(snap.command_seq)) : markets,
       (n) => directory.idOf(n),
       opts.stages,
     );
+    core.allowances.define(terms);
     const replay = new Replay(pool, core, directory, checkpoints, assets, opts.emitAfter);
     try {
-      const from = snap ? await restoreSnapshot(pool, core, directory, markets, snap) : 0;
+      const from = snap ? await restoreSnapshot(pool, core, directory, rulesAt(current, ruleChanges, Number(snap.command_seq)), snap) : 0;
       const commands = await replay.run(from);
       return {
         core,
@@ -187,7 +193,7 @@ class Replay {
       if (applied && marketId) {
         const m = this.core.markets.get(marketId);
         if (m) this.emitted.push({ seq, marketId, ts, events: committedEvents(this.core, this.directory, m, applied) });
-      } else if (logged.t === 'f') {
+      } else if (logged.t === 'f' || logged.t === 'r') {
         const event = balanceEvent(this.core.balances, this.directory.idOf(logged.agent), logged.agent, logged.asset);
         this.emitted.push({ seq, marketId: null, ts, events: [event] });
       }

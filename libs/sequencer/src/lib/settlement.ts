@@ -48,7 +48,7 @@ export function tradeFees(m: HostMarket, e: Trade, buyerBaseBefore: number, sell
 /** Ledger account ids by (agent, asset), and the system accounts. */
 export interface AccountIds {
   agent(agentId: string, asset: string): string;
-  system(name: 'fees' | 'issuance', asset: string): string;
+  system(name: 'fees' | 'issuance' | 'redemption', asset: string): string;
 }
 
 /**

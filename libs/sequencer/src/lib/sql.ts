@@ -34,7 +34,7 @@ const MARKET_COLUMNS = [
  * Inserts a market's row; false when a market exists for the asset (or with the id). `fee_rounding` is the
  * table's default ('up') unless the row names it (tests of markets made before the setting name 'down').
  */
-export async function insertMarket(db: Db, row: NewMarketRow): Promise<boolean> {
+export async function insertMarket(db: Pick<PoolClient, 'query'>, row: NewMarketRow): Promise<boolean> {
   const cols: string[] = [...MARKET_COLUMNS];
   const values: unknown[] = MARKET_COLUMNS.map((c) => row[c]);
   if (row.fee_rounding !== undefined) {

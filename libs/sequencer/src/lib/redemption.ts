@@ -1,0 +1,160 @@
+import { AppError } from '@ate/contracts';
+import type { LedgerRequest } from '@ate/ledger';
+import type { PoolClient } from 'pg';
+import { AuditDrafts, appendAudit } from './audit';
+import type { BalanceView } from '@ate/matching';
+import { balanceEvent } from './batch';
+import type { CommandHandler } from './handlers';
+import type { HostCommandOf } from './host-types';
+import { MarketRuleChange, ruleColumns, UPDATE_MARKET_RULES } from './market-rules';
+
+/**
+ * Redemption: N units of an allowance leave the agent's account for the redemption account (a ledger transfer
+ * of type `redemption`, id `redeem:<redemption id>`), through the sequencer like a withdrawal: the engine's
+ * balance view takes them out exactly as a withdrawal would (open orders' reservations stay untouched), the
+ * command is logged (`{t:'r'}`) and replayed at recovery. A distinct kind of command, so a budget policy can cap
+ * redemptions (a check before the balance moves, here) without touching withdrawals.
+ *
+ * Idempotent by (agent, client redemption id): the second command with the same pair does nothing and answers
+ * `duplicateTransfer` (the api then reads the first redemption). An expired allowance (command time at or after its
+ * expiry, allowances.ts) is refused with ALLOWANCE_EXPIRED; nothing is logged for a refusal.
+ */
+
+export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
+  async prepare(ctx, cmd) {
+    await ctx.directory.resolve(cmd.agentId);
+    const terms = ctx.core.allowances.get(cmd.asset);
+    if (!terms || !ctx.core.balances.assets.includes(cmd.asset)) throw new AppError('LEDGER_ASSET_NOT_FOUND', 'No such asset.', { asset: cmd.asset });
+    if (terms.kind !== 'allowance') throw new AppError('REDEMPTION_NOT_ALLOWANCE', undefined, { asset: cmd.asset });
+    if (cmd.amount <= 0n || cmd.amount > BigInt(Number.MAX_SAFE_INTEGER)) throw new AppError('AMOUNT_OUT_OF_RANGE', 'The amount must be positive.');
+    await ctx.directory.ensureAccount(cmd.agentId, cmd.asset);
+    await ctx.directory.ensureSystem('redemption', cmd.asset);
+  },
+  execute(b, cmd, ts) {
+    const key = redemptionKey(cmd.agentId, cmd.clientRedemptionId);
+    if (b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
+    const terms = b.core.allowances.get(cmd.asset);
+    if (b.core.allowances.expired(cmd.asset, ts)) {
+      return {
+        seq: null,
+        code: 'ALLOWANCE_EXPIRED',
+        events: [],
+        details: { asset: cmd.asset, expiresAt: new Date(terms?.expiresAt as number).toISOString() },
+      };
+    }
+    const agent = b.directory.numOf(cmd.agentId) as number;
+    const b4 = holdingOf(b.core.balances, agent, cmd.asset);
+    // (a budget policy's cap on redemptions goes here: before the balance moves, on command time)
+    if (!b.core.funds('withdraw', agent, cmd.asset, Number(cmd.amount))) {
+      return {
+        seq: null,
+        code: 'REDEMPTION_INSUFFICIENT_BALANCE',
+        events: [],
+        details: { asset: cmd.asset, available: String(b4.total - b4.reserved) },
+      };
+    }
+    b.ids.remember(key, 0);
+    const transfer: LedgerRequest = {
+      kind: 'transfer',
+      type: 'redemption',
+      id: `redeem:${cmd.redemptionId}`,
+      ref: { kind: 'admin', id: cmd.redemptionId },
+      legs: [
+        { accountId: b.directory.agent(cmd.agentId, cmd.asset), side: 'debit', amount: cmd.amount },
+        { accountId: b.directory.system('redemption', cmd.asset), side: 'credit', amount: cmd.amount },
+      ],
+    };
+    const logged: LoggedRedemption = { t: 'r', agent, asset: cmd.asset, amount: cmd.amount.toString() };
+    const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, cmd.agentId, agent, cmd.asset)]);
+    b.extra.redemptions.push({
+      id: cmd.redemptionId,
+      agentId: cmd.agentId,
+      clientRedemptionId: cmd.clientRedemptionId,
+      principalId: cmd.principalId,
+      asset: cmd.asset,
+      amount: cmd.amount.toString(),
+      commandSeq: seq,
+      issuedAt: ts,
+      allowanceExpiresAt: terms?.expiresAt ?? null,
+    });
+    const after = holdingOf(b.core.balances, agent, cmd.asset);
+    return { seq: String(seq), code: null, events: [], change: { before: { total: String(b4.total) }, after: { total: String(after.total) } } };
+  },
+};
+
+/** A redemption as logged: replayed as a withdrawal of the balance view. */
+export type LoggedRedemption = { t: 'r'; agent: number; asset: string; amount: string };
+
+/** What the balance view holds of an agent's asset now. */
+export function holdingOf(v: BalanceView, agent: number, asset: string): { total: number; reserved: number } {
+  v.registerAgent(agent);
+  const a = v.assetIndex(asset);
+  return { total: v.getTotal(agent, a), reserved: v.getReserved(agent, a) };
+}
+
+export const redemptionKey = (agentId: string, clientId: string): string => `r|${agentId}|${clientId}`;
+
+/** A redemption row (table redemption), written with the batch; its receipt is added by the api after the commit. */
+export interface RedemptionRow {
+  id: string;
+  agentId: string;
+  clientRedemptionId: string;
+  principalId: string | null;
+  asset: string;
+  amount: string;
+  commandSeq: number;
+  issuedAt: number;
+  allowanceExpiresAt: number | null;
+}
+
+/**
+ * What a batch writes besides the log, the projections and the ledger: redemption rows, market rule changes, and
+ * the audit rows of the audited commands (last: after every effect of the batch, in its transaction).
+ */
+export class BatchExtras {
+  readonly redemptions: RedemptionRow[] = [];
+  readonly ruleChanges: MarketRuleChange[] = [];
+  readonly audit = new AuditDrafts();
+
+  async write(client: PoolClient): Promise<void> {
+    const r = this.redemptions;
+    if (r.length > 0) {
+      await client.query(
+        `INSERT INTO redemption (id, agent_id, client_redemption_id, principal_id, asset, amount, command_seq, issued_at, allowance_expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
+        [
+          r.map((x) => x.id),
+          r.map((x) => x.agentId),
+          r.map((x) => x.clientRedemptionId),
+          r.map((x) => x.principalId),
+          r.map((x) => x.asset),
+          r.map((x) => x.amount),
+          r.map((x) => x.commandSeq),
+          r.map((x) => x.issuedAt),
+          r.map((x) => x.allowanceExpiresAt),
+        ],
+      );
+    }
+    const c = this.ruleChanges;
+    if (c.length > 0) {
+      await client.query(
+        `INSERT INTO market_rule_change (command_seq, market_id, before, after) SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::jsonb[])`,
+        [c.map((x) => x.commandSeq), c.map((x) => x.marketId), c.map((x) => JSON.stringify(x.before)), c.map((x) => JSON.stringify(x.after))],
+      );
+      for (const x of c) await client.query(UPDATE_MARKET_RULES, [x.marketId, ...ruleColumns(x.after)]);
+    }
+    if (this.audit.rows.length > 0) await appendAudit((t, p) => client.query(t, p), this.audit.rows);
+  }
+}
+
+/** The (agent, client redemption id) pairs of a batch that the database has already (idempotency pre-read). */
+export async function existingRedemptionKeys(client: PoolClient, cmds: readonly { kind: string }[]): Promise<string[]> {
+  const rs = cmds.filter((c): c is HostCommandOf<'redeem'> => c.kind === 'redeem');
+  if (rs.length === 0) return [];
+  const rows = await client.query<{ agent_id: string; client_redemption_id: string }>(
+    `SELECT r.agent_id, r.client_redemption_id FROM redemption r
+       JOIN unnest($1::text[], $2::text[]) AS k(agent_id, client_redemption_id) USING (agent_id, client_redemption_id)`,
+    [rs.map((c) => c.agentId), rs.map((c) => c.clientRedemptionId)],
+  );
+  return rows.rows.map((x) => redemptionKey(x.agent_id, x.client_redemption_id));
+}
