@@ -3,6 +3,7 @@ import { applyBatch } from '@ate/ledger';
 import { pendingMigrations } from '@ate/db';
 import type { Pool, PoolClient } from 'pg';
 import { AgreementReport, engineAgreement, EngineReads } from './agreement';
+import { actorAudit } from './actor-audit';
 import { compactStatements } from './auctions';
 import { Batch } from './batch';
 import { EngineCore, NO_STAGES, Stages } from './core';
@@ -305,7 +306,7 @@ export class EngineHost implements EngineReads {
       const results = cmds.map((cmd) => {
         const ts = (core.lastTs = Math.max(core.lastTs, Date.now()));
         const r = (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);
-        b.extra.audit.add(cmd.audit, r, ts);
+        b.extra.audit.add(actorAudit(cmd), r, ts);
         return r;
       });
       if (b.log.length > 0) await writeBatchRows(client, b.log, b.projections.orderColumns(), b.projections.tradeColumns());
