@@ -311,6 +311,12 @@ describe('auctions end to end (real Postgres, Redis, BullMQ, real HTTP)', () => 
         }),
       ),
     ).toEqual({ status: 400, code: 'MECHANISM_INVALID_ITEM' });
+    // no reserve on a combinatorial auction (it would not be applied)
+    expect(
+      await refusal(
+        seller.post('/v1/auctions', { mechanism: 'vcg_combinatorial', items: [{ id: 'A', asset: ASSET, units: '1' }], reservePrice: '1', deadline }),
+      ),
+    ).toEqual({ status: 400, code: 'MECHANISM_INVALID_CONFIG' });
     expect(await refusal(seller.post('/v1/auctions', { mechanism: 'vcg_combinatorial', items: [], deadline }))).toEqual({
       status: 400,
       code: 'MECHANISM_ZERO_UNITS',

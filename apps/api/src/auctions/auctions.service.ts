@@ -101,6 +101,11 @@ export class AuctionsService {
       throw new AppError('MECHANISM_INVALID_CONFIG', 'A multi-unit auction sells units of one asset: give asset and units (no items).');
     if (!multi && (b.items === undefined || b.asset !== undefined || b.units !== undefined))
       throw new AppError('MECHANISM_INVALID_CONFIG', 'A combinatorial auction sells items: give items (no asset or units).');
+    // the combinatorial clearing has no reserve yet: one given would be stored and not applied, so it is refused
+    if (!multi && price(b.reservePrice) > 0n)
+      throw new AppError('MECHANISM_INVALID_CONFIG', 'A combinatorial auction takes no reserve price (a reserve of 0, or none).', {
+        reservePrice: b.reservePrice,
+      });
     await this.submit({
       kind: 'auction_create',
       auctionId: id,
