@@ -10,6 +10,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import type { ReconcileReport } from '@ate/ledger';
 import type { AuditChainReport } from '@ate/sequencer';
 import { AuditService } from '../audit/audit.service';
+import { closeBull } from '../redis/bull-close';
 
 export interface ReconciliationReport extends ReconcileReport {
   /** the engine's memory against the database: balances, open orders */
@@ -106,8 +107,6 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    await this.worker?.close();
-    await this.queue?.close();
-    this.connection?.disconnect();
+    await closeBull(this.worker, this.queue, this.connection);
   }
 }

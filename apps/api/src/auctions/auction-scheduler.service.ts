@@ -4,6 +4,7 @@ import Redis from 'ioredis';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { AuctionScheduling, AuctionsService } from './auctions.service';
+import { closeBull } from '../redis/bull-close';
 
 /** The BullMQ queue of auction closings and pool epochs. */
 export const AUCTIONS_QUEUE = 'auctions';
@@ -133,8 +134,6 @@ export class AuctionScheduler implements AuctionScheduling, OnApplicationBootstr
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     for (const t of this.poolTimers.values()) clearInterval(t);
-    await this.worker?.close();
-    await this.queue?.close();
-    this.connection?.disconnect();
+    await closeBull(this.worker, this.queue, this.connection);
   }
 }
