@@ -103,7 +103,7 @@ describe('the audit log of operator actions (real Postgres, real HTTP)', () => {
   it("a market's rules change in the engine's sequence: the next order meets them, the row has before and after", async () => {
     expect((await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '20' })).status).toBe('open');
     const r = await admin.raw<any>('PATCH', `/v1/admin/markets/${ME}/rules`, { maxOrderLots: 10, takerFeeBps: 20, reason: 'limits' });
-    expect(r).toMatchObject({ status: 200, body: { id: M, rules: { maxOrderLots: 10, takerFeeBps: 20, maxSpend: '1000000.000' } } });
+    expect(r).toMatchObject({ status: 200, body: { id: 'AUD.1K-CREDIT', rules: { maxOrderLots: 10, takerFeeBps: 20, maxSpend: '1000000.000' } } });
     const big = await alice.raw<any>('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '11' });
     expect(big).toMatchObject({ status: 400, body: { error: { code: 'MATCHING_INVALID_SIZE' } } });
     expect(await last('&action=market.rules')).toMatchObject({

@@ -424,7 +424,7 @@ export const PRINCIPAL_OPERATIONS: Record<string, OperationDoc> = {
     access: 'principal',
     errors: ['NOT_FOUND'],
     response: AgentFillList,
-    example: { agentId: AGT, fills: [ex.fill] },
+    example: { agentId: AGT, fills: [ex.fill], nextCursor: null },
   },
   'GET /v1/principal/agents/{agentId}/policy': {
     operationId: 'principalGetPolicy',
