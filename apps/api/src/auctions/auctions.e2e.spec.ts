@@ -328,8 +328,8 @@ describe('auctions end to end (real Postgres, Redis, BullMQ, real HTTP)', () => 
       revenue: string;
       itemsUnsold: string[];
     };
-    const rv = await waitFor('the VCG settlement', () => carol.get<Results>(`/v1/auctions/${vcg.id}/results`), 100_000);
-    const rc = await waitFor('the core settlement', () => carol.get<Results>(`/v1/auctions/${core.id}/results`), 100_000);
+    const rv = await waitFor('the VCG settlement', () => carol.get<Results>(`/v1/auctions/${vcg.id}/results`), 60_000);
+    const rc = await waitFor('the core settlement', () => carol.get<Results>(`/v1/auctions/${core.id}/results`), 60_000);
     const id = (n: string) => w.agents[n]!.id;
     // VCG: the single-item bidders win and pay 5 each (revenue 10, below the losing package bid of 20: not in the core)
     expect(rv.allocation.map((x) => [x.agentId, x.items, x.payment])).toEqual([
@@ -346,7 +346,7 @@ describe('auctions end to end (real Postgres, Redis, BullMQ, real HTTP)', () => 
     expect(await bal(dave, ASSET)).toMatchObject({ total: '4' });
     expect((await bal(seller, ASSET)).used).toBe('0');
     expect((await w.admin.reconciliation()).ok).toBe(true);
-  }, 240_000); // HiGHS's first solves in a process run on V8's baseline wasm tier: slow on a loaded machine
+  }, 120_000); // HiGHS's first solves in a process run on V8's baseline wasm tier: slow on a loaded machine
 });
 
 /** Without Redis the closing is a timer; a venue auction mints the units sold and its proceeds go to the fees account. */

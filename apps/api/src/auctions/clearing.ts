@@ -34,9 +34,14 @@ export class CombinatorialClearing implements OnApplicationShutdown {
   private start(): Worker {
     if (this.worker) return this.worker;
     const ts = join(__dirname, 'clearing.worker.ts');
-    // from sources (tests, tools) the worker registers the TypeScript loader first; built, it is plain JavaScript
+    // from sources (tests, tools) the worker registers the TypeScript loader first, with the repository's tsconfig
+    // (its paths resolve @ate/*; the loader would read the one of the current directory, e.g. apps/api under Nx);
+    // built, it is plain JavaScript
+    const project = join(__dirname, '..', '..', '..', '..', 'tsconfig.json');
     const w = existsSync(ts)
-      ? new Worker(`require('@swc-node/register'); require(${JSON.stringify(ts)});`, { eval: true })
+      ? new Worker(`process.env.SWC_NODE_PROJECT = ${JSON.stringify(project)}; require('@swc-node/register'); require(${JSON.stringify(ts)});`, {
+          eval: true,
+        })
       : new Worker(join(__dirname, 'clearing.worker.js'));
     w.on('message', (m: { id: number; result: CombinatorialResult }) => {
       this.waiting.get(m.id)?.(m.result);
