@@ -215,7 +215,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     access: 'public',
     description:
       'Candles of 1m, 5m, 15m, 1h, 4h or 1d (aligned on the epoch, UTC), oldest first: from `since` (epoch ms, the first candle starting at or after it), ' +
-      'else the last `limit`; `until` (epoch ms): candles starting before it. Built from per-minute aggregates kept for the last ~25 hours.',
+      'else the last `limit`; `until` (epoch ms): candles starting before it. Candles under an hour fold per-minute aggregates kept for the last ~25 hours; 1h, 4h and 1d fold hourly aggregates kept for ever.',
     errors: ['NOT_FOUND'],
     response: S.CandleList,
     example: {

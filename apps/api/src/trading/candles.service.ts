@@ -20,10 +20,13 @@ interface CandleRow {
 }
 
 /**
- * OHLCV candles from the per-minute aggregates the trade projection keeps (market_stats_minute, migration
- * 20261202150000_market_stats): a candle of N minutes folds at most N rows, and the table keeps the last ~25 hours
- * (1,500 minutes) per market, so a request reads at most 1,500 rows by the primary key whatever the history.
- * Minutes without trades have no row, so there is no candle for them (as CCXT venues do).
+ * OHLCV candles from the aggregates the trade projection keeps (migrations 20261202150000_market_stats and
+ * 20261203080000_market_stats_hour): per minute for the last ~25 hours (1,500 minutes; the trade trigger prunes
+ * older ones) and per hour for ever (a row trigger on the minutes folds each into its hour). Candles under an hour
+ * fold minutes, so they reach back ~25 hours; candles of an hour and wider fold hours, so they reach back to the
+ * hour table's start. A candle of N minutes folds at most N rows (N / 60 for hours), so a request reads at most
+ * 1,500 minute rows or 36,000 hour rows (1,500 days) by the primary key whatever the number of trades.
+ * Minutes or hours without trades have no row, so there is no candle for them (as CCXT venues do).
  */
 @Injectable()
 export class CandlesService {
@@ -40,15 +43,18 @@ export class CandlesService {
     const from = q.since === undefined ? 0 : Math.ceil(q.since / bucketMs) * width;
     const to = q.until === undefined ? Number.MAX_SAFE_INTEGER : Math.ceil(q.until / bucketMs) * width;
     const newestFirst = q.since === undefined;
+    // 1h and wider: the hour rows (bucket bounds are whole hours, since widths of an hour and more are whole hours)
+    const perHour = width >= 60;
+    const [table, unit, step] = perHour ? ['market_stats_hour', 'hour', 60] : ['market_stats_minute', 'minute', 1];
     const r = await this.db.pool.query<CandleRow>(
-      `SELECT (minute / $2) * $2 AS bucket,
-              (array_agg(open_ticks ORDER BY minute))[1] AS open, max(high_ticks) AS high, min(low_ticks) AS low,
-              (array_agg(close_ticks ORDER BY minute DESC))[1] AS close,
+      `SELECT (${unit} / $2) * $2 * ${step} AS bucket,
+              (array_agg(open_ticks ORDER BY ${unit}))[1] AS open, max(high_ticks) AS high, min(low_ticks) AS low,
+              (array_agg(close_ticks ORDER BY ${unit} DESC))[1] AS close,
               sum(lots)::text AS lots, sum(notional)::text AS notional, sum(trades)::text AS trades
-         FROM market_stats_minute
-        WHERE market_id = $1 AND minute >= $3 AND minute < $4
+         FROM ${table}
+        WHERE market_id = $1 AND ${unit} >= $3 AND ${unit} < $4
         GROUP BY 1 ORDER BY 1 ${newestFirst ? 'DESC' : 'ASC'} LIMIT $5`,
-      [m.row.id, width, from, to, q.limit],
+      [m.row.id, width / step, Math.floor(from / step), Math.floor(to / step), q.limit],
     );
     const rows = newestFirst ? r.rows.reverse() : r.rows;
     const tick = BigInt(m.row.tick_size);

@@ -233,6 +233,85 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
     expect(real.candles.reduce((s, c) => s + Number(c.volume), 0)).toBe(trades.reduce((s, t) => s + Number(t.amount), 0));
   });
 
+  it('candles of 1h and wider reach past the ~25 hours of minutes: the hour rows fold every minute, updates included, and outlive the minutes’ pruning', async () => {
+    const admin = new AteClient({ baseUrl: url, ...TEST_ADMIN });
+    await admin.defineAsset({ code: 'HOUR.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });
+    await admin.createMarket({ base: 'HOUR.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
+    const rnd = mulberry32(11);
+    // minutes of a week ago (three days of them, every 7th minute), each inserted then grown once as the trade
+    // trigger does when a later batch trades in the same minute
+    const start = Math.floor(Date.now() / 60_000) - 7 * 1440;
+    const rows: { minute: number; open: number; close: number; high: number; low: number; lots: number; notional: number; trades: number }[] = [];
+    for (let m = start; m < start + 3 * 1440; m += 7) {
+      const open = 900 + Math.floor(rnd() * 200);
+      const close = 900 + Math.floor(rnd() * 200);
+      const lots = 1 + Math.floor(rnd() * 50);
+      const more = 1 + Math.floor(rnd() * 9);
+      // the minute's first trade: lots + more - 1 at `open`; its second: 1 lot at `close`
+      const total = lots + more;
+      rows.push({
+        minute: m,
+        open,
+        close,
+        high: Math.max(open, close) + 5,
+        low: Math.min(open, close) - 5,
+        lots: total,
+        notional: (total - 1) * open + close,
+        trades: 2,
+      });
+    }
+    for (const r of rows) {
+      await db.pool.query(
+        `INSERT INTO market_stats_minute (market_id, minute, open_seq, open_ticks, close_seq, close_ticks, high_ticks, low_ticks, lots, notional, trades)
+         VALUES ('HOUR.1K/CREDIT', $1, 1, $2, 1, $2, $2, $2, $3, $4, 1)`,
+        [r.minute, r.open, r.lots - 1, (r.lots - 1) * r.open],
+      );
+      // the second trade of the minute: closes at `close`, stretches high and low, adds the rest
+      await db.pool.query(
+        `UPDATE market_stats_minute SET close_seq = 2, close_ticks = $2, high_ticks = $3, low_ticks = $4, lots = $5, notional = $6, trades = 2
+          WHERE market_id = 'HOUR.1K/CREDIT' AND minute = $1`,
+        [r.minute, r.close, r.high, r.low, r.lots, r.notional],
+      );
+    }
+    // the pruning (the trade trigger deletes minutes older than ~25 hours) removes the minutes, not the hours
+    await db.pool.query(`DELETE FROM market_stats_minute WHERE market_id = 'HOUR.1K/CREDIT'`);
+    const px = (t: number) => (t / 1000).toFixed(3);
+    const twin = (width: number) => {
+      const by = new Map<number, typeof rows>();
+      for (const r of rows) {
+        const b = Math.floor(r.minute / width) * width;
+        by.set(b, [...(by.get(b) ?? []), r]);
+      }
+      return [...by.entries()]
+        .sort(([x], [y]) => x - y)
+        .map(([b, rs]) => ({
+          timestamp: b * 60_000,
+          open: px(rs[0]!.open),
+          high: px(Math.max(...rs.map((r) => r.high))),
+          low: px(Math.min(...rs.map((r) => r.low))),
+          close: px(rs[rs.length - 1]!.close),
+          volume: String(rs.reduce((s, r) => s + r.lots, 0)),
+          quoteVolume: (rs.reduce((s, r) => s + r.notional, 0) / 1000).toFixed(3),
+          trades: rs.reduce((s, r) => s + r.trades, 0),
+        }));
+    };
+    const get = (o: Record<string, string | number | undefined>) =>
+      anon.get<{ candles: ReturnType<typeof twin> }>(`/v1/markets/HOUR.1K-CREDIT/candles?${q(o)}`, { signed: false });
+    for (const [tf, width] of [
+      ['1h', 60],
+      ['4h', 240],
+      ['1d', 1440],
+    ] as const) {
+      const want = twin(width);
+      expect({ tf, candles: (await get({ timeframe: tf, limit: 1500 })).candles }).toEqual({ tf, candles: want });
+      const mid = want[Math.floor(want.length / 2)]!.timestamp;
+      expect((await get({ timeframe: tf, since: mid, limit: 2 })).candles).toEqual(want.filter((c) => c.timestamp >= mid).slice(0, 2));
+      expect((await get({ timeframe: tf, since: mid - 1, until: mid + 1 })).candles).toEqual(want.filter((c) => c.timestamp === mid));
+    }
+    // candles under an hour fold minutes, which are gone
+    expect((await get({ timeframe: '15m', limit: 1500 })).candles).toEqual([]);
+  });
+
   it('refuses bad filters with 400 VALIDATION_FAILED, changing nothing', async () => {
     for (const path of [
       `/v1/orders?status=done`,

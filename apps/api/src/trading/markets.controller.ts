@@ -66,7 +66,7 @@ export class MarketsController {
     return this.data.recentTrades(id, q);
   }
 
-  /** OHLCV candles, oldest first, from the per-minute aggregates (the last ~25 hours are kept). */
+  /** OHLCV candles, oldest first: under an hour from the per-minute aggregates (~25 hours kept), 1h and wider from the hourly ones (kept for ever). */
   @Get(':marketId/candles')
   candles(@Param('marketId') id: string, @ZodQuery(CandlesQuery) q: z.infer<typeof CandlesQuery>) {
     return this.candleService.candles(id, q);
