@@ -7,11 +7,12 @@
 // sets it a budget policy: spend caps over an hour and a day, max notional, a price ceiling, allowed markets and
 // order types, none of which refuses the bench's orders, so every order pays the whole budget check). Uses
 // TEST_DATABASE_URL / the machine's Postgres, in a fresh database. --feed-subscribers N: also measures, in the same
-// run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare).
+// run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare), and the
+// subscribers' share of a core; --subscribers-nice K runs their process at nice K (e.g. 19: clients elsewhere).
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { AteClient } from '@ate/client';
 import { createTestDatabase } from '@ate/db';
@@ -24,6 +25,7 @@ const argText = (name: string): string | undefined => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 const arg = (name: string, dflt: number): number => Number(argText(name) ?? dflt);
+const subscribersNice = argText('subscribers-nice') === undefined ? undefined : arg('subscribers-nice', 0);
 
 async function main(): Promise<void> {
   const seconds = arg('seconds', 20);
@@ -170,17 +172,23 @@ async function compareWithFeed(
   seconds: number,
   apiPid: number | undefined,
 ) {
-  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number }[] = [];
+  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number; subscribersCpuPct?: number }[] = [];
   const feedResults: unknown[] = [];
   for (const feed of [false, false, true, true, false]) {
     let clients: ReturnType<typeof startFeedClients> | undefined;
     if (feed) {
       clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
+      // --subscribers-nice N: the subscribers' process at a lower CPU priority, standing for clients on other machines
+      // (on these 2 cores they otherwise take their CPU from the api and Postgres); their CPU share is reported either way
+      if (subscribersNice !== undefined && clients.pid !== undefined) setPriority(clients.pid, subscribersNice);
       await clients.ready;
     }
     const cpu0 = cpuMs(apiPid);
+    const sub0 = cpuMs(clients?.pid);
+    const t0 = performance.now();
     const r = loadgen();
     const apiCpuUsPerOrder = Math.round(((cpuMs(apiPid) - cpu0) * 1000) / r.ok);
+    const subscribersCpuPct = clients ? Math.round(((cpuMs(clients.pid) - sub0) * 100) / (performance.now() - t0)) : undefined;
     if (clients) {
       // the clients end once their books reach the REST book (bench/feed-clients.ts)
       const book = (await (await fetch(`${url}/v1/markets/${encodeURIComponent('BENCH.1K/CREDIT')}/book?depth=1`)).json()) as {
@@ -190,7 +198,13 @@ async function compareWithFeed(
       clients.stop(book);
       feedResults.push(await clients.done);
     }
-    phases.push({ feed, ordersPerSec: Math.round(r.measuredOk / seconds), p99Ms: Number(r.p99Ms.toFixed(2)), apiCpuUsPerOrder });
+    phases.push({
+      feed,
+      ordersPerSec: Math.round(r.measuredOk / seconds),
+      p99Ms: Number(r.p99Ms.toFixed(2)),
+      apiCpuUsPerOrder,
+      ...(subscribersCpuPct !== undefined ? { subscribersCpuPct } : {}),
+    });
   }
   const measured = phases.slice(1); // the first phase warms the process up (JIT, caches): not counted
   const mean = (on: boolean, f: (p: (typeof phases)[number]) => number) =>
@@ -199,6 +213,7 @@ async function compareWithFeed(
   const cpu = (p: (typeof phases)[number]) => p.apiCpuUsPerOrder;
   return {
     feedSubscribers: n,
+    ...(subscribersNice !== undefined ? { subscribersNice } : {}),
     phases,
     feedClients: feedResults,
     withoutOrdersPerSec: mean(false, ops),
@@ -227,7 +242,7 @@ function startFeedClients(input: object) {
   const done = new Promise<unknown>((resolve) => child.once('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() || '{}'))));
   const stop = (target: { seq: number; checksum: number }) =>
     child.stdin?.write(`${JSON.stringify({ seq: target.seq, checksum: target.checksum })}\n`);
-  return { ready, done, stop };
+  return { ready, done, stop, pid: child.pid };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
