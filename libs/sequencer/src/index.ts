@@ -7,7 +7,7 @@ export * from './lib/settlement';
 export * from './lib/auctions';
 export * from './lib/outlet';
 export * from './lib/directory';
-export { insertMarket } from './lib/sql';
+export { insertMarket, selectMarkets } from './lib/sql';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
 export * from './lib/budgets';
 export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';

@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { Injectable } from '@nestjs/common';
 import { AppError, marketSymbolOf } from '@ate/contracts';
-import { insertMarket, MarketRow, MarketSettings, marketSettingsOf, NewMarketRow } from '@ate/sequencer';
+import { insertMarket, MarketRow, MarketSettings, marketSettingsOf, NewMarketRow, selectMarkets } from '@ate/sequencer';
 import { DatabaseService } from '../database/database.service';
 import { LedgerService } from '../ledger/ledger.service';
 
@@ -56,8 +56,7 @@ export class MarketCatalog {
   }
 
   async list(): Promise<MarketRef[]> {
-    const r = await this.db.pool.query<MarketRow>('SELECT * FROM market ORDER BY id');
-    return Promise.all(r.rows.map((row) => this.ref(row)));
+    return Promise.all((await selectMarkets(this.db.pool)).map((row) => this.ref(row)));
   }
 
   /** Inserts the market (in the caller's transaction when given its client); false when one exists for the asset. */
