@@ -104,6 +104,7 @@ export interface FeedAuctionBid {
   auctionId: string;
   /** placed: the credits held; withdrawn, released: the credits released */
   hold?: string;
+  /** won: units (combinatorial: the number of items won, named in `items`) */
   units?: string;
   items?: string[];
   payment?: string;
@@ -160,6 +161,7 @@ export interface FeedAuction {
   deadline: string;
   /** open bids when it happened (bid contents stay sealed) */
   bids: number;
+  /** settled: units sold (combinatorial: items sold), the revenue in credits, the winners */
   result?: { unitsSold: string; revenue: string; winners: number };
   seq: number;
   ts: number;

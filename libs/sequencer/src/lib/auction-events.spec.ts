@@ -136,4 +136,53 @@ describe('auction outlet events: what each accepted auction op says on the feed'
       [],
     ]);
   });
+
+  it('a combinatorial auction: its settlement counts the items sold, each winner gets the items it won', () => {
+    const s = fresh();
+    const items: [string, string, string][] = [
+      ['A', A, '1'],
+      ['B', A, '2'],
+    ];
+    const events = apply(s, [
+      [
+        {
+          op: 'create',
+          id: 'c1',
+          seller: SELLER,
+          asset: '',
+          units: '0',
+          reserve: '0',
+          feeBps: 0,
+          deadline: T0 + 1000,
+          mech: 'vcg_combinatorial',
+          items,
+        },
+        T0,
+      ],
+      [{ op: 'bid', id: 'c1', agent: X, steps: [], bundles: [[['A'], '150']] }, T0],
+      [{ op: 'bid', id: 'c1', agent: Y, steps: [], bundles: [[['B'], '150']] }, T0],
+      [{ op: 'bid', id: 'c1', agent: Z, steps: [], bundles: [[['A', 'B'], '200']] }, T0],
+      [
+        {
+          op: 'settle_c',
+          id: 'c1',
+          awards: [
+            [X, 0, '50', '50'],
+            [Y, 0, '50', '50'],
+          ],
+          revenue: '100',
+          welfare: '300',
+        },
+        T0 + 1000,
+      ],
+    ]);
+    const base = { kind: 'auction', auctionId: 'c1', mechanism: 'vcg_combinatorial', sellerId: idOf(SELLER), asset: '', units: 0n, reservePrice: 0n };
+    expect(events[4]).toEqual([
+      { ...base, deadline: T0 + 1000, event: 'settled', bids: 3, result: { unitsSold: 2n, revenue: 100n, winners: 2 } },
+      { kind: 'auction_bid', event: 'won', auctionId: 'c1', agentId: idOf(X), units: 1n, items: ['A'], payment: 50n },
+      { kind: 'auction_bid', event: 'won', auctionId: 'c1', agentId: idOf(Y), units: 1n, items: ['B'], payment: 50n },
+      { kind: 'auction_bid', event: 'lost', auctionId: 'c1', agentId: idOf(Z) },
+    ]);
+    expect(events[3]).toEqual([{ kind: 'auction_bid', event: 'placed', auctionId: 'c1', agentId: idOf(Z), hold: 200n }]);
+  });
 });

@@ -38,6 +38,7 @@ export interface AuctionEvent {
   deadline: number;
   /** open bids when it happened (before a settlement or a cancellation cleared them) */
   bids: number;
+  /** settled: units sold (combinatorial: items sold), the revenue, the winners */
   result?: { unitsSold: bigint; revenue: bigint; winners: number };
 }
 
