@@ -399,6 +399,7 @@ describe('feed controls: rate limit, revocation, private replay, metrics, auctio
     expect(await ack(pub, 'unsubscribe', { channel: 'auctions' })).toEqual({ ok: true, channel: 'auctions' });
   });
 
+  // last in the file: the replays, refusals, revocations and auction messages it counts are those of the tests above
   it('GET /metrics carries the feed: connections, subscriptions, messages, conflation, disconnects, replays, refusals, fan-out latency', async () => {
     const s = await connected(raw());
     expect(await ack(s, 'subscribe', { channel: 'book', market: M })).toMatchObject({ ok: true });
