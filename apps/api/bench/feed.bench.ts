@@ -1,19 +1,21 @@
 // `npm run bench:feed`: the live feed under load. The api process (in-process engine, real Postgres) serves the
 // feed; a separate process holds N socket.io clients (libs/client FeedSubscriber, each keeping a local book and
-// checking seq and checksum) subscribed to one market's book while this process drives committed book changes
-// over signed REST (resting limit orders that never cross, and cancels: one book change each) at a fixed rate.
-// Latency: from `committedAt` (the api received the committed batch) to the client's receipt. Then the peer, in
-// the same run: the same load, the same feed messages relayed by this process to N bare `ws` clients (a plain
-// WebSocket broadcast: the ceiling of fan-out on this machine). Options: --clients N (1000), --rate R (2000
-// changes/s), --seconds S (20), --conflate MS (the api's FEED_CONFLATE_MS, default its own). Prints one JSON
-// line last: {"clients","changesPerSec","messagesPerSec","p50Ms","p99Ms","gapsUnrecovered","checksumFailures"}.
-// BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there.
+// checking seq and checksum) subscribed to one market's book while a third, the driver (feed-driver.ts), makes
+// committed book changes over signed REST (resting limit orders that never cross, and cancels: one book change
+// each) at a fixed rate. Latency: from `committedAt` (the api received the committed batch) to the client's
+// receipt. Then the peer, in the same run: the same load, the same feed messages relayed by this process to N
+// bare `ws` clients (a plain WebSocket broadcast: the ceiling of fan-out on this machine). Options: --clients N
+// (1000), --rate R (2000 changes/s), --seconds S (20), --conflate MS (the api's FEED_CONFLATE_MS, default its
+// own), --max-in-flight K (the driver's outstanding requests at most, 256), --no-peer (the socket.io phase
+// only), --driver-stub (the driver alone against a stub server: its own ceiling). Prints one JSON line last:
+// {"clients","changesPerSec","messagesPerSec","p50Ms","p99Ms","gapsUnrecovered","checksumFailures"}.
+// BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there, BENCH_PROFILE_DRIVER=DIR one of the driver.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
 import { WebSocketServer } from 'ws';
 import { AteClient, FeedSubscriber } from '@ate/client';
 import { FeedBookMessage } from '@ate/contracts';
@@ -21,6 +23,7 @@ import { createTestDatabase } from '@ate/db';
 import { TEST_ADMIN } from '../src/testing/admin-key';
 import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
 import { stopProcess } from '../src/testing/engine-process';
+import type { DriverResult } from './feed-driver';
 
 const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -66,68 +69,30 @@ function startClients(input: object): { child: ChildProcess; ready: Promise<void
   return { child, ready, done };
 }
 
+type Keys = { keyId: string; secret: string }[];
+
 /**
- * Open-loop load: `rate` requests a second for `ms` (at most 128 in flight, one per connection: a request is
- * signed when sent, so it never waits in a queue past its timestamp's window; a server that cannot keep up gets
- * fewer, and changesPerSec says so), each a resting limit order that does not cross (buys under
- * 1.000, sells over it) or, for an agent with many open, a cancel of its oldest: one committed book change each.
+ * The load (feed-driver.ts, a process of its own): `rate` committed book changes a second for `ms` over signed
+ * REST, at most `maxInFlight` outstanding. Its result says what bounded it (its CPU per request, the server's
+ * latency, the share of the run at the in-flight cap).
  */
-async function drive(url: string, agents: AteClient[], rate: number, ms: number): Promise<{ changes: number; errors: number; seconds: number }> {
-  const pool = new Pool(url, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
-  const open: string[][] = agents.map(() => []);
-  let changes = 0;
-  let errors = 0;
-  let inFlight = 0;
-  let i = 0;
-  const t0 = Date.now();
-  const send = async (c: AteClient, method: string, path: string, body: string) => {
-    const r = await pool.request({
-      method,
-      path,
-      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...c.sign(method, path, body) },
-      body: body || undefined,
-    });
-    const text = await r.body.text();
-    if (r.statusCode >= 300) throw new Error(text);
-    return JSON.parse(text) as { id: string };
-  };
-  const one = async (k: number, n: number) => {
-    const c = agents[k] as AteClient;
-    const mine = open[k] as string[];
-    inFlight++;
-    try {
-      if (mine.length > 150) await send(c, 'DELETE', `/v1/orders/${mine.shift() as string}`, '');
-      else {
-        const buy = (n & 1) === 0;
-        const ticks = buy ? 900 + (n % 97) : 1001 + (n % 97);
-        const body = JSON.stringify({
-          market: MARKET,
-          side: buy ? 'buy' : 'sell',
-          type: 'limit',
-          price: (ticks / 1000).toFixed(3),
-          quantity: String(1 + (n % 5)),
-        });
-        mine.push((await send(c, 'POST', '/v1/orders', body)).id);
-      }
-      changes++;
-    } catch (e) {
-      if (errors++ === 0) process.stderr.write(`feed bench: first driver error: ${(e as Error).message.slice(0, 300)}\n`);
-    } finally {
-      inFlight--;
-    }
-  };
-  const pending: Promise<void>[] = [];
-  while (Date.now() - t0 < ms) {
-    const due = Math.floor(((Date.now() - t0) * rate) / 1000);
-    while (i < due && inFlight < 128) {
-      pending.push(one(i % agents.length, i));
-      i++;
-    }
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  await Promise.all(pending);
-  await pool.close();
-  return { changes, errors, seconds: (Date.now() - t0) / 1000 };
+function drive(url: string, keys: Keys, rate: number, ms: number, maxInFlight: number): Promise<DriverResult & { pid?: number }> {
+  const profile = process.env['BENCH_PROFILE_DRIVER'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DRIVER']}`] : [];
+  const input = { url, market: MARKET, keys, rate, ms, maxInFlight };
+  const child = spawn(process.execPath, [...profile, '-r', '@swc-node/register', join(__dirname, 'feed-driver.ts'), JSON.stringify(input)], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += String(d)));
+  child.stderr?.on('data', (d) => {
+    err += String(d);
+    process.stderr.write(String(d));
+  });
+  return new Promise((resolve, reject) =>
+    child.once('exit', (c) => (c === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string)) : reject(new Error(`driver failed: ${err}`)))),
+  );
 }
 
 /** The peer: relays the feed's book messages (one subscriber) to bare ws clients, a snapshot first to each. */
@@ -168,13 +133,13 @@ async function phase(
   mode: 'socketio' | 'ws',
   target: string,
   admin: AteClient,
-  agents: AteClient[],
-  o: { url: string; clients: number; rate: number; seconds: number; apiPid: number | undefined },
+  keys: Keys,
+  o: { url: string; clients: number; rate: number; seconds: number; maxInFlight: number; apiPid: number | undefined },
 ) {
   const clients = startClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
   await clients.ready;
   const cpu0 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage() };
-  const load = await drive(o.url, agents, o.rate, WARMUP_MS + o.seconds * 1000);
+  const load = await drive(o.url, keys, o.rate, WARMUP_MS + o.seconds * 1000, o.maxInFlight);
   const cpu1 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage(cpu0.bench) };
   const rest = await admin.book(MARKET, 1000);
   clients.child.stdin?.write(`${JSON.stringify({ seq: rest.seq, checksum: rest.checksum })}\n`);
@@ -195,10 +160,22 @@ async function phase(
     checksumFailures: r.checksumFailures,
     resyncs: r.resyncs,
     reconnects: r.reconnects,
+    driver: {
+      // what held the rate back: the schedule was met; the server (every connection waiting on it: Little's law,
+      // maxInFlight / latency); or the driver itself (connections free, yet behind: its CPU)
+      bound: load.changes / s >= 0.95 * o.rate ? 'none' : load.atCapPct >= 50 ? 'server latency (at the in-flight cap)' : 'driver (its CPU)',
+      p50Ms: load.p50Ms,
+      p99Ms: load.p99Ms,
+      atCapPct: load.atCapPct,
+      late: load.late,
+      maxInFlight: o.maxInFlight,
+      cpuUsPerRequest: load.cpuUsPerRequest,
+    },
     cpuPct: {
       api: Math.round(((cpu1.api - cpu0.api) / (s * 1000)) * 100),
       clients: Math.round(((cpu1.clients - cpu0.clients) / (s * 1000)) * 100),
-      driverAndRelay: Math.round(((cpu1.bench.user + cpu1.bench.system) / 1000 / (s * 1000)) * 100),
+      driver: load.cpuPct,
+      relay: Math.round(((cpu1.bench.user + cpu1.bench.system) / 1000 / (s * 1000)) * 100),
     },
   };
 }
@@ -208,6 +185,9 @@ async function main(): Promise<void> {
   const rate = arg('rate', 2000);
   const seconds = arg('seconds', 20);
   const conflate = argText('conflate');
+  const maxInFlight = arg('max-in-flight', 256);
+  const peer = !process.argv.includes('--no-peer');
+  if (process.argv.includes('--driver-stub')) return driverAlone(rate, seconds, maxInFlight);
   const db = await createTestDatabase('bench_feed');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -240,18 +220,21 @@ async function main(): Promise<void> {
       priceBandBps: 5000,
       ordersPerAgentMax: 100_000,
     });
-    const agents: AteClient[] = [];
+    const keys: Keys = [];
     for (let i = 0; i < 16; i++) {
       const a = await admin.createAgent({ name: `feed-bench-${i}` });
       await admin.deposit({ id: `fb-${i}-c`, agentId: a.id, asset: 'CREDIT', amount: '1000000000' });
       await admin.deposit({ id: `fb-${i}-t`, agentId: a.id, asset: 'FEEDB.1K', amount: '1000000000' });
-      agents.push(new AteClient({ baseUrl: url, ...a.apiKey! }));
+      keys.push(a.apiKey!);
     }
-    const o = { url, clients: clientsN, rate, seconds, apiPid: child.pid };
-    const feed = await phase('socketio', url, admin, agents, o);
-    const relay = await startRelay(url);
-    const peer = await phase('ws', relay.url, admin, agents, { ...o, apiPid: child.pid }).finally(() => relay.close());
-    console.log(JSON.stringify({ detail: { feed, peer, machine: { cpus: cpus().length, node: process.version } } }));
+    const o = { url, clients: clientsN, rate, seconds, maxInFlight, apiPid: child.pid };
+    const feed = await phase('socketio', url, admin, keys, o);
+    let ws: Awaited<ReturnType<typeof phase>> | null = null;
+    if (peer) {
+      const relay = await startRelay(url);
+      ws = await phase('ws', relay.url, admin, keys, o).finally(() => relay.close());
+    }
+    console.log(JSON.stringify({ detail: { feed, peer: ws, machine: { cpus: cpus().length, node: process.version } } }));
     console.log(
       JSON.stringify({
         clients: feed.clients,
@@ -267,6 +250,30 @@ async function main(): Promise<void> {
     await stopProcess(child);
     await db.drop();
   }
+}
+
+/**
+ * `--driver-stub`: the driver alone, against a stub HTTP server in this process that answers every request at once
+ * (`{"id"}`): the driver's own ceiling and CPU per request, without the api. Prints the driver's result.
+ */
+async function driverAlone(rate: number, seconds: number, maxInFlight: number): Promise<void> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"id":"${++n}"}`);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  const keys = [{ keyId: 'ak_stubstubstubstubstub', secret: 'stub' }];
+  const cpu0 = process.cpuUsage();
+  const r = await drive(`http://127.0.0.1:${port}`, keys, rate, seconds * 1000, maxInFlight);
+  const stub = process.cpuUsage(cpu0);
+  server.close();
+  console.log(JSON.stringify({ driverAgainstStub: { rate, ...r, stubCpuUsPerRequest: Math.round((stub.user + stub.system) / Math.max(1, n)) } }));
 }
 
 /** user + system CPU of a process, in ms (Linux /proc; 0 elsewhere). */

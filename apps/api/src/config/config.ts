@@ -132,6 +132,16 @@ export const ConfigSchema = z.object({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(4 * 1024 * 1024),
+  /** Subscribe requests per second a feed connection may make on average (a token bucket; beyond: FEED_LIMIT_EXCEEDED with retryAfterMs). */
+  FEED_SUBSCRIBE_RATE: z.coerce.number().min(0.01).max(100_000).default(10),
+  /** Subscribe requests a feed connection may make at once (the bucket's size; a reconnect resubscribes everything). */
+  FEED_SUBSCRIBE_BURST: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  /** Private updates kept per followed agent on an api node, to replay a reconnecting client's gap. */
+  FEED_PRIVATE_REPLAY: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** ms an api node keeps an agent's private stream (and its replay buffer) after its last follower there left. */
+  FEED_PRIVATE_RETAIN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** ms between checks of the open feed connections' keys: a revoked key's connections close within about this. */
+  FEED_KEY_CHECK_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
 });
 
 export type AppConfig = z.infer<typeof ConfigSchema>;

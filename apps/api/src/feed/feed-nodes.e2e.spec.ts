@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AteClient, FeedSubscriber } from '@ate/client';
-import { FeedBookMessage, FeedPrivateMessage, mulberry32 } from '@ate/contracts';
+import { FeedBookMessage, FeedError, FeedPrivateMessage, FeedPrivateResyncRequired, mulberry32 } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
@@ -51,7 +51,14 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     for (let k = 0; k < 2; k++) {
       const port = await freePort();
       urls.push(`http://127.0.0.1:${port}`);
-      const env = { REDIS_URL, REDIS_PREFIX, ENGINE_MODE: 'redis', FEED_CONFLATE_MS: '0', FEED_MAX_CONNECTIONS_PER_KEY: '2' };
+      const env = {
+        REDIS_URL,
+        REDIS_PREFIX,
+        ENGINE_MODE: 'redis',
+        FEED_CONFLATE_MS: '0',
+        FEED_MAX_CONNECTIONS_PER_KEY: '2',
+        FEED_KEY_CHECK_MS: '200',
+      };
       procs.push(await startApiProcess(testApiEnv({ databaseUrl: db.url, port, masterKey: master }, env)));
     }
   });
@@ -122,5 +129,42 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     expect(priv[0]!.length).toBeGreaterThan(20);
     expect(priv[1]).toEqual(priv[0]);
     for (const c of clients) expect(c.stats).toMatchObject({ gaps: 0, checksumFailures: 0 });
+  });
+
+  it("a key revoked on one node closes the key's connections on the other; a private stream does not replay across nodes", async () => {
+    const [urlA, urlB] = urls as [string, string];
+    const admin = new AteClient({ baseUrl: urlA, ...TEST_ADMIN });
+    const agent = await admin.createAgent({ name: 'carol' });
+    const key = agent.apiKey!;
+    // on node A: a private subscription, and the stream it is on
+    const onA = new FeedSubscriber({ baseUrl: urlA, ...key });
+    subs.push(onA);
+    await onA.connected();
+    const a = await onA.subscribe({ channel: 'private' });
+    expect(a).toMatchObject({ ok: true, epoch: expect.any(String) });
+    onA.close();
+    // node B has another stream of the agent (its own count): asked to replay A's, it says resync
+    const onB = new FeedSubscriber({ baseUrl: urlB, ...key });
+    subs.push(onB);
+    const resyncs: FeedPrivateResyncRequired[] = [];
+    const errors: FeedError[] = [];
+    onB.on('privateResync', (r) => resyncs.push(r)).on('error', (e) => errors.push(e));
+    await onB.connected();
+    const since = (a as { seq: number }).seq;
+    const b = await onB.subscribe({ channel: 'private', since, epoch: (a as { epoch: string }).epoch });
+    expect(b).toMatchObject({ ok: true, epoch: expect.any(String) });
+    expect((b as { epoch: string }).epoch).not.toBe((a as { epoch: string }).epoch);
+    await until('the resync', () => resyncs[0]);
+    expect(resyncs[0]).toMatchObject({ agent: agent.id, since, clientEpoch: (a as { epoch: string }).epoch, reason: 'other_stream' });
+
+    // revoked through node A: node B closes the key's connection within its check interval (200 ms), saying why
+    const disconnected = new Promise<string>((r) => onB.socket.once('disconnect', r));
+    const t0 = Date.now();
+    await admin.revokeKey(key.keyId);
+    expect(await disconnected).toBe('io server disconnect');
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(errors).toEqual([expect.objectContaining({ code: 'FEED_KEY_REVOKED', details: { keyId: key.keyId } })]);
+    await wait(1_500);
+    expect(onB.socket.connected).toBe(false); // the helper does not reconnect a revoked key
   });
 });

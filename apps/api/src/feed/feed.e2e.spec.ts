@@ -94,6 +94,8 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
         FEED_CLIENT_BUFFER_BYTES: '262144',
         // the load of the gap test places orders as fast as the machine allows: not a test of the order rate limit
         ORDER_RATE_PER_AGENT: '100000',
+        // the slow-consumer test floods subscribes (each answers a snapshot): not a test of the subscribe rate limit
+        FEED_SUBSCRIBE_BURST: '100000',
       }),
     ));
     await admin.defineAsset({ code: 'FEED.1K', scale: 0, model: 'feed', provider: 'acme-ai', tokenClass: 'output-1k' });

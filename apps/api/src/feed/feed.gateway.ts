@@ -11,9 +11,11 @@ import {
   FEED_EVENTS,
   FEED_PATH,
   FeedAck,
+  FeedAuction,
   FeedBookMessage,
   FeedError,
   FeedPrivateMessage,
+  FeedPrivateResyncRequired,
   FeedResyncRequired,
   FeedTicker,
   FeedTrade,
@@ -24,8 +26,13 @@ import {
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import type { AuthContext } from '../auth/auth.types';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { KeyEpoch } from '../auth/key-epoch';
 import { DatabaseService } from '../database/database.service';
 import { FeedAuth } from './feed-auth';
+import { KeyWatch } from './feed-key-watch';
+import { TokenBucket } from './feed-limits';
+import { FeedMetrics } from './feed-metrics';
 import { FeedOut, FeedService } from './feed.service';
 
 /** Room names: the server's own; a client names a channel and the server decides (never a room a client picks). */
@@ -35,6 +42,14 @@ const room = {
   ticker: (m: string) => `ticker:${m}`,
   agent: (a: string) => `agent:${a}`,
   key: (k: string) => `key:${k}`,
+  auctions: () => 'auctions',
+};
+
+/** A room's channel, for the metrics (rooms are `<channel>:<...>`; agent rooms are the private channel). */
+const channelOf = (name: string): string => {
+  const i = name.indexOf(':');
+  const c = i < 0 ? name : name.slice(0, i);
+  return c === 'agent' ? 'private' : c;
 };
 
 /** A market's id (BASE-CREDIT) or symbol; the code behind sees the symbol (the engine's key), answers show the id. */
@@ -47,7 +62,13 @@ const SubscribeRequest = z.discriminatedUnion('channel', [
   z.strictObject({ channel: z.literal('book'), market: Market, since: z.number().int().min(0).optional() }),
   z.strictObject({ channel: z.literal('trades'), market: Market }),
   z.strictObject({ channel: z.literal('ticker'), market: Market }),
-  z.strictObject({ channel: z.literal('private'), agent: z.string().min(1).max(64).optional() }),
+  z.strictObject({ channel: z.literal('auctions') }),
+  z.strictObject({
+    channel: z.literal('private'),
+    agent: z.string().min(1).max(64).optional(),
+    since: z.number().int().min(0).optional(),
+    epoch: z.string().min(1).max(64).optional(),
+  }),
 ]);
 type SubscribeRequest = z.infer<typeof SubscribeRequest>;
 
@@ -55,6 +76,8 @@ interface FeedSocketData {
   auth: AuthContext | null;
   /** the rooms this socket holds by subscription */
   subs: Set<string>;
+  /** its subscribe requests (FEED_SUBSCRIBE_RATE, FEED_SUBSCRIBE_BURST) */
+  bucket: TokenBucket;
 }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FeedSocket = Socket<any, any, any, FeedSocketData>;
@@ -63,6 +86,8 @@ type FeedSocket = Socket<any, any, any, FeedSocketData>;
 const BACKPRESSURE_CHECK_MS = 100;
 /** How long a slow consumer that was told to go may keep its connection to read why (ms). */
 const SLOW_CONSUMER_CLOSE_MS = 10_000;
+/** How long a connection whose key was revoked keeps its transport to read why (ms). */
+const REVOKED_CLOSE_MS = 2_000;
 
 function feedError(e: unknown): FeedError {
   if (e instanceof AppError) return { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) };
@@ -85,6 +110,9 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private monitor: NodeJS.Timeout | null = null;
   /** subscriptions held on this node (the feed reads committed batches only while there are some) */
   private held = 0;
+  /** agents nobody here follows any more whose private stream is kept a while (FEED_PRIVATE_RETAIN_MS), each holding one */
+  private readonly retained = new Map<string, NodeJS.Timeout>();
+  private readonly keyWatch: KeyWatch;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,7 +120,20 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly feed: FeedService,
     private readonly auth: FeedAuth,
     private readonly db: DatabaseService,
-  ) {}
+    private readonly metrics: FeedMetrics,
+    keys: ApiKeysService,
+    epoch: KeyEpoch,
+  ) {
+    this.keyWatch = new KeyWatch(
+      {
+        epoch: () => epoch.current(),
+        active: async (k) => (await keys.lookup(k)) !== null,
+        keys: () => this.connectedKeys(),
+        close: (k) => this.closeKey(k),
+      },
+      config.FEED_KEY_CHECK_MS,
+    );
+  }
 
   onApplicationBootstrap(): void {
     const http = this.adapterHost.httpAdapter.getHttpServer() as HttpServer;
@@ -113,10 +154,26 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     io.on('connection', (s) => this.connection(s as FeedSocket));
     this.io = io;
     this.feed.attach(this);
+    this.metrics.report({
+      connections: () => this.io?.of('/').sockets.size ?? 0,
+      subscriptions: () => {
+        const out: Record<string, number> = { book: 0, trades: 0, ticker: 0, private: 0, auctions: 0 };
+        for (const s of this.io?.of('/').sockets.values() ?? []) {
+          for (const name of (s as FeedSocket).data.subs ?? []) {
+            const c = channelOf(name);
+            out[c] = (out[c] ?? 0) + 1;
+          }
+        }
+        return out;
+      },
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     if (this.monitor) clearInterval(this.monitor);
+    this.keyWatch.stop();
+    for (const t of this.retained.values()) clearTimeout(t);
+    this.retained.clear();
     const io = this.io;
     this.io = null;
     if (io) {
@@ -129,25 +186,73 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
 
   // --- FeedOut: this node's clients ---
   book(market: string, m: FeedBookMessage): void {
-    this.io?.local.to(room.book(market)).emit(FEED_EVENTS.book, m);
+    this.send(room.book(market), FEED_EVENTS.book, m, 'book');
+    this.metrics.fanout.observe({ channel: 'book' }, Math.max(0, Date.now() - m.committedAt) / 1000);
   }
   trade(market: string, t: FeedTrade): void {
-    this.io?.local.to(room.trades(market)).emit(FEED_EVENTS.trade, t);
+    this.send(room.trades(market), FEED_EVENTS.trade, t, 'trade');
   }
   ticker(market: string, t: FeedTicker): void {
-    this.io?.local.to(room.ticker(market)).emit(FEED_EVENTS.ticker, t);
+    this.send(room.ticker(market), FEED_EVENTS.ticker, t, 'ticker');
   }
   followsAgent(agent: string): boolean {
-    return (this.io?.of('/').adapter.rooms.get(room.agent(agent))?.size ?? 0) > 0;
+    return this.members(room.agent(agent)) > 0 || this.retained.has(agent);
   }
   private(agent: string, m: FeedPrivateMessage): void {
-    this.io?.local.to(room.agent(agent)).emit(FEED_EVENTS.private, m);
+    this.send(room.agent(agent), FEED_EVENTS.private, m, 'private');
+  }
+  followsAuctions(): boolean {
+    return this.members(room.auctions()) > 0;
+  }
+  auction(m: FeedAuction): void {
+    this.send(room.auctions(), FEED_EVENTS.auction, m, 'auction');
+  }
+
+  private members(name: string): number {
+    return this.io?.of('/').adapter.rooms.get(name)?.size ?? 0;
+  }
+
+  private send(name: string, ev: string, m: unknown, channel: string): void {
+    const n = this.members(name);
+    if (n === 0 || !this.io) return;
+    this.io.local.to(name).emit(ev, m);
+    this.metrics.messages.inc({ channel }, n);
+  }
+
+  /** The keys of this node's signed connections. */
+  private *connectedKeys(): Iterable<string> {
+    for (const s of this.io?.of('/').sockets.values() ?? []) {
+      const k = (s as FeedSocket).data.auth?.keyId;
+      if (k) yield k;
+    }
+  }
+
+  /** Closes this node's connections of a key that is no longer active, telling them why. */
+  private closeKey(keyId: string): void {
+    const e: FeedError = {
+      code: 'FEED_KEY_REVOKED',
+      message: ERROR_CODES.FEED_KEY_REVOKED.message,
+      details: { keyId },
+    };
+    for (const s of this.io?.of('/').sockets.values() ?? []) {
+      if ((s as FeedSocket).data.auth?.keyId !== keyId) continue;
+      this.logger.warn(`feed: connection ${s.id} closed: its key ${keyId} is no longer active`);
+      this.metrics.disconnects.inc({ reason: 'key_revoked' });
+      // the reason, then socket.io's DISCONNECT (the client does not reconnect by itself); the transport goes too
+      s.emit(FEED_EVENTS.error, e);
+      s.disconnect();
+      const conn = s.conn as unknown as { readyState: string; close(discard?: boolean): void };
+      setTimeout(() => {
+        if (conn.readyState !== 'closed') conn.close(true);
+      }, REVOKED_CLOSE_MS).unref();
+    }
   }
 
   private async handshake(socket: FeedSocket): Promise<void> {
     const auth = await this.auth.verify(socket.handshake.auth);
     socket.data.auth = auth;
     socket.data.subs = new Set();
+    socket.data.bucket = new TokenBucket(this.config.FEED_SUBSCRIBE_RATE, this.config.FEED_SUBSCRIBE_BURST);
     if (!auth) return;
     const max = this.config.FEED_MAX_CONNECTIONS_PER_KEY;
     const io = this.io as Server;
@@ -157,15 +262,21 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       .fetchSockets()
       .then((s) => s.length)
       .catch(() => io.of('/').adapter.rooms.get(room.key(auth.keyId))?.size ?? 0);
-    if (n >= max) throw new AppError('FEED_LIMIT_EXCEEDED', `A key may hold ${max} feed connections.`, { limit: 'connectionsPerKey', max });
+    if (n >= max) {
+      this.metrics.refusals.inc({ limit: 'connectionsPerKey' });
+      throw new AppError('FEED_LIMIT_EXCEEDED', `A key may hold ${max} feed connections.`, { limit: 'connectionsPerKey', max });
+    }
     socket.join(room.key(auth.keyId));
   }
 
   private connection(socket: FeedSocket): void {
     this.watch();
+    if (socket.data.auth) this.keyWatch.start();
     socket.on('subscribe', (req: unknown, ack?: unknown) => void this.answer(socket, ack, () => this.subscribe(socket, req)));
     socket.on('unsubscribe', (req: unknown, ack?: unknown) => void this.answer(socket, ack, async () => this.unsubscribe(socket, req)));
     socket.on('disconnect', () => {
+      // the socket has left its rooms: an agent nobody here follows now keeps its stream a while (held)
+      for (const name of socket.data.subs) if (name.startsWith('agent:')) this.leftAgent(name.slice('agent:'.length));
       this.release(socket.data.subs.size);
       socket.data.subs.clear();
     });
@@ -186,15 +297,41 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private parse(req: unknown): SubscribeRequest {
     const r = SubscribeRequest.safeParse(req);
     if (!r.success)
-      throw new AppError('VALIDATION_FAILED', 'subscribe: { channel: book|trades|ticker, market } or { channel: private, agent? }.', {
-        issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-      });
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'subscribe: { channel: book|trades|ticker, market }, { channel: auctions } or { channel: private, agent?, since?, epoch? }.',
+        {
+          issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        },
+      );
     return r.data;
   }
 
+  /** The subscribe rate limit: a token bucket per connection; refused requests name the limit and when to retry. */
+  private limitRate(socket: FeedSocket): void {
+    const wait = socket.data.bucket.take();
+    if (wait === 0) return;
+    this.metrics.refusals.inc({ limit: 'subscribeRate' });
+    const rate = this.config.FEED_SUBSCRIBE_RATE;
+    const burst = this.config.FEED_SUBSCRIBE_BURST;
+    throw new AppError('FEED_LIMIT_EXCEEDED', `A connection may subscribe ${rate} times a second (${burst} at once): retry in ${wait} ms.`, {
+      limit: 'subscribeRate',
+      max: burst,
+      perSecond: rate,
+      retryAfterMs: wait,
+    });
+  }
+
   private async subscribe(socket: FeedSocket, raw: unknown): Promise<FeedAck> {
+    this.limitRate(socket);
     const req = this.parse(raw);
-    if (req.channel === 'private') return this.subscribePrivate(socket, req.agent);
+    if (req.channel === 'private') return this.subscribePrivate(socket, req.agent, req.since, req.epoch);
+    if (req.channel === 'auctions') {
+      this.admit(socket, room.auctions());
+      this.feed.start();
+      this.hold(socket, room.auctions());
+      return { ok: true, channel: 'auctions' };
+    }
     await this.feed.market(req.market); // NOT_FOUND for a market that does not exist
     const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
     this.admit(socket, name);
@@ -215,6 +352,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     // from here to the join, nothing else runs: the client's next book message continues what it is sent now
     this.hold(socket, name);
     const replay = req.since === undefined ? null : fb.since(req.since);
+    if (req.since !== undefined) this.metrics.replays.inc({ channel: 'book', result: replay ? 'hit' : 'miss' });
     if (replay) for (const m of replay) socket.emit(FEED_EVENTS.book, m);
     else {
       if (req.since !== undefined) {
@@ -226,7 +364,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     return { ok: true, channel: 'book', market: marketIdOf(req.market), seq: fb.seq };
   }
 
-  private async subscribePrivate(socket: FeedSocket, agent: string | undefined): Promise<FeedAck> {
+  private async subscribePrivate(socket: FeedSocket, agent: string | undefined, since?: number, epoch?: string): Promise<FeedAck> {
     const auth = socket.data.auth;
     if (!auth) throw new AppError('AUTH_MISSING', 'The private channel needs a signed handshake (auth { key, timestamp, signature }).');
     let target: string;
@@ -245,12 +383,37 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.admit(socket, name);
     this.feed.start();
     if (!socket.connected) return { ok: true, channel: 'private', agent: target };
+    // from here to the ack nothing else runs: the replay (or the resync) and the live messages join without a gap
     this.hold(socket, name);
-    return { ok: true, channel: 'private', agent: target, seq: this.feed.agentSeqOf(target) };
+    const stream = this.feed.privateStream(target);
+    if (since !== undefined) {
+      const r = this.feed.privateSince(target, since, epoch);
+      this.metrics.replays.inc({ channel: 'private', result: Array.isArray(r) ? 'hit' : 'miss' });
+      if (Array.isArray(r)) for (const m of r) socket.emit(FEED_EVENTS.private, m);
+      else {
+        const resync: FeedPrivateResyncRequired = {
+          agent: target,
+          since,
+          clientEpoch: epoch ?? null,
+          epoch: stream.epoch,
+          seq: stream.seq,
+          reason: r,
+        };
+        socket.emit(FEED_EVENTS.privateResync, resync);
+      }
+    }
+    return { ok: true, channel: 'private', agent: target, seq: stream.seq, epoch: stream.epoch };
   }
 
   private async unsubscribe(socket: FeedSocket, raw: unknown): Promise<FeedAck> {
     const req = this.parse(raw);
+    if (req.channel === 'auctions') {
+      if (socket.data.subs.delete(room.auctions())) {
+        socket.leave(room.auctions());
+        this.release(1);
+      }
+      return { ok: true, channel: 'auctions' };
+    }
     const name =
       req.channel === 'private'
         ? room.agent(req.agent ?? socket.data.auth?.agentId ?? '')
@@ -261,6 +424,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
             : room.ticker(req.market);
     if (socket.data.subs.delete(name)) {
       socket.leave(name);
+      if (req.channel === 'private') this.leftAgent(name.slice('agent:'.length));
       this.release(1);
     }
     return { ok: true, channel: req.channel, ...(req.channel === 'private' ? {} : { market: marketIdOf(req.market) }) };
@@ -269,8 +433,10 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
   /** Refuses a new subscription beyond the per-connection limit (one already held is a resync, not a new one). */
   private admit(socket: FeedSocket, name: string): void {
     const max = this.config.FEED_MAX_SUBSCRIPTIONS;
-    if (!socket.data.subs.has(name) && socket.data.subs.size >= max)
+    if (!socket.data.subs.has(name) && socket.data.subs.size >= max) {
+      this.metrics.refusals.inc({ limit: 'subscriptionsPerConnection' });
       throw new AppError('FEED_LIMIT_EXCEEDED', `A connection may hold ${max} subscriptions.`, { limit: 'subscriptionsPerConnection', max });
+    }
   }
 
   private hold(socket: FeedSocket, name: string): void {
@@ -278,6 +444,36 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     socket.data.subs.add(name);
     socket.join(name);
     this.held++;
+    if (name.startsWith('agent:')) this.unretain(name.slice('agent:'.length));
+  }
+
+  /**
+   * A socket left an agent's room. If nobody here follows the agent now, its private stream (seq, epoch, replay
+   * buffer) is kept FEED_PRIVATE_RETAIN_MS, counted as a held subscription so the feed keeps reading: a client
+   * that reconnects meanwhile gets what it missed. Then it is dropped (the next follower starts a new epoch).
+   */
+  private leftAgent(agent: string): void {
+    if (this.members(room.agent(agent)) > 0 || this.retained.has(agent)) return;
+    const ms = this.config.FEED_PRIVATE_RETAIN_MS;
+    if (ms === 0) return this.feed.dropPrivate(agent);
+    this.held++;
+    const t = setTimeout(() => {
+      if (this.retained.get(agent) !== t) return;
+      this.retained.delete(agent);
+      if (this.members(room.agent(agent)) === 0) this.feed.dropPrivate(agent);
+      this.release(1);
+    }, ms);
+    t.unref();
+    this.retained.set(agent, t);
+  }
+
+  /** A follower came back before the agent's stream was dropped: it is held by the subscription again. */
+  private unretain(agent: string): void {
+    const t = this.retained.get(agent);
+    if (!t) return;
+    clearTimeout(t);
+    this.retained.delete(agent);
+    this.release(1);
   }
 
   private release(n: number): void {
@@ -295,6 +491,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
    */
   private cutOff(s: FeedSocket, e: FeedError): void {
     const conn = s.conn as unknown as { writeBuffer: unknown[]; packetsFn: unknown[]; readyState: string; close(discard?: boolean): void };
+    this.metrics.disconnects.inc({ reason: 'slow_consumer' });
     conn.writeBuffer = [];
     conn.packetsFn = [];
     s.emit(FEED_EVENTS.error, e);

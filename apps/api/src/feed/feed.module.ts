@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TradingModule } from '../trading/trading.module';
 import { FeedAuth } from './feed-auth';
 import { FeedGateway } from './feed.gateway';
+import { FeedMetrics } from './feed-metrics';
 import { FeedService } from './feed.service';
 
 /**
@@ -11,6 +12,6 @@ import { FeedService } from './feed.service';
  */
 @Module({
   imports: [TradingModule],
-  providers: [FeedService, FeedAuth, FeedGateway],
+  providers: [FeedService, FeedAuth, FeedGateway, FeedMetrics],
 })
 export class FeedModule {}

@@ -2,7 +2,10 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import Redis from 'ioredis';
 import {
   CREDIT,
+  CREDIT_SCALE,
   formatAmount,
+  FeedAuction,
+  FeedAuctionBid,
   marketIdOf,
   FeedBalance,
   FeedBookMessage,
@@ -12,7 +15,7 @@ import {
   FeedTicker,
   FeedTrade,
 } from '@ate/contracts';
-import { CommittedBook, CommittedEvent, engineRedisKeys } from '@ate/sequencer';
+import { AuctionBidEvent, AuctionEvent, CommittedBook, CommittedEvent, engineRedisKeys } from '@ate/sequencer';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/config';
 import { DatabaseService } from '../database/database.service';
@@ -23,6 +26,8 @@ import { MarketCatalog, MarketRef } from '../trading/market-catalog';
 import { TRADE_STATS_24H, TradeStats } from '../trading/trades.repository';
 import { units } from '../trading/views';
 import { FeedBook } from './feed-book';
+import { FeedMetrics } from './feed-metrics';
+import { PrivateReplayMiss, PrivateStreams } from './feed-private';
 import { FeedBatch, FeedSource, HostFeedSource, RedisStreamFeedSource } from './feed-source';
 
 /** Where the feed's messages go (the gateway: socket.io rooms of this node). */
@@ -33,6 +38,9 @@ export interface FeedOut {
   /** whether anyone on this node follows the agent (private messages are built only then) */
   followsAgent(agent: string): boolean;
   private(agent: string, m: FeedPrivateMessage): void;
+  /** whether anyone on this node follows the public auctions channel (its messages are built only then) */
+  followsAuctions?(): boolean;
+  auction?(m: FeedAuction): void;
 }
 
 type BookTouch = { side: 'buy' | 'sell'; price: number };
@@ -61,6 +69,8 @@ export class FeedService implements OnApplicationShutdown {
   private readonly scales = new Map<string, number>();
   private readonly agentSeq = new Map<string, number>();
   private readonly tickers = new Map<string, { t: FeedTicker; volumeAt: number; reading: boolean }>();
+  /** each followed agent's private stream on this node: its epoch and the replay buffer */
+  private readonly streams: PrivateStreams;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -68,7 +78,9 @@ export class FeedService implements OnApplicationShutdown {
     private readonly catalog: MarketCatalog,
     private readonly ledger: LedgerService,
     private readonly db: DatabaseService,
+    private readonly metrics: FeedMetrics,
   ) {
+    this.streams = new PrivateStreams(config.FEED_PRIVATE_REPLAY);
     if (engine instanceof InProcessEngine) this.source = new HostFeedSource(engine.host);
     else {
       const url = config.REDIS_URL as string; // ENGINE_MODE=redis needs it (config.ts)
@@ -102,6 +114,7 @@ export class FeedService implements OnApplicationShutdown {
     this.books.clear();
     this.opening.clear();
     this.tickers.clear();
+    this.streams.clear();
   }
 
   onApplicationShutdown(): void {
@@ -170,6 +183,24 @@ export class FeedService implements OnApplicationShutdown {
     return this.agentSeq.get(agent) ?? 0;
   }
 
+  /**
+   * The agent's private stream on this node, opened if need be: its epoch (new each time the node starts counting
+   * the agent's updates again) and its seq so far. A subscriber's replays name both.
+   */
+  privateStream(agent: string): { epoch: string; seq: number } {
+    return { ...this.streams.open(agent), seq: this.agentSeqOf(agent) };
+  }
+
+  /** The agent's private messages after `since` in stream `epoch` (bounded buffer: FEED_PRIVATE_REPLAY), or why not. */
+  privateSince(agent: string, since: number, epoch: string | undefined): FeedPrivateMessage[] | PrivateReplayMiss {
+    return this.streams.since(agent, epoch, since, this.agentSeqOf(agent));
+  }
+
+  /** Forgets the agent's private stream on this node (nobody follows it here any more). */
+  dropPrivate(agent: string): void {
+    this.streams.drop(agent);
+  }
+
   private onBatch(b: FeedBatch, now: number): void {
     this.chain = this.chain
       .then(() => this.apply(b, now))
@@ -188,6 +219,8 @@ export class FeedService implements OnApplicationShutdown {
           if (!t) touched.set(c.marketId, (t = []));
           t.push({ side: e.side, price: e.price });
         } else if (e.kind === 'trade' && ref) this.trade(out, ref, c.seq, c.ts, e);
+        else if (e.kind === 'auction') this.auction(out, c.seq, c.ts, e);
+        else if (e.kind === 'auction_bid') this.auctionBid(out, c.seq, c.ts, e);
         else await this.privateEvent(out, ref, c.seq, c.ts, e);
       }
     }
@@ -204,7 +237,7 @@ export class FeedService implements OnApplicationShutdown {
 
   private schedule(m: string, fb: FeedBook): void {
     if (this.config.FEED_CONFLATE_MS === 0) return this.flush(m, fb);
-    if (this.timers.has(m)) return;
+    if (this.timers.has(m)) return void this.metrics.conflated.inc();
     this.timers.set(
       m,
       setTimeout(() => {
@@ -282,6 +315,40 @@ export class FeedService implements OnApplicationShutdown {
     fill(e.makerAgentId, makerSide, e.makerOrderId, 'maker');
   }
 
+  private auction(out: FeedOut, commandSeq: number, ts: number, e: AuctionEvent): void {
+    if (!out.auction || !out.followsAuctions?.()) return;
+    const c = (v: bigint) => formatAmount(v, CREDIT_SCALE);
+    out.auction({
+      event: e.event,
+      auctionId: e.auctionId,
+      mechanism: e.mechanism,
+      sellerAgentId: e.sellerId,
+      asset: e.asset,
+      units: e.units.toString(),
+      reservePrice: c(e.reservePrice),
+      deadline: new Date(e.deadline).toISOString(),
+      bids: e.bids,
+      ...(e.result ? { result: { unitsSold: e.result.unitsSold.toString(), revenue: c(e.result.revenue), winners: e.result.winners } } : {}),
+      seq: commandSeq,
+      ts,
+    });
+  }
+
+  private auctionBid(out: FeedOut, commandSeq: number, ts: number, e: AuctionBidEvent): void {
+    if (!out.followsAgent(e.agentId)) return;
+    const c = (v: bigint) => formatAmount(v, CREDIT_SCALE);
+    const body: FeedAuctionBid = {
+      type: 'auction_bid',
+      event: e.event,
+      auctionId: e.auctionId,
+      ...(e.hold !== undefined ? { hold: c(e.hold) } : {}),
+      ...(e.units !== undefined ? { units: e.units.toString() } : {}),
+      ...(e.items !== undefined ? { items: e.items } : {}),
+      ...(e.payment !== undefined ? { payment: c(e.payment) } : {}),
+    };
+    this.sendPrivate(out, e.agentId, commandSeq, ts, body);
+  }
+
   private async privateEvent(out: FeedOut, ref: MarketRef | null, commandSeq: number, ts: number, e: CommittedEvent): Promise<void> {
     if (e.kind === 'balance') {
       if (!out.followsAgent(e.agentId)) return;
@@ -297,7 +364,8 @@ export class FeedService implements OnApplicationShutdown {
       });
       return;
     }
-    if (!ref || e.kind === 'book' || e.kind === 'state' || e.kind === 'trade' || !out.followsAgent(e.agentId)) return;
+    if (!ref || e.kind === 'book' || e.kind === 'state' || e.kind === 'trade' || e.kind === 'auction' || e.kind === 'auction_bid') return;
+    if (!out.followsAgent(e.agentId)) return;
     const u = units(ref);
     const base = { type: 'order' as const, event: e.kind, market: marketIdOf(ref.row.id), orderId: String(e.orderId) };
     const extra =
@@ -315,9 +383,17 @@ export class FeedService implements OnApplicationShutdown {
     this.sendPrivate(out, e.agentId, commandSeq, ts, { ...base, ...extra });
   }
 
-  private sendPrivate(out: FeedOut, agent: string, commandSeq: number, ts: number, body: FeedOrderUpdate | FeedFill | FeedBalance): void {
+  private sendPrivate(
+    out: FeedOut,
+    agent: string,
+    commandSeq: number,
+    ts: number,
+    body: FeedOrderUpdate | FeedFill | FeedBalance | FeedAuctionBid,
+  ): void {
     const seq = (this.agentSeq.get(agent) ?? 0) + 1;
     this.agentSeq.set(agent, seq);
-    out.private(agent, { agent, seq, commandSeq, ts, ...body } as FeedPrivateMessage);
+    const m = { agent, seq, commandSeq, ts, ...body } as FeedPrivateMessage;
+    this.streams.push(m);
+    out.private(agent, m);
   }
 }

@@ -4,9 +4,11 @@ import {
   FEED_PATH,
   FEED_SIGNED_METHOD,
   FeedAck,
+  FeedAuction,
   FeedBookMessage,
   FeedError,
   FeedPrivateMessage,
+  FeedPrivateResyncRequired,
   FeedResyncRequired,
   FeedSubscribeRequest,
   FeedTicker,
@@ -36,6 +38,12 @@ export interface FeedStats {
   resyncs: number;
   snapshots: number;
   reconnects: number;
+  /** private updates received (replayed ones included) */
+  privateMessages: number;
+  /** private resubscriptions answered with a replay of what was missed */
+  privateReplays: number;
+  /** private resubscriptions answered with private_resync_required (re-read orders, fills, balances over REST) */
+  privateResyncs: number;
 }
 
 type Listener<T> = (x: T) => void;
@@ -51,7 +59,19 @@ const RESYNC_RETRY_MS = 1_000;
  */
 export class FeedSubscriber {
   readonly socket: Socket;
-  readonly stats: FeedStats = { bookMessages: 0, gaps: 0, checksumFailures: 0, resyncs: 0, snapshots: 0, reconnects: 0 };
+  readonly stats: FeedStats = {
+    bookMessages: 0,
+    gaps: 0,
+    checksumFailures: 0,
+    resyncs: 0,
+    snapshots: 0,
+    reconnects: 0,
+    privateMessages: 0,
+    privateReplays: 0,
+    privateResyncs: 0,
+  };
+  /** each followed agent's private stream as last seen: its epoch and the last seq delivered */
+  private readonly privates = new Map<string, { epoch: string; seq: number; replaying: boolean }>();
   private readonly books = new Map<string, LocalBook>();
   private readonly subs = new Map<string, FeedSubscribeRequest>();
   private readonly resyncing = new Set<string>();
@@ -61,6 +81,8 @@ export class FeedSubscriber {
     trade: new Set<Listener<FeedTrade>>(),
     ticker: new Set<Listener<FeedTicker>>(),
     private: new Set<Listener<FeedPrivateMessage>>(),
+    privateResync: new Set<Listener<FeedPrivateResyncRequired>>(),
+    auction: new Set<Listener<FeedAuction>>(),
     error: new Set<Listener<FeedError>>(),
   };
   private connectedOnce = false;
@@ -92,7 +114,14 @@ export class FeedSubscriber {
     });
     this.socket.on(FEED_EVENTS.trade, (t: FeedTrade) => this.listeners.trade.forEach((f) => f(t)));
     this.socket.on(FEED_EVENTS.ticker, (t: FeedTicker) => this.listeners.ticker.forEach((f) => f(t)));
-    this.socket.on(FEED_EVENTS.private, (p: FeedPrivateMessage) => this.listeners.private.forEach((f) => f(p)));
+    this.socket.on(FEED_EVENTS.private, (p: FeedPrivateMessage) => this.onPrivate(p));
+    this.socket.on(FEED_EVENTS.privateResync, (r: FeedPrivateResyncRequired) => {
+      this.stats.privateResyncs++;
+      const st = this.privates.get(r.agent);
+      if (st) Object.assign(st, { epoch: r.epoch, seq: r.seq, replaying: false });
+      this.listeners.privateResync.forEach((f) => f(r));
+    });
+    this.socket.on(FEED_EVENTS.auction, (a: FeedAuction) => this.listeners.auction.forEach((f) => f(a)));
     this.socket.on(FEED_EVENTS.error, (e: FeedError) => {
       if (e.code === 'FEED_SLOW_CONSUMER') this.slow = true;
       this.listeners.error.forEach((f) => f(e));
@@ -139,6 +168,7 @@ export class FeedSubscriber {
     const k = subKey(req);
     return this.send('subscribe', req).then((ack) => {
       if (ack.ok) this.subs.set(k, req);
+      if (ack.ok) this.onPrivateAck(ack);
       return ack;
     });
   }
@@ -153,7 +183,11 @@ export class FeedSubscriber {
   on(ev: 'book', f: Listener<{ book: LocalBook; message: FeedBookMessage }>): this;
   on(ev: 'trade', f: Listener<FeedTrade>): this;
   on(ev: 'ticker', f: Listener<FeedTicker>): this;
+  /** private updates in the agent's order, each once: after a reconnect, those missed come first (replayed) */
   on(ev: 'private', f: Listener<FeedPrivateMessage>): this;
+  /** the server could not replay what this client missed of an agent's updates: re-read them over REST */
+  on(ev: 'privateResync', f: Listener<FeedPrivateResyncRequired>): this;
+  on(ev: 'auction', f: Listener<FeedAuction>): this;
   on(ev: 'error', f: Listener<FeedError>): this;
   on(ev: keyof FeedSubscriber['listeners'], f: Listener<never>): this {
     (this.listeners[ev] as Set<Listener<never>>).add(f);
@@ -172,10 +206,58 @@ export class FeedSubscriber {
 
   /** A subscribe of the helper's own (a resync): a disconnect meanwhile is fine, the reconnect subscribes again. */
   private resend(req: FeedSubscribeRequest): void {
-    this.send('subscribe', req).catch(() => undefined);
+    this.send('subscribe', req)
+      .then((ack) => {
+        if (ack.ok) return this.onPrivateAck(ack);
+        // the subscribe rate limit: the same request once the server says it may pass
+        const d = ack.error.details;
+        if (ack.error.code === 'FEED_LIMIT_EXCEEDED' && d?.['limit'] === 'subscribeRate') {
+          const t = setTimeout(() => this.socket.connected && this.resend(req), Number(d['retryAfterMs'] ?? 1_000));
+          t.unref?.();
+        } else if (req.channel === 'private') for (const st of this.privates.values()) st.replaying = false;
+      })
+      .catch(() => undefined);
+  }
+
+  /** A private subscription's ack: the stream (epoch) it is on, and its seq when nothing was delivered yet. */
+  private onPrivateAck(ack: Extract<FeedAck, { ok: true }>): void {
+    if (ack.channel !== 'private' || !ack.agent || ack.epoch === undefined) return;
+    const st = this.privates.get(ack.agent);
+    if (!st || st.epoch !== ack.epoch) this.privates.set(ack.agent, { epoch: ack.epoch, seq: ack.seq ?? 0, replaying: false });
+    else if (st.replaying) {
+      // what the replay held came before this ack: the stream continues from the ack's seq
+      if ((ack.seq ?? 0) === st.seq) this.stats.privateReplays++;
+      st.replaying = false;
+    }
+  }
+
+  private onPrivate(p: FeedPrivateMessage): void {
+    this.stats.privateMessages++;
+    const st = this.privates.get(p.agent);
+    if (st) {
+      if (p.seq <= st.seq) return; // already delivered (a replay overlapping what came live)
+      if (p.seq !== st.seq + 1) {
+        // a gap on a live connection: ask for the missed ones (they come before what follows the ack)
+        if (!st.replaying) {
+          st.replaying = true;
+          const req = [...this.subs.values()].find((r) => r.channel === 'private' && (r.agent ?? p.agent) === p.agent);
+          if (req) this.resend({ ...(req as Extract<FeedSubscribeRequest, { channel: 'private' }>), since: st.seq, epoch: st.epoch });
+        }
+        return;
+      }
+      st.seq = p.seq;
+    }
+    this.listeners.private.forEach((f) => f(p));
   }
 
   private withSince(req: FeedSubscribeRequest): FeedSubscribeRequest {
+    if (req.channel === 'private') {
+      // the agent's stream as last seen (an agent key's own agent has no `agent` in the request)
+      const st = req.agent ? this.privates.get(req.agent) : this.privates.size === 1 ? [...this.privates.values()][0] : undefined;
+      if (!st) return req;
+      st.replaying = true;
+      return { ...req, since: st.seq, epoch: st.epoch };
+    }
     if (req.channel !== 'book') return req;
     const seq = this.books.get(req.market)?.seq;
     return seq === null || seq === undefined ? req : { ...req, since: seq };
@@ -241,7 +323,7 @@ export class FeedSubscriber {
 }
 
 function subKey(req: FeedSubscribeRequest): string {
-  return req.channel === 'private' ? `private:${req.agent ?? ''}` : `${req.channel}:${req.market}`;
+  return req.channel === 'private' ? `private:${req.agent ?? ''}` : req.channel === 'auctions' ? 'auctions' : `${req.channel}:${req.market}`;
 }
 
 /** Messages name a market by its id (BASE-CREDIT): the helper keys its books and subscriptions the same way. */
@@ -251,5 +333,5 @@ function shownId(ref: string): string {
 }
 
 function named(req: FeedSubscribeRequest): FeedSubscribeRequest {
-  return req.channel === 'private' ? req : { ...req, market: shownId(req.market) };
+  return req.channel === 'private' || req.channel === 'auctions' ? req : { ...req, market: shownId(req.market) };
 }

@@ -93,6 +93,23 @@ export interface FeedFill {
   fee: { currency: string; cost: string };
 }
 
+/**
+ * One of the agent's auction bids (the `auction_bid` events of the sequencer): placed (its maximum payment held),
+ * withdrawn, and at the auction's end won (units, or the items of a combinatorial auction, and the payment), lost,
+ * or released (the auction was cancelled). Credits as decimal strings, units as integer strings.
+ */
+export interface FeedAuctionBid {
+  type: 'auction_bid';
+  event: 'placed' | 'withdrawn' | 'won' | 'lost' | 'released';
+  auctionId: string;
+  /** placed: the credits held; withdrawn, released: the credits released */
+  hold?: string;
+  /** won: units (combinatorial: the number of items won, named in `items`) */
+  units?: string;
+  items?: string[];
+  payment?: string;
+}
+
 export interface FeedBalance {
   type: 'balance';
   asset: string;
@@ -105,19 +122,64 @@ export interface FeedBalance {
  * One private update of an agent, in commit order. `seq` is the agent's own sequence on this api node
  * (consecutive: a jump is a gap); `commandSeq` the engine_command seq (the same on every node).
  */
-export type FeedPrivateMessage = { agent: string; seq: number; commandSeq: number; ts: number } & (FeedOrderUpdate | FeedFill | FeedBalance);
+export type FeedPrivateMessage = { agent: string; seq: number; commandSeq: number; ts: number } & (
+  | FeedOrderUpdate
+  | FeedFill
+  | FeedBalance
+  | FeedAuctionBid
+);
 
-export type FeedChannel = 'book' | 'trades' | 'ticker' | 'private';
+/**
+ * Sent instead of a private replay (a subscribe with `since` and `epoch`) when this api node cannot give every
+ * private update after `since`: another node's or a restarted node's stream (`epoch` differs), or older than its
+ * bounded buffer. The subscription is on from `seq` (the updates that follow carry seq + 1, ...); what came before
+ * must be read again over REST (orders, fills, balances).
+ */
+export interface FeedPrivateResyncRequired {
+  agent: string;
+  since: number;
+  /** the stream the client named (null: none) and the one it is on now */
+  clientEpoch: string | null;
+  epoch: string;
+  seq: number;
+  reason: 'other_stream' | 'replay_unavailable';
+}
+
+/**
+ * The public `auctions` channel: each auction's life as committed: created (open for bids at once), closed,
+ * settled (with `result`), cancelled. `seq` is the engine command's seq. Credits as decimal strings.
+ */
+export interface FeedAuction {
+  event: 'created' | 'closed' | 'settled' | 'cancelled';
+  auctionId: string;
+  mechanism: string;
+  sellerAgentId: string | null;
+  /** multi-unit: the asset and units for sale ('' and '0' for a combinatorial auction) */
+  asset: string;
+  units: string;
+  reservePrice: string;
+  deadline: string;
+  /** open bids when it happened (bid contents stay sealed) */
+  bids: number;
+  /** settled: units sold (combinatorial: items sold), the revenue in credits, the winners */
+  result?: { unitsSold: string; revenue: string; winners: number };
+  seq: number;
+  ts: number;
+}
+
+export type FeedChannel = 'book' | 'trades' | 'ticker' | 'private' | 'auctions';
 
 /** `subscribe` / `unsubscribe`: a public channel of a market, or the private channel of an agent (the key's own by default). */
 export type FeedSubscribeRequest =
   | { channel: 'book'; market: string; since?: number }
   | { channel: 'trades' | 'ticker'; market: string }
-  | { channel: 'private'; agent?: string };
+  | { channel: 'auctions' }
+  /** `since` + `epoch` (from the ack or the last resync): replay what came after since, else private_resync_required */
+  | { channel: 'private'; agent?: string; since?: number; epoch?: string };
 
 /** The ack of a subscribe: ok, or the error (a stable code of libs/contracts with its details). */
 export type FeedAck =
-  | { ok: true; channel: FeedChannel; market?: string; agent?: string; seq?: number }
+  | { ok: true; channel: FeedChannel; market?: string; agent?: string; seq?: number; epoch?: string }
   | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
 
 /** The `feed_error` event: a refusal or a limit (details name it: `{ limit, max }`), or why the server disconnects. */
@@ -135,6 +197,8 @@ export const FEED_EVENTS = {
   ticker: 'ticker',
   private: 'private',
   error: 'feed_error',
+  privateResync: 'private_resync_required',
+  auction: 'auction',
 } as const;
 
 /** A decimal string as the checksum writes it: without the decimal point and without leading zeros ("0.050" -> "50"). */

@@ -18,6 +18,7 @@ import {
   validateMultiUnit,
   validatePool,
 } from '@ate/mechanisms';
+import { auctionEvents, bidsBefore } from './auction-events';
 import type { Batch } from './batch';
 import type { CommandHandler, PrepareContext } from './handlers';
 import type { HostResult } from './host-types';
@@ -839,14 +840,20 @@ function auctionOf(ctx: PrepareContext, id: string): AuctionRec {
 
 /** Runs an op in the batch: refused (nothing logged) or applied, logged, with its ledger transfers and projections. */
 function run(b: Batch, op: AuctionOp, ts: number, project: (seq: number, e: AuctionEffects) => BatchStatement[]): HostResult {
+  const before = bidsBefore(b.core.auctions, op);
   const r = b.core.auctions.apply(op, ts);
   if ('refused' in r) return { seq: null, code: r.refused, events: [], ...(r.details ? { details: r.details } : {}) };
-  return b.other(ts, JSON.stringify({ t: 'a', ts, op }), (seq) => ({
-    ledger: ledgerOf(b, op.id, seq, r),
-    sql: project(seq, r),
-    touched: r.touched.map(([agent, assetCode]) => ({ agentId: b.directory.idOf(agent), agent, asset: assetCode })),
-    details: r.row,
-  }));
+  return b.other(
+    ts,
+    JSON.stringify({ t: 'a', ts, op }),
+    (seq) => ({
+      ledger: ledgerOf(b, op.id, seq, r),
+      sql: project(seq, r),
+      touched: r.touched.map(([agent, assetCode]) => ({ agentId: b.directory.idOf(agent), agent, asset: assetCode })),
+      details: r.row,
+    }),
+    () => auctionEvents(b.core.auctions, op, before, r, (n) => b.directory.idOf(n)),
+  );
 }
 
 /** The ledger transfers of a settlement or a purchase: one per winner (a transfer has at most 16 legs). */

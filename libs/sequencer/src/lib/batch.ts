@@ -134,13 +134,20 @@ export class Batch {
       touched: { agentId: string; agent: number; asset: string }[];
       details: Record<string, unknown>;
     },
+    /** outlet events of its own (auction-events.ts), before the balances; built only when someone listens */
+    events?: () => CommittedEvent[],
   ): HostResult {
     const seq = this.logged(null, ts, json);
     const r = build(seq);
     this.ledger.push(...r.ledger);
     this.sql.push(...r.sql);
     if (this.collect)
-      this.committed.push({ seq, marketId: null, ts, events: r.touched.map((t) => balanceEvent(this.core.balances, t.agentId, t.agent, t.asset)) });
+      this.committed.push({
+        seq,
+        marketId: null,
+        ts,
+        events: [...(events?.() ?? []), ...r.touched.map((t) => balanceEvent(this.core.balances, t.agentId, t.agent, t.asset))],
+      });
     return { seq: String(seq), code: null, events: [], details: r.details };
   }
 }

@@ -27,6 +27,7 @@ export class OutletReplica {
       this.balances.set(`${e.agentId} ${e.asset}`, { total: e.total, reserved: e.reserved });
       return;
     }
+    if (e.kind === 'auction' || e.kind === 'auction_bid') return; // no market's
     const id = marketId as string;
     let b = this.books.get(id);
     if (!b) this.books.set(id, (b = { buy: new Map(), sell: new Map(), seq: 0 }));

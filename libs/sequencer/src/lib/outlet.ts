@@ -17,7 +17,47 @@ export type CommittedEvent =
   | Of<'book'>
   | Of<'state'>
   /** an agent's holding of an asset after the command: total, and what its open orders reserve (minor units) */
-  | { kind: 'balance'; agentId: string; asset: string; total: bigint; reserved: bigint };
+  | { kind: 'balance'; agentId: string; asset: string; total: bigint; reserved: bigint }
+  | AuctionEvent
+  | AuctionBidEvent;
+
+/**
+ * An auction's life as committed (auction-events.ts): created (it opens for bids at once), closed (its deadline
+ * passed and it was closed), settled (the clearing applied: `result`), cancelled (holds and escrow released).
+ * Amounts in minor units (credits) and units of the asset; combinatorial auctions have asset '' and units 0.
+ */
+export interface AuctionEvent {
+  kind: 'auction';
+  event: 'created' | 'closed' | 'settled' | 'cancelled';
+  auctionId: string;
+  mechanism: string;
+  sellerId: string | null;
+  asset: string;
+  units: bigint;
+  reservePrice: bigint;
+  deadline: number;
+  /** open bids when it happened (before a settlement or a cancellation cleared them) */
+  bids: number;
+  /** settled: units sold (combinatorial: items sold), the revenue, the winners */
+  result?: { unitsSold: bigint; revenue: bigint; winners: number };
+}
+
+/**
+ * One agent's bid: placed (its maximum payment held), withdrawn (released), and at the end won (units or items,
+ * payment), lost, or released (the auction cancelled). For the agent's private channel.
+ */
+export interface AuctionBidEvent {
+  kind: 'auction_bid';
+  event: 'placed' | 'withdrawn' | 'won' | 'lost' | 'released';
+  auctionId: string;
+  agentId: string;
+  /** placed: the credits held; withdrawn/released: the credits released */
+  hold?: bigint;
+  /** won: units (multi-unit) or items won (combinatorial: their count; `items` names them) */
+  units?: bigint;
+  items?: string[];
+  payment?: bigint;
+}
 
 /** One logged command and what it did. `marketId` is null for a funds movement (balances are shared). */
 export interface CommittedCommand {

@@ -5,4 +5,8 @@
 export const FEED_CODES = {
   FEED_LIMIT_EXCEEDED: { status: 429, message: 'A feed limit was reached (details name it: limit, max).' },
   FEED_SLOW_CONSUMER: { status: 429, message: 'The client fell too far behind the feed and is disconnected; reconnect and resync.' },
+  FEED_KEY_REVOKED: {
+    status: 401,
+    message: "The connection's API key was revoked (or its agent suspended): the server closed the connection.",
+  },
 } as const satisfies Record<string, { status: number; message: string }>;
