@@ -10,6 +10,7 @@ export * from './lib/directory';
 export { insertMarket } from './lib/sql';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
 export * from './lib/budgets';
+export * from './lib/budgets-mechanisms';
 export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';
 export type { CommandHandler, HandlerTable, PlacementVerdict, PrepareContext } from './lib/handlers';
 export * from './lib/snapshots';

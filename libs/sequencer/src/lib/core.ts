@@ -2,6 +2,7 @@ import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
 import { AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
+import { attachMechanismBudgets, MechanismBudgets } from './budgets-mechanisms';
 import { AllowanceTerms } from './allowances';
 import type { CommittedBook, HostMarket } from './host-types';
 import { applyRules, LoggedRules } from './market-rules';
@@ -53,6 +54,8 @@ export class EngineCore {
   readonly auctions: AuctionState;
   /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
   readonly budgets = new Budgets();
+  /** budget policies on auction bids, posted-price purchases and redemptions (budgets-mechanisms.ts) */
+  readonly spend: MechanismBudgets;
   private readonly stages: Stages;
   /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
   readonly allowances = new AllowanceTerms();
@@ -64,6 +67,7 @@ export class EngineCore {
     stages: Stages = NO_STAGES,
   ) {
     this.auctions = new AuctionState(balances, agentIdOf);
+    this.spend = attachMechanismBudgets(this.budgets, this.auctions, this.markets);
     this.stages = { preTrade: [this.budgets.check, ...stages.preTrade], postTrade: [this.budgets.afterTrade, ...stages.postTrade] };
     for (const m of markets) {
       const sink = new CollectingSink();
@@ -130,7 +134,7 @@ export class EngineCore {
     this.seq = seq;
     if (logged.t === 'a') {
       this.lastTs = Math.max(this.lastTs, logged.ts);
-      const r = this.auctions.apply(logged.op, logged.ts);
+      const r = this.spend.replaying(() => this.auctions.apply(logged.op, logged.ts)); // admitted when it ran
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
       return null;
     }
@@ -142,6 +146,7 @@ export class EngineCore {
     if (logged.t === 'r') {
       if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      if (logged.ts !== undefined) this.spend.redeemed(logged.agent, logged.asset, Number(logged.amount), logged.ts);
       return null;
     }
     if (logged.t === 'k') {
