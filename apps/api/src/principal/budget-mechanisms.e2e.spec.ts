@@ -84,7 +84,7 @@ describe('budgets on auctions, posted prices and redemptions (real Postgres, rea
       redemptionCaps: [{ asset: ASSET, windowSeconds: 3600, limit: '10' }],
     });
     const r = await admin.createAgent({ name: 'rival' });
-    rival = client(r.apiKey!);
+    rival = client(r.apiKey as { keyId: string; secret: string });
     await admin.deposit({ id: 'rival-c', agentId: r.id, asset: 'CREDIT', amount: '1000' });
   });
   afterAll(async () => {

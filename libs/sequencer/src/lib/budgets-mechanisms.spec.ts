@@ -426,7 +426,7 @@ async function restoredFrom(encoded: Buffer): Promise<EngineCore> {
 describe('random runs of bids, settlements, purchases, orders and redemptions (through the real EngineCore)', () => {
   it('every cap holds across book, auctions and pools; reservations are what open orders and bids hold; the log replays and a snapshot restores to the same state', async () => {
     // 2: a cap and a redemption cap; 3: a cap and a per-order notional; 5: a parent whose sub-agent 4 has a carve-out; 6: tracked late
-    const CAPS: Record<number, { windowMs: number; limit: number }> = {
+    const CAPS: Record<2 | 3 | 4 | 5, { windowMs: number; limit: number }> & Record<number, { windowMs: number; limit: number } | undefined> = {
       2: { windowMs: 1000, limit: 600 },
       3: { windowMs: 3000, limit: 900 },
       5: { windowMs: 2000, limit: 1000 },
@@ -442,11 +442,11 @@ describe('random runs of bids, settlements, purchases, orders and redemptions (t
         w.fund(SELLER, TOK, 1e9);
         for (const n of BUYERS) w.fund(n, CREDIT, 1e9);
         w.fund(2, TOK, 1e6); // something to redeem from the start
-        w.budget({ t: 'b', op: 'policy', agent: 2, policy: policy({ caps: [CAPS[2]!], redemptionCaps: [REDEEM] }) });
-        w.budget({ t: 'b', op: 'policy', agent: 3, policy: policy({ caps: [CAPS[3]!], maxOrderNotional: 500 }) });
-        w.budget({ t: 'b', op: 'policy', agent: 5, policy: policy({ caps: [CAPS[5]!], subAgents: true }) });
+        w.budget({ t: 'b', op: 'policy', agent: 2, policy: policy({ caps: [CAPS[2]], redemptionCaps: [REDEEM] }) });
+        w.budget({ t: 'b', op: 'policy', agent: 3, policy: policy({ caps: [CAPS[3]], maxOrderNotional: 500 }) });
+        w.budget({ t: 'b', op: 'policy', agent: 5, policy: policy({ caps: [CAPS[5]], subAgents: true }) });
         w.budget({ t: 'b', op: 'carve', parent: 5, child: 4, amount: CARVE, ts: T0 });
-        w.budget({ t: 'b', op: 'policy', agent: 4, policy: policy({ caps: [CAPS[4]!] }) });
+        w.budget({ t: 'b', op: 'policy', agent: 4, policy: policy({ caps: [CAPS[4]] }) });
         let ts = T0;
         let n = 0;
         let auction = 'x0';
@@ -477,7 +477,11 @@ describe('random runs of bids, settlements, purchases, orders and redemptions (t
                 ts = Math.max(ts, a?.deadline ?? ts);
                 const s = settleOp(core, auction);
                 expect(w.auction(s, ts)).toBeNull();
-                for (const [agent, , pay] of s.awards) if (Number(pay) > 0) (spent.push({ agent, ts, v: Number(pay) }), seen.settledPaid++);
+                for (const [agent, , pay] of s.awards) {
+                  if (Number(pay) === 0) continue;
+                  spent.push({ agent, ts, v: Number(pay) });
+                  seen.settledPaid++;
+                }
               } else expect(w.auction({ op: 'cancel', id: auction }, ts)).toBeNull();
               auction = `x${++n}`;
               expect(w.auction(create(auction, ts + 800, '2'), ts)).toBeNull();
@@ -561,8 +565,9 @@ describe('random runs of bids, settlements, purchases, orders and redemptions (t
         expect(stateOf(again)).toBe(w.state());
         // a snapshot taken mid-run, restored and replayed on from there, too (as recovery does)
         if (snap) {
-          const restored = await restoredFrom(snap.data);
-          w.log.slice(snap.at).forEach((r, i) => restored.replay(snap!.at + i + 1, r.marketId, r.c));
+          const { at, data } = snap;
+          const restored = await restoredFrom(data);
+          w.log.slice(at).forEach((r, i) => restored.replay(at + i + 1, r.marketId, r.c));
           expect(stateOf(restored)).toBe(w.state());
           seen.restored++;
         }
