@@ -89,10 +89,10 @@ const Policy = named(
     markets: z.array(z.string()).nullable(),
     orderTypes: z.array(z.enum(['limit', 'market'])).nullable(),
     expiresAt: Iso.nullable(),
-    subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
     redemptionCaps: z
       .array(z.strictObject({ asset: z.string(), windowSeconds: Int, limit: Decimal }))
       .describe('per allowance asset: the most the agent may redeem over a rolling window, in the asset’s units (redemption is not spend)'),
+    subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
   }),
 );
 export const Budget = named(
@@ -194,8 +194,8 @@ const policy = {
   markets: [ex.MARKET_ID],
   orderTypes: ['limit', 'market'] as ('limit' | 'market')[],
   expiresAt: '2027-01-01T00:00:00.000Z',
-  subAgents: true,
   redemptionCaps: [{ asset: 'GPT-X.1K', windowSeconds: 86400, limit: '500' }],
+  subAgents: true,
 };
 const budget = {
   agentId: AGT,

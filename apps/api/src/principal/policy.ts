@@ -1,6 +1,7 @@
 import { AppError, CREDIT, CREDIT_SCALE, formatAmount, marketIdOf, marketSymbolOf, parseAmount } from '@ate/contracts';
-import { BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage, REDEMPTION_CAPS_MAX, RedemptionCap, RedemptionUsage } from '@ate/sequencer';
+import { BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
 import { z } from 'zod';
+import { REDEMPTION_CAPS_MAX, type RedemptionCap, type RedemptionUsage } from '@ate/sequencer';
 
 /**
  * A budget policy as the API takes and shows it: credits as decimal strings, windows in seconds, times in ISO.
@@ -27,6 +28,11 @@ export const PolicyBody = z.strictObject({
     .max(2)
     .nullable()
     .optional(),
+  /** per allowance asset: what the agent may redeem in the last `windowSeconds`, in the asset's units (not spend: a counter of its own) */
+  redemptionCaps: z
+    .array(z.strictObject({ asset: z.string().max(64), windowSeconds: z.number(), limit: Decimal }))
+    .max(64)
+    .optional(),
   /** when the delegation ends (ISO 8601 or epoch ms); absent or null: never */
   expiresAt: z
     .union([z.string().max(40), z.number().int()])
@@ -34,11 +40,6 @@ export const PolicyBody = z.strictObject({
     .optional(),
   /** whether the agent may create sub-agents and give them carve-outs of its budget (default false) */
   subAgents: z.boolean().optional(),
-  /** per allowance asset: what the agent may redeem in the last `windowSeconds`, in the asset's units (not spend: a counter of its own) */
-  redemptionCaps: z
-    .array(z.strictObject({ asset: z.string().max(64), windowSeconds: z.number(), limit: Decimal }))
-    .max(64)
-    .optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyBody>;
 
@@ -156,9 +157,6 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
     return { field: 'markets', reason: `only markets the parent may trade: ${parent.markets.map(marketIdOf).join(', ')}` };
   if (parent.orderTypes && (!child.orderTypes || child.orderTypes.some((t) => !parent.orderTypes?.includes(t))))
     return { field: 'orderTypes', reason: `only order types the parent may use: ${parent.orderTypes.join(', ')}` };
-  if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
-    return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
-  if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
   for (const pc of parent.redemptionCaps ?? []) {
     const cc = child.redemptionCaps?.find((c) => c.asset === pc.asset && c.windowMs === pc.windowMs);
     if (!cc || cc.limit > pc.limit)
@@ -167,6 +165,9 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
         reason: `at most the parent's ${formatAmount(BigInt(pc.limit), pc.scale)} ${pc.asset} per ${pc.windowMs / 1000}s`,
       };
   }
+  if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
+    return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
+  if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
   return null;
 }
 
@@ -182,12 +183,12 @@ export function policyView(p: BudgetPolicy) {
     markets: p.markets ? p.markets.map(marketIdOf) : null,
     orderTypes: p.orderTypes,
     expiresAt: iso(p.expiresAt),
-    subAgents: p.subAgents === true,
     redemptionCaps: (p.redemptionCaps ?? []).map((c) => ({
       asset: c.asset,
       windowSeconds: c.windowMs / 1000,
       limit: formatAmount(BigInt(c.limit), c.scale),
     })),
+    subAgents: p.subAgents === true,
   };
 }
 

@@ -36,6 +36,14 @@ export interface SpendCap {
   limit: number;
 }
 
+/** A cap on redemptions of one allowance asset over a rolling window (minor units of the asset, whose scale it names). */
+export interface RedemptionCap {
+  asset: string;
+  windowMs: number;
+  limit: number;
+  scale: number;
+}
+
 /** A policy in engine units (credits in minor units, ms). `null` fields: no such rule. */
 export interface BudgetPolicy {
   caps: SpendCap[];
@@ -48,18 +56,10 @@ export interface BudgetPolicy {
   orderTypes: ('limit' | 'market')[] | null;
   /** epoch ms: from then on the delegation is over (no new order, no amend) */
   expiresAt: number | null;
-  /** whether the agent may create sub-agents and give them carve-outs of its budget (absent: no) */
-  subAgents?: boolean;
   /** caps on what the agent redeems of an allowance over rolling windows, in the asset's units (budgets-mechanisms.ts) */
   redemptionCaps?: RedemptionCap[];
-}
-
-/** A cap on redemptions of one allowance asset over a rolling window (minor units of the asset, whose scale it names). */
-export interface RedemptionCap {
-  asset: string;
-  windowMs: number;
-  limit: number;
-  scale: number;
+  /** whether the agent may create sub-agents and give them carve-outs of its budget (absent: no) */
+  subAgents?: boolean;
 }
 
 /** The spend of one agent: timestamps and running totals, oldest first (kept as long as the longest window). */
@@ -173,12 +173,12 @@ export interface BudgetsSnapshot {
     escrow?: number;
   }[];
   orders: [number, { agent: number; perLot: number; lots: number }][];
-  principals: [string, [string, number][]][];
-  frozenPrincipals: string[];
   /** holds outside the books (auction bids): key, agent, credits (absent: none) */
   holds?: [string, number, number][];
   /** redemption logs of tracked agents: agent, asset, ts, cum, base (absent: none) */
   redeemed?: [number, string, number[], number[], number][];
+  principals: [string, [string, number][]][];
+  frozenPrincipals: string[];
 }
 
 /** The usage of one cap at a time, in minor units. */
@@ -603,8 +603,6 @@ export class Budgets {
         ...(a.parent !== null ? { parent: a.parent, escrow: a.escrow } : {}),
       })),
       orders: [...this.orders].map(([id, r]) => [id, { ...r }]),
-      principals: [...this.principals].map(([p, m]) => [p, [...m]]),
-      frozenPrincipals: [...this.frozenPrincipals],
       ...(this.holds.size > 0 ? { holds: [...this.holds].map(([k, h]) => [k, h.agent, h.amount] as [string, number, number]) } : {}),
       ...(this.redeemed.size > 0
         ? {
@@ -613,6 +611,8 @@ export class Budgets {
             ),
           }
         : {}),
+      principals: [...this.principals].map(([p, m]) => [p, [...m]]),
+      frozenPrincipals: [...this.frozenPrincipals],
     };
   }
 
@@ -646,8 +646,6 @@ export class Budgets {
       const a = this.agents.get(r.agent);
       if (a) a.reserved += r.perLot * r.lots;
     }
-    for (const [p, m] of s.principals) this.principals.set(p, new Map(m));
-    for (const p of s.frozenPrincipals) this.frozenPrincipals.add(p);
     for (const [key, agent, amount] of s.holds ?? []) {
       this.holds.set(key, { agent, amount });
       const a = this.agents.get(agent);
@@ -662,5 +660,7 @@ export class Budgets {
       if (!m) this.redeemed.set(agent, (m = new Map()));
       m.set(asset, log);
     }
+    for (const [p, m] of s.principals) this.principals.set(p, new Map(m));
+    for (const p of s.frozenPrincipals) this.frozenPrincipals.add(p);
   }
 }

@@ -54,11 +54,11 @@ export class EngineCore {
   readonly auctions: AuctionState;
   /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
   readonly budgets = new Budgets();
-  /** budget policies on auction bids, posted-price purchases and redemptions (budgets-mechanisms.ts) */
-  readonly spend: MechanismBudgets;
   private readonly stages: Stages;
   /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
   readonly allowances = new AllowanceTerms();
+  /** budget policies on auction bids, posted-price purchases and redemptions (budgets-mechanisms.ts) */
+  readonly spend: MechanismBudgets;
 
   constructor(
     readonly balances: BalanceView,
@@ -67,12 +67,12 @@ export class EngineCore {
     stages: Stages = NO_STAGES,
   ) {
     this.auctions = new AuctionState(balances, agentIdOf);
-    this.spend = attachMechanismBudgets(this.budgets, this.auctions, this.markets);
     this.stages = { preTrade: [this.budgets.check, ...stages.preTrade], postTrade: [this.budgets.afterTrade, ...stages.postTrade] };
     for (const m of markets) {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
     }
+    this.spend = attachMechanismBudgets(this.budgets, this.auctions, this.markets);
   }
 
   /** Runs one matching command through pre-trade, matching and post-trade. */
