@@ -150,6 +150,10 @@ export const Purchase = named(
 const ENGINE_DOWN: ErrorCode = 'SERVICE_UNAVAILABLE';
 const AMOUNTS: ErrorCode[] = ['AMOUNT_INVALID', 'AMOUNT_TOO_MANY_DECIMALS', 'AMOUNT_NEGATIVE', 'AMOUNT_OUT_OF_RANGE'];
 const CREATE_ERRORS: ErrorCode[] = [
+  // a seller agent's budget policy (budgets-mechanisms.ts)
+  'BUDGET_AGENT_FROZEN',
+  'BUDGET_POLICY_EXPIRED',
+  'BUDGET_MARKET_NOT_ALLOWED',
   ...AMOUNTS,
   'NOT_FOUND',
   'MECHANISM_ZERO_UNITS',
@@ -216,7 +220,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     access: 'agent',
     description:
       "A multi-unit VCG auction of the caller's units (escrowed now, until it settles or is cancelled). Units are integers of the asset's minor unit, prices credits per unit. Bids are taken until the deadline; the auction then closes and settles by itself. Fee: 10 bps of each payment, from the proceeds.",
-    errors: [...CREATE_ERRORS, 'BUDGET_AGENT_FROZEN', 'BUDGET_POLICY_EXPIRED', 'BUDGET_MARKET_NOT_ALLOWED'],
+    errors: CREATE_ERRORS,
     response: Auction,
     request: createRequest,
     example: auction,
@@ -244,8 +248,9 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Bid (sealed)',
     tag: 'auctions',
     access: 'agent',
-    description: `One bid per agent. With a budget policy, the bid passes it like an order (frozen, expiry, allowed assets, maxOrderNotional and maxPrice against its maximum payment and highest unit price, spend caps) and reserves its maximum payment against the caps until it is withdrawn, loses or pays (422 BUDGET_*, details as for orders). Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
+    description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
     errors: [
+      ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
       'VALIDATION_FAILED',
       'AUCTION_NOT_FOUND',
@@ -260,7 +265,6 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
       'MECHANISM_UNKNOWN_ITEM',
       'MECHANISM_EMPTY_BUNDLE',
       'CONFLICT',
-      ...BUDGET_MECHANISM_REFUSALS,
       ENGINE_DOWN,
     ],
     response: Bid,
@@ -341,8 +345,9 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'auctions',
     access: 'agent',
     description:
-      'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command. With a budget policy, maxPrice x units must fit the spend caps and the per-order rules (422 `BUDGET_*`); the cost counts as spend.',
+      'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
     errors: [
+      ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
       'VALIDATION_FAILED',
       'AUCTION_POOL_NOT_FOUND',
@@ -351,7 +356,6 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
       'MECHANISM_INVALID_AMOUNT',
       'MECHANISM_PRICE_ABOVE_MAX',
       'MECHANISM_SUPPLY_EXHAUSTED',
-      ...BUDGET_MECHANISM_REFUSALS,
       ENGINE_DOWN,
     ],
     response: Purchase,
