@@ -344,8 +344,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Buy at the posted price',
     tag: 'auctions',
     access: 'agent',
-    description:
-      'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
+    description: 'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
     errors: [
       ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
