@@ -218,6 +218,11 @@ describe('a bid passes the budget check like an order, in a documented order, an
     expect(w.auction(theBid, T0)?.code).toBe('BUDGET_AGENT_FROZEN');
     expect(w.auction(bid('a1', 4, [['2', '50']]), T0)).toBeNull();
     expect(w.core.budgets.holds.size).toBe(0); // untracked: no counters
+    // a sub-agent of a frozen parent: refused by its ancestor
+    w.budget({ t: 'b', op: 'policy', agent: PARENT, policy: policy({ subAgents: true }) });
+    w.budget({ t: 'b', op: 'carve', parent: PARENT, child: 5, amount: 1000, ts: T0 });
+    w.budget({ t: 'b', op: 'freeze', agents: [PARENT], frozen: true });
+    expect(w.auction(bid('a1', 5, [['1', '50']]), T0)).toMatchObject({ code: 'BUDGET_AGENT_FROZEN', details: { by: 'ancestor' } });
   });
 
   it('a frozen seller (or one whose policy does not allow the asset) cannot put units up for auction: nothing is escrowed', () => {
