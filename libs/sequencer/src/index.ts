@@ -5,6 +5,7 @@ export * from './lib/core';
 export * from './lib/stages';
 export * from './lib/settlement';
 export * from './lib/auctions';
+export * from './lib/budgets-mechanisms';
 export * from './lib/outlet';
 export * from './lib/directory';
 export { insertMarket, selectMarkets } from './lib/sql';

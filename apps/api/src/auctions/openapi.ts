@@ -3,6 +3,16 @@ import { z } from 'zod';
 import type { OperationDoc } from '../openapi/operations';
 import { responseSchemas } from '../openapi/schemas';
 
+/** What an agent's budget policy may refuse a bid or a purchase with (budgets-mechanisms.ts). */
+const BUDGET_MECHANISM_REFUSALS: ErrorCode[] = [
+  'BUDGET_EXCEEDED',
+  'BUDGET_ORDER_NOTIONAL_EXCEEDED',
+  'BUDGET_PRICE_ABOVE_CEILING',
+  'BUDGET_MARKET_NOT_ALLOWED',
+  'BUDGET_POLICY_EXPIRED',
+  'BUDGET_AGENT_FROZEN',
+];
+
 /** The auction and pool operations of the OpenAPI document (spread into OPERATIONS), with their response schemas. */
 
 const named = <T extends z.ZodType>(id: string, description: string, schema: T): T => {
@@ -140,6 +150,10 @@ export const Purchase = named(
 const ENGINE_DOWN: ErrorCode = 'SERVICE_UNAVAILABLE';
 const AMOUNTS: ErrorCode[] = ['AMOUNT_INVALID', 'AMOUNT_TOO_MANY_DECIMALS', 'AMOUNT_NEGATIVE', 'AMOUNT_OUT_OF_RANGE'];
 const CREATE_ERRORS: ErrorCode[] = [
+  // a seller agent's budget policy (budgets-mechanisms.ts)
+  'BUDGET_AGENT_FROZEN',
+  'BUDGET_POLICY_EXPIRED',
+  'BUDGET_MARKET_NOT_ALLOWED',
   ...AMOUNTS,
   'NOT_FOUND',
   'MECHANISM_ZERO_UNITS',
@@ -236,6 +250,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     access: 'agent',
     description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
     errors: [
+      ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
       'VALIDATION_FAILED',
       'AUCTION_NOT_FOUND',
@@ -331,6 +346,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     access: 'agent',
     description: 'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
     errors: [
+      ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
       'VALIDATION_FAILED',
       'AUCTION_POOL_NOT_FOUND',

@@ -32,6 +32,10 @@ const REDEEM_ERRORS: ErrorCode[] = [
   'REDEMPTION_CONFLICT',
   'NOT_FOUND',
   'SERVICE_UNAVAILABLE',
+  // the agent's budget policy: frozen, delegation over, a redemption cap (details as for orders)
+  'BUDGET_AGENT_FROZEN',
+  'BUDGET_POLICY_EXPIRED',
+  'BUDGET_EXCEEDED',
 ];
 
 export const AUDIT_OPERATIONS: Record<string, OperationDoc> = {

@@ -89,6 +89,9 @@ const Policy = named(
     markets: z.array(z.string()).nullable(),
     orderTypes: z.array(z.enum(['limit', 'market'])).nullable(),
     expiresAt: Iso.nullable(),
+    redemptionCaps: z
+      .array(z.strictObject({ asset: z.string(), windowSeconds: Int, limit: Decimal }))
+      .describe('per allowance asset: the most the agent may redeem over a rolling window, in the asset’s units (redemption is not spend)'),
     subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
   }),
 );
@@ -105,6 +108,9 @@ export const Budget = named(
     usage: z.array(
       z.strictObject({ windowSeconds: Int, limit: Decimal, used: Decimal, reserved: Decimal, remaining: Decimal, resetsAt: Iso.nullable() }),
     ),
+    redemptionUsage: z
+      .array(z.strictObject({ asset: z.string(), windowSeconds: Int, limit: Decimal, used: Decimal, remaining: Decimal, resetsAt: Iso.nullable() }))
+      .describe('each redemption cap now, in its asset’s units'),
     parentId: z.string().nullable().describe('the parent agent of a sub-agent'),
     carveOut: z
       .strictObject({ limit: Decimal, spent: Decimal, reserved: Decimal, carvedOut: Decimal, remaining: Decimal })
@@ -148,7 +154,8 @@ export const FreezeResult = named(
 );
 export const SpendReport = named(
   'SpendReport',
-  'Spend over a period [from, to): credits paid for allowances (spent), credits received for allowances sold, fees, allowances bought, and each cap now.',
+  'Spend over a period [from, to): credits paid for allowances (spent: trades + auction payments + posted-price purchases, each also on its own line), ' +
+    'credits received for allowances sold, fees, allowances bought, won and redeemed (redemption is not spend), and each cap now.',
   z.strictObject({
     from: Iso,
     to: Iso,
@@ -157,10 +164,17 @@ export const SpendReport = named(
       z.strictObject({
         agentId: z.string(),
         spent: Decimal,
+        spentBy: z.strictObject({ trades: Decimal, auctions: Decimal, purchases: Decimal }),
         received: Decimal,
         creditFeesPaid: Decimal,
-        redeemed: z.record(z.string(), Decimal).describe('redemptions are coming: empty'),
-        allowances: z.record(z.string(), z.strictObject({ bought: Decimal, feesPaid: Decimal })),
+        redeemed: z.record(z.string(), Decimal).describe('per allowance asset: the units redeemed (consumed; not spend)'),
+        allowances: z.record(z.string(), z.strictObject({ bought: Decimal, feesPaid: Decimal })).describe('bought on the book, per asset'),
+        auctions: z
+          .strictObject({ payments: Decimal, won: z.record(z.string(), Decimal), auctionsWon: Int })
+          .describe('auctions settled in the period: payments (VCG or core) and units won per asset'),
+        purchases: z
+          .strictObject({ cost: Decimal, bought: z.record(z.string(), Decimal), count: Int })
+          .describe('posted-price purchases: their cost and the units bought per asset'),
         budget: Budget,
       }),
     ),
@@ -180,6 +194,7 @@ const policy = {
   markets: [ex.MARKET_ID],
   orderTypes: ['limit', 'market'] as ('limit' | 'market')[],
   expiresAt: '2027-01-01T00:00:00.000Z',
+  redemptionCaps: [{ asset: 'GPT-X.1K', windowSeconds: 86400, limit: '500' }],
   subAgents: true,
 };
 const budget = {
@@ -192,6 +207,7 @@ const budget = {
     { windowSeconds: 3600, limit: '100.000', used: '40.000', reserved: '12.500', remaining: '47.500', resetsAt: '2026-12-01T12:41:07.000Z' },
     { windowSeconds: 86400, limit: '500.000', used: '220.000', reserved: '12.500', remaining: '267.500', resetsAt: '2026-12-02T09:02:11.000Z' },
   ],
+  redemptionUsage: [{ asset: 'GPT-X.1K', windowSeconds: 86400, limit: '500', used: '30', remaining: '470', resetsAt: '2026-12-02T10:15:00.000Z' }],
   parentId: null,
   carveOut: null,
   subAgents: ['agt_5m2x8c1v9q3k'],
@@ -215,15 +231,18 @@ const freeze = { agentIds: [AGT], frozen: true, seq: '1042', cancelledOrders: ['
 const report = {
   from: '2026-11-30T12:00:00.000Z',
   to: ex.T0.iso,
-  spent: '220.000',
+  spent: '232.000',
   agents: [
     {
       agentId: AGT,
-      spent: '220.000',
+      spent: '232.000',
+      spentBy: { trades: '220.000', auctions: '9.000', purchases: '3.000' },
       received: '15.000',
       creditFeesPaid: '0.015',
-      redeemed: {},
+      redeemed: { 'GPT-X.1K': '30' },
       allowances: { 'GPT-X.1K': { bought: '110', feesPaid: '1' } },
+      auctions: { payments: '9.000', won: { 'GPT-X.1K': '4' }, auctionsWon: 1 },
+      purchases: { cost: '3.000', bought: { 'GPT-X.1K': '2' }, count: 1 },
       budget,
     },
   ],

@@ -1,6 +1,7 @@
 import { AppError, CREDIT, CREDIT_SCALE, formatAmount, marketIdOf, marketSymbolOf, parseAmount } from '@ate/contracts';
 import { BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
 import { z } from 'zod';
+import { REDEMPTION_CAPS_MAX, type RedemptionCap, type RedemptionUsage } from '@ate/sequencer';
 
 /**
  * A budget policy as the API takes and shows it: credits as decimal strings, windows in seconds, times in ISO.
@@ -26,6 +27,11 @@ export const PolicyBody = z.strictObject({
     .array(z.enum(['limit', 'market']))
     .max(2)
     .nullable()
+    .optional(),
+  /** per allowance asset: what the agent may redeem in the last `windowSeconds`, in the asset's units (not spend: a counter of its own) */
+  redemptionCaps: z
+    .array(z.strictObject({ asset: z.string().max(64), windowSeconds: z.number(), limit: Decimal }))
+    .max(64)
     .optional(),
   /** when the delegation ends (ISO 8601 or epoch ms); absent or null: never */
   expiresAt: z
@@ -61,6 +67,8 @@ export interface PolicyContext {
   now: number;
   hasAsset(code: string): Promise<boolean>;
   hasMarket(id: string): Promise<boolean>;
+  /** the scale (decimals) of an allowance asset, or null when there is no such allowance (credits included) */
+  allowanceScale(code: string): Promise<number | null>;
 }
 
 /** The engine's policy from the API's, or POLICY_INVALID. */
@@ -102,7 +110,35 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     orderTypes: b.orderTypes ? [...new Set(b.orderTypes)] : null,
     expiresAt,
     ...(b.subAgents ? { subAgents: true } : {}),
+    ...(b.redemptionCaps && b.redemptionCaps.length > 0 ? { redemptionCaps: await redemptionCaps(b.redemptionCaps, ctx) } : {}),
   };
+}
+
+/** Redemption caps in engine units: each names an allowance, a window as the spend caps' and a positive limit in its units. */
+async function redemptionCaps(list: NonNullable<PolicyInput['redemptionCaps']>, ctx: PolicyContext): Promise<RedemptionCap[]> {
+  if (list.length > REDEMPTION_CAPS_MAX) invalid('redemptionCaps', `at most ${REDEMPTION_CAPS_MAX} caps`);
+  const seen = new Set<string>();
+  const out: RedemptionCap[] = [];
+  for (const [i, c] of list.entries()) {
+    const f = `redemptionCaps[${i}]`;
+    const scale = await ctx.allowanceScale(c.asset);
+    if (scale === null) invalid(`${f}.asset`, `no such allowance asset ${c.asset} (credits are not redeemed)`);
+    if (!Number.isInteger(c.windowSeconds) || c.windowSeconds < 1 || c.windowSeconds * 1000 > CAP_WINDOW_MAX_MS)
+      invalid(`${f}.windowSeconds`, `a window is a whole number of seconds from 1 to ${CAP_WINDOW_MAX_MS / 1000} (31 days)`);
+    const key = `${c.asset}|${c.windowSeconds}`;
+    if (seen.has(key)) invalid(`${f}.windowSeconds`, 'two caps on the same asset over the same window');
+    seen.add(key);
+    let v: bigint;
+    try {
+      v = parseAmount(c.limit, scale as number);
+    } catch (e) {
+      return invalid(`${f}.limit`, `not an amount of ${c.asset} (${(e as AppError).code ?? 'AMOUNT_INVALID'}): at most ${scale} decimals`);
+    }
+    if (v <= 0n) invalid(`${f}.limit`, 'must be positive (to stop all redemptions, freeze the agent)');
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) invalid(`${f}.limit`, 'too large');
+    out.push({ asset: c.asset, windowMs: c.windowSeconds * 1000, limit: Number(v), scale: scale as number });
+  }
+  return out.sort((x, y) => (x.asset === y.asset ? x.windowMs - y.windowMs : x.asset < y.asset ? -1 : 1));
 }
 
 /**
@@ -121,6 +157,14 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
     return { field: 'markets', reason: `only markets the parent may trade: ${parent.markets.map(marketIdOf).join(', ')}` };
   if (parent.orderTypes && (!child.orderTypes || child.orderTypes.some((t) => !parent.orderTypes?.includes(t))))
     return { field: 'orderTypes', reason: `only order types the parent may use: ${parent.orderTypes.join(', ')}` };
+  for (const pc of parent.redemptionCaps ?? []) {
+    const cc = child.redemptionCaps?.find((c) => c.asset === pc.asset && c.windowMs === pc.windowMs);
+    if (!cc || cc.limit > pc.limit)
+      return {
+        field: 'redemptionCaps',
+        reason: `at most the parent's ${formatAmount(BigInt(pc.limit), pc.scale)} ${pc.asset} per ${pc.windowMs / 1000}s`,
+      };
+  }
   if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
     return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
   if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
@@ -139,6 +183,11 @@ export function policyView(p: BudgetPolicy) {
     markets: p.markets ? p.markets.map(marketIdOf) : null,
     orderTypes: p.orderTypes,
     expiresAt: iso(p.expiresAt),
+    redemptionCaps: (p.redemptionCaps ?? []).map((c) => ({
+      asset: c.asset,
+      windowSeconds: c.windowMs / 1000,
+      limit: formatAmount(BigInt(c.limit), c.scale),
+    })),
     subAgents: p.subAgents === true,
   };
 }
@@ -151,6 +200,19 @@ export function usageView(u: CapUsage) {
     used: fmt(u.used),
     reserved: fmt(u.reserved),
     remaining: fmt(u.remaining),
+    resetsAt: iso(u.resetsAt),
+  };
+}
+
+/** A redemption cap's usage now, in the asset's units. */
+export function redemptionUsageView(u: RedemptionUsage) {
+  const f = (n: number) => formatAmount(BigInt(n), u.scale);
+  return {
+    asset: u.asset,
+    windowSeconds: u.windowMs / 1000,
+    limit: f(u.limit),
+    used: f(u.used),
+    remaining: f(u.remaining),
     resetsAt: iso(u.resetsAt),
   };
 }

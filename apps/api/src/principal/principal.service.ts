@@ -9,7 +9,8 @@ import { LedgerService } from '../ledger/ledger.service';
 import { MarketCatalog } from '../trading/market-catalog';
 import { TradingService } from '../trading/trading.service';
 import type { Actor } from './actor';
-import { aboveParent, PolicyInput, policyView, toPolicy, usageView } from './policy';
+import { aboveParent, PolicyInput, policyView, redemptionUsageView, toPolicy, usageView } from './policy';
+import { mechanismSpend } from './spend-lines';
 
 const iso = (d: Date) => ({ iso: d.toISOString(), ms: d.getTime() });
 const AGENT_ID = /^agt_[a-z0-9]{8,32}$/;
@@ -225,6 +226,7 @@ export class PrincipalService {
       policy: a?.policy ? policyView(a.policy) : null,
       reserved: fmt(a?.reserved ?? 0),
       usage: (a?.usage ?? []).map(usageView),
+      redemptionUsage: (a?.redemptionUsage ?? []).map(redemptionUsageView),
       parentId: a?.parentId ?? null,
       carveOut:
         a && a.parentId !== null
@@ -346,6 +348,11 @@ export class PrincipalService {
         : await toPolicy(body, {
             now: Date.now(),
             hasAsset: async (code) => this.engineHasAsset(code),
+            allowanceScale: async (code) =>
+              this.ledger.asset(code).then(
+                (a) => (a.kind === 'allowance' ? a.scale : null),
+                () => null,
+              ),
             hasMarket: async (id) =>
               this.markets.get(id).then(
                 () => true,
@@ -452,7 +459,9 @@ export class PrincipalService {
   /**
    * What agents spent over a period (trades committed in [from, to)): credits paid for allowances (spend), allowances
    * bought, credits received for allowances sold, fees paid (the buyer's in the allowance, the seller's in credits),
-   * and each cap's usage now. Redemptions are not built yet (reported as 0).
+   * and each cap's usage now; then, each on its own line, what auctions cost (payments at settlement) and won, what
+   * posted-price purchases cost and bought, and what was redeemed (allowances consumed: not spend). `spent` is all
+   * the credits paid for allowances: trades + auction payments + purchases (spend-lines.ts).
    */
   async spend(principalId: string, agentId: string | null, from: Date, to: Date) {
     const agents = agentId
@@ -485,6 +494,7 @@ export class PrincipalService {
     ).rows;
     const state = await this.read(agents);
     const fmt = (v: bigint) => formatAmount(v, CREDIT_SCALE);
+    const lines = await mechanismSpend(this.db.pool, (code) => this.ledger.scaleOf(code), agents, from, to);
     const per = await Promise.all(
       agents.map(async (id) => {
         const mine = rows.filter((r) => r.agent === id);
@@ -498,18 +508,22 @@ export class PrincipalService {
           };
         }
         const sum = (k: 'spent' | 'sold' | 'seller_fees') => mine.reduce((s, r) => s + BigInt(r[k]), 0n);
+        const l = lines.get(id) as NonNullable<ReturnType<typeof lines.get>>;
         return {
           agentId: id,
-          spent: fmt(sum('spent')),
+          spent: fmt(sum('spent') + l.auctionPayments + l.purchaseCosts),
+          spentBy: { trades: fmt(sum('spent')), auctions: fmt(l.auctionPayments), purchases: fmt(l.purchaseCosts) },
           received: fmt(sum('sold')),
           creditFeesPaid: fmt(sum('seller_fees')),
-          redeemed: {},
+          redeemed: l.redeemed,
           allowances,
+          auctions: { payments: fmt(l.auctionPayments), won: l.won, auctionsWon: l.auctionsWon },
+          purchases: { cost: fmt(l.purchaseCosts), bought: l.bought, count: l.purchases },
           budget: this.budgetView(id, state),
         };
       }),
     );
-    const total = rows.reduce((s, r) => s + BigInt(r.spent), 0n);
+    const total = rows.reduce((s, r) => s + BigInt(r.spent), 0n) + [...lines.values()].reduce((s, l) => s + l.auctionPayments + l.purchaseCosts, 0n);
     return { from: from.toISOString(), to: to.toISOString(), spent: fmt(total), agents: per };
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '@ate/mechanisms';
 import { auctionEvents, bidsBefore } from './auction-events';
 import type { Batch } from './batch';
+import type { AuctionBudgetHooks } from './budgets-mechanisms';
 import type { CommandHandler, PrepareContext } from './handlers';
 import type { HostResult } from './host-types';
 
@@ -31,7 +32,8 @@ import type { HostResult } from './host-types';
  * deterministic part (one field of EngineCore, one optional field of the snapshot); every accepted command is logged
  * as `{ t: 'a', ts, op }` and replayed through the same `apply`, so a replay takes exactly the same decisions.
  *
- * Bids (`auction_bid`) and purchases (`pool_buy`) are kinds of their own, so a spending policy can hook them.
+ * Bids (`auction_bid`) and purchases (`pool_buy`) pass the agents' budget policies through `budget`
+ * (budgets-mechanisms.ts): a bid reserves its maximum payment against the spend caps, a settlement spends the payments.
  */
 
 /** Bids per auction at most (each bid is a schedule of at most LIMITS.multiUnitStepsPerBidder steps). */
@@ -260,6 +262,8 @@ export function multiUnitBids(bids: Iterable<{ agentId: string; steps: StepInput
 export class AuctionState {
   readonly auctions = new Map<string, AuctionRec>();
   readonly pools = new Map<string, PoolRec>();
+  /** the agents' budget policies on bids and purchases (budgets-mechanisms.ts; set by EngineCore) */
+  budget?: AuctionBudgetHooks;
 
   constructor(
     private readonly balances: BalanceView,
@@ -286,6 +290,8 @@ export class AuctionState {
         const items = (o.items ?? []).map(([id, asset, u]) => ({ id, asset, units: big(u) }));
         const escrow = escrowOf(o.mech ?? 'vcg_multi_unit', o.asset, units, items);
         if (o.seller !== null) {
+          const refusedSeller = this.budget?.sell(o.seller, [...escrow.keys()], ts);
+          if (refusedSeller) return refusedSeller;
           b.registerAgent(o.seller);
           const held: [string, number][] = [];
           for (const [asset, n] of escrow) {
@@ -345,8 +351,13 @@ export class AuctionState {
           hold = maxPaymentCombinatorial(bid);
         }
         if (hold > BigInt(Number.MAX_SAFE_INTEGER)) return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
+        const overBudget = this.budget?.bid(a, o.agent, Number(hold), steps, ts);
+        if (overBudget) return overBudget;
         b.registerAgent(o.agent);
-        if (!holdFunds(b, o.agent, CREDIT, Number(hold))) return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
+        if (!holdFunds(b, o.agent, CREDIT, Number(hold))) {
+          this.budget?.unbid(o.id, o.agent);
+          return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
+        }
         a.bids.set(o.agent, { agent: o.agent, steps, ...(bundles ? { bundles } : {}), hold: Number(hold) });
         a.steps += bundles ? bundles.length : steps.length;
         return { moves: [], touched: [[o.agent, CREDIT]], row: { hold: hold.toString() } };
@@ -358,6 +369,7 @@ export class AuctionState {
         const bid = a.bids.get(o.agent);
         if (!bid) return refuse('AUCTION_BID_NOT_FOUND', { auctionId: o.id });
         releaseFunds(b, o.agent, CREDIT, bid.hold);
+        this.budget?.unbid(o.id, o.agent);
         a.bids.delete(o.agent);
         a.steps -= bid.bundles ? bid.bundles.length : bid.steps.length;
         return { moves: [], touched: [[o.agent, CREDIT]], row: { released: String(bid.hold) } };
@@ -389,6 +401,7 @@ export class AuctionState {
             touched.push([a.seller, asset]);
           }
         }
+        this.budget?.ended(a.id, a.bids.keys(), [], ts);
         a.status = 'cancelled';
         a.bids.clear();
         return { moves: [], touched, row: {} };
@@ -436,11 +449,14 @@ export class AuctionState {
         const { price, cost } = r.fill;
         if (cost > BigInt(Number.MAX_SAFE_INTEGER) || purchase.units > BigInt(Number.MAX_SAFE_INTEGER))
           return refuse('AMOUNT_OUT_OF_RANGE', { cost: cost.toString() });
+        const overBudget = this.budget?.purchase(o.agent, p.asset, purchase.units, purchase.maxPrice, ts);
+        if (overBudget) return overBudget;
         b.registerAgent(o.agent);
         const cr = b.assetIndex(CREDIT);
         if (b.available(o.agent, cr) < Number(cost)) return refuse('AUCTION_INSUFFICIENT_BALANCE', { cost: cost.toString() });
         if (cost > 0n) must(b.withdraw(o.agent, cr, Number(cost)), 'purchase debit');
         must(b.deposit(o.agent, b.assetIndex(p.asset), Number(purchase.units)), 'purchase units');
+        this.budget?.purchased(o.agent, cost, ts);
         const ended = this.advance(p, ts);
         if ('sale' in r) p.sold = r.sale.sold;
         else {
@@ -536,6 +552,7 @@ export class AuctionState {
       touched.push([agent, a.asset]);
       moves.push({ kind: 'settle', winner: agent, seller: a.seller, asset: a.asset, units, payment, fee });
     }
+    this.budget?.ended(a.id, a.bids.keys(), moves, ts);
     a.status = 'settled';
     a.bids.clear();
     a.steps = 0;
@@ -639,6 +656,7 @@ export class AuctionState {
       awards.push({ agentId: this.agentIdOf(agent), bundle: k, items: bundle.items, value: bundle.value.toString(), vcgPayment: vcg, payment: pay });
     }
     const fees = a.seller === null ? 0n : moves.reduce((s, m) => s + m.fee, 0n);
+    this.budget?.ended(a.id, a.bids.keys(), moves, ts);
     a.status = 'settled';
     a.bids.clear();
     a.steps = 0;

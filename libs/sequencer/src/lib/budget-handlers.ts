@@ -2,6 +2,7 @@ import { AppError, MatchingEvent } from '@ate/contracts';
 import type { LedgerRequest } from '@ate/ledger';
 import { balanceEvent, type Batch } from './batch';
 import type { BudgetLogged, BudgetPolicy, CapUsage, PrincipalTransferDir } from './budgets';
+import { withdrawOpenBids, type RedemptionUsage } from './budgets-mechanisms';
 import type { CommandHandler } from './handlers';
 import type { HostCommandOf, HostResult } from './host-types';
 
@@ -61,6 +62,8 @@ export interface AgentBudgetView {
   reserved: number;
   /** credits spent over the whole kept history (the last 31 days at least) */
   usage: CapUsage[];
+  /** each redemption cap's usage (budgets-mechanisms.ts) */
+  redemptionUsage?: RedemptionUsage[];
 }
 
 export interface BudgetReadDetails {
@@ -100,6 +103,7 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
           frozen: a?.frozen ?? false,
           reserved: a?.reserved ?? 0,
           usage: budgets.usage(n, ts),
+          redemptionUsage: b.core.spend.redemptionUsage(n, ts),
         };
       }
       const details: BudgetReadDetails = { now: ts, agents };
@@ -150,8 +154,12 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
   },
 };
 
-/** Cancels every open order of these agents in every market (one logged cancel_all per agent and market with orders). */
+/**
+ * Cancels every open order of these agents in every market (one logged cancel_all per agent and market with orders),
+ * and withdraws their bids in auctions still taking bids (each a logged withdrawal).
+ */
 function cancelEverything(b: Batch, agents: number[], ts: number): MatchingEvent[] {
+  withdrawOpenBids(b, agents, ts);
   const events: MatchingEvent[] = [];
   for (const agent of agents) {
     for (const m of b.core.markets.values()) {

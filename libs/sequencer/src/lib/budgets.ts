@@ -23,6 +23,10 @@ import type { PostTradeContext, PreTradeContext } from './stages';
  * lots at the top of the price band (it cannot fill above it). Fills turn reservation into spend (never more than
  * was reserved), cancels and expiries release it. So spend in any window never exceeds the cap, whatever the
  * concurrency: the sequencer runs one command at a time.
+ *
+ * Auction payments and posted-price purchases are spend too, and redemptions have caps of their own (in the
+ * allowance's units, a separate counter: they spend no credits): budgets-mechanisms.ts, on the state kept here
+ * (`holds`, `redeemed`).
  */
 
 /** A spend cap over a rolling window of command time. */
@@ -30,6 +34,14 @@ export interface SpendCap {
   windowMs: number;
   /** credits, minor units */
   limit: number;
+}
+
+/** A cap on redemptions of one allowance asset over a rolling window (minor units of the asset, whose scale it names). */
+export interface RedemptionCap {
+  asset: string;
+  windowMs: number;
+  limit: number;
+  scale: number;
 }
 
 /** A policy in engine units (credits in minor units, ms). `null` fields: no such rule. */
@@ -44,6 +56,8 @@ export interface BudgetPolicy {
   orderTypes: ('limit' | 'market')[] | null;
   /** epoch ms: from then on the delegation is over (no new order, no amend) */
   expiresAt: number | null;
+  /** caps on what the agent redeems of an allowance over rolling windows, in the asset's units (budgets-mechanisms.ts) */
+  redemptionCaps?: RedemptionCap[];
   /** whether the agent may create sub-agents and give them carve-outs of its budget (absent: no) */
   subAgents?: boolean;
 }
@@ -159,6 +173,10 @@ export interface BudgetsSnapshot {
     escrow?: number;
   }[];
   orders: [number, { agent: number; perLot: number; lots: number }][];
+  /** holds outside the books (auction bids): key, agent, credits (absent: none) */
+  holds?: [string, number, number][];
+  /** redemption logs of tracked agents: agent, asset, ts, cum, base (absent: none) */
+  redeemed?: [number, string, number[], number[], number][];
   principals: [string, [string, number][]][];
   frozenPrincipals: string[];
 }
@@ -191,9 +209,15 @@ export class Budgets {
   readonly frozenPrincipals = new Set<string>();
   /** agents with a policy or a carve-out (0: the post-trade step does nothing) */
   private policied = 0;
+  /** credits tracked agents hold outside the books (open auction bids; budgets-mechanisms.ts), by key: counted in `reserved` */
+  readonly holds = new Map<string, { agent: number; amount: number }>();
+  /** what tracked agents redeemed, per agent and allowance asset (budgets-mechanisms.ts) */
+  readonly redeemed = new Map<number, Map<string, SpendLog>>();
+  /** the holds an agent has outside the books when it becomes tracked, by key (EngineCore: its open auction bids) */
+  openHolds: (agent: number) => [string, number][] = () => [];
 
   /** Whether the agent's buys count: it has a policy, or a carve-out of a parent's budget. */
-  private static tracked(a: AgentBudget): boolean {
+  static tracked(a: AgentBudget): boolean {
     return a.policy !== null || a.parent !== null;
   }
 
@@ -269,13 +293,21 @@ export class Budgets {
     if (refused) return refused;
     if (spend === 0) spend = this.worstSpend(m, a, c);
     if (spend <= 0) return null;
+    return this.fits(a, c.ts, spend);
+  }
+
+  /**
+   * Whether `spend` more credits fit the agent's caps at time `ts` (spend in each window + what it holds + the new
+   * spend <= the cap) and its carve-out (a sub-agent): null, or BUDGET_EXCEEDED naming the rule. Reads only.
+   */
+  fits(a: AgentBudget, ts: number, spend: number): Rejection | null {
     for (const cap of a.policy?.caps ?? []) {
-      const used = a.log.used(c.ts, cap.windowMs);
+      const used = a.log.used(ts, cap.windowMs);
       const held = a.reserved + a.childEscrow;
       const over = used + held + spend - cap.limit;
       if (over > 0) {
         // spend leaves the window with time; what open orders reserve leaves it only when they fill, end or are cancelled
-        const freesAt = over <= used ? a.log.freesAt(c.ts, cap.windowMs, over) : null;
+        const freesAt = over <= used ? a.log.freesAt(ts, cap.windowMs, over) : null;
         return reject('BUDGET_EXCEEDED', {
           rule: 'spendCap',
           window: `${cap.windowMs / 1000}s rolling`,
@@ -288,7 +320,9 @@ export class Budgets {
           requested: fmt(spend),
           freesAt: when(freesAt),
           freesAtMs: freesAt,
-          ...(freesAt === null ? { hint: 'open orders hold the rest of the cap: cancel some, or wait for them to fill' } : {}),
+          ...(freesAt === null
+            ? { hint: 'open orders (or auction bids) hold the rest of the cap: cancel (withdraw) some, or wait for them to fill (settle)' }
+            : {}),
         });
       }
     }
@@ -419,10 +453,16 @@ export class Budgets {
     if (!now) {
       this.policied--;
       for (const [id, r] of this.orders) if (r.agent === agent) this.orders.delete(id);
+      for (const [key, h] of this.holds) if (h.agent === agent) this.holds.delete(key);
       a.reserved = 0;
       return;
     }
     this.policied++;
+    // bids placed before the policy may still spend too
+    for (const [key, amount] of this.openHolds(agent)) {
+      this.holds.set(key, { agent, amount });
+      a.reserved += amount;
+    }
     // open buy orders placed before the policy: they may still spend, so they hold their part of the caps
     for (const m of markets) {
       for (const o of m.engine.ordersOf(agent)) {
@@ -563,6 +603,14 @@ export class Budgets {
         ...(a.parent !== null ? { parent: a.parent, escrow: a.escrow } : {}),
       })),
       orders: [...this.orders].map(([id, r]) => [id, { ...r }]),
+      ...(this.holds.size > 0 ? { holds: [...this.holds].map(([k, h]) => [k, h.agent, h.amount] as [string, number, number]) } : {}),
+      ...(this.redeemed.size > 0
+        ? {
+            redeemed: [...this.redeemed].flatMap(([agent, m]) =>
+              [...m].map(([asset, l]) => [agent, asset, [...l.ts], [...l.cum], l.base] as [number, string, number[], number[], number]),
+            ),
+          }
+        : {}),
       principals: [...this.principals].map(([p, m]) => [p, [...m]]),
       frozenPrincipals: [...this.frozenPrincipals],
     };
@@ -597,6 +645,20 @@ export class Budgets {
       this.orders.set(id, { ...r });
       const a = this.agents.get(r.agent);
       if (a) a.reserved += r.perLot * r.lots;
+    }
+    for (const [key, agent, amount] of s.holds ?? []) {
+      this.holds.set(key, { agent, amount });
+      const a = this.agents.get(agent);
+      if (a) a.reserved += amount;
+    }
+    for (const [agent, asset, ts, cum, base] of s.redeemed ?? []) {
+      const log = new SpendLog();
+      log.ts = [...ts];
+      log.cum = [...cum];
+      log.base = base;
+      let m = this.redeemed.get(agent);
+      if (!m) this.redeemed.set(agent, (m = new Map()));
+      m.set(asset, log);
     }
     for (const [p, m] of s.principals) this.principals.set(p, new Map(m));
     for (const p of s.frozenPrincipals) this.frozenPrincipals.add(p);

@@ -2,6 +2,7 @@ import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
 import { AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
+import { attachMechanismBudgets, MechanismBudgets } from './budgets-mechanisms';
 import { AllowanceTerms } from './allowances';
 import type { CommittedBook, HostMarket } from './host-types';
 import { applyRules, LoggedRules } from './market-rules';
@@ -56,6 +57,8 @@ export class EngineCore {
   private readonly stages: Stages;
   /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
   readonly allowances = new AllowanceTerms();
+  /** budget policies on auction bids, posted-price purchases and redemptions (budgets-mechanisms.ts) */
+  readonly spend: MechanismBudgets;
 
   constructor(
     readonly balances: BalanceView,
@@ -69,6 +72,7 @@ export class EngineCore {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
     }
+    this.spend = attachMechanismBudgets(this.budgets, this.auctions, this.markets);
   }
 
   /** Runs one matching command through pre-trade, matching and post-trade. */
@@ -130,7 +134,7 @@ export class EngineCore {
     this.seq = seq;
     if (logged.t === 'a') {
       this.lastTs = Math.max(this.lastTs, logged.ts);
-      const r = this.auctions.apply(logged.op, logged.ts);
+      const r = this.spend.replaying(() => this.auctions.apply(logged.op, logged.ts)); // admitted when it ran
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
       return null;
     }
@@ -142,6 +146,7 @@ export class EngineCore {
     if (logged.t === 'r') {
       if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      if (logged.ts !== undefined) this.spend.redeemed(logged.agent, logged.asset, Number(logged.amount), logged.ts);
       return null;
     }
     if (logged.t === 'k') {

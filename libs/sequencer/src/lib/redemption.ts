@@ -12,8 +12,8 @@ import { MarketRuleChange, ruleColumns, UPDATE_MARKET_RULES } from './market-rul
  * Redemption: N units of an allowance leave the agent's account for the redemption account (a ledger transfer
  * of type `redemption`, id `redeem:<redemption id>`), through the sequencer like a withdrawal: the engine's
  * balance view takes them out exactly as a withdrawal would (open orders' reservations stay untouched), the
- * command is logged (`{t:'r'}`) and replayed at recovery. A distinct kind of command, so a budget policy can cap
- * redemptions (a check before the balance moves, here) without touching withdrawals.
+ * command is logged (`{t:'r'}`) and replayed at recovery. A distinct kind of command, so a budget policy caps
+ * redemptions (budgets-mechanisms.ts: a check before the balance moves, here) without touching withdrawals.
  *
  * Idempotent by (agent, client redemption id): the second command with the same pair does nothing and answers
  * `duplicateTransfer` (the api then reads the first redemption). An expired allowance (command time at or after its
@@ -44,7 +44,9 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
     }
     const agent = b.directory.numOf(cmd.agentId) as number;
     const b4 = holdingOf(b.core.balances, agent, cmd.asset);
-    // (a budget policy's cap on redemptions goes here: before the balance moves, on command time)
+    // the agent's budget policy (frozen, expired, redemption caps): before the balance moves, on command time
+    const overBudget = b.core.spend.redemption(agent, cmd.asset, Number(cmd.amount), ts);
+    if (overBudget) return { seq: null, code: overBudget.code, events: [], ...(overBudget.details ? { details: overBudget.details } : {}) };
     if (!b.core.funds('withdraw', agent, cmd.asset, Number(cmd.amount))) {
       return {
         seq: null,
@@ -54,6 +56,7 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
       };
     }
     b.ids.remember(key, 0);
+    b.core.spend.redeemed(agent, cmd.asset, Number(cmd.amount), ts);
     const transfer: LedgerRequest = {
       kind: 'transfer',
       type: 'redemption',
@@ -64,7 +67,7 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
         { accountId: b.directory.system('redemption', cmd.asset), side: 'credit', amount: cmd.amount },
       ],
     };
-    const logged: LoggedRedemption = { t: 'r', agent, asset: cmd.asset, amount: cmd.amount.toString() };
+    const logged: LoggedRedemption = { t: 'r', agent, asset: cmd.asset, amount: cmd.amount.toString(), ts };
     const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, cmd.agentId, agent, cmd.asset)]);
     b.extra.redemptions.push({
       id: cmd.redemptionId,
@@ -82,8 +85,11 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
   },
 };
 
-/** A redemption as logged: replayed as a withdrawal of the balance view. */
-export type LoggedRedemption = { t: 'r'; agent: number; asset: string; amount: string };
+/**
+ * A redemption as logged: replayed as a withdrawal of the balance view, and counted against the agent's redemption
+ * caps at `ts` (its command time; absent in redemptions logged before the caps existed, which count nothing).
+ */
+export type LoggedRedemption = { t: 'r'; agent: number; asset: string; amount: string; ts?: number };
 
 /** What the balance view holds of an agent's asset now. */
 export function holdingOf(v: BalanceView, agent: number, asset: string): { total: number; reserved: number } {
