@@ -224,7 +224,12 @@ describe('MCP server: budget, redemption, auctions and pools over stdio (real ex
       expect.arrayContaining([expect.objectContaining({ agentId: alice.id, units: '2' }), expect.objectContaining({ units: '1' })]),
     );
     expect(r.inputs.bids.map((b: { agentId: string }) => b.agentId)).toContain(alice.id);
-    expect(data(await tool('get_auction', { auctionId: a.id })).myBid).toMatchObject({ status: 'won', unitsWon: '2' });
+    // the bids' outcome once settled (the results may be readable a moment before, when the clearing is its own step)
+    const mine = await until('my bid settled', async () => {
+      const b = data(await tool('get_auction', { auctionId: a.id })).myBid;
+      return b?.status === 'won' ? b : undefined;
+    });
+    expect(mine).toMatchObject({ status: 'won', unitsWon: '2' });
     expect(toolError(await tool('withdraw_bid', { auctionId: a.id })).code).toBe('AUCTION_CLOSED');
   });
 

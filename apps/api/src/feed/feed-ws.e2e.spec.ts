@@ -92,6 +92,7 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
         FEED_MAX_SUBSCRIPTIONS: '4',
         FEED_MAX_CONNECTIONS_PER_KEY: '3',
         FEED_CONFLATE_MS: '5',
+        FEED_CLIENT_BUFFER_BYTES: '262144',
         ORDER_RATE_PER_AGENT: '100000',
       }),
     ));
@@ -295,6 +296,29 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
     // a connection that leaves gives its place back
     d.close();
     await until('the place given back', async () => ((await (await open()).req(login(aliceKey))).ok ? true : undefined));
+  });
+
+  it('a client that stops reading is told FEED_SLOW_CONSUMER and closed (1008); the others keep getting theirs', async () => {
+    const healthy = await open();
+    await healthy.req({ op: 'subscribe', channel: 'book', market: M });
+    const slow = await open();
+    await slow.req({ op: 'subscribe', channel: 'book', market: M });
+    const closed = new Promise<number>((r) => slow.ws.once('close', (code) => r(code)));
+    // stop reading the socket: what the server sends piles up (the kernel's buffers, then the server's)
+    const tcp = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+    const snapshot = JSON.stringify(await admin.book(M, 1000)).length;
+    for (let k = 0; k < Math.ceil((8 * 1024 * 1024) / snapshot); k++) slow.ws.send(JSON.stringify({ op: 'subscribe', channel: 'book', market: M })); // each answers a snapshot
+    await wait(3_000); // the server works through them
+    const before = healthy.of('book').length;
+    await clean();
+    await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.700', quantity: '1' });
+    await until('the healthy client gets its delta', () => healthy.of('book').length > before || undefined);
+    tcp.resume();
+    expect(await closed).toBe(1008);
+    const error = slow.of('feed_error')[0];
+    expect(error).toMatchObject({ code: 'FEED_SLOW_CONSUMER', details: { limit: 'clientBufferBytes', max: 262144 } });
+    expect(error.details.unsent).toBeGreaterThan(262144);
   });
 
   it('another path is not upgraded; the socket.io feed beside it keeps working', async () => {
