@@ -6,7 +6,6 @@ import { AccountService } from './account/account.service';
 import { AdminModule } from './admin/admin.module';
 import { AuctionsModule } from './auctions/auctions.module';
 import { FeedModule } from './feed/feed.module';
-import { FeedWsModule } from './feed/feed-ws.module';
 import { AuditModule } from './audit/audit.module';
 import { AdminListsModule } from './admin-lists/admin-lists.module';
 import { RedemptionsModule } from './redemptions/redemptions.module';
@@ -52,7 +51,6 @@ export class AppModule {
         AuctionsModule,
         PrincipalModule,
         FeedModule,
-        FeedWsModule,
         AuditModule,
         AdminListsModule,
         RedemptionsModule,
