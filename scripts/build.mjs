@@ -1,5 +1,5 @@
-// `npm run build`: compiles the api, the engine node, the libraries (with the generated Prisma Client) and the
-// migration script to CommonJS JavaScript under dist/, keeping the repository's layout
+// `npm run build`: compiles the api, the engine node, the MCP server, the libraries (with the generated Prisma
+// Client) and the migration script to CommonJS JavaScript under dist/, keeping the repository's layout
 // (apps/api/src/main.ts -> dist/apps/api/src/main.js), so `node dist/apps/api/src/main.js` runs with only the
 // production dependencies installed. SWC transpiles (decorator metadata for NestJS, as in `npm start`) and
 // rewrites the `@ate/*` path aliases of tsconfig.base.json to relative requires; type checking is `npm test`'s
@@ -10,8 +10,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** What the image runs: the two entry points, every library they reach, and the migration command. */
-const SOURCES = ['apps/api/src', 'apps/engine/src', 'libs', 'scripts/migrate.ts'];
+/** What the image runs: the entry points (api, engine node, MCP server), every library they reach, and the migration command. */
+const SOURCES = ['apps/api/src', 'apps/engine/src', 'apps/mcp/src', 'libs', 'scripts/migrate.ts'];
 const SKIP = [/\.spec\.ts$/, /\.test\.ts$/, /\.d\.ts$/, /\/bench\//, /\/src\/testing\//, /\/jest\.config\./];
 
 export function sourceFiles(root = ROOT) {

@@ -91,6 +91,17 @@ describe('MCP server over stdio (real exchange process)', () => {
         'set_cancel_after',
         'test_order',
         'whoami',
+        'get_budget',
+        'redeem',
+        'list_redemptions',
+        'list_auctions',
+        'get_auction',
+        'place_bid',
+        'withdraw_bid',
+        'get_auction_results',
+        'list_pools',
+        'get_pool',
+        'buy_from_pool',
       ].sort(),
     );
     for (const t of tools) {

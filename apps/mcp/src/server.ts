@@ -1,49 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { AteApiError, AteClient, type PlaceOrderRequest } from '@ate/client';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { registerMechanismTools } from './mechanism-tools';
+import { call, GeneratedIds, retryingLost } from './results';
 import { Amount, BalanceSchema, ClientOrderId, FillSchema, MarketRef, MarketSchema, OrderSchema, TradeSchema } from './schemas';
 
 export interface AteMcpOptions {
-  /** How long an identical place_order call without a clientOrderId is answered with the first one's order (ms). */
+  /** How long an identical place_order (or redeem) call without a client id is answered with the first one's result (ms). */
   dedupeWindowMs?: number;
 }
 
 export const MCP_SERVER_NAME = 'agent-token-exchange';
 export const MCP_SERVER_VERSION = '0.1.0';
-
-/** A tool's answer: the JSON both as structured content (for the runtime) and as text (for models that read text). */
-function ok(value: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: value };
-}
-
-/**
- * A refusal as a tool error: the exchange's status, stable code, message and details verbatim (e.g. which limit,
- * which order), so a model can correct its call. Anything else (the exchange unreachable, a time-out) is a tool
- * error with code NETWORK_ERROR and says whether the outcome is known.
- */
-function refusal(e: unknown): CallToolResult {
-  const error =
-    e instanceof AteApiError
-      ? { status: e.status, code: e.code, message: e.message.replace(/^\d+ [A-Z_]+: /, ''), details: e.details ?? {} }
-      : {
-          status: null,
-          code: 'NETWORK_ERROR',
-          message: `the exchange did not answer: ${e instanceof Error ? e.message : String(e)}`,
-          details: { outcome: 'unknown' },
-        };
-  // as text only: a runtime validates any structured content against the tool's output schema, errors included
-  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error }) }] };
-}
-
-async function call(f: () => Promise<object>): Promise<CallToolResult> {
-  try {
-    return ok((await f()) as Record<string, unknown>);
-  } catch (e) {
-    return refusal(e);
-  }
-}
 
 const PlaceShape = {
   market: MarketRef,
@@ -65,11 +33,8 @@ const PlaceShape = {
 /** The MCP server over one agent's signed client: every tool is one or two REST calls of that agent. */
 export function createAteMcpServer(client: AteClient, opts: AteMcpOptions = {}): McpServer {
   const server = new McpServer({ name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION });
-  const dedupeWindowMs = opts.dedupeWindowMs ?? 120_000;
-  /** identical place_order calls without a clientOrderId -> the id generated for the first one */
-  const generated = new Map<string, { clientOrderId: string; at: number }>();
-  /** place_order calls still waiting for the exchange, by clientOrderId: a repeat waits for the first */
-  const inflight = new Map<string, Promise<unknown>>();
+  /** ids generated for identical calls without a client id (place_order, redeem), and the calls still in flight */
+  const ids = new GeneratedIds(opts.dedupeWindowMs ?? 120_000);
 
   const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true };
 
@@ -171,29 +136,10 @@ export function createAteMcpServer(client: AteClient, opts: AteMcpOptions = {}):
     },
     (args) =>
       call(async () => {
-        let body = args as PlaceOrderRequest;
-        let generatedId = false;
-        if (!body.clientOrderId) {
-          const key = createHash('sha256')
-            .update(JSON.stringify(Object.entries(body).sort()))
-            .digest('hex');
-          const now = Date.now();
-          for (const [k, v] of generated) if (now - v.at > dedupeWindowMs) generated.delete(k);
-          let g = generated.get(key);
-          if (!g) generated.set(key, (g = { clientOrderId: `mcp-${randomBytes(12).toString('hex')}`, at: now }));
-          body = { ...body, clientOrderId: g.clientOrderId };
-          generatedId = true;
-        }
-        const cid = body.clientOrderId as string;
-        const earlier = inflight.get(cid);
-        if (earlier) await earlier.catch(() => undefined);
-        const p = placeRetrying(client, body);
-        inflight.set(cid, p);
-        try {
-          return { order: await p, generatedClientOrderId: generatedId };
-        } finally {
-          if (inflight.get(cid) === p) inflight.delete(cid);
-        }
+        const generatedClientOrderId = !args.clientOrderId;
+        const body = { ...args, clientOrderId: args.clientOrderId ?? ids.idFor('place_order', args) } as PlaceOrderRequest;
+        const order = await ids.once(body.clientOrderId as string, () => retryingLost(() => client.placeOrder(body)));
+        return { order, generatedClientOrderId };
       }),
   );
 
@@ -403,22 +349,7 @@ export function createAteMcpServer(client: AteClient, opts: AteMcpOptions = {}):
     () => call(() => client.me()),
   );
 
-  return server;
-}
+  registerMechanismTools(server, client, ids);
 
-/**
- * Places with the given clientOrderId; when the answer is lost (network error, time-out, 503 with an unknown
- * outcome), sends the same body again: the exchange answers a repeated clientOrderId with the original order, so
- * this never trades twice.
- */
-async function placeRetrying(client: AteClient, body: PlaceOrderRequest) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await client.placeOrder(body);
-    } catch (e) {
-      const lost = !(e instanceof AteApiError) || (e.status === 503 && e.details?.['outcome'] !== undefined);
-      if (!lost || attempt >= 2) throw e;
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-    }
-  }
+  return server;
 }

@@ -1,1 +1,2 @@
 export * from './lib/ate-exchange';
+export * from './lib/ate-pro';

@@ -214,13 +214,17 @@ export class AteExchange extends Exchange {
     if (api === 'private') {
       this.checkRequiredCredentials();
       const ts = String(this.nonce());
-      const key = this.hmac(this.encode(KEY_LABEL), this.encode(this.secret), sha256 as never, 'binary');
-      const payload = `${ts}\n${method}\n${pathWithQuery}\n${body ?? ''}`;
       headers['ate-key'] = this.apiKey;
       headers['ate-timestamp'] = ts;
-      headers['ate-signature'] = this.hmac(this.encode(payload), key, sha256 as never, 'hex');
+      headers['ate-signature'] = this.signPayload(`${ts}\n${method}\n${pathWithQuery}\n${body ?? ''}`);
     }
     return { url, method, body, headers };
+  }
+
+  /** hex HMAC-SHA256 of `payload` under the signing key derived from the secret (REST requests, the feed's login). */
+  protected signPayload(payload: string): string {
+    const key = this.hmac(this.encode(KEY_LABEL), this.encode(this.secret), sha256 as never, 'binary');
+    return this.hmac(this.encode(payload), key, sha256 as never, 'hex');
   }
 
   /** The one error shape `{ error: { code, message, details } }`: the code picks the CCXT class. */
