@@ -125,23 +125,29 @@ export class EngineCore {
     return out;
   }
 
-  /** Replays one logged command (recovery); `seq` is its place in the log. */
-  replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
+  /**
+   * Replays one logged command (recovery); `seq` is its place in the log. A command of another kind than matching
+   * tells `touched` each agent balance it changed (what its live batch put on the outlet as balance events).
+   */
+  replay(seq: number, marketId: string | null, logged: LoggedCommand, touched?: (agent: number, asset: string) => void): Applied | null {
     this.seq = seq;
     if (logged.t === 'a') {
       this.lastTs = Math.max(this.lastTs, logged.ts);
       const r = this.auctions.apply(logged.op, logged.ts);
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
+      if (touched) for (const [agent, asset] of r.touched) touched(agent, asset);
       return null;
     }
     if (logged.t === 'b') {
       if (!this.budgets.apply(logged, this.markets.values(), this.balances))
         throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
+      if (touched && logged.op === 'xfer' && logged.agent !== undefined) touched(logged.agent, logged.asset);
       return null;
     }
     if (logged.t === 'r') {
       if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: redemption refused`);
+      touched?.(logged.agent, logged.asset);
       return null;
     }
     if (logged.t === 'k') {
@@ -153,6 +159,7 @@ export class EngineCore {
     if (logged.t === 'f') {
       if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);
+      touched?.(logged.agent, logged.asset);
       return null;
     }
     const m = this.markets.get(marketId as string);

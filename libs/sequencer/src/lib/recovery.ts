@@ -187,17 +187,25 @@ class Replay {
     return n;
   }
 
+  /**
+   * Replays one command; after `emitAfter`, also what its live batch emitted: every command once (as live, also
+   * one that moved no balance), a matching command's events, another kind's balance events (funds, redemptions,
+   * principals' transfers, auction holds, releases, settlements and purchases) from the one balanceEvent() builder.
+   */
   private apply(seq: number, marketId: string | null, ts: number, logged: LoggedCommand): void {
-    const applied = this.core.replay(seq, marketId, logged);
-    if (this.emitAfter !== undefined && seq > this.emitAfter) {
-      if (applied && marketId) {
-        const m = this.core.markets.get(marketId);
-        if (m) this.emitted.push({ seq, marketId, ts, events: committedEvents(this.core, this.directory, m, applied) });
-      } else if (logged.t === 'f' || logged.t === 'r') {
-        const event = balanceEvent(this.core.balances, this.directory.idOf(logged.agent), logged.agent, logged.asset);
-        this.emitted.push({ seq, marketId: null, ts, events: [event] });
-      }
+    if (this.emitAfter === undefined || seq <= this.emitAfter) {
+      this.core.replay(seq, marketId, logged);
+      this.verify(seq);
+      return;
     }
+    const touched: [number, string][] = [];
+    const applied = this.core.replay(seq, marketId, logged, (agent, asset) => touched.push([agent, asset]));
+    const m = applied && marketId ? this.core.markets.get(marketId) : undefined;
+    const events =
+      applied && m
+        ? committedEvents(this.core, this.directory, m, applied)
+        : touched.map(([agent, asset]) => balanceEvent(this.core.balances, this.directory.idOf(agent), agent, asset));
+    this.emitted.push({ seq, marketId, ts, events });
     this.verify(seq);
   }
 
