@@ -1,6 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
-import { AuctionOp, AuctionState } from './auctions';
+import { AuctionEffects, AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
 import { AllowanceTerms } from './allowances';
 import type { CommittedBook, HostMarket } from './host-types';
@@ -26,6 +26,14 @@ export interface Applied {
   rejection: Rejection | null;
   events: MatchingEvent[];
   fees: TradeFees[];
+}
+
+/** What a replayed command of another kind than matching did (EngineCore.replay), for re-emitting its outlet events. */
+export interface ReplaySeen {
+  /** an agent's balance of an asset it changed */
+  balance(agent: number, asset: string): void;
+  /** an auction op's effects */
+  auction?(effects: AuctionEffects): void;
 }
 
 /** The stages a host runs around matching (beyond the built-in settlement of fees and fills). */
@@ -127,14 +135,16 @@ export class EngineCore {
 
   /**
    * Replays one logged command (recovery); `seq` is its place in the log. A command of another kind than matching
-   * tells `touched` each agent balance it changed (what its live batch put on the outlet as balance events).
+   * tells `seen` each agent balance it changed and an auction op its effects (what its live batch put on the outlet).
    */
-  replay(seq: number, marketId: string | null, logged: LoggedCommand, touched?: (agent: number, asset: string) => void): Applied | null {
+  replay(seq: number, marketId: string | null, logged: LoggedCommand, seen?: ReplaySeen): Applied | null {
     this.seq = seq;
+    const touched = seen?.balance;
     if (logged.t === 'a') {
       this.lastTs = Math.max(this.lastTs, logged.ts);
       const r = this.auctions.apply(logged.op, logged.ts);
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
+      seen?.auction?.(r);
       if (touched) for (const [agent, asset] of r.touched) touched(agent, asset);
       return null;
     }
