@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import { AppError, deriveSigningKey } from '@ate/contracts';
-import { ApiKeysService, KEY_VAULT, randomId } from '../auth/api-keys.service';
-import type { KeyVault } from '../auth/key-vault';
+import { Injectable } from '@nestjs/common';
+import { AppError } from '@ate/contracts';
+import { ApiKeysService, randomId } from '../auth/api-keys.service';
+import type { Role } from '../auth/auth.types';
 import { Actor, auditOf, AuditService } from '../audit/audit.service';
 import { KeyEpoch } from '../auth/key-epoch';
 import type { PoolClient } from 'pg';
@@ -16,7 +15,6 @@ export class AdminService {
     private readonly db: DatabaseService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
-    @Inject(KEY_VAULT) private readonly vault: KeyVault,
     private readonly epoch: KeyEpoch,
   ) {}
 
@@ -65,19 +63,10 @@ export class AdminService {
     return { keyId: key.keyId, secret: key.secret, agentId };
   }
 
-  /** A new key in the caller's transaction: the signing key derived from a fresh secret, sealed with the master key. */
-  private async insertKey(c: PoolClient, role: string, owner: { agentId?: string; principalId?: string }, label: string | null) {
-    const keyId = randomId('ak_', 20);
-    const secret = randomBytes(32).toString('base64url');
-    await c.query('INSERT INTO api_key (id, role, agent_id, principal_id, label, key_enc) VALUES ($1, $2, $3, $4, $5, $6)', [
-      keyId,
-      role,
-      owner.agentId ?? null,
-      owner.principalId ?? null,
-      label,
-      this.vault.seal(deriveSigningKey(secret), keyId),
-    ]);
-    return { keyId, secret };
+  /** A new key in the caller's transaction (ApiKeysService.insertIn): its id and the secret, shown once. */
+  private async insertKey(c: PoolClient, role: Role, owner: { agentId?: string; principalId?: string }, label: string | null) {
+    const k = await this.keys.insertIn(c, role, owner, label);
+    return { keyId: k.keyId, secret: k.secret };
   }
 
   async revokeKey(keyId: string, actor?: Actor): Promise<void> {
@@ -88,7 +77,8 @@ export class AdminService {
         const k = (await c.query<{ revoked_at: Date | null }>('SELECT revoked_at FROM api_key WHERE id = $1 FOR UPDATE', [keyId])).rows[0];
         if (!k) throw new AppError('NOT_FOUND', 'No such API key.');
         if (!k.revoked_at) await c.query('UPDATE api_key SET revoked_at = now() WHERE id = $1', [keyId]);
-        return { result: undefined, before: { revoked: k.revoked_at !== null }, after: { revoked: true } };
+        // a key revoked already: nothing done, no row (the epoch still advances below, completing a revoke whose epoch change failed)
+        return { result: undefined, before: { revoked: k.revoked_at !== null }, after: { revoked: true }, unchanged: k.revoked_at !== null };
       });
     }
     await this.keys.revoke(keyId);
@@ -111,7 +101,7 @@ export class AdminService {
       if (k.revoked_at) throw new AppError('ADMIN_KEY_REVOKED', undefined, { keyId });
       const fresh = await this.insertKey(
         c,
-        k.role,
+        k.role as Role,
         { ...(k.agent_id ? { agentId: k.agent_id } : {}), ...(k.principal_id ? { principalId: k.principal_id } : {}) },
         k.label,
       );

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { Auth, Roles } from '../auth/decorators';
 import type { AuthContext } from '../auth/auth.types';
 import { ZodBody, ZodQuery } from '../common/zod';
-import { AuctionsService } from './auctions.service';
+import { Actor, ActorOf, auditOf } from '../audit/audit.service';
+import { AuctionsService, newAuctionId } from './auctions.service';
 
 const Decimal = z.string().max(64);
 const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
@@ -137,19 +138,22 @@ export class AdminAuctionsController {
 
   /** An operator's auction: of a seller agent's units (escrowed), or of newly issued units sold by the venue. */
   @Post('auctions')
-  create(@ZodBody(AdminCreateAuctionBody) b: z.infer<typeof AdminCreateAuctionBody>) {
-    return this.auctions.create(b.sellerAgentId ?? null, b);
+  create(@ZodBody(AdminCreateAuctionBody) b: z.infer<typeof AdminCreateAuctionBody>, @ActorOf() actor: Actor) {
+    // the id is the caller's or made here, so the audit row (written in the command's batch) can name it
+    const id = b.id ?? newAuctionId('auc');
+    return this.auctions.create(b.sellerAgentId ?? null, { ...b, id }, auditOf(actor, 'auction.create', { kind: 'auction', id }, { after: b }));
   }
 
   /** Cancels an auction not yet settled: every hold and the seller's escrow are released. */
   @Post('auctions/:auctionId/cancel')
   @HttpCode(200)
-  cancel(@Param('auctionId') id: string) {
-    return this.auctions.cancel(id);
+  cancel(@Param('auctionId') id: string, @ActorOf() actor: Actor) {
+    return this.auctions.cancel(id, auditOf(actor, 'auction.cancel', { kind: 'auction', id }));
   }
 
   @Post('pools')
-  createPool(@ZodBody(CreatePoolBody) b: z.infer<typeof CreatePoolBody>) {
-    return this.auctions.createPool(b);
+  createPool(@ZodBody(CreatePoolBody) b: z.infer<typeof CreatePoolBody>, @ActorOf() actor: Actor) {
+    const id = b.id ?? newAuctionId('pool');
+    return this.auctions.createPool({ ...b, id }, auditOf(actor, 'pool.create', { kind: 'pool', id }, { after: b }));
   }
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { AppError, CREDIT_SCALE, ERROR_CODES, ErrorCode, isErrorCode, parseAmount } from '@ate/contracts';
 import { clearMultiUnit } from '@ate/mechanisms';
-import type { AuctionClearing, HostCommand, HostResult, Mechanism } from '@ate/sequencer';
+import type { AuctionClearing, AuditContext, HostCommand, HostResult, Mechanism } from '@ate/sequencer';
 import { CombinatorialClearing } from './clearing';
 import { EngineLink } from '../engine/engine-link';
 import { AuctionRow, AuctionsRepository, BidRow } from './auctions.repository';
@@ -50,7 +50,9 @@ const units = (s: string, field: string): bigint => {
   return v;
 };
 const price = (s: string): bigint => parseAmount(s, CREDIT_SCALE, { max: BigInt(Number.MAX_SAFE_INTEGER) });
-const newId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+/** A new auction or pool id. */
+export const newAuctionId = (prefix: string) => `${prefix}_${randomBytes(8).toString('hex')}`;
+const newId = newAuctionId;
 
 /** What the scheduler is told of (so it can close auctions at their deadline and tick pools' epochs). */
 export interface AuctionScheduling {
@@ -92,7 +94,7 @@ export class AuctionsService {
   }
 
   /** Creates an auction: sold by `sellerId` (its units escrowed now) or, with null, by the venue (units minted to the winners). */
-  async create(sellerId: string | null, b: CreateAuctionInput) {
+  async create(sellerId: string | null, b: CreateAuctionInput, audit?: AuditContext) {
     const id = b.id ?? newId('auc');
     const deadline = this.deadline(b.deadline);
     const mechanism = b.mechanism ?? 'vcg_multi_unit';
@@ -117,6 +119,7 @@ export class AuctionsService {
       reservePrice: price(b.reservePrice),
       feeBps: b.feeBps ?? (sellerId === null ? 0 : SELLER_AUCTION_FEE_BPS),
       deadline,
+      ...(audit ? { audit } : {}),
     });
     await this.scheduling?.auctionCreated(id, deadline);
     return this.get(id);
@@ -173,9 +176,9 @@ export class AuctionsService {
     return resultsView(a, await this.repo.settledBids(auctionId));
   }
 
-  async cancel(auctionId: string) {
+  async cancel(auctionId: string, audit?: AuditContext) {
     await this.row(auctionId);
-    await this.submit({ kind: 'auction_cancel', auctionId });
+    await this.submit({ kind: 'auction_cancel', auctionId, ...(audit ? { audit } : {}) });
     return this.get(auctionId);
   }
 
@@ -246,7 +249,7 @@ export class AuctionsService {
 
   // --- posted-price pools ------------------------------------------------------------------------------------
 
-  async createPool(b: CreatePoolInput) {
+  async createPool(b: CreatePoolInput, audit?: AuditContext) {
     const id = b.id ?? newId('pool');
     const congestion = b.mode === 'congestion';
     if (b.mode === 'fixed' && b.supply === undefined)
@@ -264,6 +267,7 @@ export class AuctionsService {
       minPrice: b.minPrice !== undefined ? price(b.minPrice) : 0n,
       maxPrice: b.maxPrice !== undefined ? price(b.maxPrice) : BigInt(Number.MAX_SAFE_INTEGER),
       epochMs: b.epochMs ?? 0,
+      ...(audit ? { audit } : {}),
     });
     if (congestion) await this.scheduling?.poolCreated(id, b.epochMs as number);
     return this.pool(id);

@@ -53,17 +53,28 @@ export class AuditService {
     ctx: AuditContext,
     effect: (client: PoolClient) => Promise<{ result: T; before?: unknown; after?: unknown; unchanged?: boolean }>,
   ): Promise<T> {
+    return this.runMany(async (client) => {
+      const e = await effect(client);
+      // an action that changed nothing (answered as its first time) leaves no row
+      return { result: e.result, rows: e.unchanged ? [] : [{ ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after }] };
+    });
+  }
+
+  /**
+   * `run` for an action of several rows (e.g. each key a kill switch revokes): `effect` returns its result and
+   * the rows (none: nothing was done), appended to the chain in its transaction, one hash each, in order.
+   */
+  async runMany<T>(effect: (client: PoolClient) => Promise<{ result: T; rows: AuditContext[] }>): Promise<T> {
     const client = await this.db.pool.connect();
     try {
       await client.query('BEGIN');
       const e = await effect(client);
-      // an action that changed nothing (answered as its first time) leaves no row
-      if (!e.unchanged) {
+      const at = new Date();
+      if (e.rows.length > 0)
         await appendAudit(
           (t, p) => client.query(t, p),
-          [{ ...ctx, before: e.before ?? ctx.before, after: e.after ?? ctx.after, at: new Date(), commandSeq: null }],
+          e.rows.map((r) => ({ ...r, at, commandSeq: null })),
         );
-      }
       await client.query('COMMIT');
       return e.result;
     } catch (err) {

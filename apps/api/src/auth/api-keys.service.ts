@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError, deriveSigningKey } from '@ate/contracts';
+import type { PoolClient } from 'pg';
 import { DatabaseService } from '../database/database.service';
 import { AuthContext, Role } from './auth.types';
 import { KeyEpoch } from './key-epoch';
@@ -62,6 +63,49 @@ export class ApiKeysService {
     });
     await this.epoch.advance(); // a node that cached this id as unknown looks it up again
     return { keyId, secret, role, agentId: owner.agentId ?? null, principalId: owner.principalId ?? null };
+  }
+
+  /**
+   * A new key written on the caller's client, in its transaction (with the action's audit row): the signing key
+   * derived from a fresh secret, sealed with the master key. After COMMIT the caller calls `changed()`.
+   */
+  async insertIn(c: PoolClient, role: Role, owner: { agentId?: string; principalId?: string }, label: string | null): Promise<IssuedKey> {
+    const keyId = randomId('ak_', 20);
+    const secret = randomBytes(32).toString('base64url');
+    await c.query('INSERT INTO api_key (id, role, agent_id, principal_id, label, key_enc) VALUES ($1, $2, $3, $4, $5, $6)', [
+      keyId,
+      role,
+      owner.agentId ?? null,
+      owner.principalId ?? null,
+      label,
+      this.vault.seal(deriveSigningKey(secret), keyId),
+    ]);
+    return { keyId, secret, role, agentId: owner.agentId ?? null, principalId: owner.principalId ?? null };
+  }
+
+  /**
+   * Revokes the key on the caller's client, in its transaction (locks its row): whether it was revoked already,
+   * or null for an unknown key. After COMMIT the caller calls `changed([keyId])`.
+   */
+  async revokeIn(c: PoolClient, keyId: string): Promise<{ agentId: string | null; principalId: string | null; wasRevoked: boolean } | null> {
+    const k = (
+      await c.query<{ agent_id: string | null; principal_id: string | null; revoked_at: Date | null }>(
+        'SELECT agent_id, principal_id, revoked_at FROM api_key WHERE id = $1 FOR UPDATE',
+        [keyId],
+      )
+    ).rows[0];
+    if (!k) return null;
+    if (!k.revoked_at) await c.query('UPDATE api_key SET revoked_at = now() WHERE id = $1', [keyId]);
+    return { agentId: k.agent_id, principalId: k.principal_id, wasRevoked: k.revoked_at !== null };
+  }
+
+  /**
+   * After a transaction issued or revoked keys committed: advances the key epoch, so every node looks keys up
+   * again (a new key cached as unknown is found; a revoked one is refused from the next request on).
+   */
+  async changed(revoked: readonly string[] = []): Promise<void> {
+    await this.epoch.advance();
+    for (const id of revoked) this.cache.delete(id);
   }
 
   /**

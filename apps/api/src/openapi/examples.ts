@@ -94,7 +94,7 @@ export const reconciliation = {
   ok: true,
   violations: [],
   transfersChecked: 1280,
-  engine: { ok: true, violations: [], accountsChecked: 24, ordersChecked: 310 },
+  engine: { ok: true, violations: [], accountsChecked: 24, principalAccountsChecked: 3, ordersChecked: 310 },
   audit: { ok: true, rowsChecked: 57, violations: [] },
 };
 

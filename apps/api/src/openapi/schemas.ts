@@ -301,8 +301,9 @@ export const ReconciliationReport = named(
     transfersChecked: Int,
     engine: z.strictObject({
       ok: z.boolean(),
-      violations: z.array(z.strictObject({ check: z.enum(['balance', 'available', 'order', 'open_orders']), details: Details })),
+      violations: z.array(z.strictObject({ check: z.enum(['balance', 'available', 'principal_balance', 'order', 'open_orders']), details: Details })),
       accountsChecked: Int,
+      principalAccountsChecked: Int,
       ordersChecked: Int,
     }),
     audit: z.strictObject({

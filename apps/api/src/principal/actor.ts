@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { AuthContext, Role } from '../auth/auth.types';
+import type { Actor as AuditActor } from '../audit/audit.service';
 
 /**
  * Who does a principal or admin action: the role, the key that signed it, the principal it acts for (principal
@@ -26,3 +27,13 @@ export const ActorOf = createParamDecorator((_: unknown, ctx: ExecutionContext):
   if (!req.auth) throw new Error('@ActorOf() used on a public route');
   return actorOf(req.auth, String(req.id));
 });
+
+/** The actor as an audit row names it (who: the principal's or agent's id, null for an operator; which key; the request). */
+export function auditActor(a: Actor): AuditActor {
+  return {
+    actorKind: a.role,
+    actorId: a.role === 'principal' ? a.principalId : a.role === 'agent' ? a.agentId : null,
+    keyId: a.keyId,
+    requestId: a.requestId,
+  };
+}

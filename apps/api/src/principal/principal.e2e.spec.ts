@@ -411,7 +411,7 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     await pa.post('/v1/principal/transfers', { id: 'sweep-killable', agentId: id, direction: 'from_agent', asset: 'CREDIT', amount: '1000' });
   });
 
-  it('each sequenced principal action is in the audit log, written with its effect: who, which key, what, on what', async () => {
+  it('each principal action is in the audit log, written with its effect: who, which key, what, on what', async () => {
     const { id } = await newAgent(pa, 'audited', '10');
     await pa.put(`/v1/principal/agents/${id}/policy`, { spendCaps: [{ windowSeconds: 3600, limit: '5' }] });
     await pa.post(`/v1/principal/agents/${id}/kill`);
@@ -420,12 +420,13 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
       entries: { action: string; actor: { kind: string; id: string; keyId: string }; target: { kind: string; id: string } }[];
     }>(`/v1/admin/audit?actor=${paId}&target=${id}`);
     // newest first; the kill is the sequencer's revoke (its subtree frozen, orders cancelled); its keys' revocation
-    // happens outside the sequencer and is not audited yet
+    // (outside the sequencer) has one row per key, whose target is the key (audit/principal-audit.e2e.spec.ts)
     expect(page.entries.map((e) => [e.action, e.target.kind, e.target.id])).toEqual([
       ['principal.from_agent', 'agent', id],
       ['budget.revoke', 'agent', id],
       ['budget.set_policy', 'agent', id],
       ['principal.to_agent', 'agent', id],
+      ['agent.create', 'agent', id],
     ]);
     expect(page.entries.every((e) => e.actor.kind === 'principal' && e.actor.id === paId && e.actor.keyId === creds.get(pa)?.keyId)).toBe(true);
     // a refused action leaves no row
@@ -434,7 +435,7 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     ).toMatchObject({
       status: 422,
     });
-    expect((await admin.get<{ entries: unknown[] }>(`/v1/admin/audit?actor=${paId}&target=${id}`)).entries).toHaveLength(4);
+    expect((await admin.get<{ entries: unknown[] }>(`/v1/admin/audit?actor=${paId}&target=${id}`)).entries).toHaveLength(5);
   });
 
   it('an operator freezes a principal: all its agents and its transfers, until thawed', async () => {

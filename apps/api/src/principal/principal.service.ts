@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { AppError, CREDIT, CREDIT_SCALE, ERROR_CODES, formatAmount, isErrorCode } from '@ate/contracts';
 import type { BudgetReadDetails, HostResult, PrincipalTransferDir } from '@ate/sequencer';
+import type { PoolClient } from 'pg';
 import { AccountService } from '../account/account.service';
+import { auditOf, AuditService } from '../audit/audit.service';
 import { ApiKeysService, randomId } from '../auth/api-keys.service';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 import { MarketCatalog } from '../trading/market-catalog';
 import { TradingService } from '../trading/trading.service';
-import type { Actor } from './actor';
+import { Actor, auditActor } from './actor';
 import { aboveParent, PolicyInput, policyView, redemptionUsageView, toPolicy, usageView } from './policy';
 import { mechanismSpend } from './spend-lines';
 
@@ -38,6 +40,9 @@ export interface PrincipalDepositInput {
  *
  * Ownership: a principal's routes name agents; an agent of another principal (or none) answers exactly like an
  * unknown one, 404 NOT_FOUND, before anything is done.
+ *
+ * Audit: sequenced actions carry the Actor into their batch (actor-audit.ts); the pure-database ones (agents, keys)
+ * write their effect and their audit row in one transaction (AuditService.run), checking ownership inside it.
  */
 @Injectable()
 export class PrincipalService {
@@ -49,6 +54,7 @@ export class PrincipalService {
     private readonly markets: MarketCatalog,
     private readonly trading: TradingService,
     private readonly account: AccountService,
+    private readonly audit: AuditService,
   ) {}
 
   private async principal(principalId: string) {
@@ -77,20 +83,50 @@ export class PrincipalService {
 
   // --- keys and agents ---
 
+  /** An operator issues a principal a key: the key and its audit row in one transaction. */
   async issuePrincipalKey(actor: Actor, principalId: string, label?: string) {
-    void actor;
-    await this.principal(principalId);
-    const k = await this.keys.issue('principal', { principalId }, label);
+    if (!PRINCIPAL_ID.test(principalId)) throw new AppError('NOT_FOUND', 'No such principal.', { principalId });
+    const k = await this.audit.run(auditOf(auditActor(actor), 'key.issue', { kind: 'principal', id: principalId }), async (c) => {
+      if ((await c.query('SELECT 1 FROM principal WHERE id = $1', [principalId])).rowCount === 0)
+        throw new AppError('NOT_FOUND', 'No such principal.', { principalId });
+      const key = await this.keys.insertIn(c, 'principal', { principalId }, label ?? null);
+      return { result: key, after: { keyId: key.keyId, role: 'principal', label: label ?? null } };
+    });
+    await this.keys.changed(); // a node that cached this key id as unknown looks it up again
     return { keyId: k.keyId, secret: k.secret, principalId };
   }
 
+  /** A principal creates an agent with its first key: the agent, the key and the audit row in one transaction. */
   async createAgent(actor: Actor, principalId: string, name: string) {
-    void actor;
     const state = await this.read([], principalId);
     if (state.principal?.frozen) throw new AppError('BUDGET_AGENT_FROZEN', 'The principal is frozen by an operator: it may create no agent.');
-    const a = await this.db.prisma.agent.create({ data: { id: randomId('agt_', 12), name, principalId } });
-    const key = await this.keys.issue('agent', { agentId: a.id }, 'first key');
-    return { ...this.agentView(a), apiKey: { keyId: key.keyId, secret: key.secret } };
+    const id = randomId('agt_', 12);
+    const out = await this.audit.run(auditOf(auditActor(actor), 'agent.create', { kind: 'agent', id }), async (c) => {
+      const a = (
+        await c.query<{ status: string; created_at: Date }>(
+          'INSERT INTO agent (id, name, principal_id) VALUES ($1, $2, $3) RETURNING status, created_at',
+          [id, name, principalId],
+        )
+      ).rows[0]!;
+      const key = await this.keys.insertIn(c, 'agent', { agentId: id }, 'first key');
+      return {
+        result: {
+          ...this.agentView({ id, name, principalId, status: a.status, createdAt: a.created_at }),
+          apiKey: { keyId: key.keyId, secret: key.secret },
+        },
+        after: { name, principalId, keyId: key.keyId },
+      };
+    });
+    await this.keys.changed();
+    return out;
+  }
+
+  /** The agent's principal, read in the caller's transaction; 404 unless it is `principalId`'s (null: any agent). */
+  private async ownedIn(c: PoolClient, principalId: string | null, agentId: string): Promise<void> {
+    const a = AGENT_ID.test(agentId)
+      ? (await c.query<{ principal_id: string | null }>('SELECT principal_id FROM agent WHERE id = $1', [agentId])).rows[0]
+      : undefined;
+    if (!a || (principalId !== null && a.principal_id !== principalId)) throw new AppError('NOT_FOUND', 'No such agent.', { agentId });
   }
 
   private agentView(a: { id: string; name: string; principalId: string | null; status: string; createdAt: Date }) {
@@ -110,9 +146,12 @@ export class PrincipalService {
   }
 
   async issueAgentKey(actor: Actor, principalId: string | null, agentId: string, label?: string) {
-    void actor;
-    await this.agent(principalId, agentId);
-    const k = await this.keys.issue('agent', { agentId }, label);
+    const k = await this.audit.run(auditOf(auditActor(actor), 'key.issue', { kind: 'agent', id: agentId }), async (c) => {
+      await this.ownedIn(c, principalId, agentId);
+      const key = await this.keys.insertIn(c, 'agent', { agentId }, label ?? null);
+      return { result: key, after: { keyId: key.keyId, role: 'agent', label: label ?? null } };
+    });
+    await this.keys.changed();
     return { keyId: k.keyId, secret: k.secret, agentId };
   }
 
@@ -124,12 +163,16 @@ export class PrincipalService {
     };
   }
 
+  /** Revokes a key of one of the principal's agents: the revocation and its audit row in one transaction, then the key epoch. */
   async revokeAgentKey(actor: Actor, principalId: string, agentId: string, keyId: string): Promise<void> {
-    void actor;
-    await this.agent(principalId, agentId);
-    const k = KEY_ID.test(keyId) ? await this.db.prisma.apiKey.findUnique({ where: { id: keyId } }) : null;
-    if (!k || k.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such API key.', { keyId });
-    await this.keys.revoke(keyId);
+    await this.audit.run(auditOf(auditActor(actor), 'key.revoke', { kind: 'api_key', id: keyId }), async (c) => {
+      await this.ownedIn(c, principalId, agentId);
+      const k = KEY_ID.test(keyId) ? await this.keys.revokeIn(c, keyId) : null;
+      if (!k || k.agentId !== agentId) throw new AppError('NOT_FOUND', 'No such API key.', { keyId });
+      // revoked already: nothing done, no row
+      return { result: undefined, before: { revoked: k.wasRevoked }, after: { revoked: true, agentId }, unchanged: k.wasRevoked };
+    });
+    await this.keys.changed([keyId]); // also when it was revoked already: completes a revoke whose epoch change failed
   }
 
   // --- money ---
@@ -265,6 +308,10 @@ export class PrincipalService {
    * An agent creates a sub-agent (of the same principal) with a carve-out of its own budget, escrowed in the
    * sequencer: the parent's caps and carve-out hold it until the sub-agent is revoked. Refused (and nothing kept)
    * when the parent's policy does not allow sub-agents or has no room for it.
+   *
+   * Audit: the carve-out is sequenced and audited in its batch (`budget.carve`, naming the new agent); the agent's
+   * row must exist before (the sequencer numbers it), so it is written first and deleted again if the carve-out is
+   * refused; once accepted, its first key and the `agent.create` row commit in one transaction.
    */
   async createSubAgent(actor: Actor, parentId: string, name: string, carveOut: string) {
     const parent = await this.agent(null, parentId);
@@ -281,7 +328,11 @@ export class PrincipalService {
       await this.db.prisma.agent.delete({ where: { id: a.id } });
       this.refuse(r);
     }
-    const key = await this.keys.issue('agent', { agentId: a.id }, 'first key');
+    const key = await this.audit.run(auditOf(auditActor(actor), 'agent.create', { kind: 'agent', id: a.id }), async (c) => {
+      const k = await this.keys.insertIn(c, 'agent', { agentId: a.id }, 'first key');
+      return { result: k, after: { name, principalId: parent.principalId, parentId, carveOut: amount, keyId: k.keyId } };
+    });
+    await this.keys.changed();
     return { ...this.agentView(a), parentId, apiKey: { keyId: key.keyId, secret: key.secret }, budget: await this.budget(null, a.id) };
   }
 
@@ -318,16 +369,37 @@ export class PrincipalService {
     const r = await this.engine.submit({ kind: 'budget', op: { op: 'revoke', agentId }, actor });
     this.refuse(r);
     const agentIds = (r.details?.['agentIds'] as string[] | undefined) ?? [agentId];
-    return { ...(await this.revokeKeysOf(agentIds, r)), frozen: true };
+    return { ...(await this.revokeKeysOf(actor, agentIds, r, 'revoke')), frozen: true };
   }
 
-  private async revokeKeysOf(agentIds: string[], r: HostResult) {
-    const keys = await this.db.prisma.apiKey.findMany({ where: { agentId: { in: agentIds }, revokedAt: null }, select: { id: true } });
-    const revoked: string[] = [];
-    for (const k of keys) {
-      await this.keys.revoke(k.id);
-      revoked.push(k.id);
-    }
+  /**
+   * The keys of these agents revoked after the sequenced freeze or revocation `r` (its own audit row is in its
+   * batch): every key and one `key.revoke` row each, naming that command, in one transaction; then the key epoch.
+   */
+  private async revokeKeysOf(actor: Actor, agentIds: string[], r: HostResult, why: 'revoke' | 'freeze') {
+    const revoked = await this.audit.runMany(async (c) => {
+      const keys = (
+        await c.query<{ id: string; agent_id: string }>(
+          'SELECT id, agent_id FROM api_key WHERE agent_id = ANY($1) AND revoked_at IS NULL ORDER BY id FOR UPDATE',
+          [agentIds],
+        )
+      ).rows;
+      if (keys.length > 0) await c.query('UPDATE api_key SET revoked_at = now() WHERE id = ANY($1)', [keys.map((k) => k.id)]);
+      const rows = keys.map((k) =>
+        auditOf(
+          auditActor(actor),
+          'key.revoke',
+          { kind: 'api_key', id: k.id },
+          {
+            reason: why === 'revoke' ? 'kill switch' : 'freeze with revokeKeys',
+            before: { revoked: false },
+            after: { revoked: true, agentId: k.agent_id, commandSeq: r.seq },
+          },
+        ),
+      );
+      return { result: keys.map((k) => k.id), rows };
+    });
+    if (revoked.length > 0) await this.keys.changed(revoked);
     return {
       agentIds,
       seq: r.seq,
@@ -425,7 +497,7 @@ export class PrincipalService {
     const agentIds = (r.details?.['agentIds'] as string[] | undefined) ?? target.agentIds;
     const done =
       frozen && opts.revokeKeys
-        ? await this.revokeKeysOf(agentIds, r)
+        ? await this.revokeKeysOf(actor, agentIds, r, 'freeze')
         : { agentIds, seq: r.seq, cancelledOrders: r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])), revokedKeys: [] };
     return { ...done, ...(target.principalId ? { principalId: target.principalId } : {}), frozen };
   }

@@ -149,7 +149,13 @@ export class AteClient {
     ok: boolean;
     violations: unknown[];
     transfersChecked: number;
-    engine: { ok: boolean; violations: { check: string; details: Record<string, unknown> }[]; accountsChecked: number; ordersChecked: number };
+    engine: {
+      ok: boolean;
+      violations: { check: string; details: Record<string, unknown> }[];
+      accountsChecked: number;
+      principalAccountsChecked: number;
+      ordersChecked: number;
+    };
     audit: { ok: boolean; rowsChecked: number; violations: { check: string; details: Record<string, unknown> }[] };
   }> {
     return this.get('/v1/admin/reconciliation');

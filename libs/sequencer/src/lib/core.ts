@@ -1,6 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
-import { AuctionOp, AuctionState } from './auctions';
+import { AuctionEffects, AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
 import { attachMechanismBudgets, MechanismBudgets } from './budgets-mechanisms';
 import { AllowanceTerms } from './allowances';
@@ -27,6 +27,14 @@ export interface Applied {
   rejection: Rejection | null;
   events: MatchingEvent[];
   fees: TradeFees[];
+}
+
+/** What a replayed command of another kind than matching did (EngineCore.replay), for re-emitting its outlet events. */
+export interface ReplaySeen {
+  /** an agent's balance of an asset it changed */
+  balance(agent: number, asset: string): void;
+  /** an auction op's effects */
+  auction?(effects: AuctionEffects): void;
 }
 
 /** The stages a host runs around matching (beyond the built-in settlement of fees and fills). */
@@ -129,24 +137,32 @@ export class EngineCore {
     return out;
   }
 
-  /** Replays one logged command (recovery); `seq` is its place in the log. */
-  replay(seq: number, marketId: string | null, logged: LoggedCommand): Applied | null {
+  /**
+   * Replays one logged command (recovery); `seq` is its place in the log. A command of another kind than matching
+   * tells `seen` each agent balance it changed and an auction op its effects (what its live batch put on the outlet).
+   */
+  replay(seq: number, marketId: string | null, logged: LoggedCommand, seen?: ReplaySeen): Applied | null {
     this.seq = seq;
+    const touched = seen?.balance;
     if (logged.t === 'a') {
       this.lastTs = Math.max(this.lastTs, logged.ts);
       const r = this.spend.replaying(() => this.auctions.apply(logged.op, logged.ts)); // admitted when it ran
       if ('refused' in r) throw new Error(`replay diverged at seq ${seq}: auction ${logged.op.op} refused (${r.refused})`);
+      seen?.auction?.(r);
+      if (touched) for (const [agent, asset] of r.touched) touched(agent, asset);
       return null;
     }
     if (logged.t === 'b') {
       if (!this.budgets.apply(logged, this.markets.values(), this.balances))
         throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
+      if (touched && logged.op === 'xfer' && logged.agent !== undefined) touched(logged.agent, logged.asset);
       return null;
     }
     if (logged.t === 'r') {
       if (!this.funds('withdraw', logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: redemption refused`);
       if (logged.ts !== undefined) this.spend.redeemed(logged.agent, logged.asset, Number(logged.amount), logged.ts);
+      touched?.(logged.agent, logged.asset);
       return null;
     }
     if (logged.t === 'k') {
@@ -158,6 +174,7 @@ export class EngineCore {
     if (logged.t === 'f') {
       if (!this.funds(logged.op, logged.agent, logged.asset, Number(logged.amount)))
         throw new Error(`replay diverged at seq ${seq}: funds ${logged.op} refused`);
+      touched?.(logged.agent, logged.asset);
       return null;
     }
     const m = this.markets.get(marketId as string);

@@ -140,6 +140,12 @@ export class EngineHost implements EngineReads {
     return { total: BigInt(b.getTotal(n, a)), reserved: BigInt(b.getReserved(n, a)) };
   }
 
+  /** What the engine's budget state holds in principals' own accounts (minor units). */
+  *principalHoldings(): Iterable<{ principalId: string; asset: string; total: bigint }> {
+    for (const [principalId, held] of this.core?.budgets.principals ?? [])
+      for (const [asset, v] of held) yield { principalId, asset, total: BigInt(v) };
+  }
+
   /** An open order as it rests now (ticks and lots: an amend starts from it), or null. */
   restingOrder(marketId: string, orderId: number): { price: number; lots: number } | null {
     const o = this.market(marketId)?.engine.order(orderId);

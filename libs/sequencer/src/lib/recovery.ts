@@ -2,6 +2,8 @@ import { CREDIT } from '@ate/contracts';
 import { listAssets } from '@ate/ledger';
 import { BalanceView, MatchingEngine } from '@ate/matching';
 import type { Pool } from 'pg';
+import { auctionEvents, bidsBefore } from './auction-events';
+import type { AuctionEffects } from './auctions';
 import { balanceEvent, committedEvents } from './batch';
 import { EngineCore, LoggedCommand, Stages } from './core';
 import { Directory, HOST_AGENTS_MAX } from './directory';
@@ -187,17 +189,35 @@ class Replay {
     return n;
   }
 
+  /**
+   * Replays one command; after `emitAfter`, also what its live batch emitted: every command once (as live, also
+   * one that moved no balance), a matching command's events, an auction op's own events (auctionEvents(), from the
+   * bids it found), then another kind's balance events (funds, redemptions, principals' transfers, auction holds,
+   * releases, settlements and purchases) from the one balanceEvent() builder, as Batch does.
+   */
   private apply(seq: number, marketId: string | null, ts: number, logged: LoggedCommand): void {
-    const applied = this.core.replay(seq, marketId, logged);
-    if (this.emitAfter !== undefined && seq > this.emitAfter) {
-      if (applied && marketId) {
-        const m = this.core.markets.get(marketId);
-        if (m) this.emitted.push({ seq, marketId, ts, events: committedEvents(this.core, this.directory, m, applied) });
-      } else if (logged.t === 'f' || logged.t === 'r') {
-        const event = balanceEvent(this.core.balances, this.directory.idOf(logged.agent), logged.agent, logged.asset);
-        this.emitted.push({ seq, marketId: null, ts, events: [event] });
-      }
+    if (this.emitAfter === undefined || seq <= this.emitAfter) {
+      this.core.replay(seq, marketId, logged);
+      this.verify(seq);
+      return;
     }
+    const touched: [number, string][] = [];
+    const before = logged.t === 'a' ? bidsBefore(this.core.auctions, logged.op) : [];
+    let auction: AuctionEffects | undefined;
+    const applied = this.core.replay(seq, marketId, logged, {
+      balance: (agent, asset) => touched.push([agent, asset]),
+      auction: (e) => (auction = e),
+    });
+    const m = applied && marketId ? this.core.markets.get(marketId) : undefined;
+    const idOf = (n: number) => this.directory.idOf(n);
+    const events =
+      applied && m
+        ? committedEvents(this.core, this.directory, m, applied)
+        : [
+            ...(auction && logged.t === 'a' ? auctionEvents(this.core.auctions, logged.op, before, auction, idOf) : []),
+            ...touched.map(([agent, asset]) => balanceEvent(this.core.balances, idOf(agent), agent, asset)),
+          ];
+    this.emitted.push({ seq, marketId, ts, events });
     this.verify(seq);
   }
 
