@@ -90,6 +90,10 @@ const Policy = named(
     orderTypes: z.array(z.enum(['limit', 'market'])).nullable(),
     expiresAt: Iso.nullable(),
     subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
+    approval: z
+      .strictObject({ above: Decimal, ttlSeconds: Int })
+      .nullable()
+      .describe('orders above `above` credits of notional wait as pending_approval for the principal, at most ttlSeconds of command time'),
   }),
 );
 export const Budget = named(
@@ -100,6 +104,7 @@ export const Budget = named(
     agentId: z.string(),
     version: Int,
     frozen: z.boolean(),
+    frozenBy: z.enum(['operator', 'principal']).nullable().describe("who froze it: only an operator thaws an operator's freeze"),
     policy: Policy.nullable(),
     reserved: Decimal,
     usage: z.array(
@@ -181,11 +186,13 @@ const policy = {
   orderTypes: ['limit', 'market'] as ('limit' | 'market')[],
   expiresAt: '2027-01-01T00:00:00.000Z',
   subAgents: true,
+  approval: { above: '40.000', ttlSeconds: 3600 },
 };
 const budget = {
   agentId: AGT,
   version: 3,
   frozen: false,
+  frozenBy: null,
   policy,
   reserved: '12.500',
   usage: [
@@ -229,6 +236,9 @@ const report = {
   ],
 };
 const BUDGET_REFUSALS: ErrorCode[] = [
+  'APPROVAL_TOO_MANY_PENDING',
+  'APPROVAL_AMEND_ABOVE_THRESHOLD',
+  'APPROVAL_REJECTED',
   'BUDGET_EXCEEDED',
   'BUDGET_ORDER_NOTIONAL_EXCEEDED',
   'BUDGET_PRICE_ABOVE_CEILING',
@@ -467,7 +477,13 @@ export const PRINCIPAL_OPERATIONS: Record<string, OperationDoc> = {
     request: { cancelOrders: true },
   },
   'POST /v1/principal/agents/{agentId}/unfreeze': {
-    ...freezeDoc('principalUnfreezeAgent', 'Thaw one of my agents', 'Refused while an operator has frozen the principal.', 'principal'),
+    ...freezeDoc(
+      'principalUnfreezeAgent',
+      'Thaw one of my agents',
+      'Refused while an operator has frozen the principal, and (403 BUDGET_FROZEN_BY_OPERATOR, naming the agents) when an operator froze the agent or one of its sub-agents: only an operator thaws that.',
+      'principal',
+    ),
+    errors: ['NOT_FOUND', 'BUDGET_AGENT_FROZEN', 'BUDGET_FROZEN_BY_OPERATOR', DOWN],
     example: { ...freeze, frozen: false, cancelledOrders: [] },
   },
   'POST /v1/principal/agents/{agentId}/kill': {

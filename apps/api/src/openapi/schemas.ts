@@ -88,10 +88,21 @@ export const Order = named(
     remaining: Decimal,
     cost: Decimal,
     averagePrice: Decimal.nullable(),
-    status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
+    status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired', 'pending_approval']),
     reason: z.string().nullable().describe('why it ended without filling (a MATCHING_CANCEL_* reason), or null'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    approval: z
+      .strictObject({
+        status: z.literal('pending_approval'),
+        notional: Decimal,
+        threshold: Decimal,
+        requestedAt: z.string(),
+        expiresAt: z.string(),
+        expiresAtMs: z.number().int(),
+      })
+      .optional()
+      .describe("only in the answer to placing an order held for approval: its notional, the policy's threshold and when the request expires"),
   }),
 );
 export const AmendedOrder = named('AmendedOrder', 'The order after an amend.', Order.extend({ keptPriority: z.boolean() }));
