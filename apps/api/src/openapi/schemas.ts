@@ -119,6 +119,10 @@ export const OrderTest = named(
     market: MarketId,
     hold: z.strictObject({ asset: z.string(), amount: Decimal.nullable() }),
     fee: z.strictObject({ asset: z.string(), maxAmount: Decimal.nullable(), makerBps: Int, takerBps: Int }),
+    approval: z
+      .strictObject({ required: z.literal(true), notional: Decimal, threshold: Decimal, ttlSeconds: Int })
+      .optional()
+      .describe("placing it would hold it as pending_approval: its notional is above the policy's approval threshold"),
   }),
 );
 export const CancelledOrders = named('CancelledOrders', 'The ids of the orders cancelled.', z.strictObject({ cancelled: z.array(z.string()) }));

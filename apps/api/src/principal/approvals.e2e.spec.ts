@@ -111,6 +111,12 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
     // at the threshold: placed at once
     const small = await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '10', clientOrderId: 'small-1' });
     expect(small.status).toBe('open');
+    // a dry run says the order would wait for approval
+    expect(await c.testOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '25' })).toMatchObject({
+      valid: true,
+      approval: { required: true, notional: '50.000', threshold: '20.000', ttlSeconds: 600 },
+    });
+    expect(await c.testOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '10' })).not.toHaveProperty('approval');
     const big = (await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '25', clientOrderId: 'big-1' })) as Order;
     expect(big).toMatchObject({
       status: 'pending_approval',

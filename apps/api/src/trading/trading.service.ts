@@ -90,9 +90,11 @@ export class TradingService {
           : null;
     const bps = BigInt(m.row.taker_fee_bps);
     const feeMax = receives === null ? null : m.row.fee_rounding === 'up' ? (receives * bps + 9_999n) / 10_000n : (receives * bps) / 10_000n;
+    const approval = verdict.details?.['approval'] as { required: true; notional: string; threshold: string; ttlSeconds: number } | undefined;
     return {
       valid: true,
       market: marketIdOf(m.row.id),
+      ...(approval ? { approval } : {}),
       hold,
       fee: {
         asset: feeAsset,

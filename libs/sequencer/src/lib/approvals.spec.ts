@@ -209,6 +209,7 @@ describe('approvals and allowance expiry in the sequencer (real Postgres)', () =
     // nobody sends anything: the timer's tick at the expiry cancels them
     for (let i = 0; i < 100 && host.openOrders(X) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(host.openOrders(X)).toBe(0);
+    await host.flush(); // the engine ran the sweep; its batch commits next
     expect(await row(bid.orderId as number)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED', open: 0 });
     expect(await row(ask.orderId as number)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED' });
     expect(await row(other.orderId as number)).toMatchObject({ status: 'open' });

@@ -2,6 +2,7 @@ import { CREDIT_SCALE, formatAmount, LimitOrderCommand, MarketOrderCommand, Matc
 import type { Batch } from './batch';
 import type { Budgets } from './budgets';
 import type { CommandActor } from './budget-handlers';
+import type { EngineCore } from './core';
 import type { CommandHandler, PrepareContext } from './handlers';
 import type { HostCommandOf, HostMarket, HostResult, OrderRecord, PlaceOrder } from './host-types';
 import { limitOrMarket } from './order-commands';
@@ -223,6 +224,18 @@ export function holdForApproval(
   const row = pendingRow(p, agentId, seq, 'pending_approval', null, mc.ts);
   b.projections.orders.set(p.orderId, row);
   return { seq: String(seq), code: null, events: [], orderId: p.orderId, order: row, details: approvalDetails(p) };
+}
+
+/** Whether placing this order now would hold it for approval: its notional, the threshold and the TTL; else null. */
+export function approvalNeeded(
+  core: EngineCore,
+  m: HostMarket,
+  mc: LimitOrderCommand | MarketOrderCommand,
+): { required: true; notional: string; threshold: string; ttlSeconds: number } | null {
+  const rule = core.approvals.ruleOf(mc.agent);
+  if (!rule) return null;
+  const notional = orderNotional(m, mc);
+  return notional > rule.above ? { required: true, notional: fmt(notional), threshold: fmt(rule.above), ttlSeconds: rule.ttlMs / 1000 } : null;
 }
 
 /** Ends a wait without placing the order (rejected by the principal, or expired): logged, its row updated. */

@@ -1,5 +1,5 @@
 import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingEvent } from '@ate/contracts';
-import { APPROVAL_HANDLERS, expireApprovals, holdForApproval } from './approvals';
+import { APPROVAL_HANDLERS, approvalNeeded, expireApprovals, holdForApproval } from './approvals';
 import { AUCTION_HANDLERS } from './auctions';
 import type { Batch } from './batch';
 import { BUDGET_HANDLERS } from './budget-handlers';
@@ -188,7 +188,10 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   const fresh = !b.isKnown(agent);
   if (fresh) b.registerAgent(agent);
   try {
-    return { code: m.engine.check(mc) };
+    const code = m.engine.check(mc);
+    // accepted, but above the policy's approval threshold: placing it would hold it for the principal (approvals.ts)
+    const approval = code === null ? approvalNeeded(ctx.core, m, mc) : null;
+    return { code, ...(approval ? { details: { approval } } : {}) };
   } finally {
     if (fresh) b.unregisterAgent(agent);
   }
