@@ -153,6 +153,16 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
     const ok = await pa.post<{ decision: string; order: Order }>(`/v1/principal/approvals/${big.id}/approve`);
     expect(ok).toMatchObject({ decision: 'approved', order: { id: big.id, status: 'open', remaining: '25', clientOrderId: 'big-1' } });
     expect(await used(c)).toBe('70.000'); // 20 + 50: reserved at approval, once
+    // the decision is in the audit log, written with its effect
+    const audit = (await admin.get<{ entries: Record<string, unknown>[] }>('/v1/admin/audit?action=approval.approve&limit=5')).entries;
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: expect.objectContaining({ kind: 'principal' }),
+        target: { kind: 'order', id: big.id },
+        before: { status: 'pending_approval' },
+        after: expect.objectContaining({ op: 'approve', status: 'open' }),
+      }),
+    ]);
     expect((await pa.get<{ usage: { reserved: string }[] }>(`/v1/principal/agents/${id}/policy`)).usage[0]?.reserved).toBe('70.000');
     expect(await failure(pa.post(`/v1/principal/approvals/${big.id}/approve`))).toMatchObject({ status: 409, code: 'APPROVAL_NOT_PENDING' });
     expect((await pa.get<{ approvals: unknown[] }>('/v1/principal/approvals')).approvals).toEqual([]);
