@@ -37,7 +37,7 @@ export const OrderSchema = z.looseObject({
   remaining: z.string(),
   cost: z.string(),
   averagePrice: z.string().nullable(),
-  status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
+  status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired', 'pending_approval']),
   reason: z.string().nullable(),
   createdAt: Time,
   updatedAt: Time,

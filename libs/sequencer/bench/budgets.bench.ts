@@ -1,7 +1,8 @@
 // `node -r @swc-node/register libs/sequencer/bench/budgets.bench.ts`: the cost of the budget stage in the
 // sequencer's deterministic core (EngineCore.matching: pre-trade -> matching -> post-trade), without I/O, with a
-// policy on every agent against none, alternating rounds of the same order flow. CPU time of this process
-// (process.cpuUsage), so the figure holds on a busy machine. Prints one JSON line.
+// policy on every agent against none (and a policy with an approval rule no order is above), alternating rounds of
+// the same order flow. CPU time of this process (process.cpuUsage), so the figure holds on a busy machine. Prints
+// one JSON line.
 import { CREDIT, MatchingCommand } from '@ate/contracts';
 import { BalanceView, DEFAULT_MARKET_CONFIG } from '@ate/matching';
 import { EngineCore } from '../src/lib/core';
@@ -10,7 +11,10 @@ const M = 'BENCH/CREDIT';
 const AGENTS = 16;
 const ORDERS = 200_000;
 
-function round(withPolicy: boolean): number {
+type Mode = 'none' | 'policy' | 'approval';
+
+function round(mode: Mode): number {
+  const withPolicy = mode !== 'none';
   const config = {
     ...DEFAULT_MARKET_CONFIG,
     marketId: M,
@@ -44,6 +48,8 @@ function round(withPolicy: boolean): number {
             markets: [M],
             orderTypes: ['limit', 'market'],
             expiresAt: null,
+            // an approval rule no order of the flow is above: the approvals' pre-trade check runs, nothing is held
+            ...(mode === 'approval' ? { approval: { above: 1e13, ttlMs: 60_000 } } : {}),
           },
         },
         core.markets.values(),
@@ -74,10 +80,17 @@ function round(withPolicy: boolean): number {
   return ((d.user + d.system) * 1000) / ORDERS; // ns per order
 }
 
-const results: { policy: boolean; nsPerOrder: number }[] = [];
-for (let i = 0; i < 2; i++) for (const p of [false, true]) round(p); // warm-up (JIT), not counted
-for (let i = 0; i < 8; i++) for (const p of [false, true]) results.push({ policy: p, nsPerOrder: Math.round(round(p)) });
+const results: { mode: Mode; nsPerOrder: number }[] = [];
+const MODES: Mode[] = ['none', 'policy', 'approval'];
+for (let i = 0; i < 2; i++) for (const p of MODES) round(p); // warm-up (JIT), not counted
+for (let i = 0; i < 8; i++) for (const p of MODES) results.push({ mode: p, nsPerOrder: Math.round(round(p)) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-const without = median(results.filter((r) => !r.policy).map((r) => r.nsPerOrder));
-const withP = median(results.filter((r) => r.policy).map((r) => r.nsPerOrder));
-console.log(JSON.stringify({ rounds: results, medianNsPerOrder: { without, withPolicy: withP }, ratio: Number((without / withP).toFixed(3)) }));
+const of = (mode: Mode) => median(results.filter((r) => r.mode === mode).map((r) => r.nsPerOrder));
+const [without, withP, withApproval] = MODES.map(of) as [number, number, number];
+console.log(
+  JSON.stringify({
+    rounds: results,
+    medianNsPerOrder: { without, withPolicy: withP, withApprovalRule: withApproval },
+    ratio: Number((without / withP).toFixed(3)),
+  }),
+);

@@ -11,6 +11,8 @@ export * from './lib/directory';
 export { insertMarket, selectMarkets } from './lib/sql';
 export { HANDLERS, HOLDING_MAX, testPlacement } from './lib/handlers';
 export * from './lib/budgets';
+export * from './lib/approvals';
+export { allowanceExpiries, sweepExpiredAllowance } from './lib/allowance-sweep';
 export type { AgentBudgetView, BudgetOp, BudgetReadDetails, PrincipalFunds } from './lib/budget-handlers';
 export type { CommandHandler, HandlerTable, PlacementVerdict, PrepareContext } from './lib/handlers';
 export * from './lib/snapshots';

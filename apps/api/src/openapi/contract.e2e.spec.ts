@@ -345,6 +345,38 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/admin/audit', admin.raw('GET', '/v1/admin/audit?cursor=abc'));
     });
 
+    it('approvals above a threshold', async () => {
+      const p = (await admin.post<Json>('/v1/admin/principals', { name: 'Approvals principal' }))['id'] as string;
+      const pc = new AteClient({ baseUrl: url, ...(await admin.post<{ keyId: string; secret: string }>(`/v1/admin/principals/${p}/keys`, {})) });
+      await admin.post(`/v1/admin/principals/${p}/deposits`, { id: 'c-ap-seed', asset: 'CREDIT', amount: '1000' });
+      const agent = await pc.post<Json>('/v1/principal/agents', { name: 'c-ap-bot' });
+      const id = agent['id'] as string;
+      const ac = new AteClient({ baseUrl: url, ...(agent['apiKey'] as { keyId: string; secret: string }) });
+      await pc.post('/v1/principal/transfers', { id: 'c-ap-t', agentId: id, direction: 'to_agent', asset: 'CREDIT', amount: '500' });
+      await check(
+        'PUT /v1/principal/agents/{agentId}/policy',
+        pc.raw('PUT', `/v1/principal/agents/${id}/policy`, { approval: { above: '5', ttlSeconds: 3600 } }),
+      );
+      await check(
+        'PUT /v1/principal/agents/{agentId}/policy',
+        pc.raw('PUT', `/v1/principal/agents/${id}/policy`, { approval: { above: '5', ttlSeconds: 1 } }),
+      );
+      const order = { market: MARKET_ID, side: 'buy', type: 'limit', price: '2.000', quantity: '3' };
+      const x = await check<Json>('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, clientOrderId: 'c-ap-1' }));
+      const y = await check<Json>('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, clientOrderId: 'c-ap-2' }));
+      await check('GET /v1/orders/{orderId}', ac.raw('GET', `/v1/orders/${x['id']}`));
+      await check('GET /v1/principal/approvals', pc.raw('GET', '/v1/principal/approvals'));
+      await check('POST /v1/principal/approvals/{orderId}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`));
+      await check('POST /v1/principal/approvals/{orderId}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`)); // decided
+      await check('POST /v1/principal/approvals/{orderId}/reject', pc.raw('POST', `/v1/principal/approvals/${y['id']}/reject`));
+      await check('POST /v1/principal/approvals/{orderId}/reject', pc.raw('POST', '/v1/principal/approvals/99999999/reject'));
+      await check('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, clientOrderId: 'c-ap-2' })); // rejected by the principal
+      await check('POST /v1/admin/agents/{agentId}/freeze', admin.raw('POST', `/v1/admin/agents/${id}/freeze`, {}));
+      await check('POST /v1/principal/agents/{agentId}/unfreeze', pc.raw('POST', `/v1/principal/agents/${id}/unfreeze`)); // an operator's freeze
+      await check('GET /v1/principal/agents/{agentId}/policy', pc.raw('GET', `/v1/principal/agents/${id}/policy`));
+      await check('POST /v1/admin/agents/{agentId}/unfreeze', admin.raw('POST', `/v1/admin/agents/${id}/unfreeze`));
+    });
+
     it('every operation but /metrics (text, checked above) answered at least one success', () => {
       const succeeded = new Set([...checked].filter((c) => c.endsWith(' ok')).map((c) => c.slice(0, -3)));
       expect(Object.keys(OPERATIONS).filter((k) => !succeeded.has(k))).toEqual(['GET /metrics']);

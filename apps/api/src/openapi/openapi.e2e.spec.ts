@@ -25,7 +25,7 @@ declare function call<P extends keyof paths, M extends Method>(method: M, path: 
 
 export async function main(): Promise<void> {
   const order = await call('post', '/v1/orders', { market: 'GPT-X.1K/CREDIT', side: 'buy', type: 'limit', price: '1.250', quantity: '10' });
-  const status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired' = order.status;
+  const status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired' | 'pending_approval' = order.status;
   const filled: string = order.filled;
   const asComponent: components['schemas']['Order'] = order;
   const book = await call('get', '/v1/markets/{marketId}/book', undefined);

@@ -5,6 +5,7 @@ import * as ex from './examples';
 import { ORDER_BUDGET_REFUSALS, PRINCIPAL_OPERATIONS } from './principal-docs';
 import * as S from './schemas';
 import { AUDIT_OPERATIONS } from './operations-audit';
+import { APPROVAL_OPERATIONS } from './approval-docs';
 
 /**
  * The documentation of every operation, keyed by `METHOD /path` as the OpenAPI document writes it. Kept here,
@@ -234,7 +235,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description:
       'Answers once the order is durably committed, with its fills so far. The same clientOrderId again returns the same order. ' +
       'The same clientOrderId with another body is 409 CONFLICT naming the original orderId. A market or IOC order ends `canceled` with reason MATCHING_CANCEL_UNFILLED for what it could not fill. ' +
-      '503 SERVICE_UNAVAILABLE with details.outcome `not_executed` (nothing was done) or `unknown` (look the order up by its clientOrderId before sending it again).',
+      '503 SERVICE_UNAVAILABLE with details.outcome `not_executed` (nothing was done) or `unknown` (look the order up by its clientOrderId before sending it again). ' +
+      "An order above the notional its policy's `approval.above` allows is answered `pending_approval` (with `approval`: notional, threshold, expiresAt), reserving nothing until its principal approves it.",
     errors: [...PLACEMENT_REFUSALS, 'CONFLICT', ENGINE_DOWN],
     response: S.Order,
     request: ex.placeRequest,
@@ -444,6 +446,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   ...AUCTION_OPERATIONS,
   ...PRINCIPAL_OPERATIONS,
   ...AUDIT_OPERATIONS,
+  ...APPROVAL_OPERATIONS,
 };
 
 export const TAGS: { name: Tag; description: string }[] = [

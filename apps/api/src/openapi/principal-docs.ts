@@ -93,6 +93,10 @@ const Policy = named(
       .array(z.strictObject({ asset: z.string(), windowSeconds: Int, limit: Decimal }))
       .describe('per allowance asset: the most the agent may redeem over a rolling window, in the asset’s units (redemption is not spend)'),
     subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
+    approval: z
+      .strictObject({ above: Decimal, ttlSeconds: Int })
+      .nullable()
+      .describe('orders above `above` credits of notional wait as pending_approval for the principal, at most ttlSeconds of command time'),
   }),
 );
 export const Budget = named(
@@ -103,6 +107,7 @@ export const Budget = named(
     agentId: z.string(),
     version: Int,
     frozen: z.boolean(),
+    frozenBy: z.enum(['operator', 'principal']).nullable().describe("who froze it: only an operator thaws an operator's freeze"),
     policy: Policy.nullable(),
     reserved: Decimal,
     usage: z.array(
@@ -196,11 +201,13 @@ const policy = {
   expiresAt: '2027-01-01T00:00:00.000Z',
   redemptionCaps: [{ asset: 'GPT-X.1K', windowSeconds: 86400, limit: '500' }],
   subAgents: true,
+  approval: { above: '40.000', ttlSeconds: 3600 },
 };
 const budget = {
   agentId: AGT,
   version: 3,
   frozen: false,
+  frozenBy: null,
   policy,
   reserved: '12.500',
   usage: [
@@ -248,6 +255,9 @@ const report = {
   ],
 };
 const BUDGET_REFUSALS: ErrorCode[] = [
+  'APPROVAL_TOO_MANY_PENDING',
+  'APPROVAL_AMEND_ABOVE_THRESHOLD',
+  'APPROVAL_REJECTED',
   'BUDGET_EXCEEDED',
   'BUDGET_ORDER_NOTIONAL_EXCEEDED',
   'BUDGET_PRICE_ABOVE_CEILING',
@@ -486,7 +496,13 @@ export const PRINCIPAL_OPERATIONS: Record<string, OperationDoc> = {
     request: { cancelOrders: true },
   },
   'POST /v1/principal/agents/{agentId}/unfreeze': {
-    ...freezeDoc('principalUnfreezeAgent', 'Thaw one of my agents', 'Refused while an operator has frozen the principal.', 'principal'),
+    ...freezeDoc(
+      'principalUnfreezeAgent',
+      'Thaw one of my agents',
+      'Refused while an operator has frozen the principal, and (403 BUDGET_FROZEN_BY_OPERATOR, naming the agents) when an operator froze the agent or one of its sub-agents: only an operator thaws that.',
+      'principal',
+    ),
+    errors: ['NOT_FOUND', 'BUDGET_AGENT_FROZEN', 'BUDGET_FROZEN_BY_OPERATOR', DOWN],
     example: { ...freeze, frozen: false, cancelledOrders: [] },
   },
   'POST /v1/principal/agents/{agentId}/kill': {

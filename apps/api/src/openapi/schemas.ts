@@ -88,10 +88,21 @@ export const Order = named(
     remaining: Decimal,
     cost: Decimal,
     averagePrice: Decimal.nullable(),
-    status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired']),
+    status: z.enum(['open', 'closed', 'canceled', 'rejected', 'expired', 'pending_approval']),
     reason: z.string().nullable().describe('why it ended without filling (a MATCHING_CANCEL_* reason), or null'),
     createdAt: Timestamp,
     updatedAt: Timestamp,
+    approval: z
+      .strictObject({
+        status: z.literal('pending_approval'),
+        notional: Decimal,
+        threshold: Decimal,
+        requestedAt: z.string(),
+        expiresAt: z.string(),
+        expiresAtMs: z.number().int(),
+      })
+      .optional()
+      .describe("only in the answer to placing an order held for approval: its notional, the policy's threshold and when the request expires"),
   }),
 );
 export const AmendedOrder = named('AmendedOrder', 'The order after an amend.', Order.extend({ keptPriority: z.boolean() }));
@@ -108,6 +119,10 @@ export const OrderTest = named(
     market: MarketId,
     hold: z.strictObject({ asset: z.string(), amount: Decimal.nullable() }),
     fee: z.strictObject({ asset: z.string(), maxAmount: Decimal.nullable(), makerBps: Int, takerBps: Int }),
+    approval: z
+      .strictObject({ required: z.literal(true), notional: Decimal, threshold: Decimal, ttlSeconds: Int })
+      .optional()
+      .describe("placing it would hold it as pending_approval: its notional is above the policy's approval threshold"),
   }),
 );
 export const CancelledOrders = named('CancelledOrders', 'The ids of the orders cancelled.', z.strictObject({ cancelled: z.array(z.string()) }));

@@ -1,5 +1,5 @@
 import { AppError, CREDIT, CREDIT_SCALE, formatAmount, marketIdOf, marketSymbolOf, parseAmount } from '@ate/contracts';
-import { BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
+import { APPROVAL_TTL_MAX_MS, APPROVAL_TTL_MIN_MS, approvalRuleView, BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
 import { z } from 'zod';
 import { REDEMPTION_CAPS_MAX, type RedemptionCap, type RedemptionUsage } from '@ate/sequencer';
 
@@ -40,6 +40,11 @@ export const PolicyBody = z.strictObject({
     .optional(),
   /** whether the agent may create sub-agents and give them carve-outs of its budget (default false) */
   subAgents: z.boolean().optional(),
+  /**
+   * orders above `above` credits of notional wait as pending_approval until the principal approves or rejects them,
+   * or `ttlSeconds` of command time pass (they expire); absent or null: no approval
+   */
+  approval: z.strictObject({ above: Decimal, ttlSeconds: z.number() }).nullable().optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyBody>;
 
@@ -102,7 +107,15 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     if (!Number.isSafeInteger(expiresAt)) invalid('expiresAt', 'not a time (ISO 8601 or epoch ms)');
     if (expiresAt <= ctx.now) invalid('expiresAt', 'already past');
   }
+  let approval: { above: number; ttlMs: number } | null = null;
+  if (b.approval) {
+    const t = b.approval.ttlSeconds;
+    if (!Number.isInteger(t) || t * 1000 < APPROVAL_TTL_MIN_MS || t * 1000 > APPROVAL_TTL_MAX_MS)
+      invalid('approval.ttlSeconds', `a whole number of seconds from ${APPROVAL_TTL_MIN_MS / 1000} to ${APPROVAL_TTL_MAX_MS / 1000} (7 days)`);
+    approval = { above: credits('approval.above', b.approval.above), ttlMs: t * 1000 };
+  }
   return {
+    ...(approval ? { approval } : {}),
     caps,
     maxOrderNotional: b.maxOrderNotional ? credits('maxOrderNotional', b.maxOrderNotional) : null,
     maxPrice,
@@ -168,6 +181,8 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
   if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
     return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
   if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
+  if (parent.approval && (!child.approval || child.approval.above > parent.approval.above))
+    return { field: 'approval.above', reason: `orders above the parent's ${fmt(parent.approval.above)} need approval` };
   return null;
 }
 
@@ -189,6 +204,7 @@ export function policyView(p: BudgetPolicy) {
       limit: formatAmount(BigInt(c.limit), c.scale),
     })),
     subAgents: p.subAgents === true,
+    approval: p.approval ? approvalRuleView(p.approval) : null,
   };
 }
 

@@ -5,6 +5,8 @@ import { TradesRepository } from '../trading/trades.repository';
 import { TradingModule } from '../trading/trading.module';
 import { TradingService } from '../trading/trading.service';
 import { AdminPrincipalsController } from './admin-principals.controller';
+import { ApprovalsController } from './approvals.controller';
+import { ApprovalsService } from './approvals.service';
 import { AgentBudgetController } from './agent-budget.controller';
 import { PrincipalController } from './principal.controller';
 import { SubAgentsController } from './sub-agents.controller';
@@ -13,7 +15,7 @@ import { PrincipalService } from './principal.service';
 /** Principals acting for themselves, budget policies, freezes and the kill switch, spend reports (issue 11, sections 1-2). */
 @Module({
   imports: [TradingModule],
-  controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController],
-  providers: [PrincipalService, TradingService, OrdersRepository, TradesRepository, AccountService],
+  controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController, ApprovalsController],
+  providers: [PrincipalService, ApprovalsService, TradingService, OrdersRepository, TradesRepository, AccountService],
 })
 export class PrincipalModule {}

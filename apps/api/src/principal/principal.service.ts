@@ -266,6 +266,7 @@ export class PrincipalService {
       agentId,
       version: a?.version ?? 0,
       frozen: a?.frozen ?? false,
+      frozenBy: a?.frozenBy ?? null,
       policy: a?.policy ? policyView(a.policy) : null,
       reserved: fmt(a?.reserved ?? 0),
       usage: (a?.usage ?? []).map(usageView),

@@ -55,8 +55,8 @@ export const CancelAfterBody = z.strictObject({
 /** epoch ms (CCXT's since / until) */
 export const EpochMs = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const ListOrdersQuery = z.strictObject({
-  /** open: resting now; closed: filled in full; canceled: ended otherwise (cancelled, unfilled remainder); all */
-  status: z.enum(['open', 'closed', 'canceled', 'all']).default('all'),
+  /** open: resting now; closed: filled in full; canceled: ended otherwise (cancelled, unfilled remainder); pending_approval: waiting for the principal; all */
+  status: z.enum(['open', 'closed', 'canceled', 'pending_approval', 'all']).default('all'),
   /** created at or after (epoch ms): the page is then oldest first */
   since: EpochMs.optional(),
   /** created before (epoch ms) */

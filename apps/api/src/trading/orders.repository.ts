@@ -78,7 +78,14 @@ export class OrdersRepository {
    */
   async list(
     agentId: string,
-    q: { status?: 'open' | 'closed' | 'canceled'; market?: string; cursor?: string; limit: number; since?: number; until?: number },
+    q: {
+      status?: 'open' | 'closed' | 'canceled' | 'pending_approval';
+      market?: string;
+      cursor?: string;
+      limit: number;
+      since?: number;
+      until?: number;
+    },
   ): Promise<OrderRecord[]> {
     const asc = q.since !== undefined;
     const params: unknown[] = [agentId, q.cursor ?? (asc ? '0' : '9223372036854775807'), q.limit];

@@ -37,6 +37,8 @@ export class TradingService {
     if (r.order) {
       const view = orderView(r.order, m);
       if (view.status === 'rejected') this.throwRejection(view.reason, { orderId: view.id, clientOrderId: view.clientOrderId, ...r.details });
+      // above the policy's approval threshold: held, with when the request expires (approvals.ts)
+      if (view.status === 'pending_approval') return { ...view, ...(r.details ?? {}) } as OrderView;
       return view;
     }
     // a clientOrderId placed before: the same order again is that order; another order under the same id is a conflict
@@ -88,9 +90,11 @@ export class TradingService {
           : null;
     const bps = BigInt(m.row.taker_fee_bps);
     const feeMax = receives === null ? null : m.row.fee_rounding === 'up' ? (receives * bps + 9_999n) / 10_000n : (receives * bps) / 10_000n;
+    const approval = verdict.details?.['approval'] as { required: true; notional: string; threshold: string; ttlSeconds: number } | undefined;
     return {
       valid: true,
       market: marketIdOf(m.row.id),
+      ...(approval ? { approval } : {}),
       hold,
       fee: {
         asset: feeAsset,
@@ -125,7 +129,7 @@ export class TradingService {
     const price = change.price !== undefined ? priceTicks(m, change.price) : resting.price;
     const lots = change.quantity !== undefined ? quantityLots(m, change.quantity, 1) : resting.lots;
     const r = await this.engine.submit({ kind: 'amend', marketId: row.marketId, agentId, orderId: row.id, price, lots });
-    if (r.code) this.throwRejection(r.code, { orderId });
+    if (r.code) this.throwRejection(r.code, { orderId, ...r.details });
     const amended = r.events.find((e) => e.kind === 'amended');
     return { ...(await this.getOrder(agentId, orderId)), keptPriority: amended?.kind === 'amended' ? amended.keptPriority : true };
   }
@@ -155,7 +159,14 @@ export class TradingService {
 
   async listOrders(
     agentId: string,
-    q: { status: 'open' | 'closed' | 'canceled' | 'all'; market?: string; cursor?: string; limit: number; since?: number; until?: number },
+    q: {
+      status: 'open' | 'closed' | 'canceled' | 'pending_approval' | 'all';
+      market?: string;
+      cursor?: string;
+      limit: number;
+      since?: number;
+      until?: number;
+    },
   ) {
     const { status, limit, ...rest } = q;
     const rows = await this.orders.list(agentId, { ...rest, ...(status !== 'all' ? { status } : {}), limit: limit + 1 });

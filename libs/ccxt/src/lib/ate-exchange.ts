@@ -31,7 +31,15 @@ const { sha256 } = require(join(dirname(require.resolve('ccxt')), 'cjs/src/stati
 /** The label the signing key is derived with (README, "Private requests are signed"). */
 const KEY_LABEL = 'ate-signing-key-v1';
 
-const ORDER_STATUS: Record<string, string> = { open: 'open', closed: 'closed', canceled: 'canceled', rejected: 'rejected', expired: 'expired' };
+/** CCXT has no status for an order waiting for its principal's approval: it is not final, so it is open (with nothing filled). */
+const ORDER_STATUS: Record<string, string> = {
+  open: 'open',
+  closed: 'closed',
+  canceled: 'canceled',
+  rejected: 'rejected',
+  expired: 'expired',
+  pending_approval: 'open',
+};
 
 /** Our stable error codes (libs/contracts) -> CCXT's error classes. A code not listed is an ExchangeError. */
 export const ATE_CCXT_ERRORS = {

@@ -301,7 +301,7 @@ export interface OrderView {
   remaining: string;
   cost: string;
   averagePrice: string | null;
-  status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
+  status: 'open' | 'closed' | 'canceled' | 'rejected' | 'expired' | 'pending_approval';
   reason: string | null;
   createdAt: { iso: string; ms: number };
   updatedAt: { iso: string; ms: number };

@@ -5,6 +5,7 @@ import { MECHANISM_CODES } from './codes/mechanisms';
 import { AUCTION_CODES } from './codes/auctions';
 import { FEED_CODES } from './codes/feed';
 import { REDEMPTION_CODES } from './codes/redemption';
+import { APPROVAL_CODES } from './codes/approvals';
 
 /**
  * The closed list of error codes. Expected rejections are values carrying one of these codes; only broken
@@ -49,6 +50,7 @@ export const ERROR_CODES = {
   ...BUDGET_CODES,
   ...FEED_CODES,
   ...REDEMPTION_CODES,
+  ...APPROVAL_CODES,
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -30,6 +30,11 @@ export interface LimitOrderCommand extends CommandBase {
   postOnly?: boolean;
   stp?: StpMode;
   clientOrderId?: string;
+  /**
+   * The host gave this order its id earlier and held it (an order waiting for its principal's approval): it may be
+   * below the market's last order id; it is refused as a duplicate only if an order with that id rests here.
+   */
+  heldId?: true;
 }
 /** A market order sized either by `lots` or by `spend` (credits to spend for a buy, proceeds to raise for a sell). */
 export interface MarketOrderCommand extends CommandBase {
@@ -41,6 +46,8 @@ export interface MarketOrderCommand extends CommandBase {
   spend?: number;
   stp?: StpMode;
   clientOrderId?: string;
+  /** as LimitOrderCommand.heldId */
+  heldId?: true;
 }
 export interface CancelCommand extends CommandBase {
   type: 'cancel';
@@ -55,6 +62,8 @@ export interface CancelByClientIdCommand extends CommandBase {
 export interface CancelAllCommand extends CommandBase {
   type: 'cancel_all';
   agent: number;
+  /** the reason its cancels carry when the exchange cancels (e.g. an allowance expired); absent: MATCHING_CANCEL_ALL */
+  reason?: MatchingCancelReason;
 }
 /** `lots` is the new open size. Priority is kept only when the price is unchanged and the size does not grow. */
 export interface AmendCommand extends CommandBase {

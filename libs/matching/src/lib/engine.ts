@@ -13,6 +13,7 @@ import type {
   OrderSide,
   StpMode,
 } from '@ate/contracts';
+import { MATCHING_CANCEL_REASONS } from '@ate/contracts';
 import { BalanceView } from './balances';
 import { type MarketConfig, STP_MODES, validateMarketConfig } from './config';
 import { type EventSink, NullSink } from './events';
@@ -339,7 +340,7 @@ export class MatchingEngine {
     if (coid !== undefined && !this.validClientId(coid)) return this.reject(id, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     // ---- owner, ids, time ----
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
-    if (id <= this.lastOrderId) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
+    if (id <= this.lastOrderId && (c.heldId !== true || this.idToSlot.get(id) !== NIL)) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
     let a = this.agentSlot(agent);
     if (coid !== undefined && a !== NIL && this.laClient[a]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
     if (gtd && (expiresAt as number) <= c.ts) return this.reject(id, agent, 'MATCHING_ALREADY_EXPIRED');
@@ -368,7 +369,7 @@ export class MatchingEngine {
     }
     if (this.dry) return null;
     // ---- accepted ----
-    this.lastOrderId = id;
+    if (id > this.lastOrderId) this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, price, lots, 0);
     this.balances.cr[cell] += need;
     this.tReserve = need;
@@ -413,7 +414,7 @@ export class MatchingEngine {
     const coid = c.clientOrderId;
     if (coid !== undefined && !this.validClientId(coid)) return this.reject(id, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     if (!this.balances.isKnown(agent)) return this.reject(id, agent, 'MATCHING_UNKNOWN_AGENT');
-    if (id <= this.lastOrderId) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
+    if (id <= this.lastOrderId && (c.heldId !== true || this.idToSlot.get(id) !== NIL)) return this.reject(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
     let a = this.agentSlot(agent);
     if (coid !== undefined && a !== NIL && this.laClient[a]?.has(coid)) return this.reject(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
     if (a === NIL) a = this.ensureAgent(agent);
@@ -443,7 +444,7 @@ export class MatchingEngine {
       return this.reject(id, agent, 'MATCHING_INSUFFICIENT_FUNDS');
     }
     if (this.dry) return null;
-    this.lastOrderId = id;
+    if (id > this.lastOrderId) this.lastOrderId = id;
     this.sink.accepted(++this.seq, id, agent, c.side, 0, lotsMode ? tLots : 0, lotsMode ? 0 : tSpend);
     this.balances.cr[cell] += need;
     this.tReserve = need;
@@ -742,8 +743,10 @@ export class MatchingEngine {
     const agent = c.agent;
     if (this.mstate === HALTED) return this.reject(0, agent, 'MATCHING_MARKET_HALTED');
     if (!this.balances.isKnown(agent)) return this.reject(0, agent, 'MATCHING_UNKNOWN_AGENT');
+    const reason = c.reason ?? 'MATCHING_CANCEL_ALL';
+    if (!Object.prototype.hasOwnProperty.call(MATCHING_CANCEL_REASONS, reason)) return this.reject(0, agent, 'MATCHING_INVALID_COMMAND');
     const a = this.agentSlot(agent);
-    if (a !== NIL) while (this.laHead[a] !== NIL) this.cancelMaker(this.laHead[a], 'MATCHING_CANCEL_ALL');
+    if (a !== NIL) while (this.laHead[a] !== NIL) this.cancelMaker(this.laHead[a], reason);
     return null;
   }
 

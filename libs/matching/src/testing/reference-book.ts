@@ -4,6 +4,7 @@
  * orders instead of tracked, dry runs done by running a deep copy. Slow on purpose; used only by tests.
  */
 import type { MarketState, MatchingCancelReason, MatchingCode, MatchingCommand, MatchingEvent, OrderSide, StpMode } from '@ate/contracts';
+import { MATCHING_CANCEL_REASONS } from '@ate/contracts';
 import type { MarketConfig } from '../lib/config';
 import { CLIENT_ORDER_ID_LENGTH_MAX } from '../lib/limits';
 import type { EngineSnapshot, SnapshotOrder } from '../lib/snapshot';
@@ -161,8 +162,10 @@ export class ReferenceBook {
       case 'cancel_all': {
         if (this.state === 'halted') return this.rej(0, c.agent, 'MATCHING_MARKET_HALTED');
         if (!this.known(c.agent)) return this.rej(0, c.agent, 'MATCHING_UNKNOWN_AGENT');
+        const reason = c.reason ?? 'MATCHING_CANCEL_ALL';
+        if (!Object.prototype.hasOwnProperty.call(MATCHING_CANCEL_REASONS, reason)) return this.rej(0, c.agent, 'MATCHING_INVALID_COMMAND');
         const mine = this.orders.filter((o) => o.agent === c.agent).sort((a, b) => a.prio - b.prio);
-        for (const o of mine) this.cancelOrder(o, 'MATCHING_CANCEL_ALL');
+        for (const o of mine) this.cancelOrder(o, reason);
         return null;
       }
       case 'amend':
@@ -247,7 +250,8 @@ export class ReferenceBook {
     const coid = c.clientOrderId;
     if (coid !== undefined && !this.validCoid(coid)) return this.rej(id, agent, 'MATCHING_INVALID_CLIENT_ORDER_ID');
     if (!this.known(agent)) return this.rej(id, agent, 'MATCHING_UNKNOWN_AGENT');
-    if (id <= this.lastOrderId) return this.rej(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
+    if (id <= this.lastOrderId && (c.heldId !== true || this.orders.some((o) => o.orderId === id)))
+      return this.rej(id, agent, 'MATCHING_DUPLICATE_ORDER_ID');
     if (coid !== undefined && this.orders.some((o) => o.agent === agent && o.clientOrderId === coid))
       return this.rej(id, agent, 'MATCHING_DUPLICATE_CLIENT_ORDER_ID');
     const isLimit = c.type === 'limit';
@@ -274,7 +278,7 @@ export class ReferenceBook {
     if (tif === 'FOK' && this.dryRun(id, agent, side, limit, lots, spend, stp, hi, lo).lots !== lots)
       return this.rej(id, agent, 'MATCHING_FOK_NOT_FILLABLE');
 
-    this.lastOrderId = id;
+    if (id > this.lastOrderId) this.lastOrderId = id;
     this.emit({ kind: 'accepted', orderId: id, agent, side, price, lots, spend: lotsMode ? 0 : spend });
     const r = this.take(id, agent, side, limit, lotsMode ? lots : Number.MAX_SAFE_INTEGER, spend, stp, hi, lo);
     const remLots = lotsMode ? r.rem : 0;

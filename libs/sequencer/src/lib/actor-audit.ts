@@ -33,6 +33,16 @@ export function actorAudit(cmd: HostCommand): AuditContext | undefined {
       after: { principalId, asset, amount, transferId },
     };
   }
+  if (cmd.kind === 'approval' && cmd.actor && cmd.op.op !== 'list') {
+    const { actor, op } = cmd;
+    return {
+      ...who(actor),
+      action: `approval.${op.op}`,
+      targetKind: 'order',
+      targetId: String(op.orderId),
+      after: { ...op, marketId: cmd.marketId },
+    };
+  }
   return undefined;
 }
 

@@ -59,6 +59,8 @@ export interface AgentBudgetView {
   version: number;
   policy: BudgetPolicy | null;
   frozen: boolean;
+  /** who froze it: an operator's freeze only an operator thaws */
+  frozenBy: 'operator' | 'principal' | null;
   reserved: number;
   /** credits spent over the whole kept history (the last 31 days at least) */
   usage: CapUsage[];
@@ -101,6 +103,7 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
           version: a?.version ?? 0,
           policy: a?.policy ?? null,
           frozen: a?.frozen ?? false,
+          frozenBy: a?.frozen ? (budgets.operatorFrozen.has(n) ? 'operator' : 'principal') : null,
           reserved: a?.reserved ?? 0,
           usage: budgets.usage(n, ts),
           redemptionUsage: b.core.spend.redemptionUsage(n, ts),
@@ -140,12 +143,23 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
     }
     // freeze / thaw a subtree: one logged command, then (kill switch) each market's cancel_all of each agent, in the same batch
     const nums = [...new Set(o.agentIds.flatMap((id) => budgets.subtree(num(b, id))))];
+    // an operator's freeze is recorded as such: only an operator thaws it (a principal's thaw is refused whole)
+    const byOperator = cmd.actor?.role === 'admin';
+    const locked = o.frozen || byOperator ? [] : budgets.frozenByOperator(nums);
+    if (locked.length > 0)
+      return {
+        seq: null,
+        code: 'BUDGET_FROZEN_BY_OPERATOR',
+        events: [],
+        details: { agentIds: locked.map((n) => b.directory.idOf(n)), frozenBy: 'operator' },
+      };
     const logged: BudgetLogged = {
       t: 'b',
       op: 'freeze',
       agents: nums,
       frozen: o.frozen,
       ...(o.principalId !== undefined ? { principal: o.principalId } : {}),
+      ...(byOperator ? { by: 'operator' as const } : {}),
     };
     budgets.apply(logged, b.core.markets.values(), b.core.balances);
     const r = b.record(ts, JSON.stringify(logged), null, () => []);

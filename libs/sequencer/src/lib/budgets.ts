@@ -1,5 +1,6 @@
 import { CREDIT_SCALE, formatAmount, marketIdOf, MatchingCommand, reject, Rejection } from '@ate/contracts';
 import type { BalanceView } from '@ate/matching';
+import type { ApprovalRule } from './approvals';
 import type { HostMarket } from './host-types';
 import type { PostTradeContext, PreTradeContext } from './stages';
 
@@ -60,6 +61,8 @@ export interface BudgetPolicy {
   redemptionCaps?: RedemptionCap[];
   /** whether the agent may create sub-agents and give them carve-outs of its budget (absent: no) */
   subAgents?: boolean;
+  /** orders above this notional wait for the principal's approval, at most ttlMs (approvals.ts; absent: none) */
+  approval?: ApprovalRule | null;
 }
 
 /** The spend of one agent: timestamps and running totals, oldest first (kept as long as the longest window). */
@@ -150,7 +153,8 @@ export interface AgentBudget {
 /** A command of the log that changes budgets (engine_command `{ t: 'b', ... }`). */
 export type BudgetLogged =
   | { t: 'b'; op: 'policy'; agent: number; policy: BudgetPolicy | null }
-  | { t: 'b'; op: 'freeze'; agents: number[]; principal?: string; frozen: boolean }
+  /** by: 'operator' when an operator froze or thawed (absent: the principal or a parent); only an operator thaws an operator's freeze */
+  | { t: 'b'; op: 'freeze'; agents: number[]; principal?: string; frozen: boolean; by?: 'operator' }
   | { t: 'b'; op: 'xfer'; dir: PrincipalTransferDir; principal: string; agent?: number; asset: string; amount: number }
   /** gives (or changes) a sub-agent's carve-out; ts: the command's time (the parent's windows are read at it) */
   | { t: 'b'; op: 'carve'; parent: number; child: number; amount: number; ts: number }
@@ -179,6 +183,8 @@ export interface BudgetsSnapshot {
   redeemed?: [number, string, number[], number[], number][];
   principals: [string, [string, number][]][];
   frozenPrincipals: string[];
+  /** agents an operator froze (absent: none) */
+  operatorFrozen?: number[];
 }
 
 /** The usage of one cap at a time, in minor units. */
@@ -207,6 +213,8 @@ export class Budgets {
   /** principals' own accounts (credits and allowances they hold themselves), minor units */
   readonly principals = new Map<string, Map<string, number>>();
   readonly frozenPrincipals = new Set<string>();
+  /** agents frozen by an operator: a principal's thaw does not reach them (only an operator's does) */
+  readonly operatorFrozen = new Set<number>();
   /** agents with a policy or a carve-out (0: the post-trade step does nothing) */
   private policied = 0;
   /** credits tracked agents hold outside the books (open auction bids; budgets-mechanisms.ts), by key: counted in `reserved` */
@@ -427,7 +435,9 @@ export class Budgets {
         this.revoke(cmd.agent);
         return true;
       case 'freeze':
+        if (!cmd.frozen && cmd.by !== 'operator' && this.frozenByOperator(cmd.agents).length > 0) return false;
         for (const n of cmd.agents) this.entry(n).frozen = cmd.frozen;
+        if (cmd.by === 'operator') for (const n of cmd.agents) this.operatorFrozen[cmd.frozen ? 'add' : 'delete'](n);
         if (cmd.principal !== undefined) {
           if (cmd.frozen) this.frozenPrincipals.add(cmd.principal);
           else this.frozenPrincipals.delete(cmd.principal);
@@ -436,6 +446,11 @@ export class Budgets {
       case 'xfer':
         return this.transfer(cmd, balances);
     }
+  }
+
+  /** Which of these agents an operator froze (a principal may not thaw them). */
+  frozenByOperator(agents: readonly number[]): number[] {
+    return this.operatorFrozen.size === 0 ? [] : agents.filter((n) => this.operatorFrozen.has(n));
   }
 
   private setPolicy(agent: number, policy: BudgetPolicy | null, markets: Iterable<HostMarket>): void {
@@ -613,6 +628,7 @@ export class Budgets {
         : {}),
       principals: [...this.principals].map(([p, m]) => [p, [...m]]),
       frozenPrincipals: [...this.frozenPrincipals],
+      ...(this.operatorFrozen.size > 0 ? { operatorFrozen: [...this.operatorFrozen] } : {}),
     };
   }
 
@@ -662,5 +678,6 @@ export class Budgets {
     }
     for (const [p, m] of s.principals) this.principals.set(p, new Map(m));
     for (const p of s.frozenPrincipals) this.frozenPrincipals.add(p);
+    for (const n of s.operatorFrozen ?? []) this.operatorFrozen.add(n);
   }
 }

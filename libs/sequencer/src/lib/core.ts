@@ -1,5 +1,6 @@
 import type { MatchingCommand, MatchingEvent, Rejection } from '@ate/contracts';
 import { BalanceView, CollectingSink, MatchingEngine } from '@ate/matching';
+import { ApprovalLogged, Approvals } from './approvals';
 import { AuctionEffects, AuctionOp, AuctionState } from './auctions';
 import { BudgetLogged, Budgets } from './budgets';
 import { attachMechanismBudgets, MechanismBudgets } from './budgets-mechanisms';
@@ -19,7 +20,8 @@ export type LoggedCommand =
   | { t: 'a'; ts: number; op: AuctionOp }
   | BudgetLogged
   | LoggedRedemption
-  | LoggedRules;
+  | LoggedRules
+  | ApprovalLogged;
 
 /** What one matching command did: the engine's code (or the pre-trade stage's refusal), its events, each trade's fees. */
 export interface Applied {
@@ -62,6 +64,8 @@ export class EngineCore {
   readonly auctions: AuctionState;
   /** budget policies, spend counters, freezes, principals' own funds (budgets.ts) */
   readonly budgets = new Budgets();
+  /** orders held for their principal's approval (approvals.ts) */
+  readonly approvals = new Approvals(this.budgets);
   private readonly stages: Stages;
   /** each asset's terms (allowance or not, expiry): loaded with the assets, fixed (allowances.ts) */
   readonly allowances = new AllowanceTerms();
@@ -75,7 +79,10 @@ export class EngineCore {
     stages: Stages = NO_STAGES,
   ) {
     this.auctions = new AuctionState(balances, agentIdOf);
-    this.stages = { preTrade: [this.budgets.check, ...stages.preTrade], postTrade: [this.budgets.afterTrade, ...stages.postTrade] };
+    this.stages = {
+      preTrade: [this.budgets.check, this.approvals.check, ...stages.preTrade],
+      postTrade: [this.budgets.afterTrade, ...stages.postTrade],
+    };
     for (const m of markets) {
       const sink = new CollectingSink();
       this.markets.set(m.id, { ...m, sink, engine: new MatchingEngine(m.config, { balances, sink }) });
@@ -156,6 +163,14 @@ export class EngineCore {
       if (!this.budgets.apply(logged, this.markets.values(), this.balances))
         throw new Error(`replay diverged at seq ${seq}: budget ${logged.op} refused`);
       if (touched && logged.op === 'xfer' && logged.agent !== undefined) touched(logged.agent, logged.asset);
+      return null;
+    }
+    if (logged.t === 'p') {
+      if (logged.op === 'hold') {
+        this.lastTs = Math.max(this.lastTs, logged.p.requestedAt);
+        if (logged.p.orderId > this.lastOrderId) this.lastOrderId = logged.p.orderId;
+      }
+      if (!this.approvals.apply(logged)) throw new Error(`replay diverged at seq ${seq}: approval ${logged.op} refused`);
       return null;
     }
     if (logged.t === 'r') {

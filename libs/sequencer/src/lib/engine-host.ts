@@ -4,6 +4,7 @@ import { pendingMigrations } from '@ate/db';
 import type { Pool, PoolClient } from 'pg';
 import { AgreementReport, engineAgreement, EngineReads } from './agreement';
 import { actorAudit } from './actor-audit';
+import { allowanceExpiries } from './allowance-sweep';
 import { compactStatements } from './auctions';
 import { Batch } from './batch';
 import { EngineCore, NO_STAGES, Stages } from './core';
@@ -194,7 +195,7 @@ export class EngineHost implements EngineReads {
       this.committedBooks = core.books(core.markets.keys(), BOOK_VIEW_LEVELS);
       this.recent.reset();
       this.broken = null;
-      core.expiries = core.restingExpiries();
+      core.expiries = [...core.restingExpiries(), ...core.approvals.deadlines(), ...allowanceExpiries(core, Date.now())];
       this.expiry.schedule(core.expiries);
       this.snapshots.recovered(core, r.result.fromSnapshot ?? 0, r.result.snapshotsRejected);
       if (r.replayed.length > 0) {

@@ -14,6 +14,7 @@ import {
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
 import type { BudgetsSnapshot } from './budgets';
+import type { PendingOrder } from './approvals';
 
 /**
  * Engine snapshots (table engine_snapshot): the whole state of an EngineHost after a command of the log, so that
@@ -50,6 +51,8 @@ export interface HostState {
   auctions?: AuctionSnapshot;
   /** budgets.ts (absent: none) */
   budgets?: BudgetsSnapshot;
+  /** orders held for approval (approvals.ts; absent: none) */
+  approvals?: PendingOrder[];
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -92,6 +95,8 @@ interface Doc {
   auctions?: AuctionSnapshot;
   /** budgets.ts; absent in snapshots written before it (restored as empty) */
   budgets?: BudgetsSnapshot;
+  /** approvals.ts; absent when none was pending (and in snapshots written before it) */
+  approvals?: PendingOrder[];
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -108,6 +113,7 @@ export interface DecodedSnapshot {
   }[];
   auctions?: AuctionSnapshot;
   budgets?: BudgetsSnapshot;
+  approvals?: PendingOrder[];
 }
 
 const gzipAsync = promisify(gzip);
@@ -172,6 +178,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
       return m;
     }),
     ...(s.budgets ? { budgets: s.budgets } : {}),
+    ...(s.approvals && s.approvals.length > 0 ? { approvals: s.approvals } : {}),
   };
   return gzipAsync(Buffer.from(JSON.stringify(doc)), { level: 6 });
 }
@@ -245,6 +252,11 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
     bad('auctions');
   if (doc.budgets !== undefined && (typeof doc.budgets !== 'object' || !Array.isArray(doc.budgets.agents) || !Array.isArray(doc.budgets.orders)))
     bad('budgets');
+  if (
+    doc.approvals !== undefined &&
+    (!Array.isArray(doc.approvals) || !doc.approvals.every((p) => int(p?.orderId) && int(p?.agent) && int(p?.expiresAt)))
+  )
+    bad('approvals');
   return {
     seq: doc.seq,
     lastTs: doc.lastTs,
@@ -253,6 +265,7 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
     markets,
     ...(doc.auctions ? { auctions: doc.auctions } : {}),
     ...(doc.budgets ? { budgets: doc.budgets } : {}),
+    ...(doc.approvals ? { approvals: doc.approvals } : {}),
   };
 }
 

@@ -1,11 +1,14 @@
-import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingCommand, MatchingEvent } from '@ate/contracts';
+import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingEvent } from '@ate/contracts';
+import { APPROVAL_HANDLERS, approvalNeeded, expireApprovals, holdForApproval } from './approvals';
 import { AUCTION_HANDLERS } from './auctions';
 import type { Batch } from './batch';
 import { BUDGET_HANDLERS } from './budget-handlers';
 import type { EngineCore } from './core';
 import type { Directory } from './directory';
-import type { HostCommandKind, HostCommandOf, HostMarket, HostResult, PlaceOrder } from './host-types';
+import type { HostCommandKind, HostCommandOf, HostMarket, HostResult } from './host-types';
 import { setRules } from './market-rules';
+import { limitOrMarket } from './order-commands';
+import { sweepExpiredAllowance } from './allowance-sweep';
 import { holdingOf, redeem } from './redemption';
 import { fundsTransfer } from './settlement';
 
@@ -47,29 +50,6 @@ function agentNum(b: Batch, agentId: string): number {
   return b.directory.numOf(agentId) as number; // prepare() resolved it
 }
 
-function limitOrMarket(o: PlaceOrder, ts: number, orderId: number, agent: number): MatchingCommand {
-  const common = {
-    ts,
-    orderId,
-    agent,
-    side: o.side,
-    ...(o.stp ? { stp: o.stp } : {}),
-    ...(o.clientOrderId ? { clientOrderId: o.clientOrderId } : {}),
-  };
-  if (o.type === 'limit') {
-    return {
-      type: 'limit',
-      ...common,
-      price: o.price as number,
-      lots: o.lots as number,
-      tif: o.tif ?? 'GTC',
-      ...(o.expiresAt !== undefined ? { expiresAt: o.expiresAt } : {}),
-      ...(o.postOnly ? { postOnly: true } : {}),
-    };
-  }
-  return { type: 'market', ...common, ...(o.lots !== undefined ? { lots: o.lots } : {}), ...(o.spend !== undefined ? { spend: o.spend } : {}) };
-}
-
 const place: CommandHandler<HostCommandOf<'place'>> = {
   async prepare(ctx, cmd) {
     await agentAndMarket(ctx, cmd.agentId, cmd.marketId);
@@ -85,7 +65,10 @@ const place: CommandHandler<HostCommandOf<'place'>> = {
     }
     const orderId = ++b.core.lastOrderId;
     if (key) b.ids.remember(key, orderId);
-    return b.matching(market(b.core, cmd.marketId), limitOrMarket(o, ts, orderId, agentNum(b, cmd.agentId)), cmd.agentId, o);
+    const m = market(b.core, cmd.marketId);
+    const mc = limitOrMarket(o, ts, orderId, agentNum(b, cmd.agentId)) as LimitOrderCommand | MarketOrderCommand;
+    // above its policy's approval threshold, the order waits for the principal instead (approvals.ts)
+    return holdForApproval(b, m, mc, cmd.agentId, o) ?? b.matching(m, mc, cmd.agentId, o);
   },
 };
 
@@ -124,12 +107,23 @@ const cancelAll: CommandHandler<HostCommandOf<'cancel_all'>> = {
 
 const setState: CommandHandler<HostCommandOf<'set_state'>> = {
   prepare: async (ctx, cmd) => void market(ctx.core, cmd.marketId),
-  execute: (b, cmd, ts) => b.matching(market(b.core, cmd.marketId), { type: 'set_state', ts, state: cmd.state }, ''),
+  execute(b, cmd, ts) {
+    const m = market(b.core, cmd.marketId);
+    const r = b.matching(m, { type: 'set_state', ts, state: cmd.state }, '');
+    sweepExpiredAllowance(b, m, ts); // a market halted at its allowance's expiry is swept when it leaves the halt
+    return r;
+  },
 };
 
 const tick: CommandHandler<HostCommandOf<'tick'>> = {
   prepare: async (ctx, cmd) => void market(ctx.core, cmd.marketId),
-  execute: (b, cmd, ts) => b.matching(market(b.core, cmd.marketId), { type: 'tick', ts }, ''),
+  execute(b, cmd, ts) {
+    const m = market(b.core, cmd.marketId);
+    const r = b.matching(m, { type: 'tick', ts }, '');
+    expireApprovals(b, m, ts); // approval requests past their TTL (approvals.ts)
+    sweepExpiredAllowance(b, m, ts); // resting orders of an expired allowance (allowance-sweep.ts)
+    return r;
+  },
 };
 
 const funds: CommandHandler<HostCommandOf<'funds'>> = {
@@ -194,7 +188,10 @@ export async function testPlacement(ctx: PrepareContext, cmd: HostCommandOf<'pla
   const fresh = !b.isKnown(agent);
   if (fresh) b.registerAgent(agent);
   try {
-    return { code: m.engine.check(mc) };
+    const code = m.engine.check(mc);
+    // accepted, but above the policy's approval threshold: placing it would hold it for the principal (approvals.ts)
+    const approval = code === null ? approvalNeeded(ctx.core, m, mc) : null;
+    return { code, ...(approval ? { details: { approval } } : {}) };
   } finally {
     if (fresh) b.unregisterAgent(agent);
   }
@@ -210,6 +207,7 @@ export const HANDLERS: HandlerTable = {
   funds,
   ...AUCTION_HANDLERS,
   ...BUDGET_HANDLERS,
+  ...APPROVAL_HANDLERS,
   redeem,
   set_rules: setRules,
 };

@@ -1,5 +1,6 @@
 import type { ErrorCode, MarketState, MatchingEvent, OrderSide, StpMode, TimeInForce } from '@ate/contracts';
 import type { CollectingSink, MarketConfig, MatchingEngine } from '@ate/matching';
+import type { ApprovalCommand } from './approvals';
 import type { AuctionCommand } from './auctions';
 import type { BudgetOp, CommandActor, PrincipalFunds } from './budget-handlers';
 import type { AuditContext } from './audit';
@@ -39,6 +40,8 @@ export type HostCommand = (
   | ({ kind: 'principal_funds' } & PrincipalFunds)
   /** N units of an allowance leave the agent for the redemption account (redemption.ts) */
   | { kind: 'redeem'; agentId: string; asset: string; amount: bigint; redemptionId: string; clientRedemptionId: string; principalId: string | null }
+  /** a principal approves or rejects an order held for approval, or lists the pending ones (approvals.ts) */
+  | ApprovalCommand
   /** a market's rules change from this command on (market-rules.ts) */
   | { kind: 'set_rules'; marketId: string; rules: Partial<MarketRules> }
 ) & {
@@ -49,7 +52,8 @@ export type HostCommand = (
 export type HostCommandKind = HostCommand['kind'];
 export type HostCommandOf<K extends HostCommandKind> = Extract<HostCommand, { kind: K }>;
 
-export type OrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired';
+/** pending_approval: held until its principal approves it (approvals.ts); nothing is reserved meanwhile */
+export type OrderStatus = 'open' | 'closed' | 'canceled' | 'rejected' | 'expired' | 'pending_approval';
 
 /**
  * An order's projection (table trading_order) with named fields: what the host commits with a batch, and what the

@@ -139,6 +139,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
     }
     core.auctions.restore(s.auctions);
     if (s.budgets) core.budgets.restore(s.budgets);
+    if (s.approvals) core.approvals.restore(s.approvals);
     core.seq = seq;
     core.lastTs = s.lastTs;
     core.lastOrderId = s.lastOrderId;

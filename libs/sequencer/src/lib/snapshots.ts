@@ -29,6 +29,7 @@ export function captureState(core: EngineCore): HostState {
     fills,
     auctions: core.auctions.toJSON(),
     ...(budgets ? { budgets } : {}),
+    ...(core.approvals.pending.size > 0 ? { approvals: core.approvals.snapshot() } : {}),
   };
 }
 

@@ -47,6 +47,7 @@ export const MATCHING_CANCEL_REASONS = {
   MATCHING_CANCEL_UNFILLED: 'The unfilled rest of an IOC or market order (no more liquidity, or the spend is used up).',
   MATCHING_CANCEL_PRICE_BAND: 'The market order reached the edge of the price band.',
   MATCHING_CANCEL_STP: 'Cancelled by self-trade prevention.',
+  MATCHING_CANCEL_ALLOWANCE_EXPIRED: 'Cancelled by the exchange: the allowance it trades expired (its hold is released).',
 } as const;
 
 export type MatchingCode = keyof typeof MATCHING_CODES;

@@ -1,0 +1,34 @@
+import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Roles } from '../auth/decorators';
+import { Actor, ActorOf } from './actor';
+import { ApprovalsService } from './approvals.service';
+
+/**
+ * Approval above a threshold: orders of my agents whose policy says `approval` and whose notional is above it wait
+ * as pending_approval; I list them and approve or reject each (an order of another principal's agent is 404).
+ */
+@ApiTags('principal')
+@ApiSecurity('signature')
+@Roles('principal')
+@Controller('v1/principal/approvals')
+export class ApprovalsController {
+  constructor(private readonly approvals: ApprovalsService) {}
+
+  @Get()
+  list(@ActorOf() a: Actor) {
+    return this.approvals.list(a.principalId as string);
+  }
+
+  @Post(':orderId/approve')
+  @HttpCode(200)
+  approve(@ActorOf() a: Actor, @Param('orderId') orderId: string) {
+    return this.approvals.decide(a, a.principalId as string, orderId, 'approve');
+  }
+
+  @Post(':orderId/reject')
+  @HttpCode(200)
+  reject(@ActorOf() a: Actor, @Param('orderId') orderId: string) {
+    return this.approvals.decide(a, a.principalId as string, orderId, 'reject');
+  }
+}
