@@ -13,7 +13,7 @@ export const PRICE_TICKS_MAX = 1 << 20;
 export const LEVEL_PAGE_BITS = 8;
 export const LEVEL_PAGE_SIZE = 1 << LEVEL_PAGE_BITS;
 
-/** orders. Resting orders per market (a pool slot must fit the id index's 22 slot bits); the order pool is typed arrays of 44 bytes a slot (plus 8-16 in the id index) that grow by 1.5x up to this. */
+/** orders. Resting orders per market (a pool slot must fit the id index's 22 slot bits); the order pool is typed arrays of 44 bytes a slot (plus 8-16 in the id index) that grow by doubling up to this. */
 export const BOOK_ORDERS_MAX = 1 << 22;
 
 /** orders. Default cap on one agent's open orders per market: keeps cancel-all and one agent's share of the book bounded. */
