@@ -4,8 +4,9 @@
  *
  * Many markets and agents on one node: a MarketSet of `markets` markets (one allowance asset each, plus CREDIT,
  * the widest price range by default, as the admin endpoint's default), `agents` agents each holding CREDIT and
- * the base assets of two markets (~3 assets each), one resting order per agent (`resting` in all, about
- * resting / markets per market, bids below and asks above the mid, none crossing). Then it times:
+ * the base assets of two markets (~3 assets each), one resting order per agent (`resting` in all, bids below and
+ * asks above the mid, none crossing; with the defaults they land on the odd markets only, 200 each on two ticks,
+ * each order by an agent new to its market: `bookShape` in the output). Then it times:
  * creation (markets; agents funded; orders placed), memory (heap, array buffers, RSS after a GC), the sequencer's
  * checkpoint (state hash v2 of every market; v1 timed on one market and multiplied, unless --no-v1-hash), a snapshot
  * (MarketSet.snapshot: the shared view once, sparse; JSON size and time), recovery (JSON.parse +
@@ -179,11 +180,25 @@ function main(): void {
     perOrder[k] = Math.round((bytes / Math.max(open, 1)) * 10) / 10;
   }
   out['bytesPerRestingOrderByPart'] = perOrder;
+  // the shape those bytes are measured in: agent a's buy goes to otherMarket(a), its sell to homeMarket(a), which
+  // puts every order on the odd markets, 200 each (100 bids on one tick, 100 asks on another), each by an agent new
+  // to that market: every order also pays for an agent slot, the worst case for bytes per order
+  const populated = engines.filter((e) => e.openOrders > 0);
+  const sample = populated[0]?.memoryBreakdown();
+  const sampleDepth = populated[0]?.depth(1 << 20);
+  out['bookShape'] = {
+    marketsWithOrders: populated.length,
+    ordersPerMarket: Math.round(open / Math.max(populated.length, 1)),
+    levelsPerMarket: sampleDepth ? sampleDepth.bids.length + sampleDepth.asks.length : 0,
+    poolSlotsPerMarket: sample?.poolSlots ?? 0,
+    bytesPerPoolSlot: sample ? Math.round((sample.pool / sample.poolSlots) * 10) / 10 : 0,
+    agentSlotsPerMarket: sample?.agentSlots ?? 0,
+  };
   const memFull = memory(set);
   out['memory'] = memFull;
   out['memoryBaseline'] = mem0;
   log(
-    `${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}; bytes per order by part ${JSON.stringify(perOrder)}`,
+    `${open} resting orders placed in ${out['placeOrdersSecs']} s; ${JSON.stringify(memFull)}; bytes per order by part ${JSON.stringify(perOrder)}; shape ${JSON.stringify(out['bookShape'])}`,
   );
 
   // ---- the sequencer's checkpoint: every market's state hash (v2: book hashes + one balance digest; v1: per market) ----

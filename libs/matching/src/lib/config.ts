@@ -1,5 +1,5 @@
 import type { StpMode } from '@ate/contracts';
-import { BOOK_ORDERS_MAX, ORDERS_PER_AGENT_MAX, PRICE_BAND_BPS_MAX, PRICE_TICKS_MAX } from './limits';
+import { BOOK_ORDERS_MAX, ORDER_LOTS_MAX, ORDERS_PER_AGENT_MAX, PRICE_BAND_BPS_MAX, PRICE_TICKS_MAX } from './limits';
 
 /** One market: an allowance asset (`baseAsset`) against CREDIT. All fields are integers. */
 export interface MarketConfig {
@@ -12,7 +12,7 @@ export interface MarketConfig {
   lotSize: number;
   /** lots */
   minOrderLots: number;
-  /** lots: the command-size limit */
+  /** lots: the command-size limit, at most ORDER_LOTS_MAX */
   maxOrderLots: number;
   /** ticks, at most PRICE_TICKS_MAX */
   maxPriceTicks: number;
@@ -57,6 +57,7 @@ export function validateMarketConfig(c: MarketConfig): void {
   };
   if (!posInt(c.tickSize) || !posInt(c.lotSize)) bad('tickSize and lotSize must be positive integers');
   if (!posInt(c.minOrderLots) || !posInt(c.maxOrderLots) || c.minOrderLots > c.maxOrderLots) bad('order size bounds');
+  if (c.maxOrderLots > ORDER_LOTS_MAX) bad(`maxOrderLots must be at most ${ORDER_LOTS_MAX}`);
   if (!posInt(c.maxPriceTicks) || c.maxPriceTicks > PRICE_TICKS_MAX) bad(`maxPriceTicks must be 1..${PRICE_TICKS_MAX}`);
   if (!Number.isInteger(c.priceBandBps) || c.priceBandBps < 0 || c.priceBandBps > PRICE_BAND_BPS_MAX) bad('priceBandBps');
   if (!posInt(c.initialPriceTicks) || c.initialPriceTicks > c.maxPriceTicks) bad('initialPriceTicks');

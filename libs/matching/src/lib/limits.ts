@@ -9,11 +9,11 @@
  */
 export const PRICE_TICKS_MAX = 1 << 20;
 
-/** ticks per price-level page (a power of two): 16 bytes per level, so a page is 4 KB; see engine.ts */
+/** ticks per price-level page (a power of two): 12 bytes per level (lots, first order), so a page is 3 KB; see engine.ts */
 export const LEVEL_PAGE_BITS = 8;
 export const LEVEL_PAGE_SIZE = 1 << LEVEL_PAGE_BITS;
 
-/** orders. Resting orders per market; the order pool is typed arrays of ~70 bytes per order (plus ~24-48 in the id index) that grow by doubling up to this. */
+/** orders. Resting orders per market (a pool slot must fit the id index's 22 slot bits); the order pool is typed arrays of 44 bytes a slot (plus 8-16 in the id index) that grow by doubling up to this. */
 export const BOOK_ORDERS_MAX = 1 << 22;
 
 /** orders. Default cap on one agent's open orders per market: keeps cancel-all and one agent's share of the book bounded. */
@@ -42,3 +42,6 @@ export const POOL_INITIAL_ORDERS = 1 << 6;
 
 /** agents. Initial capacity of a market's table of agents with orders there, doubled on demand. */
 export const MARKET_AGENTS_INITIAL = 1 << 4;
+
+/** lots. The largest maxOrderLots (an order's open lots are an int32; the market table's column is an integer too). */
+export const ORDER_LOTS_MAX = 2 ** 31 - 1;

@@ -13,8 +13,8 @@ import { BalanceView, type BalancesSnapshot } from './balances';
 import { DEFAULT_MARKET_CONFIG, type MarketConfig } from './config';
 import { MatchingEngine } from './engine';
 import { CollectingSink } from './events';
-import { AGENTS_MAX, LEVEL_PAGE_SIZE, PRICE_TICKS_MAX } from './limits';
-import { hashSnapshot } from './snapshot';
+import { AGENTS_MAX, LEVEL_PAGE_SIZE, ORDER_LOTS_MAX, PRICE_TICKS_MAX } from './limits';
+import { hashSnapshot, type SnapshotOrder } from './snapshot';
 
 const SEED = Number(process.env['FC_SEED'] ?? 20261201);
 const RUNS = Number(process.env['FC_RUNS'] ?? 300);
@@ -85,6 +85,116 @@ describe('price range edges (engine against the reference book)', () => {
     const e2 = runBoth(WIDE, more);
     expect([e2.openOrders, e2.referencePrice]).toEqual([0, 1]);
     expect(e2.depth(5)).toEqual({ bids: [], asks: [] });
+  });
+
+  it("an order's packed word at the edges: first and last tick, both sides, every STP mode and flag, the largest size", () => {
+    // price, side, STP mode and the post-only / GTD / client-id flags share one int32 per order; lots are an int32
+    const BIG: MarketConfig = { ...WIDE, maxOrderLots: ORDER_LOTS_MAX, ordersPerAgentMax: 100 };
+    const LAST = Number.MAX_SAFE_INTEGER;
+    const cmds: MatchingCommand[] = [
+      ...[1, 2, 3].flatMap((agent): MatchingCommand[] => [
+        { type: 'deposit', ts: 1, agent, asset: 'credit', amount: 2 ** 51 },
+        { type: 'deposit', ts: 1, agent, asset: 'base', amount: 2 ** 40 },
+      ]),
+      {
+        type: 'limit',
+        ts: 2,
+        orderId: 1,
+        agent: 1,
+        side: 'buy',
+        price: 1,
+        lots: ORDER_LOTS_MAX,
+        tif: 'GTC',
+        postOnly: true,
+        stp: 'decrement_cancel',
+        clientOrderId: 'b-first',
+      },
+      { type: 'limit', ts: 2, orderId: 2, agent: 1, side: 'buy', price: 2, lots: 7, tif: 'GTD', expiresAt: LAST, stp: 'cancel_both' },
+      {
+        type: 'limit',
+        ts: 2,
+        orderId: 3,
+        agent: 2,
+        side: 'sell',
+        price: MAX,
+        lots: ORDER_LOTS_MAX,
+        tif: 'GTD',
+        expiresAt: 10,
+        postOnly: true,
+        stp: 'cancel_maker',
+        clientOrderId: 'a-last',
+      },
+      { type: 'limit', ts: 2, orderId: 4, agent: 2, side: 'sell', price: MAX - 1, lots: 1, tif: 'GTC', stp: 'cancel_taker', clientOrderId: 'x' },
+    ];
+    const e = runBoth(BIG, cmds);
+    expect([e.order(1), e.order(3)]).toEqual([
+      {
+        orderId: 1,
+        agent: 1,
+        side: 'buy',
+        price: 1,
+        lots: ORDER_LOTS_MAX,
+        expiresAt: 0,
+        stp: 'decrement_cancel',
+        postOnly: true,
+        clientOrderId: 'b-first',
+        prio: 1,
+        reserved: ORDER_LOTS_MAX,
+      },
+      {
+        orderId: 3,
+        agent: 2,
+        side: 'sell',
+        price: MAX,
+        lots: ORDER_LOTS_MAX,
+        expiresAt: 10,
+        stp: 'cancel_maker',
+        postOnly: true,
+        clientOrderId: 'a-last',
+        prio: 3,
+        reserved: ORDER_LOTS_MAX,
+      },
+    ]);
+    const r = MatchingEngine.restore(JSON.parse(JSON.stringify(e.snapshot())));
+    r.assertInvariants();
+    expect([r.snapshot(), r.stateHash()]).toEqual([e.snapshot(), e.stateHash()]);
+    // then every flag is used: a cancel by client id, amends at the edges, the GTD at the last tick expires, trades
+    const more: MatchingCommand[] = [
+      ...cmds,
+      { type: 'cancel_client', ts: 3, agent: 2, clientOrderId: 'x' },
+      { type: 'amend', ts: 4, orderId: 1, agent: 1, price: MAX - 2, lots: ORDER_LOTS_MAX - 1 },
+      { type: 'amend', ts: 4, orderId: 2, agent: 1, price: 1, lots: 7 },
+      { type: 'limit', ts: 5, orderId: 5, agent: 1, side: 'buy', price: MAX, lots: 2, tif: 'IOC', stp: 'cancel_maker' },
+      { type: 'tick', ts: 10 },
+      { type: 'limit', ts: 11, orderId: 6, agent: 3, side: 'sell', price: 1, lots: 3, tif: 'GTC', clientOrderId: 'b-first' },
+      { type: 'cancel_client', ts: 12, agent: 1, clientOrderId: 'b-first' },
+    ];
+    const e2 = runBoth(BIG, more);
+    expect(e2.openOrders).toBeGreaterThan(0);
+    const r2 = MatchingEngine.restore(JSON.parse(JSON.stringify(e2.snapshot())));
+    r2.assertInvariants();
+    expect(r2.stateHash()).toBe(e2.stateHash());
+  });
+
+  describe('a restore refuses an order the layout cannot hold exactly, instead of changing it', () => {
+    const e = new MatchingEngine({ ...WIDE, maxOrderLots: ORDER_LOTS_MAX });
+    e.execute({ type: 'deposit', ts: 1, agent: 1, asset: 'credit', amount: 1e12 });
+    e.execute({ type: 'limit', ts: 2, orderId: 1, agent: 1, side: 'buy', price: 1, lots: 3, tif: 'GTC' });
+    e.execute({ type: 'limit', ts: 2, orderId: 2, agent: 1, side: 'buy', price: MAX, lots: 3, tif: 'GTC' });
+    const snap = e.snapshot();
+    const o1 = snap.orders[0] as SnapshotOrder;
+    const o2 = snap.orders[1] as SnapshotOrder;
+    it('restores the snapshot as taken', () => {
+      expect(MatchingEngine.restore(snap).stateHash()).toBe(e.stateHash());
+    });
+    it.each([
+      ['a reservation that is not price x tickSize x lots', { reserved: o2.reserved + 1 }, /reserves/],
+      ['lots beyond ORDER_LOTS_MAX', { lots: 2 ** 31, reserved: MAX * 2 ** 31 }, /lots/],
+      ['a repeated id', { orderId: o1.orderId }, /repeated/],
+      ['a price beyond the range', { price: MAX + 1, reserved: (MAX + 1) * 3 }, /price/],
+    ])('%s', (_what, patch, msg) => {
+      expect(() => MatchingEngine.restore({ ...snap, orders: [o1, { ...o2, ...patch }] })).toThrow(msg);
+    });
   });
 
   it('a book spread across the whole range: every page holds orders, sweeps cross every page, cancels empty them', () => {

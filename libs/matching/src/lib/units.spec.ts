@@ -52,6 +52,7 @@ describe('market config', () => {
     ['initial price above max', { initialPriceTicks: 200_000 }],
     ['unknown STP', { defaultStp: 'nope' }],
     ['notional beyond safe integers', { tickSize: 2 ** 30, maxOrderLots: 2 ** 20 }],
+    ['order size beyond ORDER_LOTS_MAX (an int32)', { maxOrderLots: 2 ** 31 }],
   ])('refuses %s', (_n, patch) => {
     expect(() => validateMarketConfig({ ...DEFAULT_MARKET_CONFIG, ...(patch as object) })).toThrow(/invalid market config/);
   });
@@ -93,7 +94,18 @@ describe('assertInvariants catches corruption', () => {
   };
   it.each([
     ['a level total', (e: ReturnType<typeof engine>) => ((e['lLots'] as Float64Array)[95] += 1), /level 95 total/],
-    ['an order reservation', (e: ReturnType<typeof engine>) => ((e['oReserve'] as Float64Array)[0] -= 1), /reserves/],
+    // an order's reservation is its price x tickSize x lots (not stored): a size changed behind the level's back
+    // (level total kept consistent) leaves the agent's reservation wrong
+    [
+      'an order reservation',
+      (e: ReturnType<typeof engine>) => {
+        (e['oLots'] as Int32Array)[0] -= 1;
+        (e['lLots'] as Float64Array)[95] -= 1;
+      },
+      /reserved credits/,
+    ],
+    ['a level link', (e: ReturnType<typeof engine>) => ((e['oPrev'] as Int32Array)[0] = 1), /tail at 95/],
+    ['an order flag', (e: ReturnType<typeof engine>) => ((e['oPx'] as Int32Array)[1] |= 1 << 27), /flags/],
     ['an agent reservation', (e: ReturnType<typeof engine>) => (e.balances.cr[e.balances.cell(1, 0)] += 1), /reserved credits/],
     ['the best bid', (e: ReturnType<typeof engine>) => (e['bestBid'] = 95), /best bid/],
     ['the expiry heap', (e: ReturnType<typeof engine>) => (e['hSize'] = 0), /expiry heap/],
