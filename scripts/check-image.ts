@@ -1,7 +1,7 @@
 // `npm run check:image`: the Docker image's steps without Docker (see apps/api/src/testing/image-steps.ts): the Dockerfile's
 // stages replayed in a temporary folder with real installs (production dependencies only in the runtime stage),
 // then the compose file's api and engine started from it on this machine's Postgres and Redis (scripts/services.mjs),
-// /ready, the healthcheck and a trade. `--light` links this checkout's node_modules instead of installing.
+// /ready, the healthcheck, a trade and a combinatorial auction to settlement (the built clearing worker). `--light` links this checkout's node_modules instead of installing.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,14 @@ async function main(): Promise<void> {
     const r = await runStack(img, { postgresUrl: db.url, redisUrl: services.redisUrl, port: await freePort(), log: (m) => console.error(m) });
     console.log(JSON.stringify(r));
     const ok =
-      r.ready && r.healthcheck === 0 && r.trade.buy === 'closed' && r.trade.buyerBase === '2' && r.stopped.api === 0 && r.stopped.engine === 0;
+      r.ready &&
+      r.healthcheck === 0 &&
+      r.trade.buy === 'closed' &&
+      r.trade.buyerBase === '2' &&
+      r.auction.status === 'settled' &&
+      r.auction.worker &&
+      r.stopped.api === 0 &&
+      r.stopped.engine === 0;
     console.log(ok ? `check:image: ok in ${((Date.now() - t0) / 1000).toFixed(1)} s` : 'check:image: FAILED');
     process.exitCode = ok ? 0 : 1;
   } finally {

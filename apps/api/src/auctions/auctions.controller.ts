@@ -12,6 +12,8 @@ const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/);
 const Asset = z.string().regex(/^[A-Z0-9][A-Z0-9_.:-]{0,63}$/);
 /** A deadline: ISO 8601 time or epoch ms. */
 const Deadline = z.union([z.string().max(40), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]);
+/** A client's id of a bid or purchase: unique per agent, forever (the clientOrderId rule). */
+const ClientId = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
 
 /** Steps of a bid are checked by the sequencer (non-increasing, at most 1,000, not empty), each with its own code. */
 export const BidBody = z.strictObject({
@@ -25,6 +27,8 @@ export const BidBody = z.strictObject({
     .array(z.strictObject({ items: z.array(z.string().max(128)).max(64), value: Decimal }))
     .max(64)
     .optional(),
+  /** the same id again (same body) answers the bid placed the first time, never a second bid */
+  clientBidId: ClientId.optional(),
 });
 export const CreateAuctionBody = z.strictObject({
   id: Id.optional(),
@@ -34,10 +38,10 @@ export const CreateAuctionBody = z.strictObject({
   units: Decimal.optional(),
   /** combinatorial: the items for sale, each a lot of `units` of an asset */
   items: z
-    .array(z.strictObject({ id: z.string().max(128), asset: Asset, units: Decimal }))
+    .array(z.strictObject({ id: z.string().max(128), asset: Asset, units: Decimal, reservePrice: Decimal.optional() }))
     .max(100)
     .optional(),
-  /** credits per unit below which nothing is sold, decimal string */
+  /** credits per unit below which nothing is sold, decimal string (combinatorial: per unit of each item without its own) */
   reservePrice: Decimal.default('0'),
   deadline: Deadline,
 });
@@ -46,7 +50,12 @@ export const AdminCreateAuctionBody = CreateAuctionBody.extend({
   sellerAgentId: z.string().min(1).max(64).optional(),
   feeBps: z.number().int().min(0).max(1000).default(0),
 });
-export const PurchaseBody = z.strictObject({ units: Decimal, maxPrice: Decimal });
+export const PurchaseBody = z.strictObject({
+  units: Decimal,
+  maxPrice: Decimal,
+  /** the same id again (same body) answers the first purchase, never a second one */
+  clientPurchaseId: ClientId.optional(),
+});
 export const CreatePoolBody = z.strictObject({
   id: Id.optional(),
   asset: Asset,
@@ -105,7 +114,7 @@ export class AuctionsController {
     return this.auctions.withdraw(auth.agentId as string, id);
   }
 
-  /** After settlement: allocation, payments, and every bid as sequenced (the inputs to recompute them). */
+  /** Once cleared: allocation, payments, and every bid as sequenced (the inputs to recompute them). */
   @Get('auctions/:auctionId/results')
   results(@Param('auctionId') id: string) {
     return this.auctions.results(id);

@@ -10,12 +10,14 @@ export interface AuctionRow {
   reserve_price: string;
   fee_bps: number;
   deadline: Date;
-  status: 'open' | 'closed' | 'settled' | 'cancelled';
+  status: 'open' | 'closed' | 'cleared' | 'settled' | 'cancelled';
   created_seq: string;
   closed_seq: string | null;
+  cleared_seq: string | null;
   settled_seq: string | null;
   clearing: AuctionClearingRow | null;
-  items: { id: string; asset: string; units: string }[] | null;
+  /** combinatorial: the items, each with its reserve (minor units of credits, for the whole item; absent before reserves) */
+  items: { id: string; asset: string; units: string; reservePrice?: string }[] | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -43,6 +45,15 @@ export interface BidRow {
   seq: string;
   created_at: Date;
   updated_at: Date;
+  client_bid_id: string | null;
+}
+
+export interface BidRequestRow {
+  agent_id: string;
+  client_bid_id: string;
+  auction_id: string;
+  seq: string;
+  body: unknown;
 }
 
 export interface PoolRow {
@@ -78,6 +89,8 @@ export interface PurchaseRow {
   cost: string;
   epoch: number;
   created_at: Date;
+  client_purchase_id: string | null;
+  max_price: string | null;
 }
 
 /** Reads of the auction and pool projections (the sequencer writes them with the commands that change them). */
@@ -98,7 +111,7 @@ export class AuctionsRepository {
   async unsettled(): Promise<{ id: string; deadline: Date }[]> {
     return (
       await this.db.pool.query<{ id: string; deadline: Date }>(
-        `SELECT id, deadline FROM auction WHERE status IN ('open', 'closed') ORDER BY deadline`,
+        `SELECT id, deadline FROM auction WHERE status IN ('open', 'closed', 'cleared') ORDER BY deadline`,
       )
     ).rows;
   }
@@ -134,6 +147,23 @@ export class AuctionsRepository {
         [poolId, limit],
       )
     ).rows;
+  }
+
+  /** The accepted bid an agent sent under a client id (any auction). */
+  async bidRequest(agentId: string, clientBidId: string): Promise<BidRequestRow | undefined> {
+    return (
+      await this.db.pool.query<BidRequestRow>('SELECT * FROM auction_bid_request WHERE agent_id = $1 AND client_bid_id = $2', [agentId, clientBidId])
+    ).rows[0];
+  }
+
+  /** The purchase an agent made under a client id (any pool). */
+  async purchaseByClientId(agentId: string, clientPurchaseId: string): Promise<PurchaseRow | undefined> {
+    return (
+      await this.db.pool.query<PurchaseRow>('SELECT * FROM price_pool_purchase WHERE agent_id = $1 AND client_purchase_id = $2', [
+        agentId,
+        clientPurchaseId,
+      ])
+    ).rows[0];
   }
 
   async purchase(poolId: string, seq: string): Promise<PurchaseRow | undefined> {

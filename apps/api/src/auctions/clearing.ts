@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 export interface CombinatorialInput {
   payments: 'vcg' | 'core';
-  items: string[];
+  /** the items, each with its reserve (minor units of credits, as a string) */
+  items: { id: string; reserve: string }[];
   bids: { bidder: string; bundles: { items: string[]; value: string }[] }[];
 }
 

@@ -6,10 +6,15 @@ import { clearCombinatorial, highsSolver, type CombinatorialAuction } from '@ate
 /**
  * The combinatorial clearing's thread: HiGHS (wasm) solves block their thread for up to seconds, so they run here,
  * never on the api's (which in the single-node default is also the sequencer's). highs.wasm is compiled once per
- * worker; highsSolver replaces runtimes as the library's README says. Messages: { id, auction, payments } in
+ * worker; highsSolver replaces runtimes as the library's README says. Messages: { id, payments, items (with reserves), bids } in
  * (amounts as decimal strings), { id, result } out (the clearing or a Rejection, amounts as strings).
  */
-type Wire = { id: number; payments: 'vcg' | 'core'; items: string[]; bids: { bidder: string; bundles: { items: string[]; value: string }[] }[] };
+type Wire = {
+  id: number;
+  payments: 'vcg' | 'core';
+  items: { id: string; reserve: string }[];
+  bids: { bidder: string; bundles: { items: string[]; value: string }[] }[];
+};
 
 const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<object> } }).WebAssembly;
 const solver = wasm
@@ -21,7 +26,7 @@ const text = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : 
 parentPort?.on('message', (m: Wire) => {
   void (async () => {
     const auction: CombinatorialAuction = {
-      items: m.items.map((id) => ({ id })),
+      items: m.items.map((it) => ({ id: it.id, reserve: BigInt(it.reserve) })),
       bids: m.bids.map((b) => ({ bidder: b.bidder, bundles: b.bundles.map((x) => ({ items: x.items, value: BigInt(x.value) })) })),
     };
     try {

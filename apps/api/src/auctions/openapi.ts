@@ -26,23 +26,30 @@ const Decimal = z
 const Int = z.number().int();
 const Seq = z.string().regex(/^[0-9]+$/);
 const Step = z.strictObject({ units: Decimal, price: Decimal });
+const Item = z.strictObject({
+  id: z.string(),
+  asset: z.string(),
+  units: Decimal,
+  reservePrice: Decimal.describe("the item's reserve (credits, whole item): a bundle bid below the sum of its items' reserves never wins"),
+});
 
 export const Auction = named(
   'Auction',
-  'A sealed-bid multi-unit VCG auction: units of an allowance asset, a reserve price per unit (credits), a deadline.',
+  'A sealed-bid auction: multi-unit VCG (units of an allowance asset, a reserve price per unit) or combinatorial (items with their reserves, bundle bids); a deadline. Lifecycle: open (bids taken) -> closed (deadline passed) -> cleared (the clearing fixed, results readable, holds still in place) -> settled (funds and units moved), or cancelled.',
   z.strictObject({
     id: z.string(),
     mechanism: z.enum(['vcg_multi_unit', 'vcg_combinatorial', 'core_combinatorial']),
     sellerAgentId: z.string().nullable(),
     asset: z.string().describe("multi-unit: the asset for sale ('' for a combinatorial auction)"),
     units: Decimal,
-    items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })).nullable(),
+    items: z.array(Item).nullable(),
     reservePrice: Decimal,
     feeBps: Int,
     deadline: z.string(),
-    status: z.enum(['open', 'closed', 'settled', 'cancelled']),
+    status: z.enum(['open', 'closed', 'cleared', 'settled', 'cancelled']),
     createdSeq: Seq,
     closedSeq: Seq.nullable(),
+    clearedSeq: Seq.nullable(),
     settledSeq: Seq.nullable(),
   }),
 );
@@ -60,6 +67,8 @@ export const Bid = named(
     unitsWon: Decimal.nullable(),
     payment: Decimal.nullable(),
     seq: Seq,
+    clientBidId: z.string().nullable(),
+    replayed: z.boolean().optional().describe('a retry of a clientBidId: the bid was placed by the first request, nothing was done again'),
   }),
 );
 export const AuctionResults = named(
@@ -100,7 +109,7 @@ export const AuctionResults = named(
       welfare: Decimal,
       fees: Decimal,
       inputs: z.strictObject({
-        items: z.array(z.strictObject({ id: z.string(), asset: z.string(), units: Decimal })),
+        items: z.array(Item),
         bids: z.array(
           z.strictObject({ agentId: z.string(), seq: Seq, bundles: z.array(z.strictObject({ items: z.array(z.string()), value: Decimal })) }),
         ),
@@ -144,7 +153,18 @@ export const PoolList = named('PoolList', 'Every posted-price pool (the last 10 
 export const Purchase = named(
   'Purchase',
   'A purchase at the posted price: units delivered and credits debited at once.',
-  z.strictObject({ poolId: z.string(), seq: Seq, agentId: z.string(), units: Decimal, price: Decimal, cost: Decimal, epoch: Int }),
+  z.strictObject({
+    poolId: z.string(),
+    seq: Seq,
+    agentId: z.string(),
+    units: Decimal,
+    price: Decimal,
+    cost: Decimal,
+    epoch: Int,
+    clientPurchaseId: z.string().nullable(),
+    maxPrice: Decimal.nullable().describe('the most per unit the buyer accepted (null for purchases made before it was kept)'),
+    replayed: z.boolean().optional().describe('true: a retry of a clientPurchaseId answered with the first purchase; nothing was bought again'),
+  }),
 );
 
 const ENGINE_DOWN: ErrorCode = 'SERVICE_UNAVAILABLE';
@@ -182,6 +202,7 @@ const auction = {
   status: 'open',
   createdSeq: '1041',
   closedSeq: null,
+  clearedSeq: null,
   settledSeq: null,
 };
 const bid = {
@@ -193,6 +214,7 @@ const bid = {
   unitsWon: null,
   payment: null,
   seq: '1042',
+  clientBidId: 'bid-7',
 };
 const fixedPool = { id: 'gptx-fixed', mode: 'fixed', asset: 'GPT-X.1K', price: '2.000', supply: '1000', sold: '3', remaining: '997', history: [] };
 const congestionPool = {
@@ -219,7 +241,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     tag: 'auctions',
     access: 'agent',
     description:
-      "A multi-unit VCG auction of the caller's units (escrowed now, until it settles or is cancelled). Units are integers of the asset's minor unit, prices credits per unit. Bids are taken until the deadline; the auction then closes and settles by itself. Fee: 10 bps of each payment, from the proceeds.",
+      "A multi-unit VCG auction of the caller's units (escrowed now, until it settles or is cancelled). Units are integers of the asset's minor unit, prices credits per unit. Bids are taken until the deadline; the auction then closes, clears (results readable) and settles by itself. Fee: 10 bps of each payment, from the proceeds. Combinatorial auctions (mechanism vcg_combinatorial or core_combinatorial) sell items instead; reservePrice is then per unit of each item and an item may give its own reservePrice (credits, for the whole item): a bundle bid below the sum of its items' reserves never wins, and a winner pays at least that sum.",
     errors: CREATE_ERRORS,
     response: Auction,
     request: createRequest,
@@ -248,7 +270,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Bid (sealed)',
     tag: 'auctions',
     access: 'agent',
-    description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results.`,
+    description: `One bid per agent. Multi-unit auctions: quantity-price steps with non-increasing prices (at most 1,000 steps; 1,000 bids and 20,000 steps per auction). Combinatorial auctions: XOR bundles of item ids with a value each (at most 32 bundles; 200 bids and 2,000 bundles per auction). Holds its maximum payment (the value of its best units at or above the reserve; combinatorial: its largest bundle at or above the sum of its items' reserves) in the engine, so those credits cannot also be spent on the book; the hold is released when the bid is withdrawn, loses, or pays less. Nobody else sees the bid before the results. clientBidId (optional, unique per agent forever): a retry with the same body answers the agent's bid in that auction (replayed: true) and never bids twice; another body under that id is 409 AUCTION_CLIENT_ID_CONFLICT.`,
     errors: [
       ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
@@ -264,11 +286,12 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
       'MECHANISM_TOO_LARGE',
       'MECHANISM_UNKNOWN_ITEM',
       'MECHANISM_EMPTY_BUNDLE',
+      'AUCTION_CLIENT_ID_CONFLICT',
       'CONFLICT',
       ENGINE_DOWN,
     ],
     response: Bid,
-    request: { steps: [{ units: '1', price: '10.000' }] },
+    request: { steps: [{ units: '1', price: '10.000' }], clientBidId: 'bid-7' },
     example: bid,
   },
   'GET /v1/auctions/{auctionId}/bids/mine': {
@@ -292,14 +315,15 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
   },
   'GET /v1/auctions/{auctionId}/results': {
     operationId: 'getAuctionResults',
-    summary: 'Results of a settled auction',
+    summary: 'Results of a cleared auction',
     tag: 'auctions',
     access: 'agent',
-    description: 'The allocation, the payments, and the inputs an auditor needs to recompute them (every bid as sequenced, in sequence order).',
+    description:
+      'Once the auction is cleared (and after it settles): the allocation, the payments, and the inputs an auditor needs to recompute them (every bid as sequenced, in sequence order; the items with their reserves).',
     errors: ['AUCTION_NOT_FOUND', 'AUCTION_NOT_CLEARED'],
     response: AuctionResults,
     example: {
-      auction: { ...auction, status: 'settled', closedSeq: '1050', settledSeq: '1051' },
+      auction: { ...auction, status: 'settled', closedSeq: '1050', clearedSeq: '1051', settledSeq: '1052' },
       rule: 'Multi-unit VCG (Clarke pivot, the seller valuing each unit at the reserve); equal prices go to the earlier bid (sequence order), then the earlier step.',
       allocation: [
         { agentId: 'agt_9x2c4v6b8n1m', units: '1', value: '10.000', payment: '5.000' },
@@ -344,7 +368,8 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Buy at the posted price',
     tag: 'auctions',
     access: 'agent',
-    description: 'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command.',
+    description:
+      'All or nothing, never above maxPrice per unit; credits debited and units delivered in the same sequenced command. clientPurchaseId (optional, unique per agent forever): a retry with the same pool, units and maxPrice answers the first purchase (replayed: true) and never buys twice, also after a restart; another body under that id is 409 AUCTION_CLIENT_ID_CONFLICT.',
     errors: [
       ...BUDGET_MECHANISM_REFUSALS,
       ...AMOUNTS,
@@ -355,11 +380,23 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
       'MECHANISM_INVALID_AMOUNT',
       'MECHANISM_PRICE_ABOVE_MAX',
       'MECHANISM_SUPPLY_EXHAUSTED',
+      'AUCTION_CLIENT_ID_CONFLICT',
       ENGINE_DOWN,
     ],
     response: Purchase,
-    request: { units: '3', maxPrice: '1.200' },
-    example: { poolId: 'gptx-pool', seq: '1060', agentId: 'agt_9x2c4v6b8n1m', units: '3', price: '1.125', cost: '3.375', epoch: 1 },
+    request: { units: '3', maxPrice: '1.200', clientPurchaseId: 'buy-42' },
+    example: {
+      poolId: 'gptx-pool',
+      seq: '1060',
+      agentId: 'agt_9x2c4v6b8n1m',
+      units: '3',
+      price: '1.125',
+      cost: '3.375',
+      epoch: 1,
+      clientPurchaseId: 'buy-42',
+      maxPrice: '1.200',
+      replayed: false,
+    },
   },
   'POST /v1/admin/auctions': {
     operationId: 'adminCreateAuction',
@@ -378,7 +415,7 @@ export const AUCTION_OPERATIONS: Record<string, OperationDoc> = {
     summary: 'Cancel an auction (operator)',
     tag: 'admin',
     access: 'admin',
-    description: "Every bid's hold and the seller's escrow are released.",
+    description: "Before it settles (also once cleared): every bid's hold and the seller's escrow are released.",
     errors: ['AUCTION_NOT_FOUND', 'AUCTION_ALREADY_SETTLED', ENGINE_DOWN],
     response: Auction,
     example: { ...auction, status: 'cancelled', settledSeq: '1049' },

@@ -70,11 +70,17 @@ describe('settlement survives a SIGKILL of the worker mid-way (real processes, P
       if (i > 1200) throw new Error(`only ${(await settled()).length} of ${AUCTIONS} auctions settled after the restart`);
       await sleep(100);
     }
-    // exactly once: one settle command per auction in the log, however often its job ran
-    const settles = await db.pool.query<{ id: string; n: number }>(
-      `SELECT command->'op'->>'id' AS id, count(*)::int AS n FROM engine_command WHERE command->>'t' = 'a' AND command->'op'->>'op' = 'settle' GROUP BY 1 ORDER BY 1`,
+    // exactly once: one clearing and one settlement command per auction in the log, however often its job ran
+    const settles = await db.pool.query<{ id: string; op: string; n: number }>(
+      `SELECT command->'op'->>'id' AS id, command->'op'->>'op' AS op, count(*)::int AS n FROM engine_command
+        WHERE command->>'t' = 'a' AND command->'op'->>'op' IN ('clear', 'settle', 'settle_cleared') GROUP BY 1, 2 ORDER BY 1, 2`,
     );
-    expect(settles.rows).toEqual([...ids].sort().map((id) => ({ id, n: 1 })));
+    expect(settles.rows).toEqual(
+      [...ids].sort().flatMap((id) => [
+        { id, op: 'clear', n: 1 },
+        { id, op: 'settle_cleared', n: 1 },
+      ]),
+    );
     expect((await admin.reconciliation()).ok).toBe(true);
     // every winner holds the units its results say (venue auctions: minted to the winners)
     const won = new Map<string, bigint>();

@@ -11,15 +11,23 @@ export function auctionView(a: AuctionRow) {
     sellerAgentId: a.seller_agent_id,
     asset: a.asset,
     units: a.units,
-    items: a.items,
+    items: itemsView(a),
     reservePrice: credits(a.reserve_price),
     feeBps: a.fee_bps,
     deadline: a.deadline.toISOString(),
     status: a.status,
     createdSeq: a.created_seq,
     closedSeq: a.closed_seq,
+    clearedSeq: a.cleared_seq,
     settledSeq: a.settled_seq,
   };
+}
+
+/** A combinatorial auction's items, each with its reserve (credits for the whole item: below it, no bundle with it wins). */
+function itemsView(a: AuctionRow) {
+  return a.items === null
+    ? null
+    : a.items.map((it) => ({ id: it.id, asset: it.asset, units: it.units, reservePrice: credits(it.reservePrice ?? '0') }));
 }
 
 type Bundles = { items: string[]; value: string }[];
@@ -42,20 +50,21 @@ export function bidView(b: BidRow) {
     unitsWon: b.units_won,
     payment: b.payment === null ? null : credits(b.payment),
     seq: b.seq,
+    clientBidId: b.client_bid_id,
   };
 }
 
-/** The results of a settled auction: the allocation, the payments, and every input an auditor needs to recompute them. */
+/** The results of a cleared (or settled) auction: the allocation, the payments, and every input an auditor needs to recompute them. */
 export function resultsView(a: AuctionRow, bids: BidRow[]) {
   const c = a.clearing;
-  if (!c) throw new Error(`auction ${a.id} is settled without a clearing`);
+  if (!c) throw new Error(`auction ${a.id} is ${a.status} without a clearing`);
   if (a.mechanism !== 'vcg_multi_unit') {
     return {
       auction: auctionView(a),
       rule:
         a.mechanism === 'core_combinatorial'
-          ? 'Combinatorial, core-selecting payments: minimum revenue in the core, nearest to VCG (Day-Cramton); winner determination an IP solved by HiGHS.'
-          : "Combinatorial VCG: the allocation of most reported value (an IP solved by HiGHS, XOR between one bidder's bundles); each winner pays its externality.",
+          ? 'Combinatorial, core-selecting payments: minimum revenue in the core, nearest to VCG (Day-Cramton); winner determination an IP solved by HiGHS. Reserves: the seller bids its items at their reserves; a bundle below the sum of its items reserves is out; payments are computed in surplus over the reserves, plus the reserve.'
+          : "Combinatorial VCG: the allocation of most reported value (an IP solved by HiGHS, XOR between one bidder's bundles); each winner pays its externality. Reserves: the seller bids its items at their reserves; a bundle below the sum of its items' reserves is out; a winner pays its bundle's reserve plus its externality over the reserves.",
       allocation: c.awards.map((w) => ({
         agentId: w.agentId,
         bundle: w.bundle ?? null,
@@ -70,7 +79,7 @@ export function resultsView(a: AuctionRow, bids: BidRow[]) {
       welfare: credits(c.welfare),
       fees: credits(c.fees),
       inputs: {
-        items: a.items ?? [],
+        items: itemsView(a) ?? [],
         bids: bids.map((b) => ({ agentId: b.agent_id, seq: b.seq, ...bidContent(b.steps) })),
       },
     };
@@ -117,5 +126,15 @@ export function poolView(p: PoolRow, history: EpochRow[]) {
 }
 
 export function purchaseView(p: PurchaseRow) {
-  return { poolId: p.pool_id, seq: p.seq, agentId: p.agent_id, units: p.units, price: credits(p.price), cost: credits(p.cost), epoch: p.epoch };
+  return {
+    poolId: p.pool_id,
+    seq: p.seq,
+    agentId: p.agent_id,
+    units: p.units,
+    price: credits(p.price),
+    cost: credits(p.cost),
+    epoch: p.epoch,
+    clientPurchaseId: p.client_purchase_id,
+    maxPrice: p.max_price === null ? null : credits(p.max_price),
+  };
 }

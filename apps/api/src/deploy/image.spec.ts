@@ -169,8 +169,15 @@ describe('the image, replayed', () => {
     expect(missing).toEqual([]);
   });
 
-  it('reaches /ready, passes its healthcheck, trades, and stops cleanly on SIGTERM', () => {
-    expect(run).toEqual({ ready: true, healthcheck: 0, trade: { sell: 'open', buy: 'closed', buyerBase: '2' }, stopped: { api: 0, engine: 0 } });
+  it('reaches /ready, passes its healthcheck, trades, settles a combinatorial auction (the built clearing worker), and stops cleanly on SIGTERM', () => {
+    expect(run).toEqual({
+      ready: true,
+      healthcheck: 0,
+      trade: { sell: 'open', buy: 'closed', buyerBase: '2' },
+      // Weber's A/B/AB with a reserve of 6 a unit: the single-item bids win; each pays the reserve (above its externality)
+      auction: { status: 'settled', payments: ['6.000', '6.000'], worker: true },
+      stopped: { api: 0, engine: 0 },
+    });
   });
 
   it("writes the first admin key into the data volume as the image's user", () => {

@@ -228,6 +228,11 @@ describe('the OpenAPI document describes what the api really answers', () => {
       await check('GET /v1/pools/{poolId}', a.raw('GET', '/v1/pools/nope'));
       await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/cong/purchases', { units: '3', maxPrice: '1' }));
       await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/fixed/purchases', { units: '1', maxPrice: '1' }));
+      // a client id: the first purchase, its retry (replayed), another body under the same id (409)
+      const buy = { units: '1', maxPrice: '2', clientPurchaseId: 'contract-buy' };
+      await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/fixed/purchases', buy));
+      await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/fixed/purchases', buy));
+      await check('POST /v1/pools/{poolId}/purchases', a.raw('POST', '/v1/pools/fixed/purchases', { ...buy, units: '2' }));
       for (let i = 0; i < 100 && (await a.raw('GET', `/v1/auctions/${id}/results`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
       await check('GET /v1/auctions/{auctionId}/results', a.raw('GET', `/v1/auctions/${id}/results`));
     });

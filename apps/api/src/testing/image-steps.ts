@@ -240,6 +240,8 @@ export interface StackRun {
   ready: boolean;
   healthcheck: number | null;
   trade: { buy: string; sell: string; buyerBase: string };
+  /** a combinatorial auction run to settlement: cleared by the built clearing worker (dist/.../clearing.worker.js) */
+  auction: { status: string; payments: string[]; worker: boolean };
   stopped: { api: number | null; engine: number | null };
 }
 
@@ -295,10 +297,11 @@ export async function runStack(
     const ready = await waitReady(`${url}/ready`, api, 120_000);
     const healthcheck = runHealthcheck(compose, o.port, img);
     const trade = await tradeOnce(url, join(dataDir, 'first-admin-key.json'));
+    const auction = await auctionOnce(url, join(dataDir, 'first-admin-key.json'), img);
     stopping = true;
     api.kill('SIGTERM');
     engine.kill('SIGTERM');
-    return { ready, healthcheck, trade, stopped: { api: await exited(api), engine: await exited(engine) } };
+    return { ready, healthcheck, trade, auction, stopped: { api: await exited(api), engine: await exited(engine) } };
   } finally {
     stopping = true;
     for (const c of [api, engine]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -347,6 +350,51 @@ async function tradeOnce(url: string, adminKeyFile: string): Promise<StackRun['t
   const buy = await b.placeOrder({ market: market.id, side: 'buy', type: 'limit', price: '10.000', quantity: '2', clientOrderId: 'img-bid' });
   const { balances } = await b.balances();
   return { sell: sell.status, buy: buy.status, buyerBase: balances['IMG.1K']?.total ?? 'none' };
+}
+
+/**
+ * A combinatorial VCG auction of newly issued units (Weber's A/B/AB case, a reserve of 6 a unit) through the image's
+ * api: bids, the deadline (its BullMQ job), the clearing on HiGHS in the built worker thread, the settlement by the
+ * engine node. `worker` says the built image has the worker where the api looks for it (no TypeScript beside it).
+ */
+async function auctionOnce(url: string, adminKeyFile: string, img: ReplayedImage): Promise<StackRun['auction']> {
+  const auctions = join(img.runtime.cwd, 'dist/apps/api/src/auctions');
+  const worker = existsSync(join(auctions, 'clearing.worker.js')) && !existsSync(join(auctions, 'clearing.worker.ts'));
+  const adminKey = JSON.parse(readFileSync(adminKeyFile, 'utf8')) as { keyId: string; secret: string };
+  const admin = new AteClient({ baseUrl: url, ...adminKey });
+  await admin.syncTime();
+  const bidders: AteClient[] = [];
+  for (const n of ['x', 'y', 'z']) {
+    const a = await admin.createAgent({ name: `image-bidder-${n}` });
+    await admin.deposit({ id: `img-auction-${n}`, agentId: a.id, asset: 'CREDIT', amount: '100.000' });
+    if (!a.apiKey) throw new Error('createAgent returned no API key');
+    bidders.push(new AteClient({ baseUrl: url, ...a.apiKey }));
+  }
+  const [x, y, z] = bidders as [AteClient, AteClient, AteClient];
+  await x.syncTime();
+  const items = [
+    { id: 'A', asset: 'IMG.1K', units: '1' },
+    { id: 'B', asset: 'IMG.1K', units: '1' },
+  ];
+  const a = await admin.post<{ id: string }>('/v1/admin/auctions', {
+    mechanism: 'vcg_combinatorial',
+    items,
+    reservePrice: '6',
+    deadline: Date.now() + 3000,
+  });
+  await x.post(`/v1/auctions/${a.id}/bids`, { bundles: [{ items: ['A'], value: '15' }] });
+  await y.post(`/v1/auctions/${a.id}/bids`, { bundles: [{ items: ['B'], value: '15' }] });
+  await z.post(`/v1/auctions/${a.id}/bids`, { bundles: [{ items: ['A', 'B'], value: '20' }] });
+  type View = { status: string };
+  const until = Date.now() + 90_000;
+  for (;;) {
+    const v = await x.get<View>(`/v1/auctions/${a.id}`);
+    if (v.status === 'settled' || Date.now() > until) {
+      const r = v.status === 'settled' ? await x.get<{ allocation: { payment: string }[] }>(`/v1/auctions/${a.id}/results`) : { allocation: [] };
+      return { status: v.status, payments: r.allocation.map((w) => w.payment), worker };
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }
 
 /** Who owns a path (to show that the image's user wrote the data volume). */

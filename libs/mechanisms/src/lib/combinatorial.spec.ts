@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import loadHighs from 'highs';
 import { mulberry32, type Rejection } from '@ate/contracts';
-import { bruteForceVcgPayment, bruteForceWelfare } from '../testing/brute-force';
+import { bruteForceVcgPayment, bruteForceWelfare, withSellerAsBidder } from '../testing/brute-force';
 import { clearCombinatorialVcg, maxPaymentCombinatorial, type CombinatorialAuction, type CombinatorialClearing } from './combinatorial';
 import { clearCombinatorial, clearCombinatorialCore } from './core';
 import { highsSolver, type MipSolver } from './solver';
@@ -73,6 +73,8 @@ describe('combinatorial: bad input (first failing check answers)', () => {
     ['an empty bundle', { items: AB, bids: [bid('x', [[], 1])] }, 'MECHANISM_EMPTY_BUNDLE'],
     ['an item twice in a bundle', { items: AB, bids: [bid('x', [['A', 'A'], 1])] }, 'MECHANISM_EMPTY_BUNDLE'],
     ['an unknown item', { items: AB, bids: [bid('x', [['C'], 1])] }, 'MECHANISM_UNKNOWN_ITEM'],
+    ['a negative reserve', { items: [{ id: 'A', reserve: -1n }], bids: [] }, 'MECHANISM_INVALID_AMOUNT'],
+    ['a reserve above the documented maximum', { items: [{ id: 'A', reserve: 10n ** 13n }], bids: [] }, 'MECHANISM_INVALID_AMOUNT'],
     ['a negative value', { items: AB, bids: [bid('x', [['A'], -1])] }, 'MECHANISM_INVALID_AMOUNT'],
     ['a value above the documented maximum', { items: AB, bids: [bid('x', [['A'], 1e13])] }, 'MECHANISM_INVALID_AMOUNT'],
     ['too many items', { items: Array.from({ length: 65 }, (_, k) => ({ id: `i${k}` })), bids: [] }, 'MECHANISM_TOO_LARGE'],
@@ -244,6 +246,201 @@ describe('combinatorial: properties against brute force (fast-check, pinned seed
         });
       }),
       { seed: 1307, numRuns: 40 },
+    );
+  });
+});
+
+describe('combinatorial reserve prices: the seller as a bidder valuing what it keeps at the reserves', () => {
+  const r = (id: string, reserve: number, supply?: number) => ({ id, reserve: BigInt(reserve), ...(supply ? { supply: BigInt(supply) } : {}) });
+  it.each([
+    // [name, items, bids, [items won, payment] per bid]
+    [
+      'one item, reserve 10: a second-price auction with the reserve as a bid (12 vs 5 pays 10)',
+      [r('A', 10)],
+      [bid('x', [['A'], 12]), bid('y', [['A'], 5])],
+      [
+        [['A'], 10n],
+        [[], 0n],
+      ],
+    ],
+    [
+      'one item: a bid above the reserve and a second bid above it too pay the second bid',
+      [r('A', 10)],
+      [bid('x', [['A'], 12]), bid('y', [['A'], 11])],
+      [
+        [['A'], 11n],
+        [[], 0n],
+      ],
+    ],
+    [
+      'every bid below the reserve: nothing is sold',
+      [r('A', 10)],
+      [bid('x', [['A'], 9]), bid('y', [['A'], 5])],
+      [
+        [[], 0n],
+        [[], 0n],
+      ],
+    ],
+    ['a bid exactly at the reserve wins and pays the reserve', [r('A', 10)], [bid('x', [['A'], 10])], [[['A'], 10n]]],
+    [
+      'a bundle below the sum of its items reserves is out, alone or not',
+      [r('A', 5), r('B', 5)],
+      [bid('x', [['A', 'B'], 9]), bid('y', [['A'], 6])],
+      [
+        [[], 0n],
+        [['A'], 5n],
+      ],
+    ],
+    [
+      'XOR: a bidder whose large bundle is below its reserve wins its small one',
+      [r('A', 5), r('B', 50)],
+      [bid('x', [['A', 'B'], 30], [['A'], 8])],
+      [[['A'], 5n]],
+    ],
+    [
+      'reserve per unit, supply 2: unit demand, one bid above the reserve, one unit sold at the reserve',
+      [r('apple', 3, 2)],
+      [bid('a', [['apple'], 5]), bid('b', [['apple'], 2]), bid('c', [['apple'], 1])],
+      [
+        [['apple'], 3n],
+        [[], 0n],
+        [[], 0n],
+      ],
+    ],
+  ] as [string, CombinatorialAuction['items'], CombinatorialAuction['bids'], [string[], bigint][]][])('%s', async (_name, items, bids, expected) => {
+    const c = await cleared({ items, bids });
+    expect(c.awards.map((w) => [w.items, w.payment])).toEqual(expected);
+  });
+
+  // Weber's A/B/AB case with a reserve of 60 on A: VCG 50 + 50 becomes 60 + 50 (bidder 1 pays at least A's reserve);
+  // the core is computed in surplus over the reserves: p1 + p2 >= 200 - 60 (bidder 3's offer beyond A's reserve)...
+  it("Weber with a reserve of 60 on A: VCG pays 60 + 50; the core pays 105 + 95, bidder 3's 200 in all", async () => {
+    const a = { items: [r('A', 60), r('B', 0)], bids: [bid('1', [['A'], 150]), bid('2', [['B'], 150]), bid('3', [['A', 'B'], 200])] };
+    const v = await cleared(a);
+    expect([v.welfare, v.revenue, ...pays(v)]).toEqual([300n, 110n, 60n, 50n, 0n]);
+    // reduced: p1' + p2' >= 140, p2' >= 50; nearest to VCG' (0, 50) at revenue 140: (45, 95); plus the reserves (60, 0)
+    const c = await cleared(a, 'core');
+    expect([c.revenue, c.vcgRevenue, ...pays(c)]).toEqual([200n, 110n, 105n, 95n, 0n]);
+  });
+  it('Weber with reserves of 60 on A and on B: VCG 60 + 60 (the reserves), the core 100 + 100 (the package bid)', async () => {
+    const a = { items: [r('A', 60), r('B', 60)], bids: [bid('1', [['A'], 150]), bid('2', [['B'], 150]), bid('3', [['A', 'B'], 200])] };
+    expect(pays(await cleared(a))).toEqual([60n, 60n, 0n]);
+    expect(pays(await cleared(a, 'core'))).toEqual([100n, 100n, 0n]);
+  });
+  it('a hold covers only the bundles that can win', () => {
+    const items = [r('A', 5), r('B', 50)];
+    expect(maxPaymentCombinatorial(bid('x', [['A', 'B'], 30], [['A'], 8]), items)).toBe(8n);
+    expect(maxPaymentCombinatorial(bid('x', [['B'], 30]), items)).toBe(0n);
+    expect(maxPaymentCombinatorial(bid('x', [['A', 'B'], 30], [['A'], 8]))).toBe(30n); // no reserves given
+  });
+
+  // small random instances with reserves: up to 4 bidders, 3 items (supply 1 or 2, reserve 0-20), 3 bundles each
+  const reserveArb = fc
+    .record({
+      items: fc.array(fc.record({ supply: fc.integer({ min: 1, max: 2 }), reserve: fc.integer({ min: 0, max: 20 }) }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      bids: fc.array(
+        fc.array(fc.record({ mask: fc.integer({ min: 1, max: 7 }), value: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 3 }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    })
+    .map(({ items, bids }): CombinatorialAuction => {
+      const ids = items.map((_, k) => `i${k}`);
+      return {
+        items: ids.map((id, k) => ({ id, supply: BigInt(items[k].supply), reserve: BigInt(items[k].reserve) })),
+        bids: bids.map((bundles, i) => ({
+          bidder: `b${i}`,
+          bundles: bundles.map((b) => {
+            const chosen = ids.filter((_, k) => b.mask & (1 << k));
+            return { items: chosen.length ? chosen : [ids[0]], value: BigInt(b.value) };
+          }),
+        })),
+      };
+    });
+  const reserveOf = (a: CombinatorialAuction, items: readonly string[]) =>
+    items.reduce((s, id) => s + (a.items.find((it) => it.id === id)?.reserve ?? 0n), 0n);
+
+  it('against brute force with the seller as a bidder: welfare with what the seller keeps, every VCG payment, IR, the reserve paid, the hold', async () => {
+    await fc.assert(
+      fc.asyncProperty(reserveArb, async (a) => {
+        const c = await cleared(a);
+        const seller = withSellerAsBidder(a);
+        const used = new Map<string, bigint>();
+        for (const w of c.awards) for (const id of w.items) used.set(id, (used.get(id) ?? 0n) + 1n);
+        const kept = a.items.reduce((s, it) => s + (it.reserve ?? 0n) * ((it.supply ?? 1n) - (used.get(it.id) ?? 0n)), 0n);
+        const full = bruteForceWelfare(seller);
+        expect(c.welfare + kept).toBe(full);
+        c.awards.forEach((w, i) => {
+          for (const it of a.items) expect(used.get(it.id) ?? 0n).toBeLessThanOrEqual(it.supply ?? 1n);
+          if (w.bundle === null) return expect(w.payment).toBe(0n);
+          const reserve = reserveOf(a, w.items);
+          expect(w.value).toBeGreaterThanOrEqual(reserve); // a bundle below its reserve never wins
+          expect(w.payment).toBeGreaterThanOrEqual(reserve);
+          expect(w.payment).toBeLessThanOrEqual(w.value);
+          expect(w.payment).toBeLessThanOrEqual(maxPaymentCombinatorial(a.bids[i], a.items));
+          expect(w.payment).toBe(bruteForceVcgPayment(seller, i, full, w.value));
+        });
+      }),
+      { seed: 1313, numRuns: 60 },
+    );
+  });
+
+  it('truthful with reserves: no scaled or dropped bid does better', async () => {
+    await fc.assert(
+      fc.asyncProperty(reserveArb, fc.nat(), async (a, pick) => {
+        const i = pick % a.bids.length;
+        const truth = a.bids[i].bundles;
+        const utility = async (x: CombinatorialAuction) => {
+          const w = (await cleared(x)).awards[i];
+          return w.bundle === null ? 0n : truth[w.bundle].value - w.payment;
+        };
+        const honest = await utility(a);
+        for (const [num, den] of [
+          [0n, 1n],
+          [1n, 2n],
+          [3n, 2n],
+          [3n, 1n],
+        ]) {
+          const lie = truth.map((b) => ({ items: b.items, value: (b.value * num) / den }));
+          expect(await utility({ ...a, bids: a.bids.map((b, j) => (j === i ? { bidder: b.bidder, bundles: lie } : b)) })).toBeLessThanOrEqual(honest);
+        }
+      }),
+      { seed: 1314, numRuns: 20 },
+    );
+  });
+
+  it('core payments with reserves: between VCG and the bid, at least the reserve, unblocked in surplus over the reserves', async () => {
+    await fc.assert(
+      fc.asyncProperty(reserveArb, async (a) => {
+        const c = await cleared(a, 'core');
+        const v = await cleared(a);
+        expect(c.awards.map((w) => w.bundle === null)).toEqual(v.awards.map((w) => w.bundle === null));
+        expect(c.revenue).toBeGreaterThanOrEqual(c.vcgRevenue);
+        // the reduced auction: every bid less its bundle's reserve (bids below it dropped), no reserves
+        const reduced: CombinatorialAuction = {
+          items: a.items.map((it) => ({ id: it.id, supply: it.supply ?? 1n })),
+          bids: a.bids.map((b) => ({
+            bidder: b.bidder,
+            bundles: b.bundles.map((x) => ({ items: x.items, value: x.value >= reserveOf(a, x.items) ? x.value - reserveOf(a, x.items) : 0n })),
+          })),
+        };
+        const less = c.awards.map((w) => reserveOf(a, w.items));
+        for (const w of c.awards) {
+          expect(w.payment).toBeGreaterThanOrEqual(w.vcgPayment);
+          expect(w.payment).toBeLessThanOrEqual(w.value);
+          expect(w.payment).toBeGreaterThanOrEqual(reserveOf(a, w.items));
+        }
+        expect(
+          blockedBySomeCoalition(
+            reduced,
+            c.awards.map((w, i) => w.value - less[i]),
+            c.awards.map((w, i) => w.payment - less[i]),
+          ),
+        ).toBe(false);
+      }),
+      { seed: 1315, numRuns: 30 },
     );
   });
 });

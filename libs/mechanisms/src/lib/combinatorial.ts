@@ -16,12 +16,23 @@ import { checkAmount, checkId, tooLarge } from './validate';
  * Ties: among allocations of equal welfare the solver's choice stands. It is deterministic for one HiGHS version
  * and one input (fixed seed, single thread), but not a rule of its own: the settlement must carry the clearing
  * result, not recompute it on replay.
+ *
+ * Reserve prices (optional, per unit of an item): the seller takes part as a bidder whose value for the items it
+ * keeps is their reserves (additive). A bundle's reserve is the sum of its items' reserves; a bundle bid below it is
+ * out (it never wins); the allocation maximises the bids' surplus over their reserves (the seller's value of what
+ * it keeps added back, a constant); a winner's VCG payment is its bundle's reserve plus the externality it imposes
+ * on the other bidders and the seller in those reduced values: reserve(S_i) + W'_-i - (W' - (b_i - reserve(S_i))),
+ * never below the reserve of what it won, never above its bid. Bundles bid exactly at their reserve add no surplus;
+ * they are awarded after the optimisation, in bid order, where their items are still unsold (ties with keeping the
+ * items go to selling, as in the multi-unit auction). Core payments are computed the same way, in reduced values.
  */
 
 export interface Item {
   id: string;
   /** Identical units of this item (default 1). */
   supply?: bigint;
+  /** The seller's reserve price per unit of this item (default 0): a bundle bid below its items' reserves never wins. */
+  reserve?: bigint;
 }
 
 export interface Bundle {
@@ -71,7 +82,12 @@ export interface CombinatorialClearing {
 export interface Wdp {
   auction: CombinatorialAuction;
   supply: bigint[];
-  /** One column per (bidder, bundle) with a positive value. */
+  /** The reserve per unit of each item (0 without one). */
+  reserve: bigint[];
+  /**
+   * One column per (bidder, bundle) with a positive bid at or above its reserve; `value` is the bid's surplus over
+   * the bundle's reserve (the bid itself without reserves): what the allocation maximises.
+   */
   cols: { bidder: number; bundle: number; items: number[]; value: bigint }[];
 }
 
@@ -94,6 +110,8 @@ function validateItems(items: readonly Item[]): Rejection | Map<string, number> 
     if (index.has(it.id)) return reject('MECHANISM_INVALID_ITEM', { item: it.id, reason: 'duplicate' });
     const supply = it.supply ?? 1n;
     if (typeof supply !== 'bigint' || supply < 1n || supply > 1_000_000n) return reject('MECHANISM_INVALID_ITEM', { item: it.id, reason: 'supply' });
+    const badReserve = checkAmount(it.reserve ?? 0n, 0n, LIMITS.combinatorialValueMax, `items[${k}].reserve`);
+    if (badReserve) return badReserve;
     index.set(it.id, k);
   }
   return index;
@@ -113,6 +131,7 @@ export function buildWdp(auction: CombinatorialAuction): Wdp | Rejection {
   if (!(index instanceof Map)) return index;
   if (!Array.isArray(auction.bids)) return reject('MECHANISM_INVALID_CONFIG', { field: 'bids' });
   if (auction.bids.length > LIMITS.combinatorialBidders) return tooLarge('bidders', LIMITS.combinatorialBidders, auction.bids.length);
+  const reserve = auction.items.map((it) => it.reserve ?? 0n);
   const seen = new Set<string>();
   const cols: Wdp['cols'] = [];
   let bundles = 0;
@@ -132,10 +151,51 @@ export function buildWdp(auction: CombinatorialAuction): Wdp | Rejection {
       const e = validateBundle(bid.bundles[b], `bids[${i}].bundles[${b}]`, index);
       if (e) return e;
       const { items, value } = bid.bundles[b];
-      if (value > 0n) cols.push({ bidder: i, bundle: b, items: items.map((id: string) => index.get(id) as number), value });
+      const at: number[] = items.map((id: string) => index.get(id) as number);
+      const r = at.reduce((sum: bigint, k: number) => sum + reserve[k], 0n);
+      // out: a bid of nothing, or below the bundle's reserve
+      if (value > 0n && value >= r) cols.push({ bidder: i, bundle: b, items: at, value: value - r });
     }
   }
-  return { auction, supply: auction.items.map((it) => it.supply ?? 1n), cols };
+  return { auction, supply: auction.items.map((it) => it.supply ?? 1n), reserve, cols };
+}
+
+/** The reserve of a bidder's bundle: the sum of its items' reserves (0 for no bundle, or without reserves). */
+export function bundleReserve(m: Wdp, bidder: number, bundle: number | null): bigint {
+  if (bundle === null) return 0n;
+  const ids = m.auction.bids[bidder].bundles[bundle].items;
+  let r = 0n;
+  m.auction.items.forEach((it, k) => {
+    if (ids.includes(it.id)) r += m.reserve[k];
+  });
+  return r;
+}
+
+/** A bundle's bid over its reserve (what the allocation maximises; the bid itself without reserves). */
+export function bundleSurplus(m: Wdp, bidder: number, bundle: number | null): bigint {
+  return bundleValue(m.auction, bidder, bundle) - bundleReserve(m, bidder, bundle);
+}
+
+/**
+ * Bundles bid exactly at their reserve add no surplus, so the solver leaves them out: they are awarded here, in bid
+ * order (then bundle order), to bidders without a bundle, while their items are unsold. The surplus is unchanged,
+ * so the allocation stays optimal; each such winner pays its reserve (its VCG externality is 0).
+ */
+export function awardAtReserve(m: Wdp, best: Allocation): Allocation {
+  const atReserve = m.cols.filter((c) => c.value === 0n);
+  if (atReserve.length === 0) return best;
+  const choice = [...best.choice];
+  const used = m.supply.map(() => 0n);
+  choice.forEach((b, i) => {
+    if (b === null) return;
+    for (const c of m.cols) if (c.bidder === i && c.bundle === b) for (const k of c.items) used[k] += 1n;
+  });
+  for (const c of atReserve) {
+    if (choice[c.bidder] !== null || c.items.some((k) => used[k] >= m.supply[k])) continue;
+    choice[c.bidder] = c.bundle;
+    for (const k of c.items) used[k] += 1n;
+  }
+  return { choice, welfare: best.welfare };
 }
 
 /**
@@ -213,21 +273,35 @@ export function bundleValue(auction: CombinatorialAuction, bidder: number, bundl
   return bundle === null ? 0n : auction.bids[bidder].bundles[bundle].value;
 }
 
-/** VCG payments of the winners of `best`: W_-i - (W - b_i), with the identities checked in bigint. */
+/**
+ * VCG payments of the winners of `best`: W_-i - (W - b_i) in surplus over the reserves, plus the reserve of the
+ * bundle won (the seller as a bidder valuing what it keeps at the reserves), with the identities checked in bigint.
+ * A winner at its reserve (surplus 0) pays its reserve without a solve.
+ */
 export async function vcgPayments(m: Wdp, solver: MipSolver, best: Allocation): Promise<{ payments: bigint[]; solves: number }> {
   const payments = m.auction.bids.map(() => 0n);
   let solves = 0;
   for (let i = 0; i < payments.length; i++) {
     if (best.choice[i] === null) continue;
-    const b = bundleValue(m.auction, i, best.choice[i]);
+    const b = bundleSurplus(m, i, best.choice[i]);
+    const reserve = bundleReserve(m, i, best.choice[i]);
+    if (b === 0n) {
+      payments[i] = reserve;
+      continue;
+    }
     const without = await solveWdp(m, solver, new Set([i]));
     solves++;
     if (without.welfare < best.welfare - b || without.welfare > best.welfare) {
       throw new SolverFailure(`inconsistent optima: W=${best.welfare}, b_${i}=${b}, W_-${i}=${without.welfare}`);
     }
-    payments[i] = without.welfare - (best.welfare - b);
+    payments[i] = reserve + without.welfare - (best.welfare - b);
   }
   return { payments, solves };
+}
+
+/** The winners' reported values in all (the allocation's welfare is their surplus over the reserves). */
+export function reportedWelfare(m: Wdp, best: Allocation): bigint {
+  return best.choice.reduce<bigint>((s, b, i) => s + bundleValue(m.auction, i, b), 0n);
 }
 
 export interface CombinatorialOptions {
@@ -259,14 +333,14 @@ export async function clearCombinatorialVcg(auction: CombinatorialAuction, opts:
   const m = buildWdp(auction);
   if (!('cols' in m)) return m;
   try {
-    const best = await solveWdp(m, opts.solver);
+    const best = awardAtReserve(m, await solveWdp(m, opts.solver));
     const { payments, solves } = await vcgPayments(m, opts.solver, best);
     const revenue = payments.reduce((s, p) => s + p, 0n);
     return {
       ok: true,
       rule: 'vcg',
       awards: awardsOf(m, best, payments, payments),
-      welfare: best.welfare,
+      welfare: reportedWelfare(m, best),
       vcgRevenue: revenue,
       revenue,
       solves: 1 + solves,
@@ -278,7 +352,12 @@ export async function clearCombinatorialVcg(auction: CombinatorialAuction, opts:
 
 export { failed as solverFailureRejection };
 
-/** The most a bid can pay (what the service holds when it arrives): its largest bundle value, the bids being XOR. */
-export function maxPaymentCombinatorial(bid: CombinatorialBid): bigint {
-  return bid.bundles.reduce((m, b) => (b.value > m ? b.value : m), 0n);
+/**
+ * The most a bid can pay (what the service holds when it arrives): its largest bundle value, the bids being XOR,
+ * among the bundles that can win (at or above their items' reserves, when `items` give reserves).
+ */
+export function maxPaymentCombinatorial(bid: CombinatorialBid, items: readonly Item[] = []): bigint {
+  const reserve = new Map(items.map((it) => [it.id, it.reserve ?? 0n]));
+  const reserveOf = (b: Bundle) => b.items.reduce((s, id) => s + (reserve.get(id) ?? 0n), 0n);
+  return bid.bundles.reduce((m, b) => (b.value > m && b.value >= reserveOf(b) ? b.value : m), 0n);
 }

@@ -1,9 +1,12 @@
 import type { Rejection } from '@ate/contracts';
 import {
+  awardAtReserve,
   awardsOf,
   buildWdp,
-  bundleValue,
+  bundleReserve,
+  bundleSurplus,
   clearCombinatorialVcg,
+  reportedWelfare,
   SolverFailure,
   solveWdp,
   solverFailureRejection,
@@ -28,6 +31,10 @@ import type { MipSolver, SolverProblem } from './solver';
  * revenue in whole minor units under all constraints found, with vcg_i <= p_i <= b_i (an IP), and (4) the QP
  * nearest to VCG at that revenue, rounded to integers keeping the revenue (see roundKeepingRevenue). The next
  * round's separation checks the rounded payments exactly, in bigint.
+ *
+ * With reserve prices everything here is in surplus over the reserves (the seller a bidder valuing what it keeps at
+ * its reserves): bids b_i - r_i, VCG payments vcg_i - r_i, payments p_i - r_i, r_i the reserve of i's bundle; the
+ * core of that reduced auction is the core with the seller's reserves, and each payment is r_i plus its reduced one.
  */
 
 /** Rounds of constraint generation before giving up (each adds one constraint: a solve of an IP, an LP, a QP). */
@@ -41,16 +48,16 @@ interface CoreConstraint {
 
 /** The most blocking coalition for payments `pay`, or null when none blocks (pay is in the core). */
 async function mostBlocking(m: Wdp, solver: MipSolver, best: Allocation, winners: number[], pay: bigint[]): Promise<CoreConstraint | null> {
-  const surplus = new Map(winners.map((i, w) => [i, bundleValue(m.auction, i, best.choice[i]) - pay[w]]));
+  const surplus = new Map(winners.map((i, w) => [i, bundleSurplus(m, i, best.choice[i]) - pay[w]]));
   const reduced = (c: number) => m.cols[c].value - (surplus.get(m.cols[c].bidder) ?? 0n);
   const blocking = await solveWdp(m, solver, new Set(), reduced);
   const revenue = pay.reduce((s, p) => s + p, 0n);
   if (blocking.welfare <= revenue) return null;
   let rhs = 0n;
-  blocking.choice.forEach((b, i) => (rhs += bundleValue(m.auction, i, b)));
+  blocking.choice.forEach((b, i) => (rhs += bundleSurplus(m, i, b)));
   const outside: number[] = [];
   winners.forEach((i, w) => {
-    if (blocking.choice[i] !== null) rhs -= bundleValue(m.auction, i, best.choice[i]);
+    if (blocking.choice[i] !== null) rhs -= bundleSurplus(m, i, best.choice[i]);
     else outside.push(w);
   });
   if (outside.length === 0) throw new SolverFailure('a coalition of winners beats the optimal allocation');
@@ -128,12 +135,14 @@ export async function clearCombinatorialCore(auction: CombinatorialAuction, opts
   const m = buildWdp(auction);
   if (!('cols' in m)) return m;
   try {
-    const best = await solveWdp(m, opts.solver);
+    const best = awardAtReserve(m, await solveWdp(m, opts.solver));
     const vcg = await vcgPayments(m, opts.solver, best);
     let solves = 1 + vcg.solves;
     const winners = best.choice.flatMap((b, i) => (b === null ? [] : [i]));
-    const bids = winners.map((i) => bundleValue(auction, i, best.choice[i]));
-    const vcgW = winners.map((i) => vcg.payments[i]);
+    // in surplus over the reserves (all zero without reserves): bids, VCG payments, and below the payments
+    const reserves = winners.map((i) => bundleReserve(m, i, best.choice[i]));
+    const bids = winners.map((i) => bundleSurplus(m, i, best.choice[i]));
+    const vcgW = winners.map((i, w) => vcg.payments[i] - reserves[w]);
     const cons: CoreConstraint[] = [];
     let pay = vcgW;
     for (let round = 0; ; round++) {
@@ -146,13 +155,13 @@ export async function clearCombinatorialCore(auction: CombinatorialAuction, opts
       solves += 2;
     }
     const payments = auction.bids.map(() => 0n);
-    winners.forEach((i, w) => (payments[i] = pay[w]));
+    winners.forEach((i, w) => (payments[i] = reserves[w] + pay[w]));
     const sum = (xs: bigint[]) => xs.reduce((s, p) => s + p, 0n);
     return {
       ok: true,
       rule: 'core',
       awards: awardsOf(m, best, vcg.payments, payments),
-      welfare: best.welfare,
+      welfare: reportedWelfare(m, best),
       vcgRevenue: sum(vcg.payments),
       revenue: sum(payments),
       solves,

@@ -30,3 +30,23 @@ export function bruteForceWelfare(a: CombinatorialAuction, exclude: ReadonlySet<
 export function bruteForceVcgPayment(a: CombinatorialAuction, i: number, welfare: bigint, value: bigint): bigint {
   return bruteForceWelfare(a, new Set([i])) - (welfare - value);
 }
+
+/**
+ * The standard reading of reserve prices: the seller as one more bidder (after the others, so their indices are
+ * unchanged) whose value for the units it keeps is their reserves. Its additive value is written as XOR bids: as
+ * many copies of the seller as the largest supply of an item with a reserve, each bidding on every non-empty set of
+ * those items the sum of their reserves. The items lose their reserves (the seller's bids stand for them).
+ */
+export function withSellerAsBidder(a: CombinatorialAuction): CombinatorialAuction {
+  const reserved = a.items.filter((it) => (it.reserve ?? 0n) > 0n);
+  const copies = reserved.reduce((m, it) => Math.max(m, Number(it.supply ?? 1n)), 0);
+  const sets: { items: string[]; value: bigint }[] = [];
+  for (let mask = 1; mask < 1 << reserved.length; mask++) {
+    const chosen = reserved.filter((_, k) => mask & (1 << k));
+    sets.push({ items: chosen.map((it) => it.id), value: chosen.reduce((s, it) => s + (it.reserve ?? 0n), 0n) });
+  }
+  return {
+    items: a.items.map((it) => ({ id: it.id, ...(it.supply !== undefined ? { supply: it.supply } : {}) })),
+    bids: [...a.bids, ...Array.from({ length: copies }, (_, j) => ({ bidder: `seller#${j}`, bundles: sets }))],
+  };
+}

@@ -185,4 +185,80 @@ describe('auction outlet events: what each accepted auction op says on the feed'
     ]);
     expect(events[3]).toEqual([{ kind: 'auction_bid', event: 'placed', auctionId: 'c1', agentId: idOf(Z), hold: 200n }]);
   });
+
+  it('cleared, then settled (the api clears and settles in two commands): the clearing says nothing, its settlement says what one settlement does', () => {
+    const setup: [AuctionOp, number][] = [
+      [create('m1'), T0],
+      [{ op: 'bid', id: 'm1', agent: X, steps: [['2', '700']] }, T0],
+      [{ op: 'bid', id: 'm1', agent: Z, steps: [['1', '500']] }, T0],
+      [{ op: 'bid', id: 'm1', agent: Y, steps: [['1', '50']] }, T0],
+    ];
+    // X 2 @ 700 and Z 1 @ 500 win, each unit at the reserve (100): no other bid reaches it
+    const settle: AuctionOp = {
+      op: 'settle',
+      id: 'm1',
+      awards: [
+        [X, '2', '200'],
+        [Z, '1', '100'],
+      ],
+      unitsSold: '3',
+      revenue: '300',
+    };
+    const once = apply(fresh(), [...setup, [settle, T0 + 1000]]);
+    const twice = apply(fresh(), [...setup, [{ op: 'clear', id: 'm1', c: settle }, T0 + 1000], [{ op: 'settle_cleared', id: 'm1' }, T0 + 1001]]);
+    expect(twice[4]).toEqual([]);
+    expect(twice[5]).toEqual(once[4]);
+    expect((once[4] as { event: string }[]).map((e) => e.event)).toEqual(['settled', 'won', 'won', 'lost']);
+
+    // combinatorial: the items each winner gets come from its bundle
+    const c = fresh();
+    const cBids: [AuctionOp, number][] = [
+      [
+        {
+          op: 'create',
+          id: 'c2',
+          seller: SELLER,
+          asset: '',
+          units: '0',
+          reserve: '0',
+          feeBps: 0,
+          deadline: T0 + 1000,
+          mech: 'vcg_combinatorial',
+          items: [
+            ['A', A, '1'],
+            ['B', A, '2'],
+          ],
+        },
+        T0,
+      ],
+      [
+        {
+          op: 'bid',
+          id: 'c2',
+          agent: X,
+          steps: [],
+          bundles: [
+            [['B'], '9'],
+            [['A'], '150'],
+          ],
+        },
+        T0,
+      ],
+      [{ op: 'bid', id: 'c2', agent: Y, steps: [], bundles: [[['B'], '150']] }, T0],
+    ];
+    const cSettle: AuctionOp = {
+      op: 'settle_c',
+      id: 'c2',
+      awards: [
+        [X, 1, '0', '0'],
+        [Y, 0, '0', '0'],
+      ],
+      revenue: '0',
+      welfare: '300',
+    };
+    const cOnce = apply(fresh(), [...cBids, [cSettle, T0 + 1000]]);
+    const cTwice = apply(c, [...cBids, [{ op: 'clear', id: 'c2', c: cSettle }, T0 + 1000], [{ op: 'settle_cleared', id: 'c2' }, T0 + 1001]]);
+    expect(cTwice[4]).toEqual(cOnce[3]);
+    expect(cOnce[3]).toContainEqual({ kind: 'auction_bid', event: 'won', auctionId: 'c2', agentId: idOf(X), units: 1n, items: ['A'], payment: 0n });
+  });
 });

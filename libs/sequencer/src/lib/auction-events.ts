@@ -1,14 +1,26 @@
-import type { AuctionEffects, AuctionOp, AuctionState } from './auctions';
+import type { AuctionEffects, AuctionOp, AuctionState, SettleOp } from './auctions';
 import type { AuctionBidEvent, AuctionEvent, CommittedEvent } from './outlet';
 
-/** The open bids of an auction before an op that ends it (a settlement or a cancellation clears them). */
-export type BidsBefore = { agent: number; hold: number }[];
+/**
+ * The open bids of an auction before an op that ends it (a settlement or a cancellation clears them); a settlement
+ * of a cleared auction (`settle_cleared`) also takes the clearing it applies and each bid's bundles' items.
+ */
+export type BidsBefore = { agent: number; hold: number; bundles?: string[][] }[] & { cleared?: SettleOp };
 
-/** The bids an op is about to clear: taken before it applies (settle and cancel only; nothing for the others). */
+const ENDING = new Set(['settle', 'settle_c', 'settle_cleared', 'cancel']);
+
+/** The bids an op is about to clear: taken before it applies (settlements and cancel only; nothing for the others). */
 export function bidsBefore(state: AuctionState, op: AuctionOp): BidsBefore {
-  if (op.op !== 'settle' && op.op !== 'settle_c' && op.op !== 'cancel') return [];
+  if (!ENDING.has(op.op)) return [];
   const a = state.auction(op.id);
-  return a ? [...a.bids.values()].map((b) => ({ agent: b.agent, hold: b.hold })) : [];
+  if (!a) return [];
+  const bids: BidsBefore = [...a.bids.values()].map((b) => ({
+    agent: b.agent,
+    hold: b.hold,
+    ...(b.bundles ? { bundles: b.bundles.map((x) => [...x.items]) } : {}),
+  }));
+  if (op.op === 'settle_cleared' && a.cleared) bids.cleared = a.cleared;
+  return bids;
 }
 
 /**
@@ -68,10 +80,16 @@ export function auctionEvents(
         }),
       ];
     }
+    case 'settle_cleared':
+      // the settlement of the clearing the auction held since it was cleared: the events of a settlement with it
+      return before.cleared ? auctionEvents(state, before.cleared, before, e, idOf) : [];
     case 'settle_c': {
-      const awards = ((e.row['clearing'] as { awards?: { agentId: string; items: string[]; payment: string }[] }).awards ?? []).map(
-        (w) => [w.agentId, w] as const,
-      );
+      // the awards as the clearing's row has them, or (a cleared auction's settlement) from the bids' bundles
+      const fromRow = (e.row['clearing'] as { awards?: { agentId: string; items: string[]; payment: string }[] } | undefined)?.awards;
+      const byAgent = new Map(before.map((x) => [x.agent, x]));
+      const rows =
+        fromRow ?? op.awards.map(([agent, k, payment]) => ({ agentId: idOf(agent), items: byAgent.get(agent)?.bundles?.[k] ?? [], payment }));
+      const awards = rows.map((w) => [w.agentId, w] as const);
       const won = new Map(awards);
       const sold = awards.reduce((n, [, w]) => n + w.items.length, 0);
       const result = { unitsSold: BigInt(sold), revenue: BigInt(op.revenue), winners: won.size };

@@ -118,10 +118,61 @@ describe('AuctionState: the deterministic auction and pool state of the sequence
     ['a second settlement', [create, ...bids, settle], T0 + 1000, settle, T0 + 1000, 'AUCTION_ALREADY_SETTLED'],
     ['a withdrawal without a bid', [create], T0, { op: 'withdraw', id: 'a1', agent: X }, T0, 'AUCTION_BID_NOT_FOUND'],
     ['a cancel after the settlement', [create, ...bids, settle], T0 + 1000, { op: 'cancel', id: 'a1' }, T0 + 1000, 'AUCTION_ALREADY_SETTLED'],
+    ['a clearing before the deadline', [create, ...bids], T0, { op: 'clear', id: 'a1', c: settle }, T0 + 999, 'AUCTION_NOT_CLOSED'],
+    [
+      'a clearing that differs from the sealed bids',
+      [create, ...bids],
+      T0,
+      { op: 'clear', id: 'a1', c: { ...settle, revenue: '1100' } } as AuctionOp,
+      T0 + 1000,
+      'AUCTION_CLEARING_MISMATCH',
+    ],
+    ['a settlement of the cleared clearing before any', [create, ...bids], T0, { op: 'settle_cleared', id: 'a1' }, T0 + 1000, 'AUCTION_NOT_CLEARED'],
+    [
+      'a second clearing',
+      [create, ...bids, { op: 'clear', id: 'a1', c: settle }],
+      T0,
+      { op: 'clear', id: 'a1', c: settle },
+      T0 + 1000,
+      'AUCTION_ALREADY_CLEARED',
+    ],
+    [
+      'a settlement carrying a clearing once cleared',
+      [create, ...bids, { op: 'clear', id: 'a1', c: settle }],
+      T0,
+      settle,
+      T0 + 1000,
+      'AUCTION_ALREADY_CLEARED',
+    ],
+    [
+      'a bid once cleared',
+      [create, ...bids, { op: 'clear', id: 'a1', c: settle }],
+      T0,
+      { op: 'bid', id: 'a1', agent: 5, steps: [['1', '100']] },
+      T0 + 1000,
+      'AUCTION_CLOSED',
+    ],
+    [
+      'a withdrawal once cleared',
+      [create, ...bids, { op: 'clear', id: 'a1', c: settle }],
+      T0,
+      { op: 'withdraw', id: 'a1', agent: X },
+      T0 + 1000,
+      'AUCTION_CLOSED',
+    ],
+    [
+      'a second settlement of the cleared clearing',
+      [create, ...bids, { op: 'clear', id: 'a1', c: settle }, { op: 'settle_cleared', id: 'a1' }],
+      T0,
+      { op: 'settle_cleared', id: 'a1' },
+      T0 + 1000,
+      'AUCTION_ALREADY_SETTLED',
+    ],
   ])('refuses %s (%#) and changes nothing', (_, before, t, op, at, code) => {
     const w = fresh();
-    // what comes before: bids before the deadline, the settlement at it
-    for (const o of before) expect(run(w, [o], o.op === 'settle' ? Math.max(t, T0 + 1000) : Math.min(t, T0))).toEqual(['ok']);
+    // what comes before: bids before the deadline, the clearing and settlement at it
+    const late = ['settle', 'clear', 'settle_cleared'];
+    for (const o of before) expect(run(w, [o], late.includes(o.op) ? Math.max(t, T0 + 1000) : Math.min(t, T0))).toEqual(['ok']);
     const s0 = state(w);
     expect(run(w, [op], at)).toEqual([code]);
     expect(state(w)).toEqual(s0);
@@ -239,6 +290,121 @@ describe('AuctionState: the deterministic auction and pool state of the sequence
     });
   });
 
+  it('cleared: the clearing is fixed and every hold stays until the settlement, which moves what a one-command settlement moves', () => {
+    const once = fresh();
+    run(once, [create, ...bids], T0);
+    expect(run(once, [settle], T0 + 1000)).toEqual(['ok']);
+    const w = fresh();
+    run(w, [create, ...bids], T0);
+    const held = state(w);
+    const cleared = w.s.apply({ op: 'clear', id: 'a1', c: settle }, T0 + 1000);
+    expect(cleared).toMatchObject({ moves: [], row: { clearing: { revenue: '1200', unitsSold: '3', fees: '2' } } });
+    expect(w.s.auction('a1')?.status).toBe('cleared');
+    // nothing moved yet: the holds, the escrow and the totals are those of the closed auction
+    expect(JSON.parse(state(w)).b).toEqual(JSON.parse(held).b);
+    // a snapshot taken while cleared carries the clearing; restored, it settles the same
+    const view = BalanceView.restoreSparse(JSON.parse(JSON.stringify(w.b.snapshotSparse())));
+    const restored = { s: new AuctionState(view, (n) => `agent-${n}`), b: view };
+    restored.s.restore(JSON.parse(JSON.stringify(w.s.toJSON())));
+    for (const x of [w, restored]) expect(run(x, [{ op: 'settle_cleared', id: 'a1' }], T0 + 1001)).toEqual(['ok']);
+    expect(JSON.parse(state(w)).b).toEqual(JSON.parse(state(once)).b);
+    expect(state(restored)).toEqual(state(w));
+    expect(w.s.auction('a1')?.status).toBe('settled');
+  });
+
+  it('an operator may cancel a cleared auction before it settles: every hold and the escrow released', () => {
+    const w = fresh();
+    const s0 = state(w);
+    expect(run(w, [create, ...bids], T0)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(
+      run(
+        w,
+        [
+          { op: 'clear', id: 'a1', c: settle },
+          { op: 'cancel', id: 'a1' },
+        ],
+        T0 + 1000,
+      ),
+    ).toEqual(['ok', 'ok']);
+    expect(JSON.parse(state(w)).b).toEqual(JSON.parse(s0).b);
+    expect(run(w, [{ op: 'settle_cleared', id: 'a1' }], T0 + 1000)).toEqual(['AUCTION_ALREADY_SETTLED']);
+  });
+
+  describe('combinatorial reserves: the seller values each item at its reserve', () => {
+    // A has a reserve of 60 (the whole item), B none: the state holds [id, asset, units, reserve]
+    const rCreate: AuctionOp = {
+      op: 'create',
+      id: 'r1',
+      seller: SELLER,
+      asset: '',
+      units: '0',
+      reserve: '0',
+      feeBps: 0,
+      deadline: T0 + 1000,
+      mech: 'vcg_combinatorial',
+      items: [
+        ['A', A, '1', '60'],
+        ['B', A, '2'],
+      ],
+    };
+    const rBids: AuctionOp[] = [
+      // X: A at 150 (above its reserve), or A+B at 50 (below A's 60: out)
+      {
+        op: 'bid',
+        id: 'r1',
+        agent: X,
+        steps: [],
+        bundles: [
+          [['A'], '150'],
+          [['A', 'B'], '50'],
+        ],
+      },
+      { op: 'bid', id: 'r1', agent: Y, steps: [], bundles: [[['B'], '150']] },
+      { op: 'bid', id: 'r1', agent: Z, steps: [], bundles: [[['A', 'B'], '200']] },
+    ];
+    // libs/mechanisms' answer (Weber with A's reserve 60): X pays 60 (the reserve), Y pays 50
+    const rGood: AuctionOp = {
+      op: 'settle_c',
+      id: 'r1',
+      awards: [
+        [X, 0, '60', '60'],
+        [Y, 0, '50', '50'],
+      ],
+      revenue: '110',
+      welfare: '300',
+    };
+    it('holds only what a bundle at or above its reserve may pay; refuses a payment below the reserve; settles the rest', () => {
+      const w = fresh();
+      expect(run(w, [rCreate, ...rBids], T0)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      expect([X, Y, Z].map((a) => w.b.getReserved(a, 0))).toEqual([150, 150, 200]);
+      const s0 = state(w);
+      const below: AuctionOp = {
+        ...rGood,
+        awards: [
+          [X, 0, '59', '59'],
+          [Y, 0, '50', '50'],
+        ],
+        revenue: '109',
+      } as AuctionOp;
+      expect(run(w, [below], T0 + 1000)).toEqual(['AUCTION_CLEARING_MISMATCH']);
+      expect(state(w)).toEqual(s0);
+      const again = fresh();
+      again.s.restore(JSON.parse(JSON.stringify(w.s.toJSON())));
+      expect(again.s.auction('r1')?.items).toEqual([
+        { id: 'A', asset: A, units: 1n, reserve: 60n },
+        { id: 'B', asset: A, units: 2n, reserve: 0n },
+      ]);
+      expect(run(w, [rGood], T0 + 1000)).toEqual(['ok']);
+      expect([X, Y].map((a) => w.b.getTotal(a, 0))).toEqual([100_000 - 60, 100_000 - 50]);
+    });
+    it('a bid whose every bundle is below its reserve holds nothing', () => {
+      const w = fresh();
+      run(w, [rCreate], T0);
+      expect(run(w, [{ op: 'bid', id: 'r1', agent: X, steps: [], bundles: [[['A'], '59']] }], T0)).toEqual(['ok']);
+      expect(w.b.getReserved(X, 0)).toBe(0);
+    });
+  });
+
   it('cancel and withdraw release every hold and the escrow', () => {
     const w = fresh();
     const s0 = state(w);
@@ -279,7 +445,8 @@ describe('AuctionState: the deterministic auction and pool state of the sequence
       [{ op: 'pool_buy', id: 'p1', agent: Y, units: '10', maxPrice: '1000' }, T0 + 10],
       [{ op: 'pool_epoch', id: 'p1' }, T0 + 350],
       [{ op: 'close', id: 'a1' }, T0 + 1000],
-      [settle, T0 + 1001],
+      [{ op: 'clear', id: 'a1', c: settle }, T0 + 1001],
+      [{ op: 'settle_cleared', id: 'a1' }, T0 + 1002],
     ];
     const live = fresh();
     for (const [o, t] of ops) live.s.apply(o, t);

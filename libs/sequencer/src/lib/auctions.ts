@@ -19,6 +19,7 @@ import {
   validatePool,
 } from '@ate/mechanisms';
 import { auctionEvents, bidsBefore } from './auction-events';
+import { bidKey, CLIENT_ID, purchaseKey } from './auction-ids';
 import type { Batch } from './batch';
 import type { AuctionBudgetHooks } from './budgets-mechanisms';
 import type { CommandHandler, PrepareContext } from './handlers';
@@ -69,6 +70,16 @@ export interface AuctionItem {
   id: string;
   asset: string;
   units: bigint;
+  /** the item's reserve (credits, for the whole lot); absent: the auction's reserve per unit times `units` */
+  reservePrice?: bigint;
+}
+
+/** An item as the auction's state holds it: its reserve resolved (0: none). */
+export interface ItemRec {
+  id: string;
+  asset: string;
+  units: bigint;
+  reserve: bigint;
 }
 
 export interface BundleInput {
@@ -97,10 +108,21 @@ export type AuctionCommand =
       mechanism?: Mechanism;
       items?: AuctionItem[];
     }
-  | { kind: 'auction_bid'; auctionId: string; agentId: string; steps: StepInput[]; bundles?: BundleInput[] }
+  | {
+      kind: 'auction_bid';
+      auctionId: string;
+      agentId: string;
+      steps: StepInput[];
+      bundles?: BundleInput[];
+      /** the client's id of this bid (unique per agent, forever): a retry is answered with the first, never bids twice */
+      clientBidId?: string;
+    }
   | { kind: 'auction_withdraw'; auctionId: string; agentId: string }
   | { kind: 'auction_close'; auctionId: string }
-  | { kind: 'auction_settle'; auctionId: string; clearing: AuctionClearing }
+  /** fixes the clearing (checked as a settlement is): the auction is `cleared`, its results readable, holds unchanged */
+  | { kind: 'auction_clear'; auctionId: string; clearing: AuctionClearing }
+  /** moves funds and units: of the clearing a cleared auction holds (no `clearing`), or of the one carried (clear and settle at once) */
+  | { kind: 'auction_settle'; auctionId: string; clearing?: AuctionClearing }
   | { kind: 'auction_cancel'; auctionId: string }
   | {
       kind: 'pool_create';
@@ -118,10 +140,19 @@ export type AuctionCommand =
       /** congestion: epoch length, ms */
       epochMs: number;
     }
-  | { kind: 'pool_buy'; poolId: string; agentId: string; units: bigint; maxPrice: bigint }
+  | {
+      kind: 'pool_buy';
+      poolId: string;
+      agentId: string;
+      units: bigint;
+      maxPrice: bigint;
+      /** the client's id of this purchase (unique per agent, forever): a retry is answered with the first, never buys twice */
+      clientPurchaseId?: string;
+    }
   | { kind: 'pool_epoch'; poolId: string };
 
-export type AuctionStatus = 'open' | 'closed' | 'settled' | 'cancelled';
+/** created (sequenced) -> open -> closed -> cleared -> settled, or cancelled from any state before settled */
+export type AuctionStatus = 'open' | 'closed' | 'cleared' | 'settled' | 'cancelled';
 
 interface BidState {
   agent: number;
@@ -145,7 +176,9 @@ interface AuctionRec {
   steps: number;
   mechanism: Mechanism;
   /** combinatorial: the items for sale */
-  items: AuctionItem[];
+  items: ItemRec[];
+  /** cleared: the clearing it will settle (checked when it was cleared) */
+  cleared?: SettleOp;
 }
 
 interface PoolRec {
@@ -174,10 +207,14 @@ export type AuctionOp =
       feeBps: number;
       deadline: number;
       mech?: Mechanism;
-      items?: [string, string, string][];
+      /** [id, asset, units] or, with a reserve (the whole item's, credits), [id, asset, units, reserve] */
+      items?: ItemTuple[];
     }
   | { op: 'bid'; id: string; agent: number; steps: [string, string][]; bundles?: [string[], string][] }
   | { op: 'settle_c'; id: string; awards: [number, number, string, string][]; revenue: string; welfare: string }
+  /** a clearing fixed (a settle or settle_c op, not yet applied); `settle_cleared` applies it */
+  | { op: 'clear'; id: string; c: SettleOp }
+  | { op: 'settle_cleared'; id: string }
   | { op: 'withdraw'; id: string; agent: number }
   | { op: 'close'; id: string }
   | { op: 'settle'; id: string; awards: [number, string, string][]; unitsSold: string; revenue: string }
@@ -196,6 +233,14 @@ export type AuctionOp =
     }
   | { op: 'pool_buy'; id: string; agent: number; units: string; maxPrice: string }
   | { op: 'pool_epoch'; id: string };
+
+export type ItemTuple = [string, string, string] | [string, string, string, string];
+/** The ops that carry a clearing: multi-unit (settle) and combinatorial (settle_c). */
+export type SettleOp = Extract<AuctionOp, { op: 'settle' | 'settle_c' }>;
+
+const itemOf = ([id, asset, u, r]: ItemTuple): ItemRec => ({ id, asset, units: BigInt(u), reserve: BigInt(r ?? '0') });
+const tupleOf = (it: ItemRec): ItemTuple =>
+  it.reserve > 0n ? [it.id, it.asset, it.units.toString(), it.reserve.toString()] : [it.id, it.asset, it.units.toString()];
 
 /** What an accepted op did, for the batch: balance moves to put in the ledger, and projection rows. */
 export interface AuctionEffects {
@@ -237,7 +282,7 @@ function must(ok: boolean, what: string): void {
 }
 
 /** What a seller escrows: per asset, the units for sale (multi-unit: `units` of `asset`; combinatorial: its items). */
-function escrowOf(mech: Mechanism, asset: string, units: bigint, items: readonly AuctionItem[]): Map<string, number> {
+function escrowOf(mech: Mechanism, asset: string, units: bigint, items: readonly ItemRec[]): Map<string, number> {
   const out = new Map<string, number>();
   if (mech === 'vcg_multi_unit') out.set(asset, Number(units));
   else for (const it of items) out.set(it.asset, (out.get(it.asset) ?? 0) + Number(it.units));
@@ -245,7 +290,7 @@ function escrowOf(mech: Mechanism, asset: string, units: bigint, items: readonly
 }
 
 /** A combinatorial bid checked against the auction's items (libs/mechanisms' rules, each with its code). */
-function validateCombinatorialBid(a: { items: readonly AuctionItem[] }, bid: { bidder: string; bundles: BundleInput[] }): Refused | undefined {
+function validateCombinatorialBid(a: { items: readonly ItemRec[] }, bid: { bidder: string; bundles: BundleInput[] }): Refused | undefined {
   const w = buildWdp({ items: a.items.map((it) => ({ id: it.id })), bids: [bid] });
   return 'code' in w ? fromRejection(w) : undefined;
 }
@@ -287,7 +332,7 @@ export class AuctionState {
         const units = big(o.units);
         if (units > BigInt(Number.MAX_SAFE_INTEGER)) return refuse('AMOUNT_OUT_OF_RANGE', { units: o.units });
         if (o.deadline <= ts) return refuse('AUCTION_INVALID_DEADLINE', { deadline: o.deadline });
-        const items = (o.items ?? []).map(([id, asset, u]) => ({ id, asset, units: big(u) }));
+        const items = (o.items ?? []).map(itemOf);
         const escrow = escrowOf(o.mech ?? 'vcg_multi_unit', o.asset, units, items);
         if (o.seller !== null) {
           const refusedSeller = this.budget?.sell(o.seller, [...escrow.keys()], ts);
@@ -348,7 +393,7 @@ export class AuctionState {
             return refuse('MECHANISM_TOO_LARGE', { limit: COMBINATORIAL_BIDS_MAX, what: 'bids per auction' });
           if (a.steps + bundles.length > COMBINATORIAL_BUNDLES_MAX)
             return refuse('MECHANISM_TOO_LARGE', { limit: COMBINATORIAL_BUNDLES_MAX, what: 'bundles per auction' });
-          hold = maxPaymentCombinatorial(bid);
+          hold = maxPaymentCombinatorial(bid, a.items);
         }
         if (hold > BigInt(Number.MAX_SAFE_INTEGER)) return refuse('AUCTION_INSUFFICIENT_BALANCE', { hold: hold.toString() });
         const overBudget = this.budget?.bid(a, o.agent, Number(hold), steps, ts);
@@ -383,9 +428,26 @@ export class AuctionState {
         return { moves: [], touched: [], row: {} };
       }
       case 'settle':
-        return this.settle(o, ts);
-      case 'settle_c':
-        return this.settleCombinatorial(o, ts);
+      case 'settle_c': {
+        // clear and settle at once (logs written before the cleared state, and a settle that carries its clearing)
+        const v = this.verify(o, ts);
+        if ('refused' in v) return v;
+        return { ...this.deliver(v.a, o, ts), row: { clearing: v.row } };
+      }
+      case 'clear': {
+        const v = this.verify(o.c, ts);
+        if ('refused' in v) return v;
+        v.a.status = 'cleared';
+        v.a.cleared = o.c;
+        return { moves: [], touched: [], row: { clearing: v.row } };
+      }
+      case 'settle_cleared': {
+        const a = this.auctions.get(o.id);
+        if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
+        if (a.status === 'settled' || a.status === 'cancelled') return refuse('AUCTION_ALREADY_SETTLED', { auctionId: o.id, status: a.status });
+        if (a.status !== 'cleared' || !a.cleared) return refuse('AUCTION_NOT_CLEARED', { auctionId: o.id, status: a.status });
+        return this.deliver(a, a.cleared, ts);
+      }
       case 'cancel': {
         const a = this.auctions.get(o.id);
         if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
@@ -404,6 +466,7 @@ export class AuctionState {
         this.budget?.ended(a.id, a.bids.keys(), [], ts);
         a.status = 'cancelled';
         a.bids.clear();
+        delete a.cleared;
         return { moves: [], touched, row: {} };
       }
       case 'pool_create': {
@@ -505,62 +568,36 @@ export class AuctionState {
   }
 
   /**
-   * Settles a closed auction (or an open one past its deadline) with the clearing the command carries: it must be
-   * what libs/mechanisms computes from the sealed bids as sequenced (recomputed here: multi-unit clearing is
-   * O(S log S)), else nothing is done. Releases every hold and the seller's escrow, then moves units and payments.
+   * Checks a clearing against the auction as sequenced; the clearing as the projections and the results show it,
+   * or why it does not hold (nothing changes either way). Multi-unit: recomputed here (O(S log S)) and compared.
+   * Combinatorial: re-solving would put a solver on the sequencer's thread, so the handler checks what it can check
+   * exactly: every award names an open bid and one of its bundles, no item is sold twice, the bundle's reserve <=
+   * VCG payment <= payment <= the bundle's value (equal under VCG), the revenue and the welfare add up. Optimality
+   * is the solver's (libs/mechanisms checks its answer: integrality, feasibility, bigint welfare); the results
+   * publish every input so an auditor can re-solve.
    */
-  private settle(o: Extract<AuctionOp, { op: 'settle' }>, ts: number): AuctionEffects | Refused {
+  private verify(o: SettleOp, ts: number): { a: AuctionRec; row: Record<string, unknown> } | Refused {
     const a = this.auctions.get(o.id);
     if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
     if (a.status === 'settled' || a.status === 'cancelled') return refuse('AUCTION_ALREADY_SETTLED', { auctionId: o.id, status: a.status });
+    if (a.status === 'cleared') return refuse('AUCTION_ALREADY_CLEARED', { auctionId: o.id });
     if (a.status === 'open' && ts < a.deadline) return refuse('AUCTION_NOT_CLOSED', { auctionId: o.id, deadline: a.deadline });
-    if (a.mechanism !== 'vcg_multi_unit') return refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id, mechanism: a.mechanism });
-    const bids = [...a.bids.values()];
-    const c = clearMultiUnit({
-      units: a.units,
-      reservePrice: a.reservePrice,
-      bids: bids.map((x) => ({ bidder: String(x.agent), steps: x.steps })),
-    });
-    if ('code' in c) return fromRejection(c);
-    const expected = c.awards.filter((w) => w.units > 0n).map((w) => [Number(w.bidder), w.units.toString(), w.payment.toString()].join('|'));
-    const carried = o.awards.map((w) => w.join('|'));
-    if (expected.join(',') !== carried.join(',') || c.unitsSold.toString() !== o.unitsSold || c.revenue.toString() !== o.revenue)
-      return refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id });
-    const b = this.balances;
-    const touched: [number, string][] = [];
-    for (const bid of bids) {
-      releaseFunds(b, bid.agent, CREDIT, bid.hold);
-      touched.push([bid.agent, CREDIT]);
-    }
-    if (a.seller !== null) {
-      releaseFunds(b, a.seller, a.asset, Number(a.units));
-      touched.push([a.seller, a.asset], [a.seller, CREDIT]);
-    }
-    const cr = b.assetIndex(CREDIT);
-    const ai = b.assetIndex(a.asset);
-    const moves: AuctionEffects['moves'] = [];
-    for (const [agent, u, pay] of o.awards) {
-      const units = big(u);
-      const payment = big(pay);
-      const fee = a.seller === null ? payment : ceilFee(payment, a.feeBps);
-      if (payment > 0n) must(b.withdraw(agent, cr, Number(payment)), `winner ${agent} pays ${payment}`);
-      if (a.seller !== null) {
-        must(b.withdraw(a.seller, ai, Number(units)), `seller delivers ${units}`);
-        if (payment - fee > 0n) must(b.deposit(a.seller, cr, Number(payment - fee)), 'seller proceeds');
-      }
-      must(b.deposit(agent, ai, Number(units)), `winner ${agent} receives ${units}`);
-      touched.push([agent, a.asset]);
-      moves.push({ kind: 'settle', winner: agent, seller: a.seller, asset: a.asset, units, payment, fee });
-    }
-    this.budget?.ended(a.id, a.bids.keys(), moves, ts);
-    a.status = 'settled';
-    a.bids.clear();
-    a.steps = 0;
-    return {
-      moves,
-      touched,
-      row: {
-        clearing: {
+    const feeOf = (payment: bigint) => (a.seller === null ? 0n : ceilFee(payment, a.feeBps));
+    if (o.op === 'settle') {
+      if (a.mechanism !== 'vcg_multi_unit') return refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id, mechanism: a.mechanism });
+      const c = clearMultiUnit({
+        units: a.units,
+        reservePrice: a.reservePrice,
+        bids: [...a.bids.values()].map((x) => ({ bidder: String(x.agent), steps: x.steps })),
+      });
+      if ('code' in c) return fromRejection(c);
+      const expected = c.awards.filter((w) => w.units > 0n).map((w) => [Number(w.bidder), w.units.toString(), w.payment.toString()].join('|'));
+      const carried = o.awards.map((w) => w.join('|'));
+      if (expected.join(',') !== carried.join(',') || c.unitsSold.toString() !== o.unitsSold || c.revenue.toString() !== o.revenue)
+        return refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id });
+      return {
+        a,
+        row: {
           mechanism: 'vcg_multi_unit',
           awards: c.awards.map((w) => ({
             agentId: this.agentIdOf(Number(w.bidder)),
@@ -572,31 +609,19 @@ export class AuctionState {
           unitsUnsold: c.unitsUnsold.toString(),
           revenue: c.revenue.toString(),
           welfare: c.welfare.toString(),
-          fees: moves.reduce((s, m) => s + (a.seller === null ? 0n : m.fee), 0n).toString(),
+          fees: o.awards.reduce((s, [, , pay]) => s + feeOf(big(pay)), 0n).toString(),
         },
-      },
-    };
-  }
-
-  /**
-   * Settles a combinatorial auction with the clearing the command carries (solved by HiGHS in the api, off the
-   * batch). Re-solving here would put a solver on the sequencer's thread, so the handler checks what it can check
-   * exactly: every award names an open bid and one of its bundles, no item is sold twice, 0 <= VCG payment <=
-   * payment <= the bundle's value (equal under VCG), the revenue and the welfare add up. Optimality is the
-   * solver's (libs/mechanisms checks its answer: integrality, feasibility, bigint welfare); the results publish
-   * every input so an auditor can re-solve. Then the same moves as a multi-unit settlement, item by item.
-   */
-  private settleCombinatorial(o: Extract<AuctionOp, { op: 'settle_c' }>, ts: number): AuctionEffects | Refused {
-    const a = this.auctions.get(o.id);
-    if (!a) return refuse('AUCTION_NOT_FOUND', { auctionId: o.id });
-    if (a.status === 'settled' || a.status === 'cancelled') return refuse('AUCTION_ALREADY_SETTLED', { auctionId: o.id, status: a.status });
-    if (a.status === 'open' && ts < a.deadline) return refuse('AUCTION_NOT_CLOSED', { auctionId: o.id, deadline: a.deadline });
+      };
+    }
     const mismatch = (why: string) => refuse('AUCTION_CLEARING_MISMATCH', { auctionId: o.id, why });
     if (a.mechanism === 'vcg_multi_unit') return mismatch('not a combinatorial auction');
+    const reserveOf = new Map(a.items.map((it) => [it.id, it.reserve]));
     const sold = new Set<string>();
     const winners = new Set<number>();
+    const awards: Record<string, unknown>[] = [];
     let revenue = 0n;
     let welfare = 0n;
+    let fees = 0n;
     for (const [agent, k, pay, vcg] of o.awards) {
       const bid = a.bids.get(agent);
       const bundle = bid?.bundles?.[k];
@@ -604,7 +629,8 @@ export class AuctionState {
       winners.add(agent);
       const payment = big(pay);
       const vcgPayment = big(vcg);
-      if (vcgPayment < 0n || payment < vcgPayment || payment > bundle.value) return mismatch('a payment outside [0, bid]');
+      const reserve = bundle.items.reduce((sum, it) => sum + (reserveOf.get(it) ?? 0n), 0n);
+      if (vcgPayment < reserve || payment < vcgPayment || payment > bundle.value) return mismatch('a payment outside [reserve, bid]');
       if (a.mechanism === 'vcg_combinatorial' && payment !== vcgPayment) return mismatch('a VCG auction pays the VCG payment');
       for (const it of bundle.items) {
         if (sold.has(it)) return mismatch(`item ${it} sold twice`);
@@ -612,8 +638,29 @@ export class AuctionState {
       }
       revenue += payment;
       welfare += bundle.value;
+      fees += feeOf(payment);
+      awards.push({ agentId: this.agentIdOf(agent), bundle: k, items: bundle.items, value: bundle.value.toString(), vcgPayment: vcg, payment: pay });
     }
     if (revenue.toString() !== o.revenue || welfare.toString() !== o.welfare) return mismatch('revenue or welfare do not add up');
+    return {
+      a,
+      row: {
+        mechanism: a.mechanism,
+        awards,
+        itemsSold: [...sold],
+        itemsUnsold: a.items.filter((it) => !sold.has(it.id)).map((it) => it.id),
+        revenue: o.revenue,
+        welfare: o.welfare,
+        fees: fees.toString(),
+      },
+    };
+  }
+
+  /**
+   * Settles an auction with a clearing `verify` accepted: releases every hold and the seller's escrow, then moves
+   * payments and units (multi-unit: units of the asset; combinatorial: item by item). The auction is settled.
+   */
+  private deliver(a: AuctionRec, o: SettleOp, ts: number): AuctionEffects {
     const b = this.balances;
     const touched: [number, string][] = [];
     for (const bid of a.bids.values()) {
@@ -628,53 +675,55 @@ export class AuctionState {
       touched.push([a.seller, CREDIT]);
     }
     const cr = b.assetIndex(CREDIT);
-    const byId = new Map(a.items.map((it) => [it.id, it]));
     const moves: AuctionEffects['moves'] = [];
-    const awards: Record<string, unknown>[] = [];
-    for (const [agent, k, pay, vcg] of o.awards) {
-      const bundle = (a.bids.get(agent) as BidState).bundles?.[k] as BundleInput;
-      const payment = big(pay);
+    const pay = (agent: number, payment: bigint): bigint => {
       const fee = a.seller === null ? payment : ceilFee(payment, a.feeBps);
       if (payment > 0n) must(b.withdraw(agent, cr, Number(payment)), `winner ${agent} pays ${payment}`);
       if (a.seller !== null && payment - fee > 0n) must(b.deposit(a.seller, cr, Number(payment - fee)), 'seller proceeds');
-      bundle.items.forEach((id, j) => {
-        const it = byId.get(id) as AuctionItem;
-        const ai = b.assetIndex(it.asset);
-        if (a.seller !== null) must(b.withdraw(a.seller, ai, Number(it.units)), `seller delivers ${id}`);
-        must(b.deposit(agent, ai, Number(it.units)), `winner ${agent} receives ${id}`);
-        touched.push([agent, it.asset]);
-        moves.push({
-          kind: 'settle',
-          winner: agent,
-          seller: a.seller,
-          asset: it.asset,
-          units: it.units,
-          payment: j === 0 ? payment : 0n,
-          fee: j === 0 ? fee : 0n,
+      return fee;
+    };
+    const give = (agent: number, asset: string, units: bigint, what: string) => {
+      const ai = b.assetIndex(asset);
+      if (a.seller !== null) must(b.withdraw(a.seller, ai, Number(units)), `seller delivers ${what}`);
+      must(b.deposit(agent, ai, Number(units)), `winner ${agent} receives ${what}`);
+      touched.push([agent, asset]);
+    };
+    if (o.op === 'settle') {
+      for (const [agent, u, p] of o.awards) {
+        const units = big(u);
+        const payment = big(p);
+        const fee = pay(agent, payment);
+        give(agent, a.asset, units, `${units}`);
+        moves.push({ kind: 'settle', winner: agent, seller: a.seller, asset: a.asset, units, payment, fee });
+      }
+    } else {
+      const byId = new Map(a.items.map((it) => [it.id, it]));
+      for (const [agent, k, p] of o.awards) {
+        const bundle = (a.bids.get(agent) as BidState).bundles?.[k] as BundleInput;
+        const payment = big(p);
+        const fee = pay(agent, payment);
+        bundle.items.forEach((id, j) => {
+          const it = byId.get(id) as ItemRec;
+          give(agent, it.asset, it.units, id);
+          moves.push({
+            kind: 'settle',
+            winner: agent,
+            seller: a.seller,
+            asset: it.asset,
+            units: it.units,
+            payment: j === 0 ? payment : 0n,
+            fee: j === 0 ? fee : 0n,
+          });
         });
-      });
-      awards.push({ agentId: this.agentIdOf(agent), bundle: k, items: bundle.items, value: bundle.value.toString(), vcgPayment: vcg, payment: pay });
+      }
     }
-    const fees = a.seller === null ? 0n : moves.reduce((s, m) => s + m.fee, 0n);
+    // the agents' budgets: the payments become spend, the bids' reservations end (budgets-mechanisms.ts)
     this.budget?.ended(a.id, a.bids.keys(), moves, ts);
     a.status = 'settled';
     a.bids.clear();
     a.steps = 0;
-    return {
-      moves,
-      touched,
-      row: {
-        clearing: {
-          mechanism: a.mechanism,
-          awards,
-          itemsSold: [...sold],
-          itemsUnsold: a.items.filter((it) => !sold.has(it.id)).map((it) => it.id),
-          revenue: o.revenue,
-          welfare: o.welfare,
-          fees: fees.toString(),
-        },
-      },
-    };
+    delete a.cleared;
+    return { moves, touched, row: {} };
   }
 
   /** The state as a JSON document (the snapshot's `auctions` field). */
@@ -689,9 +738,8 @@ export class AuctionState {
         feeBps: a.feeBps,
         deadline: a.deadline,
         status: a.status,
-        ...(a.mechanism !== 'vcg_multi_unit'
-          ? { mech: a.mechanism, items: a.items.map((it) => [it.id, it.asset, it.units.toString()] as [string, string, string]) }
-          : {}),
+        ...(a.mechanism !== 'vcg_multi_unit' ? { mech: a.mechanism, items: a.items.map(tupleOf) } : {}),
+        ...(a.cleared ? { cleared: a.cleared } : {}),
         bids: [...a.bids.values()].map((x) => ({
           agent: x.agent,
           hold: x.hold,
@@ -747,7 +795,8 @@ export class AuctionState {
         bids,
         steps,
         mechanism: a.mech ?? 'vcg_multi_unit',
-        items: (a.items ?? []).map(([id, asset, u]) => ({ id, asset, units: big(u) })),
+        items: (a.items ?? []).map(itemOf),
+        ...(a.cleared ? { cleared: a.cleared } : {}),
       });
     }
     for (const p of s.pools) {
@@ -779,7 +828,9 @@ export interface AuctionSnapshot {
     deadline: number;
     status: AuctionStatus;
     mech?: Mechanism;
-    items?: [string, string, string][];
+    items?: ItemTuple[];
+    /** a cleared auction: the clearing it will settle (absent otherwise, and in snapshots written before it) */
+    cleared?: SettleOp;
     bids: { agent: number; hold: number; steps: [string, string][]; bundles?: [string[], string][] }[];
   }[];
   pools: {
@@ -839,6 +890,11 @@ const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 function checkId(id: string, what: string): void {
   if (!ID.test(id)) throw new AppError('VALIDATION_FAILED', `Not a valid ${what} id.`, { [what]: id });
+}
+
+function clientId(id: string | undefined, field: string): void {
+  if (id !== undefined && (typeof id !== 'string' || !CLIENT_ID.test(id)))
+    throw new AppError('VALIDATION_FAILED', `${field}: 1-64 letters, digits or _.:-`, { field });
 }
 
 function asset(ctx: PrepareContext, code: string): void {
@@ -919,6 +975,14 @@ function ledgerOf(b: Batch, id: string, seq: number, e: AuctionEffects): LedgerR
 
 const now = (ts: number) => new Date(ts).toISOString();
 
+/**
+ * The items of a combinatorial auction with their reserves resolved: an item's own reservePrice (for the whole lot),
+ * else the auction's reserve per unit times the item's units.
+ */
+function itemsOf(c: Of<'auction_create'>): ItemRec[] {
+  return (c.items ?? []).map((it) => ({ id: it.id, asset: it.asset, units: it.units, reserve: it.reservePrice ?? c.reservePrice * it.units }));
+}
+
 const auctionCreate: CommandHandler<Of<'auction_create'>> = {
   async prepare(ctx, c) {
     checkId(c.auctionId, 'auction');
@@ -935,8 +999,11 @@ const auctionCreate: CommandHandler<Of<'auction_create'>> = {
       for (const it of items) {
         asset(ctx, it.asset);
         amount(it.units, 1n, 'items.units');
+        if (it.reservePrice !== undefined) amount(it.reservePrice, 0n, 'items.reservePrice');
       }
-      const w = buildWdp({ items: items.map((it) => ({ id: it.id })), bids: [] });
+      amount(c.reservePrice, 0n, 'reservePrice');
+      // the reserves within the mechanism's limits (a bundle value's): MECHANISM_INVALID_AMOUNT
+      const w = buildWdp({ items: itemsOf(c).map((it) => ({ id: it.id, reserve: it.reserve })), bids: [] });
       if ('code' in w) throw new AppError(w.code, undefined, w.details);
     }
     amount(c.reservePrice, 0n, 'reservePrice');
@@ -961,11 +1028,11 @@ const auctionCreate: CommandHandler<Of<'auction_create'>> = {
       reserve: c.reservePrice.toString(),
       feeBps: c.feeBps,
       deadline: c.deadline,
-      ...(c.mechanism && c.mechanism !== 'vcg_multi_unit'
-        ? { mech: c.mechanism, items: (c.items ?? []).map((it) => [it.id, it.asset, it.units.toString()] as [string, string, string]) }
-        : {}),
+      ...(c.mechanism && c.mechanism !== 'vcg_multi_unit' ? { mech: c.mechanism, items: itemsOf(c).map(tupleOf) } : {}),
     };
-    const items = c.items ? JSON.stringify(c.items.map((it) => ({ id: it.id, asset: it.asset, units: it.units.toString() }))) : null;
+    const items = c.items
+      ? JSON.stringify(itemsOf(c).map((it) => ({ id: it.id, asset: it.asset, units: it.units.toString(), reservePrice: it.reserve.toString() })))
+      : null;
     return run(b, op, ts, (seq) => [
       {
         text: `INSERT INTO auction (id, mechanism, seller_agent_id, asset, units, reserve_price, fee_bps, deadline, status, created_seq, created_at, updated_at, items)
@@ -990,6 +1057,7 @@ const auctionCreate: CommandHandler<Of<'auction_create'>> = {
 
 const auctionBid: CommandHandler<Of<'auction_bid'>> = {
   async prepare(ctx, c) {
+    clientId(c.clientBidId, 'clientBidId');
     await ctx.directory.resolve(c.agentId);
     const a = auctionOf(ctx, c.auctionId);
     if (a.mechanism === 'vcg_multi_unit') {
@@ -1007,7 +1075,7 @@ const auctionBid: CommandHandler<Of<'auction_bid'>> = {
       if (c.steps.length > 0) throw new AppError('VALIDATION_FAILED', 'A combinatorial auction takes bundles, not steps.');
       const bad = validateCombinatorialBid(a, { bidder: c.agentId, bundles: c.bundles ?? [] });
       if (bad) throw new AppError(bad.refused, undefined, bad.details);
-      if (maxPaymentCombinatorial({ bidder: c.agentId, bundles: c.bundles ?? [] }) > BigInt(Number.MAX_SAFE_INTEGER))
+      if (maxPaymentCombinatorial({ bidder: c.agentId, bundles: c.bundles ?? [] }, a.items) > BigInt(Number.MAX_SAFE_INTEGER))
         throw new AppError('MECHANISM_INVALID_AMOUNT');
     }
     await ctx.directory.ensureAccount(c.agentId, CREDIT);
@@ -1015,18 +1083,31 @@ const auctionBid: CommandHandler<Of<'auction_bid'>> = {
       await ctx.directory.ensureAccount(c.agentId, asset);
   },
   execute(b, c, ts) {
+    // a client id accepted before (committed, or in a batch in flight): nothing again; the api answers the first
+    const key = c.clientBidId ? bidKey(c.agentId, c.clientBidId) : null;
+    if (key && b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
     const agent = b.directory.numOf(c.agentId) as number;
     const steps = c.steps.map((s) => [s.units.toString(), s.price.toString()] as [string, string]);
     const bundles = c.bundles?.map((bu) => [bu.items, bu.value.toString()] as [string[], string]);
     const bidJson = JSON.stringify(bundles ? c.bundles?.map((bu) => ({ items: bu.items, value: bu.value.toString() })) : steps);
-    return run(b, { op: 'bid', id: c.auctionId, agent, steps, ...(bundles ? { bundles } : {}) }, ts, (seq, e) => [
-      {
-        text: `INSERT INTO auction_bid (auction_id, agent_id, steps, hold, status, seq, created_at, updated_at)
-               VALUES ($1, $2, $3, $4, 'open', $5, $6, $6)
-               ON CONFLICT (auction_id, agent_id) DO UPDATE SET steps = $3, hold = $4, status = 'open', seq = $5, units_won = NULL, payment = NULL, updated_at = $6`,
-        values: [c.auctionId, c.agentId, bidJson, e.row['hold'], seq, now(ts)],
-      },
-    ]);
+    return run(b, { op: 'bid', id: c.auctionId, agent, steps, ...(bundles ? { bundles } : {}) }, ts, (seq, e) => {
+      const out: BatchStatement[] = [
+        {
+          text: `INSERT INTO auction_bid (auction_id, agent_id, steps, hold, status, seq, created_at, updated_at, client_bid_id)
+                 VALUES ($1, $2, $3, $4, 'open', $5, $6, $6, $7)
+                 ON CONFLICT (auction_id, agent_id) DO UPDATE SET steps = $3, hold = $4, status = 'open', seq = $5, units_won = NULL, payment = NULL, updated_at = $6, client_bid_id = $7`,
+          values: [c.auctionId, c.agentId, bidJson, e.row['hold'], seq, now(ts), c.clientBidId ?? null],
+        },
+      ];
+      if (key) {
+        b.ids.remember(key, 0);
+        out.push({
+          text: `INSERT INTO auction_bid_request (agent_id, client_bid_id, auction_id, seq, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+          values: [c.agentId, c.clientBidId, c.auctionId, seq, bidJson, now(ts)],
+        });
+      }
+      return out;
+    });
   },
 };
 
@@ -1054,52 +1135,30 @@ const auctionClose: CommandHandler<Of<'auction_close'>> = {
     ]),
 };
 
-const auctionSettle: CommandHandler<Of<'auction_settle'>> = {
-  async prepare(ctx, c) {
-    const a = auctionOf(ctx, c.auctionId);
-    for (const w of c.clearing.awards) {
-      await ctx.directory.resolve(w.bidder);
-      for (const asset of a.mechanism === 'vcg_multi_unit' ? [a.asset] : new Set(a.items.map((it) => it.asset)))
-        await ctx.directory.ensureAccount(w.bidder, asset);
-      await ctx.directory.ensureAccount(w.bidder, CREDIT);
-    }
-  },
-  execute(b, c, ts) {
-    if (c.clearing.mechanism !== 'vcg_multi_unit') return settleCombinatorial(b, c.auctionId, c.clearing, ts);
-    const op: AuctionOp = {
+/** Opens what the winners of a clearing receive into (before sequencing). */
+async function prepareClearing(ctx: PrepareContext, c: { auctionId: string; clearing?: AuctionClearing }): Promise<void> {
+  const a = auctionOf(ctx, c.auctionId);
+  for (const w of c.clearing?.awards ?? []) {
+    await ctx.directory.resolve(w.bidder);
+    for (const asset of a.mechanism === 'vcg_multi_unit' ? [a.asset] : new Set(a.items.map((it) => it.asset)))
+      await ctx.directory.ensureAccount(w.bidder, asset);
+    await ctx.directory.ensureAccount(w.bidder, CREDIT);
+  }
+}
+
+/** A clearing as the log holds it: winners by number, amounts as strings. */
+function settleOpOf(b: Batch, auctionId: string, clearing: AuctionClearing): SettleOp {
+  if (clearing.mechanism === 'vcg_multi_unit')
+    return {
       op: 'settle',
-      id: c.auctionId,
-      awards: c.clearing.awards
+      id: auctionId,
+      awards: clearing.awards
         .filter((w) => w.units > 0n)
         .map((w) => [b.directory.numOf(w.bidder) as number, w.units.toString(), w.payment.toString()] as [number, string, string]),
-      unitsSold: c.clearing.unitsSold.toString(),
-      revenue: c.clearing.revenue.toString(),
+      unitsSold: clearing.unitsSold.toString(),
+      revenue: clearing.revenue.toString(),
     };
-    return run(b, op, ts, (seq, e) => {
-      const clearing = e.row['clearing'] as { awards: { agentId: string; units: string; payment: string }[] };
-      return [
-        {
-          text: `UPDATE auction SET status = 'settled', settled_seq = $2, clearing = $3, updated_at = $4, closed_seq = COALESCE(closed_seq, $2) WHERE id = $1`,
-          values: [c.auctionId, seq, JSON.stringify(clearing), now(ts)],
-        },
-        {
-          text: `UPDATE auction_bid AS b SET status = CASE WHEN w.units > 0 THEN 'won' ELSE 'lost' END, units_won = w.units, payment = w.payment, updated_at = $2
-                 FROM jsonb_to_recordset($3::jsonb) AS w("agentId" text, units bigint, payment bigint)
-                 WHERE b.auction_id = $1 AND b.agent_id = w."agentId" AND b.status = 'open'`,
-          values: [c.auctionId, now(ts), JSON.stringify(clearing.awards)],
-        },
-      ];
-    });
-  },
-};
-
-function settleCombinatorial(
-  b: Batch,
-  auctionId: string,
-  clearing: Extract<AuctionClearing, { awards: { bundle: number }[] }>,
-  ts: number,
-): HostResult {
-  const op: AuctionOp = {
+  return {
     op: 'settle_c',
     id: auctionId,
     awards: clearing.awards.map(
@@ -1108,26 +1167,63 @@ function settleCombinatorial(
     revenue: clearing.revenue.toString(),
     welfare: clearing.welfare.toString(),
   };
-  return run(b, op, ts, (seq, e) => {
-    const row = e.row['clearing'] as { awards: { agentId: string; items: string[]; payment: string }[] };
-    return [
-      {
-        text: `UPDATE auction SET status = 'settled', settled_seq = $2, clearing = $3, updated_at = $4, closed_seq = COALESCE(closed_seq, $2) WHERE id = $1`,
-        values: [auctionId, seq, JSON.stringify(row), now(ts)],
-      },
-      {
-        text: `UPDATE auction_bid AS b SET status = 'won', units_won = w.n, payment = w.payment, updated_at = $2
-               FROM jsonb_to_recordset($3::jsonb) AS w("agentId" text, n bigint, payment bigint)
-               WHERE b.auction_id = $1 AND b.agent_id = w."agentId" AND b.status = 'open'`,
-        values: [auctionId, now(ts), JSON.stringify(row.awards.map((w) => ({ agentId: w.agentId, n: w.items.length, payment: w.payment })))],
-      },
-      {
-        text: `UPDATE auction_bid SET status = 'lost', units_won = 0, payment = 0, updated_at = $2 WHERE auction_id = $1 AND status = 'open'`,
-        values: [auctionId, now(ts)],
-      },
-    ];
-  });
 }
+
+/** The projection of a clearing fixed at `seq`: the auction's clearing, each bid won or lost with what it pays. */
+function clearedRows(auctionId: string, mechanism: Mechanism, seq: number, ts: number, e: AuctionEffects): BatchStatement[] {
+  const clearing = e.row['clearing'] as { awards: { agentId: string; units?: string; items?: string[]; payment: string }[] };
+  const awards =
+    mechanism === 'vcg_multi_unit'
+      ? clearing.awards.map((w) => ({ agentId: w.agentId, n: w.units as string, payment: w.payment }))
+      : clearing.awards.map((w) => ({ agentId: w.agentId, n: String(w.items?.length ?? 0), payment: w.payment }));
+  return [
+    {
+      text: `UPDATE auction SET status = 'cleared', cleared_seq = $2, clearing = $3, updated_at = $4, closed_seq = COALESCE(closed_seq, $2) WHERE id = $1`,
+      values: [auctionId, seq, JSON.stringify(clearing), now(ts)],
+    },
+    {
+      text: `UPDATE auction_bid AS b SET status = CASE WHEN w.n > 0 THEN 'won' ELSE 'lost' END, units_won = w.n, payment = w.payment, updated_at = $2
+             FROM jsonb_to_recordset($3::jsonb) AS w("agentId" text, n bigint, payment bigint)
+             WHERE b.auction_id = $1 AND b.agent_id = w."agentId" AND b.status = 'open'`,
+      values: [auctionId, now(ts), JSON.stringify(awards)],
+    },
+    {
+      text: `UPDATE auction_bid SET status = 'lost', units_won = 0, payment = 0, updated_at = $2 WHERE auction_id = $1 AND status = 'open'`,
+      values: [auctionId, now(ts)],
+    },
+  ];
+}
+
+const settledRow = (auctionId: string, seq: number, ts: number): BatchStatement => ({
+  text: `UPDATE auction SET status = 'settled', settled_seq = $2, updated_at = $3 WHERE id = $1`,
+  values: [auctionId, seq, now(ts)],
+});
+
+const auctionClear: CommandHandler<Of<'auction_clear'>> = {
+  prepare: prepareClearing,
+  execute(b, c, ts) {
+    const a = b.core.auctions.auction(c.auctionId);
+    const mechanism = a?.mechanism ?? 'vcg_multi_unit';
+    return run(b, { op: 'clear', id: c.auctionId, c: settleOpOf(b, c.auctionId, c.clearing) }, ts, (seq, e) =>
+      clearedRows(c.auctionId, mechanism, seq, ts, e),
+    );
+  },
+};
+
+const auctionSettle: CommandHandler<Of<'auction_settle'>> = {
+  prepare: prepareClearing,
+  execute(b, c, ts) {
+    // the usual way: the clearing the auction holds since it was cleared
+    if (!c.clearing) return run(b, { op: 'settle_cleared', id: c.auctionId }, ts, (seq) => [settledRow(c.auctionId, seq, ts)]);
+    // clear and settle in one command
+    const a = b.core.auctions.auction(c.auctionId);
+    const mechanism = a?.mechanism ?? 'vcg_multi_unit';
+    return run(b, settleOpOf(b, c.auctionId, c.clearing), ts, (seq, e) => [
+      ...clearedRows(c.auctionId, mechanism, seq, ts, e),
+      settledRow(c.auctionId, seq, ts),
+    ]);
+  },
+};
 
 const auctionCancel: CommandHandler<Of<'auction_cancel'>> = {
   prepare: async (ctx, c) => void auctionOf(ctx, c.auctionId),
@@ -1135,7 +1231,8 @@ const auctionCancel: CommandHandler<Of<'auction_cancel'>> = {
     run(b, { op: 'cancel', id: c.auctionId }, ts, (seq) => [
       { text: `UPDATE auction SET status = 'cancelled', settled_seq = $2, updated_at = $3 WHERE id = $1`, values: [c.auctionId, seq, now(ts)] },
       {
-        text: `UPDATE auction_bid SET status = 'released', updated_at = $2 WHERE auction_id = $1 AND status = 'open'`,
+        // open bids, and those a clearing had decided (won or lost) when the auction is cancelled before settling
+        text: `UPDATE auction_bid SET status = 'released', units_won = NULL, payment = NULL, updated_at = $2 WHERE auction_id = $1 AND status IN ('open', 'won', 'lost')`,
         values: [c.auctionId, now(ts)],
       },
     ]),
@@ -1226,6 +1323,7 @@ const poolEpoch: CommandHandler<Of<'pool_epoch'>> = {
 
 const poolBuy: CommandHandler<Of<'pool_buy'>> = {
   async prepare(ctx, c) {
+    clientId(c.clientPurchaseId, 'clientPurchaseId');
     await ctx.directory.resolve(c.agentId);
     const p = ctx.core.auctions.pool(c.poolId);
     if (!p) throw new AppError('AUCTION_POOL_NOT_FOUND', undefined, { poolId: c.poolId });
@@ -1236,29 +1334,38 @@ const poolBuy: CommandHandler<Of<'pool_buy'>> = {
     await ctx.directory.ensureAccount(c.agentId, p.asset);
   },
   execute(b, c, ts) {
+    // a client id accepted before (committed, or in a batch in flight): nothing is bought again; the api answers the first
+    const key = c.clientPurchaseId ? purchaseKey(c.agentId, c.clientPurchaseId) : null;
+    if (key && b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
     const agent = b.directory.numOf(c.agentId) as number;
     const op: AuctionOp = { op: 'pool_buy', id: c.poolId, agent, units: c.units.toString(), maxPrice: c.maxPrice.toString() };
-    return run(b, op, ts, (seq, e) => [
-      ...poolRows(b, c.poolId, ts, e),
-      {
-        text: `INSERT INTO price_pool_purchase (pool_id, seq, agent_id, units, price, cost, epoch, created_at)
-               SELECT p.pool_id, p.seq, p.agent_id, p.units, p.price, p.cost, p.epoch, p.created_at
-               FROM jsonb_to_recordset($1::jsonb) AS p(pool_id text, seq bigint, agent_id text, units bigint, price bigint, cost bigint, epoch int, created_at timestamptz)`,
-        values: [],
-        rows: [
-          {
-            pool_id: c.poolId,
-            seq,
-            agent_id: c.agentId,
-            units: op.units,
-            price: e.row['price'],
-            cost: e.row['cost'],
-            epoch: e.row['epoch'],
-            created_at: now(ts),
-          },
-        ],
-      },
-    ]);
+    return run(b, op, ts, (seq, e) => {
+      if (key) b.ids.remember(key, 0);
+      return [
+        ...poolRows(b, c.poolId, ts, e),
+        {
+          text: `INSERT INTO price_pool_purchase (pool_id, seq, agent_id, units, price, cost, epoch, created_at, client_purchase_id, max_price)
+                 SELECT p.pool_id, p.seq, p.agent_id, p.units, p.price, p.cost, p.epoch, p.created_at, p.client_purchase_id, p.max_price
+                 FROM jsonb_to_recordset($1::jsonb) AS p(pool_id text, seq bigint, agent_id text, units bigint, price bigint, cost bigint, epoch int,
+                   created_at timestamptz, client_purchase_id text, max_price bigint)`,
+          values: [],
+          rows: [
+            {
+              pool_id: c.poolId,
+              seq,
+              agent_id: c.agentId,
+              units: op.units,
+              price: e.row['price'],
+              cost: e.row['cost'],
+              epoch: e.row['epoch'],
+              created_at: now(ts),
+              client_purchase_id: c.clientPurchaseId ?? null,
+              max_price: op.maxPrice,
+            },
+          ],
+        },
+      ];
+    });
   },
 };
 
@@ -1267,6 +1374,7 @@ export const AUCTION_HANDLERS = {
   auction_bid: auctionBid,
   auction_withdraw: auctionWithdraw,
   auction_close: auctionClose,
+  auction_clear: auctionClear,
   auction_settle: auctionSettle,
   auction_cancel: auctionCancel,
   pool_create: poolCreate,

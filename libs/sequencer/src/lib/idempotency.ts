@@ -1,5 +1,6 @@
 import { existingTransferIds } from '@ate/ledger';
 import type { PoolClient } from 'pg';
+import { existingAuctionKeys } from './auction-ids';
 import type { HostCommand } from './host-types';
 import { existingRedemptionKeys } from './redemption';
 import { selectPlacedClientOrderIds } from './sql';
@@ -59,6 +60,7 @@ export async function preRead(client: PoolClient, cmds: readonly HostCommand[]):
   const fundIds = cmds.flatMap((c) => (c.kind === 'funds' || c.kind === 'principal_funds' ? [c.transferId] : []));
   for (const id of await existingTransferIds(client, fundIds)) placed.set(`f|${id}`, 0);
   for (const k of await existingRedemptionKeys(client, cmds)) placed.set(k, 0);
+  for (const k of await existingAuctionKeys(client, cmds)) placed.set(k, 0);
   return placed;
 }
 
