@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,12 +116,25 @@ describe('embedded Postgres start-up after a crash', () => {
     return new Promise((r) => child.once('exit', () => r(JSON.parse(out || '{"waits":[],"error":"no output"}'))));
   }
 
+  /** The pid of a zombie: `sleep 0 &` exits at once and its parent exec()s into a sleep that never reaps it. The shell
+   * may reap it itself when its SIGCHLD comes before the exec (a loaded machine), so try again until one stays. */
+  async function makeZombie(): Promise<number> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const h = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      helpers.push(h);
+      const pid = await new Promise<number>((r) => h.stdout?.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
+      for (let i = 0; i < 40; i++) {
+        const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] : undefined;
+        if (state === 'Z') return pid;
+        if (state === undefined) break; // reaped by the shell: another try
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error('no zombie could be made');
+  }
+
   it('removes a lock naming a zombie (a killed postmaster not yet reaped) and starts', async () => {
-    // `sleep 0 &` exits at once; its parent exec()s into a sleep that never reaps it: a zombie
-    const h = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    helpers.push(h);
-    const zombie = await new Promise<number>((r) => h.stdout?.once('data', (d: Buffer) => r(Number(d.toString().trim()))));
-    await new Promise((r) => setTimeout(r, 200));
+    const zombie = await makeZombie();
     crashWithLockOf(zombie);
     expect(lockHolder(dataDir)).toMatchObject({ state: 'stale', pid: zombie });
     expect(await startAndQuery()).toEqual({ one: 1, waits: [] });
