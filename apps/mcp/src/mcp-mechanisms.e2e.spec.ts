@@ -190,8 +190,22 @@ describe('MCP server: budget, redemption, auctions and pools over stdio (real ex
     expect(data(await tool('get_auction', { auctionId: a.id }))).toMatchObject({ auction: { id: a.id }, myBid: null });
     const bid = data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '5' }] }));
     expect(bid).toMatchObject({ auctionId: a.id, agentId: alice.id, steps: [{ units: '2', price: '5.000' }], hold: '10.000', status: 'open' });
+    // the same call again is the same bid (a generated clientBidId), not a second one
+    expect(data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '5' }] }))).toMatchObject({ seq: bid.seq, replayed: true });
     expect(data(await tool('withdraw_bid', { auctionId: a.id }))).toMatchObject({ status: 'withdrawn' });
-    data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '6' }] }));
+    // after a withdrawal the same bid is placed anew
+    expect(data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '5' }] }))).toMatchObject({ status: 'open', hold: '10.000' });
+    // one bid per agent: a second while one is open is refused; withdraw, then bid again (here with an explicit clientBidId)
+    expect(toolError(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '6' }] })).code).toBe('MECHANISM_DUPLICATE_BIDDER');
+    expect(data(await tool('withdraw_bid', { auctionId: a.id }))).toMatchObject({ status: 'withdrawn' });
+    const explicit = data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '6' }], clientBidId: 'bid-x' }));
+    expect(data(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '6' }], clientBidId: 'bid-x' }))).toMatchObject({
+      seq: explicit.seq,
+      replayed: true,
+    });
+    expect(toolError(await tool('place_bid', { auctionId: a.id, steps: [{ units: '2', price: '7' }], clientBidId: 'bid-x' })).code).toBe(
+      'AUCTION_CLIENT_ID_CONFLICT',
+    );
     expect(data(await tool('get_auction', { auctionId: a.id })).myBid).toMatchObject({ hold: '12.000', status: 'open' });
     await carol.post(`/v1/auctions/${a.id}/bids`, { steps: [{ units: '2', price: '4' }] });
 
@@ -253,17 +267,39 @@ describe('MCP server: budget, redemption, auctions and pools over stdio (real ex
       cost: '6.000',
     });
     expect(Number(await units(ASSET))).toBe(before + 3);
+    // retry-safe: the same clientPurchaseId again is the first purchase; without one, an identical call within the
+    // dedupe window (here after the first was abandoned at a time-out) is too
+    const first = data(await tool('buy_from_pool', { poolId: 'mcp-pool', units: '1', maxPrice: '2', clientPurchaseId: 'buy-1' }));
+    expect(first).toMatchObject({ units: '1', replayed: false, generatedClientPurchaseId: false });
+    expect(data(await tool('buy_from_pool', { poolId: 'mcp-pool', units: '1', maxPrice: '2', clientPurchaseId: 'buy-1' }))).toMatchObject({
+      seq: first.seq,
+      replayed: true,
+    });
+    expect(toolError(await tool('buy_from_pool', { poolId: 'mcp-pool', units: '2', maxPrice: '2', clientPurchaseId: 'buy-1' })).code).toBe(
+      'AUCTION_CLIENT_ID_CONFLICT',
+    );
+    await expect(
+      mcp.callTool({ name: 'buy_from_pool', arguments: { poolId: 'mcp-pool', units: '1', maxPrice: '2.000' } }, undefined, { timeout: 1 }),
+    ).rejects.toThrow(/timed out/i);
+    await until('the abandoned purchase done', async () => (Number(await units(ASSET)) === before + 5 ? true : undefined));
+    expect(data(await tool('buy_from_pool', { poolId: 'mcp-pool', units: '1', maxPrice: '2.000' }))).toMatchObject({
+      replayed: true,
+      generatedClientPurchaseId: true,
+      clientPurchaseId: expect.stringMatching(/^mcp-/),
+    });
+    await wait(200);
+    expect(Number(await units(ASSET))).toBe(before + 5);
     const refused: [Record<string, unknown>, string][] = [
       [{ poolId: 'mcp-pool', units: '1', maxPrice: '1.999' }, 'MECHANISM_PRICE_ABOVE_MAX'],
-      [{ poolId: 'mcp-pool', units: '8', maxPrice: '2' }, 'MECHANISM_SUPPLY_EXHAUSTED'],
+      [{ poolId: 'mcp-pool', units: '6', maxPrice: '2' }, 'MECHANISM_SUPPLY_EXHAUSTED'],
       [{ poolId: 'no-such-pool', units: '1', maxPrice: '2' }, 'AUCTION_POOL_NOT_FOUND'],
     ];
     const got = [];
     for (const [args] of refused) got.push([args, toolError(await tool('buy_from_pool', args)).code]);
     expect(got).toEqual(refused);
-    expect(Number(await units(ASSET))).toBe(before + 3);
+    expect(Number(await units(ASSET))).toBe(before + 5);
     // a schema violation never reaches the exchange
     expect((await tool('buy_from_pool', { poolId: 'mcp-pool', units: '1.5', maxPrice: '2' })).isError).toBe(true);
-    expect(data(await tool('get_pool', { poolId: 'mcp-pool' }))).toMatchObject({ sold: '3', remaining: '7' });
+    expect(data(await tool('get_pool', { poolId: 'mcp-pool' }))).toMatchObject({ sold: '5', remaining: '5' });
   });
 });

@@ -75,6 +75,9 @@ const PoolSchema = z.looseObject({
 });
 
 export function registerMechanismTools(server: McpServer, client: AteClient, ids: GeneratedIds): void {
+  // withdrawals per auction: a generated bid id covers the bid placed since the last withdrawal, so the same bid placed
+  // again after a withdrawal is a new bid, not a replay of the withdrawn one
+  const withdrawals = new Map<string, number>();
   server.registerTool(
     'get_budget',
     {
@@ -197,8 +200,9 @@ export function registerMechanismTools(server: McpServer, client: AteClient, ids
       title: 'Bid in an auction (sealed)',
       description:
         'Places your sealed bid; its maximum payment is held from your credits until the auction settles or you withdraw. One bid per ' +
-        'agent: bidding again replaces your bid (the same bid again is harmless, but a replaced bid counts as placed now for the tie rule, ' +
-        'earlier bids win equal prices). Multi-unit auctions take `steps`: each step offers `price` credits per unit for `units` more units, ' +
+        'agent: to change yours, withdraw_bid then bid again (a replaced bid counts as placed then for the tie rule: earlier bids win ' +
+        'equal prices); a second bid while yours is open is MECHANISM_DUPLICATE_BIDDER. Retry-safe: repeat the same call after a time-out ' +
+        'and you get the same bid (replayed: true). Multi-unit auctions take `steps`: each step offers `price` credits per unit for `units` more units, ' +
         'prices non-increasing (e.g. [{units:"2",price:"5"},{units:"3",price:"4"}] wants up to 5 units). Combinatorial auctions take ' +
         '`bundles`: each names item ids and the most you would pay for all of them together (value, credits); you win at most one bundle. ' +
         'VCG: you pay what your win costs the others, never more than you bid, so bidding your true value is best.',
@@ -219,17 +223,31 @@ export function registerMechanismTools(server: McpServer, client: AteClient, ids
           .min(1)
           .max(64)
           .optional(),
+        clientBidId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
+          .optional()
+          .describe(
+            'Your idempotency key for this bid, 1-100 of [A-Za-z0-9_.:-]; reuse it when a call timed out (without one this server generates it ' +
+              'from the arguments, so an identical call within the dedupe window is the same bid, and a different bid replaces yours).',
+          ),
       },
       outputSchema: BidSchema,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    ({ auctionId, steps, bundles }) =>
-      call(() =>
-        client.post(`/v1/auctions/${path(auctionId)}/bids`, {
-          ...(steps !== undefined ? { steps } : {}),
-          ...(bundles !== undefined ? { bundles } : {}),
-        }),
-      ),
+    ({ auctionId, steps, bundles, clientBidId }) =>
+      call(() => {
+        const id = clientBidId ?? ids.idFor('place_bid', { auctionId, steps, bundles, round: withdrawals.get(auctionId) ?? 0 });
+        return ids.once(id, () =>
+          retryingLost(() =>
+            client.post(`/v1/auctions/${path(auctionId)}/bids`, {
+              ...(steps !== undefined ? { steps } : {}),
+              ...(bundles !== undefined ? { bundles } : {}),
+              clientBidId: id,
+            }),
+          ),
+        );
+      }),
   );
 
   server.registerTool(
@@ -241,7 +259,12 @@ export function registerMechanismTools(server: McpServer, client: AteClient, ids
       outputSchema: BidSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
-    ({ auctionId }) => call(() => client.delete(`/v1/auctions/${path(auctionId)}/bids/mine`)),
+    ({ auctionId }) =>
+      call(async () => {
+        const r = await client.delete<Record<string, unknown>>(`/v1/auctions/${path(auctionId)}/bids/mine`);
+        withdrawals.set(auctionId, (withdrawals.get(auctionId) ?? 0) + 1);
+        return r;
+      }),
   );
 
   server.registerTool(
@@ -299,15 +322,36 @@ export function registerMechanismTools(server: McpServer, client: AteClient, ids
       description:
         'Buys `units` from a pool at its price now, all or nothing, never above `maxPrice` credits per unit (else refused, nothing ' +
         'bought): the credits are debited and the asset delivered at once. Answers units, price (per unit), cost (credits) and the epoch. ' +
-        'NOT retry-safe yet: the exchange takes no client id for purchases, so after a time-out check get_balances before buying again.',
+        'Retry-safe: give a clientPurchaseId and repeat the same call after a time-out, you get the first purchase (replayed: true) and ' +
+        'nothing is bought twice; without one this server generates it and answers an identical call within the dedupe window with the ' +
+        'same purchase. The same id with other units or maxPrice is refused (AUCTION_CLIENT_ID_CONFLICT).',
       inputSchema: {
         poolId: PoolId,
         units: Units,
         maxPrice: Credits.describe('The most you pay per unit; read the price with get_pool first.'),
+        clientPurchaseId: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/)
+          .optional()
+          .describe('Your idempotency key for this purchase, 1-100 of [A-Za-z0-9_.:-]; reuse it when a call timed out.'),
       },
-      outputSchema: z.looseObject({ poolId: z.string(), units: z.string(), price: z.string(), cost: z.string(), epoch: z.number() }),
-      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      outputSchema: z.looseObject({
+        poolId: z.string(),
+        units: z.string(),
+        price: z.string(),
+        cost: z.string(),
+        epoch: z.number(),
+        generatedClientPurchaseId: z.boolean(),
+      }),
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     },
-    ({ poolId, units, maxPrice }) => call(() => client.post(`/v1/pools/${path(poolId)}/purchases`, { units, maxPrice })),
+    ({ poolId, units, maxPrice, clientPurchaseId }) =>
+      call(async () => {
+        const id = clientPurchaseId ?? ids.idFor('buy_from_pool', { poolId, units, maxPrice });
+        const r = await ids.once(id, () =>
+          retryingLost(() => client.post<Record<string, unknown>>(`/v1/pools/${path(poolId)}/purchases`, { units, maxPrice, clientPurchaseId: id })),
+        );
+        return { ...r, generatedClientPurchaseId: clientPurchaseId === undefined };
+      }),
   );
 }
