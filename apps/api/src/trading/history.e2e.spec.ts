@@ -171,7 +171,7 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
     await admin.createMarket({ base: 'HIC.1K', tickSize: '0.001', lotSizeUnits: 1, initialPriceTicks: 1000 });
     const rnd = mulberry32(7);
     const now = Math.floor(Date.now() / 60_000);
-    const rows: { minute: number; open: number; close: number; high: number; low: number; lots: number; notional: number; trades: number }[] = [];
+    const rows: MinuteRow[] = [];
     for (let m = now - 1400; m <= now; m++) {
       if (rnd() < 0.3) continue;
       const open = 900 + Math.floor(rnd() * 200);
@@ -187,26 +187,7 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
          VALUES ('HIC.1K/CREDIT', $1, 1, $2, 2, $3, $4, $5, $6, $7, $8)`,
         [r.minute, r.open, r.close, r.high, r.low, r.lots, r.notional, r.trades],
       );
-    const px = (t: number) => (t / 1000).toFixed(3);
-    const twin = (width: number) => {
-      const by = new Map<number, typeof rows>();
-      for (const r of rows) {
-        const b = Math.floor(r.minute / width) * width;
-        by.set(b, [...(by.get(b) ?? []), r]);
-      }
-      return [...by.entries()]
-        .sort(([x], [y]) => x - y)
-        .map(([b, rs]) => ({
-          timestamp: b * 60_000,
-          open: px(rs[0]!.open),
-          high: px(Math.max(...rs.map((r) => r.high))),
-          low: px(Math.min(...rs.map((r) => r.low))),
-          close: px(rs[rs.length - 1]!.close),
-          volume: String(rs.reduce((s, r) => s + r.lots, 0)),
-          quoteVolume: (rs.reduce((s, r) => s + r.notional, 0) / 1000).toFixed(3),
-          trades: rs.reduce((s, r) => s + r.trades, 0),
-        }));
-    };
+    const twin = (width: number) => foldCandles(rows, width);
     const get = (o: Record<string, string | number | undefined>) =>
       anon.get<{ timeframe: string; candles: ReturnType<typeof twin> }>(`/v1/markets/HIC.1K-CREDIT/candles?${q(o)}`, { signed: false });
     for (const [tf, width] of [
@@ -241,7 +222,7 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
     // minutes of a week ago (three days of them, every 7th minute), each inserted then grown once as the trade
     // trigger does when a later batch trades in the same minute
     const start = Math.floor(Date.now() / 60_000) - 7 * 1440;
-    const rows: { minute: number; open: number; close: number; high: number; low: number; lots: number; notional: number; trades: number }[] = [];
+    const rows: MinuteRow[] = [];
     for (let m = start; m < start + 3 * 1440; m += 7) {
       const open = 900 + Math.floor(rnd() * 200);
       const close = 900 + Math.floor(rnd() * 200);
@@ -275,26 +256,7 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
     }
     // the pruning (the trade trigger deletes minutes older than ~25 hours) removes the minutes, not the hours
     await db.pool.query(`DELETE FROM market_stats_minute WHERE market_id = 'HOUR.1K/CREDIT'`);
-    const px = (t: number) => (t / 1000).toFixed(3);
-    const twin = (width: number) => {
-      const by = new Map<number, typeof rows>();
-      for (const r of rows) {
-        const b = Math.floor(r.minute / width) * width;
-        by.set(b, [...(by.get(b) ?? []), r]);
-      }
-      return [...by.entries()]
-        .sort(([x], [y]) => x - y)
-        .map(([b, rs]) => ({
-          timestamp: b * 60_000,
-          open: px(rs[0]!.open),
-          high: px(Math.max(...rs.map((r) => r.high))),
-          low: px(Math.min(...rs.map((r) => r.low))),
-          close: px(rs[rs.length - 1]!.close),
-          volume: String(rs.reduce((s, r) => s + r.lots, 0)),
-          quoteVolume: (rs.reduce((s, r) => s + r.notional, 0) / 1000).toFixed(3),
-          trades: rs.reduce((s, r) => s + r.trades, 0),
-        }));
-    };
+    const twin = (width: number) => foldCandles(rows, width);
     const get = (o: Record<string, string | number | undefined>) =>
       anon.get<{ candles: ReturnType<typeof twin> }>(`/v1/markets/HOUR.1K-CREDIT/candles?${q(o)}`, { signed: false });
     for (const [tf, width] of [
@@ -329,3 +291,27 @@ describe('history queries: filters, cursors, oldest-first paging and candles (re
     expect((await anon.raw('GET', '/v1/markets/NOPE.1K-CREDIT/candles', undefined, { signed: false })).status).toBe(404);
   });
 });
+
+type MinuteRow = { minute: number; open: number; close: number; high: number; low: number; lots: number; notional: number; trades: number };
+
+/** The naive twin of the candles: minute rows (oldest first) folded into buckets of `width` minutes, as the API prints them. */
+function foldCandles(rows: MinuteRow[], width: number) {
+  const px = (t: number) => (t / 1000).toFixed(3);
+  const by = new Map<number, MinuteRow[]>();
+  for (const r of rows) {
+    const b = Math.floor(r.minute / width) * width;
+    by.set(b, [...(by.get(b) ?? []), r]);
+  }
+  return [...by.entries()]
+    .sort(([x], [y]) => x - y)
+    .map(([b, rs]) => ({
+      timestamp: b * 60_000,
+      open: px(rs[0]!.open),
+      high: px(Math.max(...rs.map((r) => r.high))),
+      low: px(Math.min(...rs.map((r) => r.low))),
+      close: px(rs[rs.length - 1]!.close),
+      volume: String(rs.reduce((s, r) => s + r.lots, 0)),
+      quoteVolume: (rs.reduce((s, r) => s + r.notional, 0) / 1000).toFixed(3),
+      trades: rs.reduce((s, r) => s + r.trades, 0),
+    }));
+}
