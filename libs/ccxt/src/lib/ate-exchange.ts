@@ -313,8 +313,12 @@ export class AteExchange extends Exchange {
 
   override parseTrade(t: Dict, market: Market = undefined): Trade {
     const marketId = this.safeString(t, 'market') ?? (this.safeString(t, 'id') ?? '').split(':')[0];
-    market = this.safeMarket(marketId, market);
     const ts = this.safeInteger(this.safeDict(t, 'timestamp', {}) as Dict, 'ms');
+    return this.ateTrade(t, this.safeMarket(marketId, market), ts, this.safeString(t, 'cost'));
+  }
+
+  /** A trade or fill of ours as CCXT's unified Trade, whichever answer carried it (REST here, the feed in AteProExchange). */
+  protected ateTrade(t: Dict, market: NonNullable<Market>, ts: Int, cost: string | undefined): Trade {
     const fee = this.safeDict(t, 'fee');
     return this.safeTrade(
       {
@@ -329,7 +333,7 @@ export class AteExchange extends Exchange {
         takerOrMaker: this.safeString(t, 'takerOrMaker'),
         price: this.safeString(t, 'price'),
         amount: this.safeString(t, 'amount'),
-        cost: this.safeString(t, 'cost'),
+        cost,
         fee: fee ? { currency: this.safeString(fee, 'currency'), cost: this.safeString(fee, 'cost') } : undefined,
       },
       market,

@@ -357,27 +357,7 @@ export class AteProExchange extends AteExchange {
   }
 
   override parseWsTrade(t: Dict, market: Market = undefined): Trade {
-    market = this.safeMarket(this.safeString(t, 'market'), market);
-    const ts = this.safeInteger(t, 'ts');
-    const fee = this.safeDict(t, 'fee');
-    return this.safeTrade(
-      {
-        id: this.safeString(t, 'id'),
-        info: t,
-        timestamp: ts,
-        datetime: this.iso8601(ts),
-        symbol: market.symbol,
-        order: this.safeString(t, 'orderId'),
-        type: undefined,
-        side: this.safeString2(t, 'side', 'takerSide'),
-        takerOrMaker: this.safeString(t, 'takerOrMaker'),
-        price: this.safeString(t, 'price'),
-        amount: this.safeString(t, 'amount'),
-        cost: undefined,
-        fee: fee ? { currency: this.safeString(fee, 'currency'), cost: this.safeString(fee, 'cost') } : undefined,
-      },
-      market,
-    );
+    return this.ateTrade(t, this.safeMarket(this.safeString(t, 'market'), market), this.safeInteger(t, 'ts'), undefined);
   }
 
   private handleTicker(client: WsClient, d: Dict): void {
