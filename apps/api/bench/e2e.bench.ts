@@ -9,7 +9,7 @@
 // TEST_DATABASE_URL / the machine's Postgres, in a fresh database. --feed-subscribers N: also measures, in the same
 // run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare), and the
 // subscribers' share of a core; --subscribers-nice K runs their process at nice K (e.g. 19: clients elsewhere).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { cpus, setPriority } from 'node:os';
@@ -19,6 +19,7 @@ import { createTestDatabase } from '@ate/db';
 import { TEST_ADMIN } from '../src/testing/admin-key';
 import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
 import { startEngineProcess, stopProcess } from '../src/testing/engine-process';
+import { startFeedClients } from './feed-clients-process';
 
 const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -221,28 +222,6 @@ async function compareWithFeed(
     ratio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
     apiCpuUsPerOrder: { without: mean(false, cpu), with: mean(true, cpu) },
   };
-}
-
-/** The feed benchmark's clients process (bench/feed-clients.ts), resolved once subscribed and once done. */
-function startFeedClients(input: object) {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let err = '';
-  let out = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr?.on('data', (d) => {
-      err += String(d);
-      if (err.includes('subscribed')) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`feed clients exited (${c}): ${err}`)));
-  });
-  child.stdout?.on('data', (d) => (out += String(d)));
-  const done = new Promise<unknown>((resolve) => child.once('exit', () => resolve(JSON.parse(out.trim().split('\n').pop() || '{}'))));
-  const stop = (target: { seq: number; checksum: number }) =>
-    child.stdin?.write(`${JSON.stringify({ seq: target.seq, checksum: target.checksum })}\n`);
-  return { ready, done, stop, pid: child.pid };
 }
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux

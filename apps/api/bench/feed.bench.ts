@@ -10,7 +10,7 @@
 // only), --driver-stub (the driver alone against a stub server: its own ceiling). Prints one JSON line last:
 // {"clients","changesPerSec","messagesPerSec","p50Ms","p99Ms","gapsUnrecovered","checksumFailures"}.
 // BENCH_PROFILE=DIR writes a V8 CPU profile of the api process there, BENCH_PROFILE_DRIVER=DIR one of the driver.
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,6 +24,7 @@ import { TEST_ADMIN } from '../src/testing/admin-key';
 import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
 import { stopProcess } from '../src/testing/engine-process';
 import type { DriverResult } from './feed-driver';
+import { startFeedClients } from './feed-clients-process';
 
 const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,42 +33,6 @@ const argText = (name: string): string | undefined => {
 const arg = (name: string, dflt: number): number => Number(argText(name) ?? dflt);
 const MARKET = 'FEEDB.1K/CREDIT';
 const WARMUP_MS = 3000;
-
-interface ClientsResult {
-  clients: number;
-  messagesPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  gapsSeen: number;
-  checksumFailures: number;
-  resyncs: number;
-  reconnects: number;
-  unrecovered: number;
-  settleMs: number;
-}
-
-/** Starts the clients process; resolves `ready` once they all subscribed, `done` with their result. */
-function startClients(input: object): { child: ChildProcess; ready: Promise<void>; done: Promise<ClientsResult> } {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', join(__dirname, 'feed-clients.ts'), JSON.stringify(input)], {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => (out += String(d)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr?.on('data', (d) => {
-      err += String(d);
-      if (err.includes('subscribed')) resolve();
-    });
-    child.once('exit', (c) => reject(new Error(`clients exited (${c}) before subscribing: ${err}`)));
-  });
-  const done = new Promise<ClientsResult>((resolve, reject) =>
-    child.once('exit', (c) => (c === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string)) : reject(new Error(`clients failed: ${err}`)))),
-  );
-  return { child, ready, done };
-}
 
 type Keys = { keyId: string; secret: string }[];
 
@@ -136,13 +101,13 @@ async function phase(
   keys: Keys,
   o: { url: string; clients: number; rate: number; seconds: number; maxInFlight: number; apiPid: number | undefined },
 ) {
-  const clients = startClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
+  const clients = startFeedClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
   await clients.ready;
   const cpu0 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage() };
   const load = await drive(o.url, keys, o.rate, WARMUP_MS + o.seconds * 1000, o.maxInFlight);
   const cpu1 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage(cpu0.bench) };
   const rest = await admin.book(MARKET, 1000);
-  clients.child.stdin?.write(`${JSON.stringify({ seq: rest.seq, checksum: rest.checksum })}\n`);
+  clients.stop(rest);
   const r = await clients.done;
   const s = load.seconds;
   return {

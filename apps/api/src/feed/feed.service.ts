@@ -212,7 +212,8 @@ export class FeedService implements OnApplicationShutdown {
     const out = this.out;
     const touched = new Map<string, BookTouch[]>();
     for (const c of b.commands) {
-      const ref = c.marketId ? await this.market(c.marketId) : null;
+      // a market's formatting is read once (then cached: no await per command on the hot path)
+      const ref = c.marketId ? (this.refs.get(c.marketId) ?? (await this.market(c.marketId))) : null;
       for (const e of c.events) {
         if (e.kind === 'book' && c.marketId) {
           let t = touched.get(c.marketId);
@@ -221,7 +222,8 @@ export class FeedService implements OnApplicationShutdown {
         } else if (e.kind === 'trade' && ref) this.trade(out, ref, c.seq, c.ts, e);
         else if (e.kind === 'auction') this.auction(out, c.seq, c.ts, e);
         else if (e.kind === 'auction_bid') this.auctionBid(out, c.seq, c.ts, e);
-        else await this.privateEvent(out, ref, c.seq, c.ts, e);
+        else if (e.kind !== 'balance') this.orderEvent(out, ref, c.seq, c.ts, e);
+        else if (out.followsAgent(e.agentId)) await this.balanceEvent(out, c.seq, c.ts, e);
       }
     }
     for (const [m, view] of b.books) {
@@ -349,23 +351,22 @@ export class FeedService implements OnApplicationShutdown {
     this.sendPrivate(out, e.agentId, commandSeq, ts, body);
   }
 
-  private async privateEvent(out: FeedOut, ref: MarketRef | null, commandSeq: number, ts: number, e: CommittedEvent): Promise<void> {
-    if (e.kind === 'balance') {
-      if (!out.followsAgent(e.agentId)) return;
-      let scale = this.scales.get(e.asset);
-      if (scale === undefined) this.scales.set(e.asset, (scale = await this.ledger.scaleOf(e.asset)));
-      const f = (v: bigint) => formatAmount(v, scale);
-      this.sendPrivate(out, e.agentId, commandSeq, ts, {
-        type: 'balance',
-        asset: e.asset,
-        total: f(e.total),
-        used: f(e.reserved),
-        free: f(e.total - e.reserved),
-      });
-      return;
-    }
+  private async balanceEvent(out: FeedOut, commandSeq: number, ts: number, e: Extract<CommittedEvent, { kind: 'balance' }>): Promise<void> {
+    let scale = this.scales.get(e.asset);
+    if (scale === undefined) this.scales.set(e.asset, (scale = await this.ledger.scaleOf(e.asset)));
+    const f = (v: bigint) => formatAmount(v, scale);
+    this.sendPrivate(out, e.agentId, commandSeq, ts, {
+      type: 'balance',
+      asset: e.asset,
+      total: f(e.total),
+      used: f(e.reserved),
+      free: f(e.total - e.reserved),
+    });
+  }
+
+  private orderEvent(out: FeedOut, ref: MarketRef | null, commandSeq: number, ts: number, e: CommittedEvent): void {
     if (!ref || e.kind === 'book' || e.kind === 'state' || e.kind === 'trade' || e.kind === 'auction' || e.kind === 'auction_bid') return;
-    if (!out.followsAgent(e.agentId)) return;
+    if (e.kind === 'balance' || !out.followsAgent(e.agentId)) return;
     const u = units(ref);
     const base = { type: 'order' as const, event: e.kind, market: marketIdOf(ref.row.id), orderId: String(e.orderId) };
     const extra =

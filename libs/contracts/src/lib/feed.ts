@@ -206,6 +206,11 @@ function digits(s: string): string {
   return s.replace('.', '').replace(/^0+/, '');
 }
 
+/** What one level adds to `bookChecksumString`: its price then its quantity, each as `digits` writes it. */
+export function checksumPiece(price: string, quantity: string): string {
+  return digits(price) + digits(quantity);
+}
+
 /**
  * The string the book checksum covers (Kraken v2 style): the best FEED_CHECKSUM_DEPTH asks (lowest first), then
  * the best FEED_CHECKSUM_DEPTH bids (highest first); for each level its price then its quantity, each without the
@@ -213,12 +218,17 @@ function digits(s: string): string {
  */
 export function bookChecksumString(bids: readonly FeedLevel[], asks: readonly FeedLevel[]): string {
   let s = '';
-  for (const [p, q] of asks.slice(0, FEED_CHECKSUM_DEPTH)) s += digits(p) + digits(q);
-  for (const [p, q] of bids.slice(0, FEED_CHECKSUM_DEPTH)) s += digits(p) + digits(q);
+  for (const [p, q] of asks.slice(0, FEED_CHECKSUM_DEPTH)) s += checksumPiece(p, q);
+  for (const [p, q] of bids.slice(0, FEED_CHECKSUM_DEPTH)) s += checksumPiece(p, q);
   return s;
+}
+
+/** CRC32 (unsigned 32-bit) of a checksum string (`bookChecksumString`, or the same string built from cached pieces). */
+export function checksumOf(s: string): number {
+  return crc32(s) >>> 0;
 }
 
 /** CRC32 (unsigned 32-bit) of `bookChecksumString`. */
 export function bookChecksum(bids: readonly FeedLevel[], asks: readonly FeedLevel[]): number {
-  return crc32(bookChecksumString(bids, asks)) >>> 0;
+  return checksumOf(bookChecksumString(bids, asks));
 }
