@@ -115,6 +115,16 @@ describe('reconciliation (real Postgres, real Redis, real HTTP)', () => {
     const t0 = Date.now();
     while ((await marketState()) !== 'halted' && Date.now() - t0 < 10_000) await new Promise((res) => setTimeout(res, 100));
     expect(await marketState()).toBe('halted');
+    // the halt is the system's action, audited in the batch that halted the market, with what caused it
+    const audit = (await admin.raw<any>('GET', `/v1/admin/audit?action=market.state&target=${ME}&limit=1`)).body.entries[0];
+    expect(audit).toMatchObject({
+      actor: { kind: 'system', id: null, keyId: null },
+      action: 'market.state',
+      target: { kind: 'market' },
+      reason: 'reconciliation: 0 ledger and 1 engine violation(s)',
+      after: { state: 'halted', engine: [{ check: 'balance', details: { agentId: aliceId, asset: 'CREDIT' } }] },
+    });
+    expect(audit.commandSeq).not.toBeNull();
     expect(await alice.raw<any>('POST', '/v1/orders', { market: M, side: 'buy', type: 'limit', price: '0.900', quantity: '1' })).toMatchObject({
       status: 422,
       body: { error: { code: 'MATCHING_MARKET_HALTED' } },
