@@ -371,15 +371,28 @@ describe('the OpenAPI document describes what the api really answers', () => {
       const y = await check<Json>('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, clientOrderId: 'c-ap-2' }));
       await check('GET /v1/orders/{orderId}', ac.raw('GET', `/v1/orders/${x['id']}`));
       await check('GET /v1/principal/approvals', pc.raw('GET', '/v1/principal/approvals'));
-      await check('POST /v1/principal/approvals/{orderId}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`));
-      await check('POST /v1/principal/approvals/{orderId}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`)); // decided
-      await check('POST /v1/principal/approvals/{orderId}/reject', pc.raw('POST', `/v1/principal/approvals/${y['id']}/reject`));
-      await check('POST /v1/principal/approvals/{orderId}/reject', pc.raw('POST', '/v1/principal/approvals/99999999/reject'));
+      await check('POST /v1/principal/approvals/{id}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`));
+      await check('POST /v1/principal/approvals/{id}/approve', pc.raw('POST', `/v1/principal/approvals/${x['id']}/approve`)); // decided
+      await check('POST /v1/principal/approvals/{id}/reject', pc.raw('POST', `/v1/principal/approvals/${y['id']}/reject`));
+      await check('POST /v1/principal/approvals/{id}/reject', pc.raw('POST', '/v1/principal/approvals/99999999/reject'));
       await check('POST /v1/orders', ac.raw('POST', '/v1/orders', { ...order, clientOrderId: 'c-ap-2' })); // rejected by the principal
       await check('POST /v1/admin/agents/{agentId}/freeze', admin.raw('POST', `/v1/admin/agents/${id}/freeze`, {}));
       await check('POST /v1/principal/agents/{agentId}/unfreeze', pc.raw('POST', `/v1/principal/agents/${id}/unfreeze`)); // an operator's freeze
       await check('GET /v1/principal/agents/{agentId}/policy', pc.raw('GET', `/v1/principal/agents/${id}/policy`));
       await check('POST /v1/admin/agents/{agentId}/unfreeze', admin.raw('POST', `/v1/admin/agents/${id}/unfreeze`));
+      // a redemption above the policy's threshold for its asset waits, then is approved (issued) or rejected
+      await admin.post('/v1/admin/deposits', { id: 'c-ap-allow', agentId: id, asset: 'GPT-X.1K', amount: '100' });
+      await check(
+        'PUT /v1/principal/agents/{agentId}/policy',
+        pc.raw('PUT', `/v1/principal/agents/${id}/policy`, { approval: { ttlSeconds: 3600, redemptionsAbove: { 'GPT-X.1K': '10' } } }),
+      );
+      const r1 = await check<Json>('POST /v1/redemptions', ac.raw('POST', '/v1/redemptions', { id: 'c-ap-r1', asset: 'GPT-X.1K', amount: '20' }));
+      const r2 = await check<Json>('POST /v1/redemptions', ac.raw('POST', '/v1/redemptions', { id: 'c-ap-r2', asset: 'GPT-X.1K', amount: '30' }));
+      expect([r1['status'], r2['status']]).toEqual(['pending_approval', 'pending_approval']);
+      await check('GET /v1/principal/approvals', pc.raw('GET', '/v1/principal/approvals'));
+      await check('POST /v1/principal/approvals/{id}/approve', pc.raw('POST', `/v1/principal/approvals/${r1['id']}/approve`));
+      await check('POST /v1/principal/approvals/{id}/reject', pc.raw('POST', `/v1/principal/approvals/${r2['id']}/reject`));
+      await check('GET /v1/redemptions', ac.raw('GET', '/v1/redemptions'));
     });
 
     it('every operation but /metrics (text, checked above) answered at least one success', () => {

@@ -15,8 +15,11 @@ const redemption = {
   model: 'gpt-4o',
   tokenClass: 'output',
   amount: '30',
+  status: 'issued',
+  reason: null,
   issuedAt: '2026-12-02T10:00:00.000Z',
   allowanceExpiresAt: '2027-01-01T00:00:00.000Z',
+  approval: null,
   seq: '1841',
   receipt: RECEIPT,
   kid: 'rk_a8f3k2m9q4w7x1z5',
@@ -36,6 +39,7 @@ const REDEEM_ERRORS: ErrorCode[] = [
   'BUDGET_AGENT_FROZEN',
   'BUDGET_POLICY_EXPIRED',
   'BUDGET_EXCEEDED',
+  'APPROVAL_TOO_MANY_PENDING',
 ];
 
 export const AUDIT_OPERATIONS: Record<string, OperationDoc> = {
@@ -47,7 +51,9 @@ export const AUDIT_OPERATIONS: Record<string, OperationDoc> = {
     description:
       'N units of an allowance leave the agent for the redemption account (through the engine: open orders keep what they reserve). ' +
       'Idempotent by `id`: the same id again returns the same receipt (replayed: true) and never burns twice; another asset or amount under it is 409. ' +
-      'An expired allowance is 422 ALLOWANCE_EXPIRED naming `expiresAt`. The receipt is a compact JWS (EdDSA) a provider verifies offline with /.well-known/jwks.json.',
+      'An expired allowance is 422 ALLOWANCE_EXPIRED naming `expiresAt`. The receipt is a compact JWS (EdDSA) a provider verifies offline with /.well-known/jwks.json. ' +
+      "Above the agent's policy `approval.redemptionsAbove[asset]`, the redemption is answered `pending_approval` (nothing burnt, no receipt) until its principal approves it " +
+      '(POST /v1/principal/approvals/{id}/approve: burnt then) or rejects it, or it expires; the same id again answers its state, with the receipt once issued.',
     errors: REDEEM_ERRORS,
     response: S.RedemptionResult,
     request: { id: 'job-42', asset: 'GPT-4O.1K', amount: '30' },

@@ -94,9 +94,15 @@ const Policy = named(
       .describe('per allowance asset: the most the agent may redeem over a rolling window, in the asset’s units (redemption is not spend)'),
     subAgents: z.boolean().describe('whether the agent may create sub-agents with carve-outs of its budget'),
     approval: z
-      .strictObject({ above: Decimal, ttlSeconds: Int })
+      .strictObject({
+        above: Decimal.nullable().describe('orders above this notional (credits) wait; null: no order waits'),
+        ttlSeconds: Int,
+        redemptionsAbove: z.record(z.string(), Decimal).optional().describe('per allowance asset: redemptions above this many units wait (absent: none)'),
+      })
       .nullable()
-      .describe('orders above `above` credits of notional wait as pending_approval for the principal, at most ttlSeconds of command time'),
+      .describe(
+        'orders above `above` credits of notional, and redemptions above `redemptionsAbove[asset]` units, wait as pending_approval for the principal, at most ttlSeconds of command time',
+      ),
   }),
 );
 export const Budget = named(

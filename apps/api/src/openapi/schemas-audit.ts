@@ -27,11 +27,27 @@ export const Redemption = named(
     model: z.string().nullable(),
     tokenClass: z.string().nullable(),
     amount: Decimal,
-    issuedAt: Iso,
+    status: z
+      .enum(['issued', 'pending_approval', 'rejected', 'expired', 'canceled'])
+      .describe(
+        'issued: burnt, with its receipt; pending_approval: above the policy’s approval.redemptionsAbove, waiting for the principal (nothing burnt); rejected, expired, canceled: never burnt (reason says why)',
+      ),
+    reason: z
+      .string()
+      .nullable()
+      .describe('why it was not issued: APPROVAL_REJECTED, APPROVAL_EXPIRED, APPROVAL_CANCELLED, or the code the burn met when approved'),
+    issuedAt: Iso.nullable().describe('when the units were burnt (null unless issued)'),
     allowanceExpiresAt: Iso.nullable(),
-    seq: z.string().describe('the engine command that burned the units'),
-    receipt: z.string().describe('compact JWS; claims iss, jti, sub (agent), principal, asset, model, token_class, amount, iat, allowance_exp'),
-    kid: z.string(),
+    approval: z
+      .strictObject({ expiresAt: Iso, decidedAt: Iso.nullable(), requestedAt: Iso.nullable().optional() })
+      .nullable()
+      .describe('present when it waited for approval: until when, and when the wait ended (null while waiting)'),
+    seq: z.string().describe('the engine command that burned the units (or, not issued, the last command about it)'),
+    receipt: z
+      .string()
+      .nullable()
+      .describe('compact JWS; claims iss, jti, sub (agent), principal, asset, model, token_class, amount, iat, allowance_exp (null unless issued)'),
+    kid: z.string().nullable(),
   }),
 );
 export const RedemptionResult = named(

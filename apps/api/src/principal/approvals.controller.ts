@@ -5,8 +5,9 @@ import { Actor, ActorOf } from './actor';
 import { ApprovalsService } from './approvals.service';
 
 /**
- * Approval above a threshold: orders of my agents whose policy says `approval` and whose notional is above it wait
- * as pending_approval; I list them and approve or reject each (an order of another principal's agent is 404).
+ * Approval above a threshold: orders of my agents whose policy says `approval` and whose notional is above it, and
+ * redemptions above its `redemptionsAbove`, wait as pending_approval; I list them and approve or reject each (one of
+ * another principal's agent is 404).
  */
 @ApiTags('principal')
 @ApiSecurity('signature')
@@ -20,15 +21,16 @@ export class ApprovalsController {
     return this.approvals.list(a.principalId as string);
   }
 
-  @Post(':orderId/approve')
+  /** `id`: an order id, or a redemption id (rdm_...) */
+  @Post(':id/approve')
   @HttpCode(200)
-  approve(@ActorOf() a: Actor, @Param('orderId') orderId: string) {
-    return this.approvals.decide(a, a.principalId as string, orderId, 'approve');
+  approve(@ActorOf() a: Actor, @Param('id') id: string) {
+    return this.approvals.decide(a, a.principalId as string, id, 'approve');
   }
 
-  @Post(':orderId/reject')
+  @Post(':id/reject')
   @HttpCode(200)
-  reject(@ActorOf() a: Actor, @Param('orderId') orderId: string) {
-    return this.approvals.decide(a, a.principalId as string, orderId, 'reject');
+  reject(@ActorOf() a: Actor, @Param('id') id: string) {
+    return this.approvals.decide(a, a.principalId as string, id, 'reject');
   }
 }

@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteApiError, AteClient, FeedSubscriber } from '@ate/client';
 import type { FeedPrivateMessage } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { startTestApp, testConfig } from '../testing/test-app';
 
 const M = 'APR.1K-CREDIT';
@@ -286,5 +287,145 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
     expect(await pa.get(`/v1/principal/agents/${id}/policy`)).toMatchObject({ frozen: false, frozenBy: null });
     expect((await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '1' })).status).toBe('open');
     await c.cancelAll();
+  });
+
+  // ---- redemptions above a threshold (approval.redemptionsAbove) ----
+
+  type Redemption = { id: string; status: string; reason: string | null; receipt: string | null; issuedAt: string | null; replayed?: boolean };
+  const allowance = async (c: AteClient) => (await c.balances()).balances['APR.1K'];
+  /** An agent of principal A holding 100 APR.1K, whose policy holds its redemptions above 10 for approval. */
+  const redeemer = async (name: string) => {
+    const a = await newAgent(pa, name, '0');
+    await admin.deposit({ id: `allow-${a.id}`, agentId: a.id, asset: 'APR.1K', amount: '100' });
+    await pa.put(`/v1/principal/agents/${a.id}/policy`, { approval: { ttlSeconds: 600, redemptionsAbove: { 'APR.1K': '10' } } });
+    return a;
+  };
+
+  it.each([
+    // [the approval rule, the field POLICY_INVALID names]
+    [{ ttlSeconds: 600 }, 'approval'],
+    [{ ttlSeconds: 600, redemptionsAbove: {} }, 'approval'],
+    [{ ttlSeconds: 600, redemptionsAbove: { 'APR.1K': '0' } }, 'approval.redemptionsAbove.APR.1K'],
+    [{ ttlSeconds: 600, redemptionsAbove: { 'APR.1K': '1.5' } }, 'approval.redemptionsAbove.APR.1K'],
+    [{ ttlSeconds: 600, redemptionsAbove: { CREDIT: '10' } }, 'approval.redemptionsAbove.CREDIT'],
+    [{ ttlSeconds: 600, redemptionsAbove: { 'NOPE.1K': '10' } }, 'approval.redemptionsAbove.NOPE.1K'],
+  ])('a redemption threshold %j is refused (400 POLICY_INVALID naming %s) and changes nothing', async (approval, field) => {
+    const { id } = await newAgent(pa, `invalid-r-${field}`, '0');
+    expect(await failure(pa.put(`/v1/principal/agents/${id}/policy`, { approval }))).toMatchObject({
+      status: 400,
+      code: 'POLICY_INVALID',
+      details: { field },
+    });
+    expect(await pa.get(`/v1/principal/agents/${id}/policy`)).toMatchObject({ version: 0, policy: null });
+  });
+
+  it('a redemption above the threshold waits (nothing burnt, no receipt); approved, it is burnt once and its receipt verifies offline', async () => {
+    const { id, c } = await redeemer('redeemer-approve');
+    expect((await pa.get<{ policy: { approval: unknown } }>(`/v1/principal/agents/${id}/policy`)).policy.approval).toEqual({
+      above: null,
+      ttlSeconds: 600,
+      redemptionsAbove: { 'APR.1K': '10' },
+    });
+    // at the threshold: issued at once; above it: held
+    expect(await c.post<Redemption>('/v1/redemptions', { id: 'small', asset: 'APR.1K', amount: '10' })).toMatchObject({ status: 'issued' });
+    const held = await c.post<Redemption & { approval: Record<string, unknown> }>('/v1/redemptions', { id: 'big', asset: 'APR.1K', amount: '40' });
+    expect(held).toMatchObject({ status: 'pending_approval', receipt: null, issuedAt: null, replayed: false, approval: { decidedAt: null } });
+    expect(await allowance(c)).toMatchObject({ total: '90', used: '0', free: '90' });
+    // the same id again answers the same request (never a second hold); the public status knows no receipt yet
+    expect(await c.post<Redemption>('/v1/redemptions', { id: 'big', asset: 'APR.1K', amount: '40' })).toMatchObject({
+      id: held.id,
+      status: 'pending_approval',
+      replayed: true,
+    });
+    expect(await admin.get(`/v1/redemptions/${held.id}`)).toMatchObject({ status: 'unknown' });
+    // principal A lists it; principal B cannot see or decide it (404, no effect)
+    const list = await pa.get<{ redemptions: { redemptionId: string; agentId: string; amount: string; threshold: string }[] }>(
+      '/v1/principal/approvals',
+    );
+    expect(list.redemptions).toEqual([expect.objectContaining({ redemptionId: held.id, agentId: id, amount: '40', threshold: '10' })]);
+    expect((await pb.get<{ redemptions: unknown[] }>('/v1/principal/approvals')).redemptions).toEqual([]);
+    expect(await failure(pb.post(`/v1/principal/approvals/${held.id}/approve`))).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    // approved: burnt now, with a receipt a provider verifies with the JWKS alone
+    const d = await pa.post<{ decision: string; redemption: Redemption }>(`/v1/principal/approvals/${held.id}/approve`);
+    expect(d).toMatchObject({ decision: 'approved', redemption: { id: held.id, status: 'issued', reason: null } });
+    expect(await allowance(c)).toMatchObject({ total: '50', free: '50' });
+    const jwks = createLocalJWKSet((await admin.get('/.well-known/jwks.json')) as never);
+    const { payload } = await jwtVerify(d.redemption.receipt as string, jwks);
+    expect(payload).toMatchObject({ jti: held.id, sub: id, asset: 'APR.1K', amount: '40' });
+    expect(await admin.get(`/v1/redemptions/${held.id}`)).toMatchObject({ status: 'valid', amount: '40' });
+    // decided once: again is 409 APPROVAL_NOT_PENDING; the retry of the agent gets the receipt
+    expect(await failure(pa.post(`/v1/principal/approvals/${held.id}/approve`))).toMatchObject({
+      status: 409,
+      code: 'APPROVAL_NOT_PENDING',
+      details: { status: 'issued' },
+    });
+    expect(await c.post<Redemption>('/v1/redemptions', { id: 'big', asset: 'APR.1K', amount: '40' })).toMatchObject({
+      status: 'issued',
+      receipt: d.redemption.receipt,
+    });
+    // the audit log names the principal's decision
+    const audit = (
+      await admin.get<{ entries: { action: string; target: unknown; actor: { kind: string } }[] }>('/v1/admin/audit?action=approval.approve&limit=1')
+    ).entries[0];
+    expect(audit).toMatchObject({ action: 'approval.approve', target: { kind: 'redemption', id: held.id }, actor: { kind: 'principal' } });
+  });
+
+  it('a rejected redemption burns nothing; one approved after the units went elsewhere ends rejected with the code the burn met; a freeze cancels what waits', async () => {
+    const { id, c } = await redeemer('redeemer-reject');
+    const r1 = await c.post<Redemption>('/v1/redemptions', { id: 'r1', asset: 'APR.1K', amount: '60' });
+    const r2 = await c.post<Redemption>('/v1/redemptions', { id: 'r2', asset: 'APR.1K', amount: '70' });
+    expect([r1.status, r2.status]).toEqual(['pending_approval', 'pending_approval']); // nothing reserved: both may wait
+    expect(await pa.post(`/v1/principal/approvals/${r1.id}/reject`)).toMatchObject({
+      decision: 'rejected',
+      redemption: { status: 'rejected', reason: 'APPROVAL_REJECTED' },
+    });
+    expect(await allowance(c)).toMatchObject({ total: '100' });
+    // the units leave for an order meanwhile: at approval the burn is checked again, and refused
+    await c.placeOrder({ market: M, side: 'sell', type: 'limit', price: '2.900', quantity: '40' });
+    expect(await pa.post(`/v1/principal/approvals/${r2.id}/approve`)).toMatchObject({
+      decision: 'approved',
+      redemption: { status: 'rejected', reason: 'REDEMPTION_INSUFFICIENT_BALANCE', receipt: null },
+    });
+    expect(await allowance(c)).toMatchObject({ total: '100', used: '40' });
+    // a freeze cancels what the agent has waiting, orders and redemptions alike
+    const r3 = await c.post<Redemption>('/v1/redemptions', { id: 'r3', asset: 'APR.1K', amount: '20' });
+    await pa.post(`/v1/principal/agents/${id}/freeze`, { cancelOrders: true });
+    expect(await c.post<Redemption>('/v1/redemptions', { id: 'r3', asset: 'APR.1K', amount: '20' })).toMatchObject({
+      status: 'canceled',
+      reason: 'APPROVAL_CANCELLED',
+    });
+    expect((await pa.get<{ redemptions: unknown[] }>('/v1/principal/approvals')).redemptions).toEqual([]);
+    expect(await failure(pa.post(`/v1/principal/approvals/${r3.id}/approve`))).toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+      details: { status: 'canceled' },
+    });
+    const all = await c.get<{ redemptions: Redemption[] }>('/v1/redemptions');
+    expect(all.redemptions.map((r) => [r.id, r.status])).toEqual([
+      [r3.id, 'canceled'],
+      [r2.id, 'rejected'],
+      [r1.id, 'rejected'],
+    ]);
+    await pa.post(`/v1/principal/agents/${id}/unfreeze`);
+  });
+
+  it('a redemption waiting past its TTL expires (command time); an agent cancels its own order that waits for approval', async () => {
+    const { id, c } = await redeemer('redeemer-ttl');
+    await pa.put(`/v1/principal/agents/${id}/policy`, { approval: { above: '20', ttlSeconds: 60, redemptionsAbove: { 'APR.1K': '10' } } });
+    const r = await c.post<Redemption>('/v1/redemptions', { id: 'slow', asset: 'APR.1K', amount: '15' });
+    await pa.post(`/v1/principal/transfers`, { id: `fund-ttl-${id}`, agentId: id, direction: 'to_agent', asset: 'CREDIT', amount: '100' });
+    const o = await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '30', clientOrderId: 'wait-1' });
+    expect(o.status).toBe('pending_approval');
+    expect(await c.cancelOrder(o.id)).toMatchObject({ status: 'canceled', reason: 'APPROVAL_CANCELLED' });
+    expect(await failure(pa.post(`/v1/principal/approvals/${o.id}/approve`))).toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    offset += 61_000; // the expiry timer ticks the sequence once the TTL has run out
+    await pa.get(`/v1/principal/agents/${id}/policy`); // a sequenced read: the expiry timer re-arms on the moved clock
+    const t0 = realNow();
+    let now = r;
+    while (now.status === 'pending_approval' && realNow() - t0 < 10_000) {
+      await new Promise((res) => setTimeout(res, 100));
+      now = await c.post<Redemption>('/v1/redemptions', { id: 'slow', asset: 'APR.1K', amount: '15' });
+    }
+    expect(now).toMatchObject({ status: 'expired', reason: 'APPROVAL_EXPIRED', receipt: null });
+    expect(await allowance(c)).toMatchObject({ total: '100' });
   });
 });

@@ -1,5 +1,14 @@
 import { AppError, CREDIT, CREDIT_SCALE, formatAmount, marketIdOf, marketSymbolOf, parseAmount } from '@ate/contracts';
-import { APPROVAL_TTL_MAX_MS, APPROVAL_TTL_MIN_MS, approvalRuleView, BudgetPolicy, CAP_WINDOW_MAX_MS, CAPS_MAX, CapUsage } from '@ate/sequencer';
+import {
+  APPROVAL_TTL_MAX_MS,
+  APPROVAL_TTL_MIN_MS,
+  ApprovalRule,
+  approvalRuleView,
+  BudgetPolicy,
+  CAP_WINDOW_MAX_MS,
+  CAPS_MAX,
+  CapUsage,
+} from '@ate/sequencer';
 import { z } from 'zod';
 import { REDEMPTION_CAPS_MAX, type RedemptionCap, type RedemptionUsage } from '@ate/sequencer';
 
@@ -41,10 +50,18 @@ export const PolicyBody = z.strictObject({
   /** whether the agent may create sub-agents and give them carve-outs of its budget (default false) */
   subAgents: z.boolean().optional(),
   /**
-   * orders above `above` credits of notional wait as pending_approval until the principal approves or rejects them,
-   * or `ttlSeconds` of command time pass (they expire); absent or null: no approval
+   * orders above `above` credits of notional, and redemptions of an allowance above `redemptionsAbove[asset]` units,
+   * wait as pending_approval until the principal approves or rejects them, or `ttlSeconds` of command time pass
+   * (they expire); absent or null: no approval (`above` absent or null: no order waits)
    */
-  approval: z.strictObject({ above: Decimal, ttlSeconds: z.number() }).nullable().optional(),
+  approval: z
+    .strictObject({
+      above: Decimal.nullable().optional(),
+      ttlSeconds: z.number(),
+      redemptionsAbove: z.record(z.string().max(64), Decimal).optional(),
+    })
+    .nullable()
+    .optional(),
 });
 export type PolicyInput = z.infer<typeof PolicyBody>;
 
@@ -107,12 +124,16 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     if (!Number.isSafeInteger(expiresAt)) invalid('expiresAt', 'not a time (ISO 8601 or epoch ms)');
     if (expiresAt <= ctx.now) invalid('expiresAt', 'already past');
   }
-  let approval: { above: number; ttlMs: number } | null = null;
+  let approval: ApprovalRule | null = null;
   if (b.approval) {
     const t = b.approval.ttlSeconds;
     if (!Number.isInteger(t) || t * 1000 < APPROVAL_TTL_MIN_MS || t * 1000 > APPROVAL_TTL_MAX_MS)
       invalid('approval.ttlSeconds', `a whole number of seconds from ${APPROVAL_TTL_MIN_MS / 1000} to ${APPROVAL_TTL_MAX_MS / 1000} (7 days)`);
-    approval = { above: credits('approval.above', b.approval.above), ttlMs: t * 1000 };
+    const redemptionsAbove = await redemptionThresholds(b.approval.redemptionsAbove ?? {}, ctx);
+    const above = b.approval.above === undefined || b.approval.above === null ? null : credits('approval.above', b.approval.above);
+    if (above === null && Object.keys(redemptionsAbove).length === 0)
+      invalid('approval', 'holds nothing for approval: give `above` (orders) or `redemptionsAbove` (redemptions), or set approval to null');
+    approval = { above, ttlMs: t * 1000, ...(Object.keys(redemptionsAbove).length > 0 ? { redemptionsAbove } : {}) };
   }
   return {
     ...(approval ? { approval } : {}),
@@ -125,6 +146,31 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     ...(b.subAgents ? { subAgents: true } : {}),
     ...(b.redemptionCaps && b.redemptionCaps.length > 0 ? { redemptionCaps: await redemptionCaps(b.redemptionCaps, ctx) } : {}),
   };
+}
+
+/** Redemption thresholds of the approval rule in engine units: each an allowance asset and a positive amount in its units. */
+async function redemptionThresholds(list: Record<string, string>, ctx: PolicyContext): Promise<NonNullable<ApprovalRule['redemptionsAbove']>> {
+  const out: NonNullable<ApprovalRule['redemptionsAbove']> = {};
+  for (const [asset, amount] of Object.entries(list)) {
+    const f = `approval.redemptionsAbove.${asset}`;
+    const scale = await ctx.allowanceScale(asset);
+    if (scale === null) return invalid(f, `no such allowance asset ${asset} (credits are not redeemed)`);
+    out[asset] = { above: assetAmount(f, asset, amount, scale), scale };
+  }
+  return out;
+}
+
+/** A positive amount of an asset in its minor units, or POLICY_INVALID naming the field. */
+function assetAmount(f: string, asset: string, s: string, scale: number): number {
+  let v: bigint;
+  try {
+    v = parseAmount(s, scale);
+  } catch (e) {
+    return invalid(f, `not an amount of ${asset} (${(e as AppError).code ?? 'AMOUNT_INVALID'}): at most ${scale} decimals`);
+  }
+  if (v <= 0n) invalid(f, 'must be positive');
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) invalid(f, 'too large');
+  return Number(v);
 }
 
 /** Redemption caps in engine units: each names an allowance, a window as the spend caps' and a positive limit in its units. */
@@ -141,15 +187,8 @@ async function redemptionCaps(list: NonNullable<PolicyInput['redemptionCaps']>, 
     const key = `${c.asset}|${c.windowSeconds}`;
     if (seen.has(key)) invalid(`${f}.windowSeconds`, 'two caps on the same asset over the same window');
     seen.add(key);
-    let v: bigint;
-    try {
-      v = parseAmount(c.limit, scale as number);
-    } catch (e) {
-      return invalid(`${f}.limit`, `not an amount of ${c.asset} (${(e as AppError).code ?? 'AMOUNT_INVALID'}): at most ${scale} decimals`);
-    }
-    if (v <= 0n) invalid(`${f}.limit`, 'must be positive (to stop all redemptions, freeze the agent)');
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) invalid(`${f}.limit`, 'too large');
-    out.push({ asset: c.asset, windowMs: c.windowSeconds * 1000, limit: Number(v), scale: scale as number });
+    const limit = assetAmount(`${f}.limit`, c.asset, c.limit, scale as number);
+    out.push({ asset: c.asset, windowMs: c.windowSeconds * 1000, limit, scale: scale as number });
   }
   return out.sort((x, y) => (x.asset === y.asset ? x.windowMs - y.windowMs : x.asset < y.asset ? -1 : 1));
 }
@@ -181,8 +220,14 @@ export function aboveParent(child: BudgetPolicy, parent: BudgetPolicy | null): {
   if (parent.expiresAt !== null && (child.expiresAt === null || child.expiresAt > parent.expiresAt))
     return { field: 'expiresAt', reason: `no later than the parent's ${new Date(parent.expiresAt).toISOString()}` };
   if (child.subAgents && !parent.subAgents) return { field: 'subAgents', reason: 'the parent may not delegate' };
-  if (parent.approval && (!child.approval || child.approval.above > parent.approval.above))
-    return { field: 'approval.above', reason: `orders above the parent's ${fmt(parent.approval.above)} need approval` };
+  const pa = parent.approval;
+  if (pa && pa.above !== null && (!child.approval || child.approval.above === null || child.approval.above > pa.above))
+    return { field: 'approval.above', reason: `orders above the parent's ${fmt(pa.above)} need approval` };
+  for (const [asset, v] of Object.entries(pa?.redemptionsAbove ?? {})) {
+    const c = child.approval?.redemptionsAbove?.[asset];
+    if (c === undefined || c.above > v.above)
+      return { field: `approval.redemptionsAbove.${asset}`, reason: `redemptions above the parent's threshold for ${asset} need approval` };
+  }
   return null;
 }
 

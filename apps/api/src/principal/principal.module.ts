@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AccountService } from '../account/account.service';
+import { RedemptionsModule } from '../redemptions/redemptions.module';
 import { OrdersRepository } from '../trading/orders.repository';
 import { TradesRepository } from '../trading/trades.repository';
 import { TradingModule } from '../trading/trading.module';
@@ -14,7 +15,7 @@ import { PrincipalService } from './principal.service';
 
 /** Principals acting for themselves, budget policies, freezes and the kill switch, spend reports (issue 11, sections 1-2). */
 @Module({
-  imports: [TradingModule],
+  imports: [TradingModule, RedemptionsModule],
   controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController, ApprovalsController],
   providers: [PrincipalService, ApprovalsService, TradingService, OrdersRepository, TradesRepository, AccountService],
 })

@@ -8,5 +8,6 @@ import { RedemptionsService } from './redemptions.service';
 @Module({
   controllers: [RedemptionsController, ReceiptKeysController],
   providers: [RedemptionsService, ReceiptKeys],
+  exports: [RedemptionsService],
 })
 export class RedemptionsModule {}

@@ -25,6 +25,10 @@ interface RedemptionDbRow {
   allowance_expires_at: string | null;
   receipt: string | null;
   kid: string | null;
+  status: 'issued' | 'pending_approval' | 'rejected' | 'expired' | 'canceled';
+  reason: string | null;
+  approval_expires_at: string | null;
+  decided_at: string | null;
 }
 
 const iso = (ms: string | number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -33,6 +37,10 @@ const iso = (ms: string | number | null) => (ms === null ? null : new Date(Numbe
  * Redemptions: the engine burns the units (a `redeem` command: logged, replayed, the redemption row written in its
  * batch), then the receipt is signed here and stored once with the row. A retry with the same client id finds the
  * row and answers it (signing it first if the first attempt never got that far).
+ *
+ * Above its policy's threshold for the asset (`approval.redemptionsAbove`), a redemption waits as pending_approval:
+ * nothing burnt, no receipt, until its principal approves it (burnt then, its receipt signed on the next read) or
+ * rejects it, or it expires. The same client id answers its state meanwhile.
  */
 @Injectable()
 export class RedemptionsService {
@@ -96,8 +104,9 @@ export class RedemptionsService {
 
   /** Public: whether a receipt id is one the exchange issued (valid) or not (unknown). */
   async status(id: string) {
+    // only an issued redemption has a receipt: one waiting for approval, or that never went ahead, is unknown here
     const r = /^rdm_[a-z0-9]{12,32}$/.test(id)
-      ? (await this.db.pool.query<RedemptionDbRow>('SELECT * FROM redemption WHERE id = $1', [id])).rows[0]
+      ? (await this.db.pool.query<RedemptionDbRow>(`SELECT * FROM redemption WHERE id = $1 AND status = 'issued'`, [id])).rows[0]
       : undefined;
     if (!r) return { id, status: 'unknown' as const };
     const scale = await this.ledger.scaleOf(r.asset);
@@ -124,9 +133,15 @@ export class RedemptionsService {
     return { ...(await this.view(await this.signed(row))), replayed };
   }
 
-  /** The row with its receipt: signed and stored now if it has none yet (the stored one wins a race). */
+  /** The redemption as its owner sees it (the principal's approvals answer with it too). */
+  async byId(id: string) {
+    const r = (await this.db.pool.query<RedemptionDbRow>('SELECT * FROM redemption WHERE id = $1', [id])).rows[0];
+    return r ? this.view(await this.signed(r)) : null;
+  }
+
+  /** The row with its receipt: signed and stored now if it is issued and has none yet (the stored one wins a race). */
   private async signed(row: RedemptionDbRow): Promise<RedemptionDbRow> {
-    if (row.receipt) return row;
+    if (row.receipt || row.status !== 'issued') return row;
     const a = await this.ledger.asset(row.asset);
     const claims: ReceiptClaims = {
       iss: RECEIPT_ISSUER,
@@ -156,11 +171,22 @@ export class RedemptionsService {
       model: a.model,
       tokenClass: a.tokenClass,
       amount: formatAmount(BigInt(r.amount), a.scale),
-      issuedAt: iso(r.issued_at) as string,
+      status: r.status,
+      reason: r.reason,
+      issuedAt: r.status === 'issued' ? (iso(r.issued_at) as string) : null,
       allowanceExpiresAt: iso(r.allowance_expires_at),
+      /** present when it waited for approval: until when, and when the wait ended (null while it waits) */
+      approval:
+        r.approval_expires_at === null
+          ? null
+          : {
+              expiresAt: iso(r.approval_expires_at) as string,
+              decidedAt: iso(r.decided_at),
+              ...(r.status === 'pending_approval' ? { requestedAt: iso(r.issued_at) } : {}),
+            },
       seq: r.command_seq,
-      receipt: r.receipt as string,
-      kid: r.kid as string,
+      receipt: r.receipt,
+      kid: r.kid,
     };
   }
 }

@@ -38,8 +38,8 @@ export function actorAudit(cmd: HostCommand): AuditContext | undefined {
     return {
       ...who(actor),
       action: `approval.${op.op}`,
-      targetKind: 'order',
-      targetId: String(op.orderId),
+      targetKind: 'redemptionId' in op ? 'redemption' : 'order',
+      targetId: 'redemptionId' in op ? op.redemptionId : String(op.orderId),
       after: { ...op, marketId: cmd.marketId },
     };
   }

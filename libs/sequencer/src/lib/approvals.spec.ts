@@ -197,6 +197,63 @@ describe('approvals and allowance expiry in the sequencer (real Postgres)', () =
     await setPolicy(null);
   });
 
+  it('redemptions above their threshold wait (nothing burnt), survive a restart from the log and from a snapshot, then are burnt once or dropped', async () => {
+    const total = () => host.holdings(B, 'AP.1K').total;
+    const rule = { above: null, ttlMs: 600_000, redemptionsAbove: { 'AP.1K': { above: 100, scale: 0 } } };
+    expect(await submit({ kind: 'budget', op: { op: 'set_policy', agentId: B, policy: { ...policy(rule), caps: [] } } })).toMatchObject({
+      code: null,
+    });
+    const redeem = (id: string, amount: bigint) =>
+      submit({
+        kind: 'redeem',
+        agentId: B,
+        asset: 'AP.1K',
+        amount,
+        redemptionId: `rdm_${id.padEnd(12, '0')}`,
+        clientRedemptionId: id,
+        principalId: null,
+      });
+    const listed = async () =>
+      (
+        (await submit({ kind: 'approval', op: { op: 'list', agentIds: [B] } })).details as { redemptions: { id: string; amount: number }[] }
+      ).redemptions.map((r) => [r.id, r.amount]);
+    const status = async (id: string) => (await db.pool.query(`SELECT status, reason FROM redemption WHERE client_redemption_id = $1`, [id])).rows[0];
+    const before = total();
+    expect(await redeem('atthreshold', 100n)).toMatchObject({ code: null });
+    expect(total()).toBe(before - 100n);
+    expect(await redeem('waitone', 500n)).toMatchObject({ code: null });
+    expect(await redeem('waittwo', 700n)).toMatchObject({ code: null });
+    expect(await redeem('waitone', 500n)).toMatchObject({ duplicateTransfer: true }); // never a second hold
+    expect(total()).toBe(before - 100n);
+    expect(await status('waitone')).toEqual({ status: 'pending_approval', reason: null });
+    for (const restoreSnapshots of [false, true]) {
+      await host.stop();
+      await boot({ restoreSnapshots });
+      expect(await listed()).toEqual([
+        ['rdm_waitone00000', 500],
+        ['rdm_waittwo00000', 700],
+      ]);
+      expect(total()).toBe(before - 100n);
+    }
+    const yes = await submit({ kind: 'approval', op: { op: 'approve', redemptionId: 'rdm_waitone00000' } });
+    expect(yes).toMatchObject({ code: null, change: { before: { status: 'pending_approval' }, after: { status: 'issued' } } });
+    expect(await submit({ kind: 'approval', op: { op: 'approve', redemptionId: 'rdm_waitone00000' } })).toMatchObject({
+      code: 'APPROVAL_NOT_PENDING',
+    });
+    expect(await submit({ kind: 'approval', op: { op: 'reject', redemptionId: 'rdm_waittwo00000' } })).toMatchObject({ code: null });
+    expect([await status('waitone'), await status('waittwo')]).toEqual([
+      { status: 'issued', reason: null },
+      { status: 'rejected', reason: 'APPROVAL_REJECTED' },
+    ]);
+    expect(total()).toBe(before - 600n);
+    await host.stop();
+    await boot({ restoreSnapshots: false });
+    expect(await listed()).toEqual([]);
+    expect(total()).toBe(before - 600n);
+    expect((await host.agreement()).ok).toBe(true);
+    await submit({ kind: 'budget', op: { op: 'set_policy', agentId: B, policy: null } });
+  });
+
   it('resting orders of an expired allowance are cancelled at its expiry, in the sequence, holds released, with a reason; the replay agrees', async () => {
     offset = EXPIRY - realNow() - 1_500; // 1.5 s before XP.1K expires
     await submit({ kind: 'budget', op: { op: 'read', agentIds: [A] } }); // a command: the expiry timer is armed on this clock

@@ -7,6 +7,7 @@ import type { CommandHandler, PrepareContext } from './handlers';
 import type { HostCommandOf, HostMarket, HostResult, OrderRecord, PlaceOrder } from './host-types';
 import { limitOrMarket } from './order-commands';
 import type { PreTradeContext } from './stages';
+import { burn, redemptionRefusal, redemptionRow, type RedemptionRequest } from './redemption';
 
 /**
  * Approval above a threshold: a policy with `approval: { above, ttlMs }` makes every order of the agent whose
@@ -38,10 +39,36 @@ export interface PendingOrder {
   expiresAt: number;
 }
 
-/** The approval rule of a policy: orders above `above` credits wait for the principal, at most `ttlMs`. */
+/**
+ * The approval rule of a policy: orders above `above` credits of notional (null: no order waits) and redemptions
+ * of an asset above `redemptionsAbove[asset]` units (in the asset's minor units) wait for the principal, at most
+ * `ttlMs` of command time.
+ */
 export interface ApprovalRule {
-  above: number;
+  above: number | null;
   ttlMs: number;
+  /** per allowance asset: the threshold in its minor units, and its scale (for the view) */
+  redemptionsAbove?: Record<string, { above: number; scale: number }>;
+}
+
+/**
+ * A redemption held for approval: nothing has left the agent's account yet. Approved, it is burnt then (checked
+ * again in full: the allowance's expiry, the budget, the balance) and its receipt is signed.
+ */
+export interface PendingRedemption {
+  /** the redemption's id (rdm_...), the id its receipt will carry */
+  id: string;
+  agent: number;
+  agentId: string;
+  clientRedemptionId: string;
+  principalId: string | null;
+  asset: string;
+  amount: number;
+  threshold: number;
+  requestedAt: number;
+  expiresAt: number;
+  /** the market the expiry timer ticks for it (any market: the tick expires every due redemption), if any */
+  tickMarketId: string | null;
 }
 
 /** The shortest and the longest TTL of an approval request. */
@@ -51,15 +78,23 @@ export const APPROVAL_TTL_MAX_MS = 7 * 24 * 3600 * 1000;
 export const APPROVALS_PENDING_PER_AGENT_MAX = 100;
 
 /** A command of the log that changes pending approvals (engine_command `{ t: 'p', ... }`). */
+/** How a wait ended without the request going ahead: the principal rejected it, its TTL ran out, or it was cancelled (by the agent, or its freeze). */
+export type DropReason = 'rejected' | 'expired' | 'cancelled';
+
 export type ApprovalLogged =
   | { t: 'p'; op: 'hold'; p: PendingOrder }
   /** the principal approved: the order's own matching command (with `heldId`) follows in the log */
   | { t: 'p'; op: 'approve'; orderId: number }
-  | { t: 'p'; op: 'drop'; orderId: number; why: 'rejected' | 'expired' };
+  | { t: 'p'; op: 'drop'; orderId: number; why: DropReason }
+  | { t: 'p'; op: 'hold_r'; r: PendingRedemption }
+  /** the principal approved: the burn (a `{ t: 'r' }` redemption) follows in the log, unless it was refused then */
+  | { t: 'p'; op: 'approve_r'; id: string }
+  | { t: 'p'; op: 'drop_r'; id: string; why: DropReason };
 
 export type ApprovalOp =
   | { op: 'approve' | 'reject'; orderId: number }
-  /** the pending orders of these agents, as of this point of the sequence; logs nothing */
+  | { op: 'approve' | 'reject'; redemptionId: string }
+  /** the pending orders and redemptions of these agents, as of this point of the sequence; logs nothing */
   | { op: 'list'; agentIds: string[] };
 
 export interface ApprovalCommand {
@@ -83,8 +118,12 @@ export interface PendingApprovalView {
 
 const fmt = (n: number) => formatAmount(BigInt(n), CREDIT_SCALE);
 
+/** One pending redemption as `list` answers it. */
+export type PendingRedemptionView = Omit<PendingRedemption, 'agent' | 'tickMarketId'>;
+
 export class Approvals {
   readonly pending = new Map<number, PendingOrder>();
+  readonly redemptions = new Map<string, PendingRedemption>();
 
   constructor(private readonly budgets: Budgets) {}
 
@@ -104,42 +143,65 @@ export class Approvals {
     const rule = this.ruleOf(c.agent);
     if (!rule) return null;
     if (c.type !== 'amend') {
-      if (c.heldId || this.pending.size < APPROVALS_PENDING_PER_AGENT_MAX || orderNotional(ctx.market, c) <= rule.above) return null;
+      if (c.heldId || rule.above === null || this.size() < APPROVALS_PENDING_PER_AGENT_MAX || orderNotional(ctx.market, c) <= rule.above) return null;
       if (this.waitingOf(c.agent) < APPROVALS_PENDING_PER_AGENT_MAX) return null;
       return reject('APPROVAL_TOO_MANY_PENDING', { rule: 'approval', pending: APPROVALS_PENDING_PER_AGENT_MAX, threshold: fmt(rule.above) });
     }
+    if (rule.above === null) return null;
     const notional = c.price * ctx.market.config.tickSize * c.lots;
     if (notional <= rule.above) return null;
     return reject('APPROVAL_AMEND_ABOVE_THRESHOLD', { rule: 'approval', threshold: fmt(rule.above), requested: fmt(notional) });
   };
 
   apply(c: ApprovalLogged): boolean {
-    if (c.op === 'hold') {
-      if (this.pending.has(c.p.orderId)) return false;
-      this.pending.set(c.p.orderId, c.p);
-      return true;
+    switch (c.op) {
+      case 'hold':
+        if (this.pending.has(c.p.orderId)) return false;
+        this.pending.set(c.p.orderId, c.p);
+        return true;
+      case 'hold_r':
+        if (this.redemptions.has(c.r.id)) return false;
+        this.redemptions.set(c.r.id, c.r);
+        return true;
+      case 'approve_r':
+      case 'drop_r':
+        return this.redemptions.delete(c.id);
+      default:
+        return this.pending.delete(c.orderId);
     }
-    return this.pending.delete(c.orderId);
   }
 
-  /** How many orders the agent has waiting. */
+  /** Requests waiting, orders and redemptions. */
+  size(): number {
+    return this.pending.size + this.redemptions.size;
+  }
+
+  /** How many requests (orders and redemptions) the agent has waiting. */
   waitingOf(agent: number): number {
     let n = 0;
     for (const p of this.pending.values()) if (p.agent === agent) n++;
+    for (const r of this.redemptions.values()) if (r.agent === agent) n++;
     return n;
   }
 
-  /** When each pending order expires (the expiry timer's schedule after recovery). */
+  /** When each pending request expires (the expiry timer's schedule after recovery). */
   deadlines(): { at: number; marketId: string }[] {
-    return [...this.pending.values()].map((p) => ({ at: p.expiresAt, marketId: p.marketId }));
+    const out = [...this.pending.values()].map((p) => ({ at: p.expiresAt, marketId: p.marketId }));
+    for (const r of this.redemptions.values()) if (r.tickMarketId !== null) out.push({ at: r.expiresAt, marketId: r.tickMarketId });
+    return out;
   }
 
   snapshot(): PendingOrder[] {
     return [...this.pending.values()].map((p) => ({ ...p, order: { ...p.order } }));
   }
 
-  restore(list: readonly PendingOrder[]): void {
+  snapshotRedemptions(): PendingRedemption[] {
+    return [...this.redemptions.values()].map((r) => ({ ...r }));
+  }
+
+  restore(list: readonly PendingOrder[], redemptions: readonly PendingRedemption[] = []): void {
     for (const p of list) this.pending.set(p.orderId, { ...p, order: { ...p.order } });
+    for (const r of redemptions) this.redemptions.set(r.id, { ...r });
   }
 }
 
@@ -203,7 +265,7 @@ export function holdForApproval(
   o: PlaceOrder,
 ): HostResult | null {
   const rule = b.core.approvals.ruleOf(mc.agent);
-  if (!rule) return null;
+  if (!rule || rule.above === null) return null;
   const notional = orderNotional(m, mc);
   if (notional <= rule.above) return null;
   if (b.core.preTradeVerdict(m, mc, agentId) !== null || m.engine.check(mc) !== null) return null;
@@ -233,32 +295,103 @@ export function approvalNeeded(
   mc: LimitOrderCommand | MarketOrderCommand,
 ): { required: true; notional: string; threshold: string; ttlSeconds: number } | null {
   const rule = core.approvals.ruleOf(mc.agent);
-  if (!rule) return null;
+  if (!rule || rule.above === null) return null;
   const notional = orderNotional(m, mc);
   return notional > rule.above ? { required: true, notional: fmt(notional), threshold: fmt(rule.above), ttlSeconds: rule.ttlMs / 1000 } : null;
 }
 
-/** Ends a wait without placing the order (rejected by the principal, or expired): logged, its row updated. */
-function drop(b: Batch, p: PendingOrder, why: 'rejected' | 'expired', ts: number): number {
+/**
+ * The redeem handler's step before the burn: a redemption above its agent's threshold for the asset is held
+ * (logged, its row pending_approval, nothing burnt) instead; null when it goes ahead now. It was checked first
+ * (redemptionRefusal): one that would be refused now is refused at once, not held.
+ */
+export function holdRedemption(b: Batch, r: RedemptionRequest, ts: number): HostResult | null {
+  const rule = b.core.approvals.ruleOf(r.agent);
+  const threshold = rule?.redemptionsAbove?.[r.asset]?.above;
+  if (!rule || threshold === undefined || r.amount <= threshold) return null;
+  const a = b.core.approvals;
+  if (a.waitingOf(r.agent) >= APPROVALS_PENDING_PER_AGENT_MAX)
+    return { seq: null, code: 'APPROVAL_TOO_MANY_PENDING', events: [], details: { rule: 'approval', pending: APPROVALS_PENDING_PER_AGENT_MAX } };
+  const market = b.core.marketOfAsset(r.asset);
+  const p: PendingRedemption = { ...r, threshold, requestedAt: ts, expiresAt: ts + rule.ttlMs, tickMarketId: market };
+  const logged: ApprovalLogged = { t: 'p', op: 'hold_r', r: p };
+  a.apply(logged);
+  if (market !== null) b.core.expiries.push({ at: p.expiresAt, marketId: market });
+  const seq = b.logOther(null, ts, logged, [], () => []);
+  b.extra.redemptions.push(redemptionRow(b, r, seq, ts, 'pending_approval', p.expiresAt));
+  return { seq: String(seq), code: null, events: [] };
+}
+
+/** What a dropped request's row says: its status and reason. */
+const DROPPED: Record<DropReason, { status: 'rejected' | 'expired' | 'canceled'; reason: string }> = {
+  rejected: { status: 'rejected', reason: 'APPROVAL_REJECTED' },
+  expired: { status: 'expired', reason: 'APPROVAL_EXPIRED' },
+  cancelled: { status: 'canceled', reason: 'APPROVAL_CANCELLED' },
+};
+
+/** Ends a wait without placing the order (rejected by the principal, expired, or cancelled): logged, its row updated. */
+function drop(b: Batch, p: PendingOrder, why: DropReason, ts: number): number {
   const logged: ApprovalLogged = { t: 'p', op: 'drop', orderId: p.orderId, why };
   b.core.approvals.apply(logged);
   const seq = b.logOther(p.marketId, ts, logged, [], () => []);
-  const agentId = b.directory.idOf(p.agent);
-  b.projections.orders.set(
-    p.orderId,
-    why === 'rejected'
-      ? pendingRow(p, agentId, seq, 'rejected', 'APPROVAL_REJECTED', ts)
-      : pendingRow(p, agentId, seq, 'expired', 'APPROVAL_EXPIRED', ts),
-  );
+  const d = DROPPED[why];
+  b.projections.orders.set(p.orderId, pendingRow(p, b.directory.idOf(p.agent), seq, d.status, d.reason, ts));
   return seq;
 }
 
-/** Expires the pending orders of a market whose TTL has run out by `ts` (the tick handler's step). */
+/** Ends a redemption's wait without burning anything: logged, its row updated. */
+function dropRedemption(b: Batch, r: PendingRedemption, why: DropReason, ts: number): number {
+  const logged: ApprovalLogged = { t: 'p', op: 'drop_r', id: r.id, why };
+  b.core.approvals.apply(logged);
+  const seq = b.logOther(null, ts, logged, [], () => []);
+  const d = DROPPED[why];
+  b.extra.redemptionChanges.push({ id: r.id, status: d.status, reason: d.reason, commandSeq: seq, at: ts });
+  return seq;
+}
+
+/**
+ * Expires what has waited past its TTL by `ts` (the tick handler's step): the market's pending orders, and every
+ * pending redemption (they belong to no market; the timer ticks some market for them).
+ */
 export function expireApprovals(b: Batch, m: HostMarket, ts: number): void {
   const a = b.core.approvals;
-  if (a.pending.size === 0) return;
+  if (a.size() === 0) return;
   const due = [...a.pending.values()].filter((p) => p.marketId === m.id && p.expiresAt <= ts).sort((x, y) => x.orderId - y.orderId);
   for (const p of due) drop(b, p, 'expired', ts);
+  const dueR = [...a.redemptions.values()].filter((r) => r.expiresAt <= ts).sort((x, y) => x.requestedAt - y.requestedAt || (x.id < y.id ? -1 : 1));
+  for (const r of dueR) dropRedemption(b, r, 'expired', ts);
+}
+
+/**
+ * Cancels what these agents have waiting for approval, orders and redemptions (a freeze, a kill switch or a
+ * revocation of their subtree: nothing they asked for goes ahead after it).
+ */
+export function cancelPendingOf(b: Batch, agents: readonly number[], ts: number): void {
+  const a = b.core.approvals;
+  if (a.size() === 0) return;
+  const set = new Set(agents);
+  for (const p of [...a.pending.values()].filter((x) => set.has(x.agent)).sort((x, y) => x.orderId - y.orderId)) drop(b, p, 'cancelled', ts);
+  for (const r of [...a.redemptions.values()].filter((x) => set.has(x.agent)).sort((x, y) => x.requestedAt - y.requestedAt || (x.id < y.id ? -1 : 1)))
+    dropRedemption(b, r, 'cancelled', ts);
+}
+
+/**
+ * The agent cancels one of its own orders that waits for approval (DELETE /v1/orders/:id): null when the order is
+ * not waiting (the cancel goes to the book as usual).
+ */
+export function cancelPendingOrder(b: Batch, agent: number, orderId: number, marketId: string, ts: number): HostResult | null {
+  const p = b.core.approvals.pending.get(orderId);
+  if (!p || p.agent !== agent || p.marketId !== marketId) return null;
+  const seq = drop(b, p, 'cancelled', ts);
+  return { seq: String(seq), code: null, events: [], orderId };
+}
+
+/** The agent's orders of this market (or of every market) that wait for approval, cancelled (its cancel-all). */
+export function cancelPendingOrdersOf(b: Batch, agent: number, marketId: string | null, ts: number): void {
+  const a = b.core.approvals;
+  if (a.pending.size === 0) return;
+  const mine = [...a.pending.values()].filter((p) => p.agent === agent && (marketId === null || p.marketId === marketId));
+  for (const p of mine.sort((x, y) => x.orderId - y.orderId)) drop(b, p, 'cancelled', ts);
 }
 
 /** The order command of a pending order, as the approval sequences it (its own id, out of order: `heldId`). */
@@ -288,8 +421,13 @@ const approval: CommandHandler<HostCommandOf<'approval'>> = {
           requestedAt: p.requestedAt,
           expiresAt: p.expiresAt,
         }));
-      return { seq: null, code: null, events: [], details: { now: ts, pending } };
+      const redemptions: PendingRedemptionView[] = [...a.redemptions.values()]
+        .filter((r) => nums.has(r.agent))
+        .sort((x, y) => x.requestedAt - y.requestedAt || (x.id < y.id ? -1 : 1))
+        .map(({ agent: _agent, tickMarketId: _tick, ...view }) => view);
+      return { seq: null, code: null, events: [], details: { now: ts, pending, redemptions } };
     }
+    if ('redemptionId' in o) return decideRedemption(b, o.op, o.redemptionId, ts);
     const p = a.pending.get(o.orderId);
     if (!p || p.marketId !== cmd.marketId) return { seq: null, code: 'APPROVAL_NOT_PENDING', events: [], details: { orderId: String(o.orderId) } };
     const m = b.core.markets.get(p.marketId) as HostMarket;
@@ -328,9 +466,49 @@ const approval: CommandHandler<HostCommandOf<'approval'>> = {
   },
 };
 
+/**
+ * The principal's decision on a pending redemption. Rejected: nothing burnt. Approved: checked again in full now
+ * (the allowance's expiry, the budget, the balance free of open orders) and burnt; if it is refused then, the
+ * decision still stands (and is audited) and the redemption ends rejected with the code it met.
+ */
+function decideRedemption(b: Batch, op: 'approve' | 'reject', id: string, ts: number): HostResult {
+  const a = b.core.approvals;
+  const r = a.redemptions.get(id);
+  if (!r) return { seq: null, code: 'APPROVAL_NOT_PENDING', events: [], details: { redemptionId: id } };
+  if (ts >= r.expiresAt) {
+    const seq = dropRedemption(b, r, 'expired', ts);
+    return { seq: String(seq), code: 'APPROVAL_EXPIRED', events: [], details: { redemptionId: id, expiresAt: new Date(r.expiresAt).toISOString() } };
+  }
+  if (op === 'reject') {
+    const seq = dropRedemption(b, r, 'rejected', ts);
+    return { seq: String(seq), code: null, events: [], change: { before: { status: 'pending_approval' }, after: { status: 'rejected' } } };
+  }
+  const logged: ApprovalLogged = { t: 'p', op: 'approve_r', id };
+  a.apply(logged);
+  const seq = b.logOther(null, ts, logged, [], () => []);
+  const refused = redemptionRefusal(b, r, ts);
+  if (refused) {
+    b.extra.redemptionChanges.push({ id, status: 'rejected', reason: refused.code, commandSeq: seq, at: ts });
+    return {
+      seq: String(seq),
+      code: null,
+      events: [],
+      details: { outcome: refused.code, ...(refused.details ?? {}) },
+      change: { before: { status: 'pending_approval' }, after: { status: 'rejected', reason: refused.code } },
+    };
+  }
+  const burnt = burn(b, r, ts, { requestedAt: r.requestedAt });
+  return { ...burnt, change: { before: { status: 'pending_approval' }, after: { status: 'issued', ...(burnt.change?.after as object) } } };
+}
+
 export const APPROVAL_HANDLERS = { approval };
 
 /** The approval rule as the policy's view shows it. */
-export function approvalRuleView(r: ApprovalRule): { above: string; ttlSeconds: number } {
-  return { above: fmt(r.above), ttlSeconds: r.ttlMs / 1000 };
+export function approvalRuleView(r: ApprovalRule): { above: string | null; ttlSeconds: number; redemptionsAbove?: Record<string, string> } {
+  const red = Object.entries(r.redemptionsAbove ?? {});
+  return {
+    above: r.above === null ? null : fmt(r.above),
+    ttlSeconds: r.ttlMs / 1000,
+    ...(red.length > 0 ? { redemptionsAbove: Object.fromEntries(red.map(([a, t]) => [a, formatAmount(BigInt(t.above), t.scale)])) } : {}),
+  };
 }

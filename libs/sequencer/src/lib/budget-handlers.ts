@@ -1,3 +1,4 @@
+import { cancelPendingOf } from './approvals';
 import { AppError, MatchingEvent } from '@ate/contracts';
 import type { LedgerRequest } from '@ate/ledger';
 import { balanceEvent, type Batch } from './batch';
@@ -136,6 +137,7 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
     if (o.op === 'revoke') {
       // the subtree's open orders first (each a logged cancel_all), then the revocation: its carve-outs shrink to what was spent
       const nodes = budgets.subtree(num(b, o.agentId));
+      cancelPendingOf(b, nodes, ts); // what they have waiting for approval goes no further
       const events = cancelEverything(b, nodes, ts);
       const logged: BudgetLogged = { t: 'b', op: 'revoke', agent: nodes[0] as number };
       budgets.apply(logged, b.core.markets.values(), b.core.balances);
@@ -163,6 +165,7 @@ const budget: CommandHandler<HostCommandOf<'budget'>> = {
     };
     budgets.apply(logged, b.core.markets.values(), b.core.balances);
     const r = b.record(ts, JSON.stringify(logged), null, () => []);
+    if (o.frozen) cancelPendingOf(b, nums, ts); // frozen, they may only cancel: nothing they wait for is approved later
     const events = o.cancelOrders ? cancelEverything(b, nums, ts) : [];
     return { ...r, events, details: { agentIds: nums.map((n) => b.directory.idOf(n)) } };
   },

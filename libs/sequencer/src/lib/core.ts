@@ -136,6 +136,19 @@ export class EngineCore {
     return views;
   }
 
+  /**
+   * A market the expiry timer may tick for something of this asset that belongs to no market (a redemption waiting
+   * for approval): the asset's own market if it has one, else the first market; null when there is none.
+   */
+  marketOfAsset(asset: string): string | null {
+    let first: string | null = null;
+    for (const m of this.markets.values()) {
+      if (m.config.baseAsset === asset) return m.id;
+      first ??= m.id;
+    }
+    return first;
+  }
+
   /** GTD expiries of the orders resting now (after recovery; those of orders that ended since only cause idle ticks). */
   restingExpiries(): { at: number; marketId: string }[] {
     const out: { at: number; marketId: string }[] = [];
@@ -169,7 +182,7 @@ export class EngineCore {
       if (logged.op === 'hold') {
         this.lastTs = Math.max(this.lastTs, logged.p.requestedAt);
         if (logged.p.orderId > this.lastOrderId) this.lastOrderId = logged.p.orderId;
-      }
+      } else if (logged.op === 'hold_r') this.lastTs = Math.max(this.lastTs, logged.r.requestedAt);
       if (!this.approvals.apply(logged)) throw new Error(`replay diverged at seq ${seq}: approval ${logged.op} refused`);
       return null;
     }

@@ -14,7 +14,7 @@ import {
 import { promisify } from 'node:util';
 import { gunzipSync, gzip } from 'node:zlib';
 import type { BudgetsSnapshot } from './budgets';
-import type { PendingOrder } from './approvals';
+import type { PendingOrder, PendingRedemption } from './approvals';
 
 /**
  * Engine snapshots (table engine_snapshot): the whole state of an EngineHost after a command of the log, so that
@@ -53,6 +53,8 @@ export interface HostState {
   budgets?: BudgetsSnapshot;
   /** orders held for approval (approvals.ts; absent: none) */
   approvals?: PendingOrder[];
+  /** redemptions held for approval (approvals.ts; absent: none, and in snapshots written before them) */
+  redemptionApprovals?: PendingRedemption[];
 }
 
 /** One market in the document. Resting orders are columns in time-priority order, ids and priorities delta-coded. */
@@ -97,6 +99,8 @@ interface Doc {
   budgets?: BudgetsSnapshot;
   /** approvals.ts; absent when none was pending (and in snapshots written before it) */
   approvals?: PendingOrder[];
+  /** redemptions held for approval (approvals.ts; absent: none, and in snapshots written before them) */
+  redemptionApprovals?: PendingRedemption[];
 }
 
 /** A decoded snapshot, ready to restore into a host (engine configs are the host's, from the market table). */
@@ -114,6 +118,8 @@ export interface DecodedSnapshot {
   auctions?: AuctionSnapshot;
   budgets?: BudgetsSnapshot;
   approvals?: PendingOrder[];
+  /** redemptions held for approval (approvals.ts; absent: none, and in snapshots written before them) */
+  redemptionApprovals?: PendingRedemption[];
 }
 
 const gzipAsync = promisify(gzip);
@@ -179,6 +185,7 @@ export async function encodeSnapshot(s: HostState): Promise<Buffer> {
     }),
     ...(s.budgets ? { budgets: s.budgets } : {}),
     ...(s.approvals && s.approvals.length > 0 ? { approvals: s.approvals } : {}),
+    ...(s.redemptionApprovals && s.redemptionApprovals.length > 0 ? { redemptionApprovals: s.redemptionApprovals } : {}),
   };
   return gzipAsync(Buffer.from(JSON.stringify(doc)), { level: 6 });
 }
@@ -257,6 +264,12 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
     (!Array.isArray(doc.approvals) || !doc.approvals.every((p) => int(p?.orderId) && int(p?.agent) && int(p?.expiresAt)))
   )
     bad('approvals');
+  if (
+    doc.redemptionApprovals !== undefined &&
+    (!Array.isArray(doc.redemptionApprovals) ||
+      !doc.redemptionApprovals.every((r) => typeof r?.id === 'string' && int(r?.agent) && int(r?.amount) && int(r?.expiresAt)))
+  )
+    bad('redemptionApprovals');
   return {
     seq: doc.seq,
     lastTs: doc.lastTs,
@@ -266,6 +279,7 @@ export function decodeSnapshot(data: Buffer, format: number): DecodedSnapshot {
     ...(doc.auctions ? { auctions: doc.auctions } : {}),
     ...(doc.budgets ? { budgets: doc.budgets } : {}),
     ...(doc.approvals ? { approvals: doc.approvals } : {}),
+    ...(doc.redemptionApprovals ? { redemptionApprovals: doc.redemptionApprovals } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { AppError, CREDIT, ErrorCode, LimitOrderCommand, MarketOrderCommand, MatchingEvent } from '@ate/contracts';
-import { APPROVAL_HANDLERS, approvalNeeded, expireApprovals, holdForApproval } from './approvals';
+import { APPROVAL_HANDLERS, approvalNeeded, cancelPendingOrder, cancelPendingOrdersOf, expireApprovals, holdForApproval } from './approvals';
 import { AUCTION_HANDLERS } from './auctions';
 import type { Batch } from './batch';
 import { BUDGET_HANDLERS } from './budget-handlers';
@@ -74,8 +74,12 @@ const place: CommandHandler<HostCommandOf<'place'>> = {
 
 const cancel: CommandHandler<HostCommandOf<'cancel'>> = {
   prepare: (ctx, cmd) => agentAndMarket(ctx, cmd.agentId, cmd.marketId),
-  execute: (b, cmd, ts) =>
-    b.matching(market(b.core, cmd.marketId), { type: 'cancel', ts, agent: agentNum(b, cmd.agentId), orderId: cmd.orderId }, cmd.agentId),
+  execute(b, cmd, ts) {
+    const agent = agentNum(b, cmd.agentId);
+    // an order waiting for approval is cancelled there, not in the book (approvals.ts)
+    const pending = cancelPendingOrder(b, agent, cmd.orderId, cmd.marketId, ts);
+    return pending ?? b.matching(market(b.core, cmd.marketId), { type: 'cancel', ts, agent, orderId: cmd.orderId }, cmd.agentId);
+  },
 };
 
 const amend: CommandHandler<HostCommandOf<'amend'>> = {
@@ -92,6 +96,7 @@ const cancelAll: CommandHandler<HostCommandOf<'cancel_all'>> = {
   prepare: (ctx, cmd) => agentAndMarket(ctx, cmd.agentId, cmd.marketId),
   execute(b, cmd, ts) {
     const agent = agentNum(b, cmd.agentId);
+    cancelPendingOrdersOf(b, agent, cmd.marketId ?? null, ts); // and the orders waiting for approval (approvals.ts)
     if (cmd.marketId) return b.matching(market(b.core, cmd.marketId), { type: 'cancel_all', ts, agent }, cmd.agentId);
     // every market, each its own logged command, answered as one
     const events: MatchingEvent[] = [];

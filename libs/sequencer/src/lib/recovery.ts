@@ -139,7 +139,7 @@ async function restoreSnapshot(pool: Pool, core: EngineCore, directory: Director
     }
     core.auctions.restore(s.auctions);
     if (s.budgets) core.budgets.restore(s.budgets);
-    if (s.approvals) core.approvals.restore(s.approvals);
+    if (s.approvals || s.redemptionApprovals) core.approvals.restore(s.approvals ?? [], s.redemptionApprovals ?? []);
     core.seq = seq;
     core.lastTs = s.lastTs;
     core.lastOrderId = s.lastOrderId;

@@ -3,9 +3,10 @@ import type { LedgerRequest } from '@ate/ledger';
 import type { PoolClient } from 'pg';
 import { AuditDrafts, appendAudit } from './audit';
 import type { BalanceView } from '@ate/matching';
-import { balanceEvent } from './batch';
+import { balanceEvent, type Batch } from './batch';
+import { holdRedemption } from './approvals';
 import type { CommandHandler } from './handlers';
-import type { HostCommandOf } from './host-types';
+import type { HostCommandOf, HostResult } from './host-types';
 import { MarketRuleChange, ruleColumns, UPDATE_MARKET_RULES } from './market-rules';
 
 /**
@@ -33,57 +34,107 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
   execute(b, cmd, ts) {
     const key = redemptionKey(cmd.agentId, cmd.clientRedemptionId);
     if (b.ids.seen(key) !== undefined) return { seq: null, code: null, events: [], duplicateTransfer: true };
-    const terms = b.core.allowances.get(cmd.asset);
-    if (b.core.allowances.expired(cmd.asset, ts)) {
-      return {
-        seq: null,
-        code: 'ALLOWANCE_EXPIRED',
-        events: [],
-        details: { asset: cmd.asset, expiresAt: new Date(terms?.expiresAt as number).toISOString() },
-      };
-    }
-    const agent = b.directory.numOf(cmd.agentId) as number;
-    const b4 = holdingOf(b.core.balances, agent, cmd.asset);
-    // the agent's budget policy (frozen, expired, redemption caps): before the balance moves, on command time
-    const overBudget = b.core.spend.redemption(agent, cmd.asset, Number(cmd.amount), ts);
-    if (overBudget) return { seq: null, code: overBudget.code, events: [], ...(overBudget.details ? { details: overBudget.details } : {}) };
-    if (!b.core.funds('withdraw', agent, cmd.asset, Number(cmd.amount))) {
-      return {
-        seq: null,
-        code: 'REDEMPTION_INSUFFICIENT_BALANCE',
-        events: [],
-        details: { asset: cmd.asset, available: String(b4.total - b4.reserved) },
-      };
-    }
-    b.ids.remember(key, 0);
-    b.core.spend.redeemed(agent, cmd.asset, Number(cmd.amount), ts);
-    const transfer: LedgerRequest = {
-      kind: 'transfer',
-      type: 'redemption',
-      id: `redeem:${cmd.redemptionId}`,
-      ref: { kind: 'admin', id: cmd.redemptionId },
-      legs: [
-        { accountId: b.directory.agent(cmd.agentId, cmd.asset), side: 'debit', amount: cmd.amount },
-        { accountId: b.directory.system('redemption', cmd.asset), side: 'credit', amount: cmd.amount },
-      ],
-    };
-    const logged: LoggedRedemption = { t: 'r', agent, asset: cmd.asset, amount: cmd.amount.toString(), ts };
-    const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, cmd.agentId, agent, cmd.asset)]);
-    b.extra.redemptions.push({
+    const r: RedemptionRequest = {
       id: cmd.redemptionId,
+      agent: b.directory.numOf(cmd.agentId) as number,
       agentId: cmd.agentId,
       clientRedemptionId: cmd.clientRedemptionId,
       principalId: cmd.principalId,
       asset: cmd.asset,
-      amount: cmd.amount.toString(),
-      commandSeq: seq,
-      issuedAt: ts,
-      allowanceExpiresAt: terms?.expiresAt ?? null,
-    });
-    const after = holdingOf(b.core.balances, agent, cmd.asset);
-    return { seq: String(seq), code: null, events: [], change: { before: { total: String(b4.total) }, after: { total: String(after.total) } } };
+      amount: Number(cmd.amount),
+    };
+    const refused = redemptionRefusal(b, r, ts);
+    if (refused) return refused;
+    b.ids.remember(key, 0);
+    // above its policy's threshold for this asset, it waits for the principal instead (approvals.ts)
+    return holdRedemption(b, r, ts) ?? burn(b, r, ts, null);
   },
 };
+
+/** What a redemption asks for, in engine units. */
+export interface RedemptionRequest {
+  id: string;
+  agent: number;
+  agentId: string;
+  clientRedemptionId: string;
+  principalId: string | null;
+  asset: string;
+  amount: number;
+}
+
+/**
+ * Why the redemption cannot go ahead now, or null: the allowance expired (on command time), the agent's budget
+ * policy refuses it (frozen, expired, a redemption cap), or the agent does not hold that much free of open orders.
+ * Nothing is logged for a refusal.
+ */
+export function redemptionRefusal(b: Batch, r: RedemptionRequest, ts: number): HostResult | null {
+  const terms = b.core.allowances.get(r.asset);
+  if (b.core.allowances.expired(r.asset, ts))
+    return {
+      seq: null,
+      code: 'ALLOWANCE_EXPIRED',
+      events: [],
+      details: { asset: r.asset, expiresAt: new Date(terms?.expiresAt as number).toISOString() },
+    };
+  const overBudget = b.core.spend.redemption(r.agent, r.asset, r.amount, ts);
+  if (overBudget) return { seq: null, code: overBudget.code, events: [], ...(overBudget.details ? { details: overBudget.details } : {}) };
+  const h = holdingOf(b.core.balances, r.agent, r.asset);
+  if (h.total - h.reserved < r.amount)
+    return { seq: null, code: 'REDEMPTION_INSUFFICIENT_BALANCE', events: [], details: { asset: r.asset, available: String(h.total - h.reserved) } };
+  return null;
+}
+
+/**
+ * Burns the units (checked by redemptionRefusal in the same step): a ledger transfer to the redemption account,
+ * logged as `{ t: 'r' }`, counted against the redemption caps. `approvedFrom`: the redemption waited for approval
+ * and its row exists (it is updated to issued); null: its row is written now.
+ */
+export function burn(b: Batch, r: RedemptionRequest, ts: number, approvedFrom: { requestedAt: number } | null): HostResult {
+  const b4 = holdingOf(b.core.balances, r.agent, r.asset);
+  if (!b.core.funds('withdraw', r.agent, r.asset, r.amount)) throw new Error('a redemption checked as covered could not be withdrawn');
+  b.core.spend.redeemed(r.agent, r.asset, r.amount, ts);
+  const amount = BigInt(r.amount);
+  const transfer: LedgerRequest = {
+    kind: 'transfer',
+    type: 'redemption',
+    id: `redeem:${r.id}`,
+    ref: { kind: 'admin', id: r.id },
+    legs: [
+      { accountId: b.directory.agent(r.agentId, r.asset), side: 'debit', amount },
+      { accountId: b.directory.system('redemption', r.asset), side: 'credit', amount },
+    ],
+  };
+  const logged: LoggedRedemption = { t: 'r', agent: r.agent, asset: r.asset, amount: String(r.amount), ts };
+  const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, r.agentId, r.agent, r.asset)]);
+  if (approvedFrom) b.extra.redemptionChanges.push({ id: r.id, status: 'issued', reason: null, commandSeq: seq, at: ts });
+  else b.extra.redemptions.push(redemptionRow(b, r, seq, ts, 'issued', null));
+  const after = holdingOf(b.core.balances, r.agent, r.asset);
+  return { seq: String(seq), code: null, events: [], change: { before: { total: String(b4.total) }, after: { total: String(after.total) } } };
+}
+
+/** The redemption's row: issued (burnt at `at`) or pending_approval (held at `at`, until `approvalExpiresAt`). */
+export function redemptionRow(
+  b: Batch,
+  r: RedemptionRequest,
+  seq: number,
+  at: number,
+  status: 'issued' | 'pending_approval',
+  approvalExpiresAt: number | null,
+): RedemptionRow {
+  return {
+    id: r.id,
+    agentId: r.agentId,
+    clientRedemptionId: r.clientRedemptionId,
+    principalId: r.principalId,
+    asset: r.asset,
+    amount: String(r.amount),
+    commandSeq: seq,
+    issuedAt: at,
+    allowanceExpiresAt: b.core.allowances.get(r.asset)?.expiresAt ?? null,
+    status,
+    approvalExpiresAt,
+  };
+}
 
 /**
  * A redemption as logged: replayed as a withdrawal of the balance view, and counted against the agent's redemption
@@ -109,8 +160,22 @@ export interface RedemptionRow {
   asset: string;
   amount: string;
   commandSeq: number;
+  /** when it was burnt (issued), or held for approval (pending_approval) */
   issuedAt: number;
   allowanceExpiresAt: number | null;
+  status: 'issued' | 'pending_approval';
+  /** until when it waits for approval (pending_approval), else null */
+  approvalExpiresAt: number | null;
+}
+
+/** A redemption that waited for approval, as its wait ended: issued (burnt), or rejected, expired, canceled. */
+export interface RedemptionChange {
+  id: string;
+  status: 'issued' | 'rejected' | 'expired' | 'canceled';
+  /** why it was not issued (APPROVAL_REJECTED, APPROVAL_EXPIRED, APPROVAL_CANCELLED, or what the burn met at approval) */
+  reason: string | null;
+  commandSeq: number;
+  at: number;
 }
 
 /**
@@ -119,6 +184,7 @@ export interface RedemptionRow {
  */
 export class BatchExtras {
   readonly redemptions: RedemptionRow[] = [];
+  readonly redemptionChanges: RedemptionChange[] = [];
   readonly ruleChanges: MarketRuleChange[] = [];
   readonly audit = new AuditDrafts();
 
@@ -126,8 +192,10 @@ export class BatchExtras {
     const r = this.redemptions;
     if (r.length > 0) {
       await client.query(
-        `INSERT INTO redemption (id, agent_id, client_redemption_id, principal_id, asset, amount, command_seq, issued_at, allowance_expires_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
+        `INSERT INTO redemption (id, agent_id, client_redemption_id, principal_id, asset, amount, command_seq, issued_at, allowance_expires_at,
+                                 status, approval_expires_at)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[],
+                              $10::text[], $11::bigint[])`,
         [
           r.map((x) => x.id),
           r.map((x) => x.agentId),
@@ -138,9 +206,18 @@ export class BatchExtras {
           r.map((x) => x.commandSeq),
           r.map((x) => x.issuedAt),
           r.map((x) => x.allowanceExpiresAt),
+          r.map((x) => x.status),
+          r.map((x) => x.approvalExpiresAt),
         ],
       );
     }
+    // after the inserts: a redemption held and decided in the same batch
+    for (const x of this.redemptionChanges)
+      await client.query(
+        `UPDATE redemption SET status = $2, reason = $3, command_seq = $4, issued_at = CASE WHEN $2 = 'issued' THEN $5 ELSE issued_at END,
+                decided_at = $5 WHERE id = $1`,
+        [x.id, x.status, x.reason, x.commandSeq, x.at],
+      );
     const c = this.ruleChanges;
     if (c.length > 0) {
       await client.query(

@@ -30,6 +30,7 @@ export function captureState(core: EngineCore): HostState {
     auctions: core.auctions.toJSON(),
     ...(budgets ? { budgets } : {}),
     ...(core.approvals.pending.size > 0 ? { approvals: core.approvals.snapshot() } : {}),
+    ...(core.approvals.redemptions.size > 0 ? { redemptionApprovals: core.approvals.snapshotRedemptions() } : {}),
   };
 }
 
