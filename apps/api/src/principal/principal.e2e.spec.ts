@@ -2,6 +2,8 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteApiError, AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import type { AppConfig } from '../config/config';
+import { EngineLink } from '../engine/engine-link';
+import { UnfinishedSubAgents } from './unfinished-sub-agents';
 import { startTestApp, testConfig } from '../testing/test-app';
 
 const M = 'BGT.1K/CREDIT';
@@ -565,6 +567,42 @@ describe('principals and budgets (real Postgres, real HTTP)', () => {
     const tree = report.agents.filter((a) => [rootId, mid.id, leaf.id].includes(a.agentId)).reduce((x, a) => x + Number(a.spent), 0);
     expect(tree).toBe(76);
     await seller.cancelAll();
+  });
+
+  it('a sub-agent whose creation did not finish (the api stopped after its carve-out, before its key) is revoked by the sweep, its carve-out back with the parent', async () => {
+    const { id: rootId, c: root } = await newAgent(pa, 'sweep-root', '100');
+    await pa.put(`/v1/principal/agents/${rootId}/policy`, { spendCaps: [{ windowSeconds: 3600, limit: '100' }], subAgents: true });
+    const remaining = async () => (await root.get<{ usage: { remaining: string }[] }>('/v1/account/budget')).usage[0]?.remaining;
+    // the first two steps of createSubAgent, then the stop: the agent row and the sequenced carve-out, no key, no agent.create row
+    const orphan = 'agt_unfinished01';
+    await db.pool.query(`INSERT INTO agent (id, name, principal_id, created_at) VALUES ($1, 'orphan', $2, now() - interval '2 minutes')`, [
+      orphan,
+      paId,
+    ]);
+    expect(
+      await app.get(EngineLink).submit({ kind: 'budget', op: { op: 'carve', parentId: rootId, childId: orphan, amount: 30_000 } }),
+    ).toMatchObject({
+      code: null,
+    });
+    expect(await remaining()).toBe('70.000');
+    // a finished sub-agent (it has its key), and a keyless one younger than a minute, are left alone
+    const finished = await root.post<{ id: string }>('/v1/account/subagents', { name: 'sweep-finished', carveOut: '10' });
+    const sweep = app.get(UnfinishedSubAgents);
+    expect(await sweep.sweep()).toEqual([orphan]);
+    expect(await remaining()).toBe('90.000');
+    expect((await root.get<{ subAgents: { agentId: string; frozen: boolean }[] }>('/v1/account/subagents')).subAgents).toEqual([
+      expect.objectContaining({ agentId: orphan, frozen: true }),
+      expect.objectContaining({ agentId: finished.id, frozen: false }),
+    ]);
+    expect(await sweep.sweep()).toEqual([]); // revoked once
+    const audit = (await admin.get<{ entries: unknown[] }>(`/v1/admin/audit?action=budget.revoke&target=${orphan}`)).entries;
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor: { kind: 'system', id: null, keyId: null },
+        reason: 'sub-agent creation unfinished',
+        commandSeq: expect.any(String),
+      }),
+    ]);
   });
 
   it('budget state (policy, spend, reservations, freezes, principal funds) survives a restart: it is replayed from the command log', async () => {

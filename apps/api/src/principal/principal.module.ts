@@ -12,11 +12,12 @@ import { AgentBudgetController } from './agent-budget.controller';
 import { PrincipalController } from './principal.controller';
 import { SubAgentsController } from './sub-agents.controller';
 import { PrincipalService } from './principal.service';
+import { UnfinishedSubAgents } from './unfinished-sub-agents';
 
 /** Principals acting for themselves, budget policies, freezes and the kill switch, spend reports (issue 11, sections 1-2). */
 @Module({
   imports: [TradingModule, RedemptionsModule],
   controllers: [PrincipalController, AdminPrincipalsController, AgentBudgetController, SubAgentsController, ApprovalsController],
-  providers: [PrincipalService, ApprovalsService, TradingService, OrdersRepository, TradesRepository, AccountService],
+  providers: [PrincipalService, ApprovalsService, UnfinishedSubAgents, TradingService, OrdersRepository, TradesRepository, AccountService],
 })
 export class PrincipalModule {}

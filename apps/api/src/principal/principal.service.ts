@@ -312,7 +312,9 @@ export class PrincipalService {
    *
    * Audit: the carve-out is sequenced and audited in its batch (`budget.carve`, naming the new agent); the agent's
    * row must exist before (the sequencer numbers it), so it is written first and deleted again if the carve-out is
-   * refused; once accepted, its first key and the `agent.create` row commit in one transaction.
+   * refused; once accepted, its first key and the `agent.create` row commit in one transaction. An api that stops
+   * between the carve-out and that transaction leaves a keyless sub-agent: UnfinishedSubAgents revokes it (the
+   * carve-out goes back to the parent) at the next start or sweep.
    */
   async createSubAgent(actor: Actor, parentId: string, name: string, carveOut: string) {
     const parent = await this.agent(null, parentId);
