@@ -84,4 +84,30 @@ describe('approvals with the engine apart (real Redis, real engine process)', ()
     expect(await pc.get(`/v1/principal/agents/${a.id}/policy`)).toMatchObject({ frozen: false });
     expect(await admin.reconciliation()).toMatchObject({ ok: true });
   });
+
+  it('a redemption held for approval is kept across an engine restart, then approved: burnt once, with its receipt', async () => {
+    const p = await admin.createPrincipal({ name: 'Redis Redemptions' });
+    const pc = new AteClient({ baseUrl: url, ...(await admin.post<{ keyId: string; secret: string }>(`/v1/admin/principals/${p.id}/keys`, {})) });
+    const a = await pc.post<{ id: string; apiKey: { keyId: string; secret: string } }>('/v1/principal/agents', { name: 'rr-bot' });
+    const c = new AteClient({ baseUrl: url, ...a.apiKey });
+    await admin.deposit({ id: 'rr-allow', agentId: a.id, asset: 'RAP.1K', amount: '100' });
+    await pc.put(`/v1/principal/agents/${a.id}/policy`, { approval: { ttlSeconds: 3600, redemptionsAbove: { 'RAP.1K': '5' } } });
+    const held = await c.post<{ id: string; status: string; receipt: string | null }>('/v1/redemptions', {
+      id: 'rr-1',
+      asset: 'RAP.1K',
+      amount: '25',
+    });
+    expect(held).toMatchObject({ status: 'pending_approval', receipt: null });
+
+    await stopProcess(engine as ChildProcess, 'SIGTERM');
+    engine = await startEngineProcess(engineEnv());
+    await ready();
+    const list = await pc.get<{ redemptions: { redemptionId: string; amount: string }[] }>('/v1/principal/approvals');
+    expect(list.redemptions).toEqual([expect.objectContaining({ redemptionId: held.id, amount: '25' })]);
+    const d = await pc.post<{ redemption: { status: string; receipt: string | null } }>(`/v1/principal/approvals/${held.id}/approve`);
+    expect(d.redemption).toMatchObject({ status: 'issued', receipt: expect.stringMatching(/^ey/) });
+    expect((await c.balances()).balances['RAP.1K']).toMatchObject({ total: '75' });
+    expect(await admin.get(`/v1/redemptions/${held.id}`)).toMatchObject({ status: 'valid' });
+    expect(await admin.reconciliation()).toMatchObject({ ok: true });
+  });
 });
