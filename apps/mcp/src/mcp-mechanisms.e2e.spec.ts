@@ -302,4 +302,22 @@ describe('MCP server: budget, redemption, auctions and pools over stdio (real ex
     expect((await tool('buy_from_pool', { poolId: 'mcp-pool', units: '1.5', maxPrice: '2' })).isError).toBe(true);
     expect(data(await tool('get_pool', { poolId: 'mcp-pool' }))).toMatchObject({ sold: '5', remaining: '5' });
   });
+
+  it('redeem above the policy threshold: pending_approval with no receipt until the principal approves; the same call then gets the receipt', async () => {
+    await principal.put(`/v1/principal/agents/${alice.id}/policy`, {
+      spendCaps: [{ windowSeconds: 3600, limit: '100' }],
+      approval: { ttlSeconds: 600, redemptionsAbove: { [ASSET]: '5' } },
+    });
+    const before = Number(await units(ASSET));
+    const held = data(await tool('redeem', { asset: ASSET, amount: '6', clientRedemptionId: 'job-big' }));
+    expect(held).toMatchObject({ status: 'pending_approval', receipt: null, issuedAt: null, replayed: false });
+    expect(Number(await units(ASSET))).toBe(before);
+    await principal.post(`/v1/principal/approvals/${held.id}/approve`);
+    const issued = data(await tool('redeem', { asset: ASSET, amount: '6', clientRedemptionId: 'job-big' }));
+    expect(issued).toMatchObject({ id: held.id, status: 'issued', replayed: true, receipt: expect.stringMatching(/^ey/) });
+    expect(Number(await units(ASSET))).toBe(before - 6);
+    const list = data(await tool('list_redemptions', {}));
+    expect(list.redemptions[0]).toMatchObject({ id: held.id, status: 'issued' });
+    await principal.put(`/v1/principal/agents/${alice.id}/policy`, { spendCaps: [{ windowSeconds: 3600, limit: '100' }] });
+  });
 });

@@ -44,9 +44,11 @@ const RedemptionSchema = z.looseObject({
   clientRedemptionId: z.string(),
   asset: z.string(),
   amount: z.string(),
-  issuedAt: z.string(),
-  receipt: z.string(),
-  kid: z.string(),
+  /** issued; pending_approval (above the policy's threshold: no receipt until the principal approves); rejected, expired, canceled */
+  status: z.string(),
+  issuedAt: z.string().nullable(),
+  receipt: z.string().nullable(),
+  kid: z.string().nullable(),
 });
 const AuctionSchema = z.looseObject({
   id: z.string(),
@@ -106,7 +108,9 @@ export function registerMechanismTools(server: McpServer, client: AteClient, ids
         'you, the asset, its model, the amount and the time. Hand the receipt to the compute provider. The units are burnt: this cannot be ' +
         'undone. Retry-safe: give a clientRedemptionId and repeat the same call after a time-out, you get the same receipt ' +
         '(replayed: true) and nothing is consumed twice; without one this server generates it and answers an identical call within the ' +
-        'dedupe window with the same receipt. The same id with another asset or amount is refused (REDEMPTION_CONFLICT).',
+        'dedupe window with the same receipt. The same id with another asset or amount is refused (REDEMPTION_CONFLICT). ' +
+        "Above your policy's approval threshold for the asset, the answer is status pending_approval with no receipt: nothing is consumed " +
+        'until your principal approves it; call redeem again with the same clientRedemptionId (or list_redemptions) to get the receipt once issued.',
       inputSchema: {
         asset: z
           .string()
