@@ -55,15 +55,8 @@ export interface ApprovalRule {
  * A redemption held for approval: nothing has left the agent's account yet. Approved, it is burnt then (checked
  * again in full: the allowance's expiry, the budget, the balance) and its receipt is signed.
  */
-export interface PendingRedemption {
-  /** the redemption's id (rdm_...), the id its receipt will carry */
-  id: string;
-  agent: number;
-  agentId: string;
-  clientRedemptionId: string;
-  principalId: string | null;
-  asset: string;
-  amount: number;
+export interface PendingRedemption extends RedemptionRequest {
+  /** the threshold it was above (the asset's minor units), as the policy had it when it was held */
   threshold: number;
   requestedAt: number;
   expiresAt: number;

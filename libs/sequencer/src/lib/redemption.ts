@@ -53,6 +53,7 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
 
 /** What a redemption asks for, in engine units. */
 export interface RedemptionRequest {
+  /** the redemption's id (rdm_...), the id its receipt carries */
   id: string;
   agent: number;
   agentId: string;
