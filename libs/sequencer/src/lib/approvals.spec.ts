@@ -2,6 +2,7 @@ import type { MatchingEvent } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { defineAsset } from '@ate/ledger';
 import { expiryInstant } from './allowances';
+import { APPROVALS_PENDING_PER_AGENT_MAX } from './approvals';
 import type { BudgetPolicy } from './budgets';
 import { EngineHost } from './engine-host';
 import type { HostCommand, HostResult } from './host-types';
@@ -251,6 +252,41 @@ describe('approvals and allowance expiry in the sequencer (real Postgres)', () =
     expect(await listed()).toEqual([]);
     expect(total()).toBe(before - 600n);
     expect((await host.agreement()).ok).toBe(true);
+    await submit({ kind: 'budget', op: { op: 'set_policy', agentId: B, policy: null } });
+  });
+
+  it('an agent has at most APPROVALS_PENDING_PER_AGENT_MAX requests waiting: the next is refused and its id stays free; a freeze cancels them all', async () => {
+    const rule = { above: null, ttlMs: 600_000, redemptionsAbove: { 'AP.1K': { above: 1, scale: 0 } } };
+    await submit({ kind: 'budget', op: { op: 'set_policy', agentId: B, policy: { ...policy(rule), caps: [] } } });
+    const redeem = (id: string) =>
+      submit({
+        kind: 'redeem',
+        agentId: B,
+        asset: 'AP.1K',
+        amount: 2n,
+        redemptionId: `rdm_${id.padEnd(12, '0')}`,
+        clientRedemptionId: id,
+        principalId: null,
+      });
+    for (let i = 0; i < APPROVALS_PENDING_PER_AGENT_MAX; i++) expect((await redeem(`many${String(i).padStart(4, '0')}`)).code).toBeNull();
+    expect(await redeem('onetoomany')).toMatchObject({ seq: null, code: 'APPROVAL_TOO_MANY_PENDING' });
+    expect(await submit({ kind: 'approval', op: { op: 'reject', redemptionId: 'rdm_many00000000' } })).toMatchObject({ code: null });
+    const retried = await redeem('onetoomany'); // the refused id was free: held now, not a duplicate
+    expect(retried.code).toBeNull();
+    expect(retried.duplicateTransfer).toBeUndefined();
+    expect(retried.seq).not.toBeNull();
+    const frozen = await submit({ kind: 'budget', op: { op: 'freeze', agentIds: [B], frozen: true, cancelOrders: false } });
+    expect(frozen.code).toBeNull();
+    const left = await submit({ kind: 'approval', op: { op: 'list', agentIds: [B] } });
+    expect((left.details as { redemptions: unknown[] }).redemptions).toEqual([]);
+    const rows = await db.pool.query(
+      `SELECT status, reason, count(*)::int AS n FROM redemption WHERE client_redemption_id LIKE 'many%' OR client_redemption_id = 'onetoomany' GROUP BY 1, 2 ORDER BY 1`,
+    );
+    expect(rows.rows).toEqual([
+      { status: 'canceled', reason: 'APPROVAL_CANCELLED', n: APPROVALS_PENDING_PER_AGENT_MAX },
+      { status: 'rejected', reason: 'APPROVAL_REJECTED', n: 1 },
+    ]);
+    await submit({ kind: 'budget', op: { op: 'freeze', agentIds: [B], frozen: false, cancelOrders: false } });
     await submit({ kind: 'budget', op: { op: 'set_policy', agentId: B, policy: null } });
   });
 

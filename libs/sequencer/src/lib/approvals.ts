@@ -24,6 +24,12 @@ import { burn, redemptionRefusal, redemptionRow, type RedemptionRequest } from '
  * The notional of an order is what budgets.ts calls it: a limit order's price x quantity; a market order's spend,
  * or its quantity at the top of the price band. Buys and sells alike. An amend may not take an order above the
  * threshold (APPROVAL_AMEND_ABOVE_THRESHOLD): an order may only grow past it by a new order, which waits.
+ *
+ * Redemptions wait the same way above `approval.redemptionsAbove[asset]` (units of the allowance): held (`hold_r`,
+ * nothing burnt, checked first as the burn would be), then approved (`approve_r`, checked again in full and burnt
+ * by the same `burn` as any redemption), rejected or expired (`drop_r`). They belong to no market: the expiry timer
+ * ticks the asset's market (or any) for them and every tick expires the due ones. Cancelled, by a freeze, kill or
+ * revocation of the agent, or (orders) by the agent itself: what waits goes no further, reason APPROVAL_CANCELLED.
  */
 
 /** An order held for approval (engine units: ticks, lots, credits in minor units, ms of command time). */
@@ -70,10 +76,10 @@ export const APPROVAL_TTL_MAX_MS = 7 * 24 * 3600 * 1000;
 /** Orders one agent may have waiting at once (what a principal can still read through). */
 export const APPROVALS_PENDING_PER_AGENT_MAX = 100;
 
-/** A command of the log that changes pending approvals (engine_command `{ t: 'p', ... }`). */
 /** How a wait ended without the request going ahead: the principal rejected it, its TTL ran out, or it was cancelled (by the agent, or its freeze). */
 export type DropReason = 'rejected' | 'expired' | 'cancelled';
 
+/** A command of the log that changes pending approvals (engine_command `{ t: 'p', ... }`). */
 export type ApprovalLogged =
   | { t: 'p'; op: 'hold'; p: PendingOrder }
   /** the principal approved: the order's own matching command (with `heldId`) follows in the log */
@@ -490,7 +496,7 @@ function decideRedemption(b: Batch, op: 'approve' | 'reject', id: string, ts: nu
       change: { before: { status: 'pending_approval' }, after: { status: 'rejected', reason: refused.code } },
     };
   }
-  const burnt = burn(b, r, ts, { requestedAt: r.requestedAt });
+  const burnt = burn(b, r, ts, true);
   return { ...burnt, change: { before: { status: 'pending_approval' }, after: { status: 'issued', ...(burnt.change?.after as object) } } };
 }
 

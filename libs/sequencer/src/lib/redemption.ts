@@ -45,9 +45,11 @@ export const redeem: CommandHandler<HostCommandOf<'redeem'>> = {
     };
     const refused = redemptionRefusal(b, r, ts);
     if (refused) return refused;
-    b.ids.remember(key, 0);
     // above its policy's threshold for this asset, it waits for the principal instead (approvals.ts)
-    return holdRedemption(b, r, ts) ?? burn(b, r, ts, null);
+    const held = holdRedemption(b, r, ts);
+    if (held?.code) return held; // refused (too many waiting): the id stays free
+    b.ids.remember(key, 0);
+    return held ?? burn(b, r, ts, false);
   },
 };
 
@@ -87,10 +89,10 @@ export function redemptionRefusal(b: Batch, r: RedemptionRequest, ts: number): H
 
 /**
  * Burns the units (checked by redemptionRefusal in the same step): a ledger transfer to the redemption account,
- * logged as `{ t: 'r' }`, counted against the redemption caps. `approvedFrom`: the redemption waited for approval
- * and its row exists (it is updated to issued); null: its row is written now.
+ * logged as `{ t: 'r' }`, counted against the redemption caps. `held`: the redemption waited for approval and its
+ * row exists (it is updated to issued); else its row is written now.
  */
-export function burn(b: Batch, r: RedemptionRequest, ts: number, approvedFrom: { requestedAt: number } | null): HostResult {
+export function burn(b: Batch, r: RedemptionRequest, ts: number, held: boolean): HostResult {
   const b4 = holdingOf(b.core.balances, r.agent, r.asset);
   if (!b.core.funds('withdraw', r.agent, r.asset, r.amount)) throw new Error('a redemption checked as covered could not be withdrawn');
   b.core.spend.redeemed(r.agent, r.asset, r.amount, ts);
@@ -107,7 +109,7 @@ export function burn(b: Batch, r: RedemptionRequest, ts: number, approvedFrom: {
   };
   const logged: LoggedRedemption = { t: 'r', agent: r.agent, asset: r.asset, amount: String(r.amount), ts };
   const seq = b.logOther(null, ts, logged, [transfer], () => [balanceEvent(b.core.balances, r.agentId, r.agent, r.asset)]);
-  if (approvedFrom) b.extra.redemptionChanges.push({ id: r.id, status: 'issued', reason: null, commandSeq: seq, at: ts });
+  if (held) b.extra.redemptionChanges.push({ id: r.id, status: 'issued', reason: null, commandSeq: seq, at: ts });
   else b.extra.redemptions.push(redemptionRow(b, r, seq, ts, 'issued', null));
   const after = holdingOf(b.core.balances, r.agent, r.asset);
   return { seq: String(seq), code: null, events: [], change: { before: { total: String(b4.total) }, after: { total: String(after.total) } } };
