@@ -417,6 +417,10 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
     expect(o.status).toBe('pending_approval');
     expect(await c.cancelOrder(o.id)).toMatchObject({ status: 'canceled', reason: 'APPROVAL_CANCELLED' });
     expect(await failure(pa.post(`/v1/principal/approvals/${o.id}/approve`))).toMatchObject({ code: 'APPROVAL_NOT_PENDING' });
+    // a cancel-all reaches the waiting ones too, and names them
+    const o2 = await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '30', clientOrderId: 'wait-2' });
+    expect(await c.cancelAll()).toEqual({ cancelled: [o2.id] });
+    expect(await c.getOrder(o2.id)).toMatchObject({ status: 'canceled', reason: 'APPROVAL_CANCELLED' });
     offset += 61_000; // the expiry timer ticks the sequence once the TTL has run out
     await pa.get(`/v1/principal/agents/${id}/policy`); // a sequenced read: the expiry timer re-arms on the moved clock
     const t0 = realNow();

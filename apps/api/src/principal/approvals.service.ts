@@ -14,10 +14,10 @@ const fmt = (n: number) => formatAmount(BigInt(n), CREDIT_SCALE);
 const iso = (ms: number) => ({ iso: new Date(ms).toISOString(), ms });
 
 /**
- * Orders and redemptions held for approval (libs/sequencer approvals.ts), as their principal sees and decides them. The pending
- * state is the sequencer's; this service checks ownership on the order projection (an order of another principal's
- * agent answers 404, as an unknown one), sends the decision through the sequence, and answers with the order as
- * committed.
+ * Orders and redemptions held for approval (libs/sequencer approvals.ts), as their principal sees and decides them.
+ * The pending state is the sequencer's; this service checks ownership on the order projection or the redemption row
+ * (one of another principal's agent answers 404, as an unknown one), sends the decision through the sequence, and
+ * answers with the order or the redemption as committed.
  */
 @Injectable()
 export class ApprovalsService {

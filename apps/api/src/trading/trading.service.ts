@@ -138,7 +138,9 @@ export class TradingService {
     if (market) await this.markets.get(market);
     const r = await this.engine.submit(market ? { kind: 'cancel_all', agentId, marketId: market } : { kind: 'cancel_all', agentId });
     if (r.code) this.throwRejection(r.code, {});
-    return { cancelled: r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])) };
+    // the book's cancels, then the orders that were waiting for approval (they have no book event)
+    const waiting = ((r.details?.['pendingCancelled'] as number[] | undefined) ?? []).map(String);
+    return { cancelled: [...r.events.flatMap((e) => (e.kind === 'cancelled' ? [String(e.orderId)] : [])), ...waiting] };
   }
 
   private async orderRecord(agentId: string, orderId: string): Promise<OrderRecord> {

@@ -385,12 +385,13 @@ export function cancelPendingOrder(b: Batch, agent: number, orderId: number, mar
   return { seq: String(seq), code: null, events: [], orderId };
 }
 
-/** The agent's orders of this market (or of every market) that wait for approval, cancelled (its cancel-all). */
-export function cancelPendingOrdersOf(b: Batch, agent: number, marketId: string | null, ts: number): void {
+/** The agent's orders of this market (or of every market) that wait for approval, cancelled (its cancel-all): their ids. */
+export function cancelPendingOrdersOf(b: Batch, agent: number, marketId: string | null, ts: number): number[] {
   const a = b.core.approvals;
-  if (a.pending.size === 0) return;
+  if (a.pending.size === 0) return [];
   const mine = [...a.pending.values()].filter((p) => p.agent === agent && (marketId === null || p.marketId === marketId));
   for (const p of mine.sort((x, y) => x.orderId - y.orderId)) drop(b, p, 'cancelled', ts);
+  return mine.map((p) => p.orderId);
 }
 
 /** The order command of a pending order, as the approval sequences it (its own id, out of order: `heldId`). */

@@ -1,5 +1,5 @@
-import { cancelPendingOf } from './approvals';
 import { AppError, MatchingEvent } from '@ate/contracts';
+import { cancelPendingOf } from './approvals';
 import type { LedgerRequest } from '@ate/ledger';
 import { balanceEvent, type Batch } from './batch';
 import type { BudgetLogged, BudgetPolicy, CapUsage, PrincipalTransferDir } from './budgets';

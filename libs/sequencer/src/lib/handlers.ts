@@ -96,8 +96,10 @@ const cancelAll: CommandHandler<HostCommandOf<'cancel_all'>> = {
   prepare: (ctx, cmd) => agentAndMarket(ctx, cmd.agentId, cmd.marketId),
   execute(b, cmd, ts) {
     const agent = agentNum(b, cmd.agentId);
-    cancelPendingOrdersOf(b, agent, cmd.marketId ?? null, ts); // and the orders waiting for approval (approvals.ts)
-    if (cmd.marketId) return b.matching(market(b.core, cmd.marketId), { type: 'cancel_all', ts, agent }, cmd.agentId);
+    // and the orders waiting for approval (approvals.ts): they have no book event, the answer names them
+    const waiting = cancelPendingOrdersOf(b, agent, cmd.marketId ?? null, ts);
+    const pendingCancelled = waiting.length > 0 ? { details: { pendingCancelled: waiting } } : {};
+    if (cmd.marketId) return { ...b.matching(market(b.core, cmd.marketId), { type: 'cancel_all', ts, agent }, cmd.agentId), ...pendingCancelled };
     // every market, each its own logged command, answered as one
     const events: MatchingEvent[] = [];
     let seq: string | null = null;
@@ -106,7 +108,7 @@ const cancelAll: CommandHandler<HostCommandOf<'cancel_all'>> = {
       events.push(...r.events);
       seq = r.seq;
     }
-    return { seq, code: null, events };
+    return { seq, code: null, events, ...pendingCancelled };
   },
 };
 
