@@ -97,7 +97,10 @@ const Policy = named(
       .strictObject({
         above: Decimal.nullable().describe('orders above this notional (credits) wait; null: no order waits'),
         ttlSeconds: Int,
-        redemptionsAbove: z.record(z.string(), Decimal).optional().describe('per allowance asset: redemptions above this many units wait (absent: none)'),
+        redemptionsAbove: z
+          .record(z.string(), Decimal)
+          .optional()
+          .describe('per allowance asset: redemptions above this many units wait (absent: none)'),
       })
       .nullable()
       .describe(
