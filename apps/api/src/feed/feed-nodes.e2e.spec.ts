@@ -61,6 +61,8 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
       };
       procs.push(await startApiProcess(testApiEnv({ databaseUrl: db.url, port, masterKey: master }, env)));
     }
+    // both nodes ready (the engine node's lease seen): a request before then waits on the engine
+    for (const u of urls) await until(`${u} ready`, () => fetch(`${u}/ready`).then((r) => r.status === 200 || undefined), 60_000);
   });
   afterAll(async () => {
     for (const s of subs) s.close();
