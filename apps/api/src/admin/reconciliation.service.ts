@@ -8,8 +8,8 @@ import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 import { LedgerService } from '../ledger/ledger.service';
 import type { ReconcileReport } from '@ate/ledger';
-import type { AuditChainReport, AuditContext } from '@ate/sequencer';
-import { AuditService } from '../audit/audit.service';
+import type { AuditChainReport } from '@ate/sequencer';
+import { auditOf, AuditService, SYSTEM_ACTOR } from '../audit/audit.service';
 import { closeBull } from '../redis/bull-close';
 
 export interface ReconciliationReport extends ReconcileReport {
@@ -67,17 +67,12 @@ export class ReconciliationService implements OnModuleInit, OnApplicationShutdow
     // each halt is audited in its batch as the system's action, with the violations that caused it
     const reason = `reconciliation: ${report.violations.length} ledger and ${report.engine.violations.length} engine violation(s)${report.audit.ok ? '' : ', audit chain broken'}`;
     for (const { id } of (await this.db.pool.query<{ id: string }>('SELECT id FROM market ORDER BY id')).rows) {
-      const audit: AuditContext = {
-        actorKind: 'system',
-        actorId: null,
-        keyId: null,
-        requestId: null,
-        action: 'market.state',
-        targetKind: 'market',
-        targetId: id,
-        reason,
-        after: { state: 'halted', violations: report.violations.slice(0, 20), engine: report.engine.violations.slice(0, 20) },
-      };
+      const audit = auditOf(
+        SYSTEM_ACTOR,
+        'market.state',
+        { kind: 'market', id },
+        { reason, after: { state: 'halted', violations: report.violations.slice(0, 20), engine: report.engine.violations.slice(0, 20) } },
+      );
       const r = await this.engine.submit({ kind: 'set_state', marketId: id, state: 'halted', audit }).catch((e: Error) => ({ code: e.message }));
       if (!r.code) halted.push(id);
     }

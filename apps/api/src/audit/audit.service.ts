@@ -22,6 +22,9 @@ export const ActorOf = createParamDecorator((_: unknown, ctx: ExecutionContext):
   };
 });
 
+/** The exchange itself as an audit actor: what it does on its own (a reconciliation's halt, a sweep), no key, no request. */
+export const SYSTEM_ACTOR: Actor = { actorKind: 'system', actorId: null, keyId: null, requestId: null };
+
 /** The audit context of an action by this actor. */
 export function auditOf(actor: Actor, action: string, target: { kind: string; id: string }, extra: Partial<AuditContext> = {}): AuditContext {
   return { ...actor, action, targetKind: target.kind, targetId: target.id, ...extra };

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { AuditContext, BudgetReadDetails } from '@ate/sequencer';
+import type { BudgetReadDetails } from '@ate/sequencer';
+import { auditOf, SYSTEM_ACTOR } from '../audit/audit.service';
 import { DatabaseService } from '../database/database.service';
 import { EngineLink } from '../engine/engine-link';
 
@@ -56,17 +57,12 @@ export class UnfinishedSubAgents implements OnApplicationBootstrap, OnApplicatio
       return a !== undefined && a.parentId !== null && !a.frozen;
     });
     for (const id of unfinished) {
-      const audit: AuditContext = {
-        actorKind: 'system',
-        actorId: null,
-        keyId: null,
-        requestId: null,
-        action: 'budget.revoke',
-        targetKind: 'agent',
-        targetId: id,
-        reason: 'sub-agent creation unfinished',
-        after: { parentId: state.agents[id]?.parentId ?? null },
-      };
+      const audit = auditOf(
+        SYSTEM_ACTOR,
+        'budget.revoke',
+        { kind: 'agent', id },
+        { reason: 'sub-agent creation unfinished', after: { parentId: state.agents[id]?.parentId ?? null } },
+      );
       const r = await this.engine.submit({ kind: 'budget', op: { op: 'revoke', agentId: id }, audit });
       if (r.code) this.logger.warn(`unfinished sub-agent ${id} not revoked: ${r.code}`);
       else
