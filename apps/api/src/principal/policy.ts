@@ -130,10 +130,11 @@ export async function toPolicy(b: PolicyInput, ctx: PolicyContext): Promise<Budg
     if (!Number.isInteger(t) || t * 1000 < APPROVAL_TTL_MIN_MS || t * 1000 > APPROVAL_TTL_MAX_MS)
       invalid('approval.ttlSeconds', `a whole number of seconds from ${APPROVAL_TTL_MIN_MS / 1000} to ${APPROVAL_TTL_MAX_MS / 1000} (7 days)`);
     const redemptionsAbove = await redemptionThresholds(b.approval.redemptionsAbove ?? {}, ctx);
+    const anyRedemption = Object.keys(redemptionsAbove).length > 0;
     const above = b.approval.above === undefined || b.approval.above === null ? null : credits('approval.above', b.approval.above);
-    if (above === null && Object.keys(redemptionsAbove).length === 0)
+    if (above === null && !anyRedemption)
       invalid('approval', 'holds nothing for approval: give `above` (orders) or `redemptionsAbove` (redemptions), or set approval to null');
-    approval = { above, ttlMs: t * 1000, ...(Object.keys(redemptionsAbove).length > 0 ? { redemptionsAbove } : {}) };
+    approval = { above, ttlMs: t * 1000, ...(anyRedemption ? { redemptionsAbove } : {}) };
   }
   return {
     ...(approval ? { approval } : {}),
@@ -160,15 +161,15 @@ async function redemptionThresholds(list: Record<string, string>, ctx: PolicyCon
   return out;
 }
 
-/** A positive amount of an asset in its minor units, or POLICY_INVALID naming the field. */
-function assetAmount(f: string, asset: string, s: string, scale: number): number {
+/** A positive amount of an asset in its minor units, or POLICY_INVALID naming the field (`zero`: what to say of a zero). */
+function assetAmount(f: string, asset: string, s: string, scale: number, zero = 'must be positive'): number {
   let v: bigint;
   try {
     v = parseAmount(s, scale);
   } catch (e) {
     return invalid(f, `not an amount of ${asset} (${(e as AppError).code ?? 'AMOUNT_INVALID'}): at most ${scale} decimals`);
   }
-  if (v <= 0n) invalid(f, 'must be positive');
+  if (v <= 0n) invalid(f, zero);
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) invalid(f, 'too large');
   return Number(v);
 }
@@ -187,7 +188,7 @@ async function redemptionCaps(list: NonNullable<PolicyInput['redemptionCaps']>, 
     const key = `${c.asset}|${c.windowSeconds}`;
     if (seen.has(key)) invalid(`${f}.windowSeconds`, 'two caps on the same asset over the same window');
     seen.add(key);
-    const limit = assetAmount(`${f}.limit`, c.asset, c.limit, scale as number);
+    const limit = assetAmount(`${f}.limit`, c.asset, c.limit, scale as number, 'must be positive (to stop all redemptions, freeze the agent)');
     out.push({ asset: c.asset, windowMs: c.windowSeconds * 1000, limit, scale: scale as number });
   }
   return out.sort((x, y) => (x.asset === y.asset ? x.windowMs - y.windowMs : x.asset < y.asset ? -1 : 1));

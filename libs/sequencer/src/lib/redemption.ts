@@ -214,12 +214,16 @@ export class BatchExtras {
         ],
       );
     }
-    // after the inserts: a redemption held and decided in the same batch
-    for (const x of this.redemptionChanges)
+    // after the inserts (a redemption held and decided in the same batch); one statement for all (a freeze may end
+    // a hundred waits); a wait ends once, so no id is twice in a batch
+    const ch = this.redemptionChanges;
+    if (ch.length > 0)
       await client.query(
-        `UPDATE redemption SET status = $2, reason = $3, command_seq = $4, issued_at = CASE WHEN $2 = 'issued' THEN $5 ELSE issued_at END,
-                decided_at = $5 WHERE id = $1`,
-        [x.id, x.status, x.reason, x.commandSeq, x.at],
+        `UPDATE redemption r SET status = c.status, reason = c.reason, command_seq = c.command_seq,
+                issued_at = CASE WHEN c.status = 'issued' THEN c.at ELSE r.issued_at END, decided_at = c.at
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS c(id, status, reason, command_seq, at)
+          WHERE r.id = c.id`,
+        [ch.map((x) => x.id), ch.map((x) => x.status), ch.map((x) => x.reason), ch.map((x) => x.commandSeq), ch.map((x) => x.at)],
       );
     const c = this.ruleChanges;
     if (c.length > 0) {
