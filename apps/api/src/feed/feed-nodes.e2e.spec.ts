@@ -11,6 +11,20 @@ import { TEST_ADMIN } from '../testing/test-app';
 const M = 'NODES.1K-CREDIT'; // the market's id
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `p`, or an error naming the step once `ms` passed (a step that never ends says which it was) */
+function within<T>(what: string, p: Promise<T>, ms = 30_000): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(t));
+}
+
+/** true once `url` answers 200; a request that fails or takes over 5 s is tried again */
+const probe = (url: string): Promise<true | undefined> =>
+  fetch(url, { signal: AbortSignal.timeout(5_000) }).then(
+    (r) => r.status === 200 || undefined,
+    () => undefined,
+  );
+
 async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
@@ -62,7 +76,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
       procs.push(await startApiProcess(testApiEnv({ databaseUrl: db.url, port, masterKey: master }, env)));
     }
     // both nodes ready (the engine node's lease seen): a request before then waits on the engine
-    for (const u of urls) await until(`${u} ready`, () => fetch(`${u}/ready`).then((r) => r.status === 200 || undefined), 60_000);
+    for (const u of urls) await until(`${u} ready`, () => probe(`${u}/ready`), 60_000);
   });
   afterAll(async () => {
     for (const s of subs) s.close();
@@ -83,8 +97,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     }
     const [alice, bob] = agents.map((a, k) => new AteClient({ baseUrl: k === 0 ? urlA : urlB, ...a.apiKey! })) as [AteClient, AteClient];
     // the market is loaded on both nodes (each reads the engine's market cache)
-    for (const u of urls)
-      await until('the market on the node', () => fetch(`${u}/v1/markets/${encodeURIComponent(M)}/book`).then((r) => r.ok || undefined));
+    for (const u of urls) await until('the market on the node', () => probe(`${u}/v1/markets/${encodeURIComponent(M)}/book`));
 
     const books: FeedBookMessage[][] = [[], []];
     const privates: FeedPrivateMessage[][] = [[], []];
@@ -97,25 +110,31 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     });
     const local = [];
     for (const f of clients) {
-      await f.connected();
-      local.push(await f.book(M));
+      await within('the connection', f.connected());
+      local.push(await within('the first book snapshot', f.book(M)));
       expect(await f.subscribe({ channel: 'private' })).toMatchObject({ ok: true, agent: agents[0]!.id });
     }
     // the key holds two connections (one per node): a third, on either node, is refused (counted across nodes)
     const third = new FeedSubscriber({ baseUrl: urlA, ...agents[0]!.apiKey! });
     subs.push(third);
-    await expect(third.connected()).rejects.toMatchObject({ data: { code: 'FEED_LIMIT_EXCEEDED', details: { limit: 'connectionsPerKey', max: 2 } } });
+    await expect(within('the third connection refused', third.connected())).rejects.toMatchObject({
+      data: { code: 'FEED_LIMIT_EXCEEDED', details: { limit: 'connectionsPerKey', max: 2 } },
+    });
     third.close();
 
     const rnd = mulberry32(4242);
-    await Promise.all(
-      Array.from({ length: 6 }, async () => {
-        for (let i = 0; i < 40; i++) {
-          const c = rnd() < 0.5 ? alice : bob;
-          const price = (0.95 + Math.floor(rnd() * 100) / 1000).toFixed(3);
-          await c.placeOrder({ market: M, side: rnd() < 0.5 ? 'buy' : 'sell', type: 'limit', price, quantity: String(1 + Math.floor(rnd() * 9)) });
-        }
-      }),
+    await within(
+      'the 240 orders',
+      Promise.all(
+        Array.from({ length: 6 }, async () => {
+          for (let i = 0; i < 40; i++) {
+            const c = rnd() < 0.5 ? alice : bob;
+            const price = (0.95 + Math.floor(rnd() * 100) / 1000).toFixed(3);
+            await c.placeOrder({ market: M, side: rnd() < 0.5 ? 'buy' : 'sell', type: 'limit', price, quantity: String(1 + Math.floor(rnd() * 9)) });
+          }
+        }),
+      ),
+      90_000,
     );
     const rest = await admin.book(M, 1000);
     for (const b of local) {
@@ -141,7 +160,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     // on node A: a private subscription, and the stream it is on
     const onA = new FeedSubscriber({ baseUrl: urlA, ...key });
     subs.push(onA);
-    await onA.connected();
+    await within('the connection on A', onA.connected());
     const a = await onA.subscribe({ channel: 'private' });
     expect(a).toMatchObject({ ok: true, epoch: expect.any(String) });
     onA.close();
@@ -151,7 +170,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     const resyncs: FeedPrivateResyncRequired[] = [];
     const errors: FeedError[] = [];
     onB.on('privateResync', (r) => resyncs.push(r)).on('error', (e) => errors.push(e));
-    await onB.connected();
+    await within('the connection on B', onB.connected());
     const since = (a as { seq: number }).seq;
     const b = await onB.subscribe({ channel: 'private', since, epoch: (a as { epoch: string }).epoch });
     expect(b).toMatchObject({ ok: true, epoch: expect.any(String) });
@@ -163,7 +182,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
     const disconnected = new Promise<string>((r) => onB.socket.once('disconnect', r));
     const t0 = Date.now();
     await admin.revokeKey(key.keyId);
-    expect(await disconnected).toBe('io server disconnect');
+    expect(await within('the disconnect', disconnected)).toBe('io server disconnect');
     expect(Date.now() - t0).toBeLessThan(5_000);
     expect(errors).toEqual([expect.objectContaining({ code: 'FEED_KEY_REVOKED', details: { keyId: key.keyId } })]);
     await wait(1_500);

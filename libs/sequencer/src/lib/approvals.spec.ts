@@ -162,7 +162,7 @@ describe('approvals and allowance expiry in the sequencer (real Postgres)', () =
     const r3 = (await buy(1000, 20, 'timer-1')).orderId as number;
     offset += 10_001;
     await submit({ kind: 'approval', op: { op: 'list', agentIds: [A] } }); // any command re-arms the timer on the moved clock
-    for (let i = 0; i < 50 && (await row(r3)).status === 'pending_approval'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await row(r3)).status === 'pending_approval'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await row(r3)).toMatchObject({ status: 'expired', reason: 'APPROVAL_EXPIRED' });
     expect(reserved()).toBe(before);
     // an amend above the threshold is refused; below it passes
@@ -300,7 +300,7 @@ describe('approvals and allowance expiry in the sequencer (real Postgres)', () =
     expect(host.reserved(C, 'CREDIT')).toBe(5_000n + 1_800n);
     events.length = 0;
     // nobody sends anything: the timer's tick at the expiry cancels them
-    for (let i = 0; i < 100 && host.openOrders(X) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && host.openOrders(X) > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(host.openOrders(X)).toBe(0);
     await host.flush(); // the engine ran the sweep; its batch commits next
     expect(await row(bid.orderId as number)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED', open: 0 });

@@ -39,7 +39,7 @@ describe('engine host pipeline (real Postgres)', () => {
 
   /** A command's answer, or a failure naming the command that was never picked up. */
   const answered = <T>(p: Promise<T>, what: string): Promise<T> =>
-    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} was never answered`)), 5_000).unref())]);
+    Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} was never answered`)), 15_000).unref())]);
 
   it('a closed loop of 300 commands: each is answered, in sequence order', async () => {
     const seqs: number[] = [];
@@ -111,7 +111,7 @@ describe('engine host pipeline (real Postgres)', () => {
       });
       h.runBatch = runBatch;
       const t0 = Date.now();
-      while (!host.attached && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 20));
+      while (!host.attached && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 20));
       expect(host.attached).toBe(true);
       expect(loads).toBe(2);
       expect(

@@ -257,7 +257,7 @@ describe('redemption, market rules and the audit log in the sequencer (real Post
       await db.pool.query(`DROP TRIGGER spec_fail ON ${table}`);
     }
     await host.flush();
-    for (let i = 0; i < 100 && !host.attached; i++) await new Promise((r) => setTimeout(r, 50)); // the host rebuilds from the log
+    for (let i = 0; i < 300 && !host.attached; i++) await new Promise((r) => setTimeout(r, 50)); // the host rebuilds from the log
     expect(await count('SELECT count(*) AS n FROM audit_log')).toBe(audit0);
     expect(await count('SELECT count(*) AS n FROM engine_command')).toBe(log0);
     expect(await count(`SELECT count(*) AS n FROM ledger_transfer WHERE id = $1`, [`mint:fail-${table}`])).toBe(0);
