@@ -7,8 +7,9 @@
 // sets it a budget policy: spend caps over an hour and a day, max notional, a price ceiling, allowed markets and
 // order types, none of which refuses the bench's orders, so every order pays the whole budget check). Uses
 // TEST_DATABASE_URL / the machine's Postgres, in a fresh database. --feed-subscribers N: also measures, in the same
-// run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare), and the
-// subscribers' share of a core; --subscribers-nice K runs their process at nice K (e.g. 19: clients elsewhere).
+// run, orders/s with N live-feed subscribers of the market's book attached vs without (detail.feedCompare: each of
+// --feed-pairs P (3) on-phases against the off-phases either side, their median), and the subscribers' share of a
+// core; --subscribers-nice K runs their process at nice K (e.g. 19: clients elsewhere).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -118,9 +119,11 @@ async function main(): Promise<void> {
       return JSON.parse(gen.stdout.trim().split('\n').pop() as string);
     };
     // --feed-subscribers N: the same run measures without and with N live-feed clients of the market's book (in
-    // a process of their own), in the order off, on, on, off (a drift over the run cancels out)
+    // a process of their own), alternately (--feed-pairs P on-phases, each between two off-phases)
     const feedSubscribers = argText('feed-subscribers');
-    const feedCompare = feedSubscribers ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds, child.pid) : undefined;
+    const feedCompare = feedSubscribers
+      ? await compareWithFeed(loadgen, url, Number(feedSubscribers), seconds, child.pid, arg('feed-pairs', 3))
+      : undefined;
     const cpu0 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
     const r = loadgen();
     const cpu1 = { api: cpuMs(child.pid), engine: cpuMs(engine?.pid), pg: postgresCpuMs(), redis: redisCpuMs() };
@@ -165,17 +168,24 @@ async function main(): Promise<void> {
   }
 }
 
-/** Orders/s without and with `n` feed subscribers attached, alternately (a warm-up, then off, on, on, off) in one api process. */
+/**
+ * Orders/s without and with `n` feed subscribers attached, alternately in one api process: a warm-up, then off,
+ * on, off, on, ... off (`pairs` on-phases). The throughput drifts over a run (the tables grow), and not evenly: each
+ * on-phase is compared with the mean of the off-phases either side of it, and the ratio is the median of those
+ * local ratios (the pooled means are reported too).
+ */
 async function compareWithFeed(
   loadgen: () => { measuredOk: number; ok: number; p99Ms: number },
   url: string,
   n: number,
   seconds: number,
   apiPid: number | undefined,
+  pairs: number,
 ) {
   const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number; subscribersCpuPct?: number }[] = [];
   const feedResults: unknown[] = [];
-  for (const feed of [false, false, true, true, false]) {
+  const plan = [false, ...Array.from({ length: pairs }, () => [false, true]).flat(), false];
+  for (const feed of plan) {
     let clients: ReturnType<typeof startFeedClients> | undefined;
     if (feed) {
       clients = startFeedClients({ mode: 'socketio', url, market: 'BENCH.1K/CREDIT', clients: n, warmupMs: 1000 });
@@ -208,10 +218,16 @@ async function compareWithFeed(
     });
   }
   const measured = phases.slice(1); // the first phase warms the process up (JIT, caches): not counted
-  const mean = (on: boolean, f: (p: (typeof phases)[number]) => number) =>
-    Math.round(measured.filter((p) => p.feed === on).reduce((a, p) => a + f(p), 0) / 2);
+  const mean = (on: boolean, f: (p: (typeof phases)[number]) => number) => {
+    const xs = measured.filter((p) => p.feed === on);
+    return Math.round(xs.reduce((a, p) => a + f(p), 0) / xs.length);
+  };
   const ops = (p: (typeof phases)[number]) => p.ordersPerSec;
   const cpu = (p: (typeof phases)[number]) => p.apiCpuUsPerOrder;
+  // measured is off, on, off, on, ..., off: on-phase k sits between off-phases k-1 and k+1
+  const local = measured.flatMap((p, k) => (p.feed ? [Number((ops(p) / ((ops(measured[k - 1]!) + ops(measured[k + 1]!)) / 2)).toFixed(3))] : []));
+  const sorted = [...local].sort((a, b) => a - b);
+  const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
   return {
     feedSubscribers: n,
     ...(subscribersNice !== undefined ? { subscribersNice } : {}),
@@ -219,7 +235,9 @@ async function compareWithFeed(
     feedClients: feedResults,
     withoutOrdersPerSec: mean(false, ops),
     withOrdersPerSec: mean(true, ops),
-    ratio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
+    localRatios: local,
+    ratio: Number(median.toFixed(3)),
+    pooledRatio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
     apiCpuUsPerOrder: { without: mean(false, cpu), with: mean(true, cpu) },
   };
 }

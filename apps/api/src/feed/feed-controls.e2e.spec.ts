@@ -13,6 +13,8 @@ import {
 } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { EngineLink } from '../engine/engine-link';
+import { InProcessEngine } from '../engine/engine.service';
 import { dropRedisKeys, TEST_REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { startTestApp, testConfig } from '../testing/test-app';
 
@@ -77,6 +79,7 @@ describe('feed controls: rate limit, revocation, private replay, metrics, auctio
   const agents: Record<string, { id: string; key: Key; c: AteClient }> = {};
   const sockets: Socket[] = [];
   const subscribers: FeedSubscriber[] = [];
+  const host = () => (app.get(EngineLink) as InProcessEngine).host;
   const raw = (key?: Key) => {
     const s = rawSocket(url, key);
     sockets.push(s);
@@ -211,6 +214,7 @@ describe('feed controls: rate limit, revocation, private replay, metrics, auctio
 
       // past the retention the stream is dropped: the next subscriber is on a new epoch and told to resync
       await wait(3_600);
+      expect(host().outlet.wantsAgents).toBe(false); // nobody follows an agent here now: no agents' events are built
       await order('bob', '0.802'); // not counted anywhere: nobody follows bob on this node
       const s3 = await connected(raw(key));
       const r3 = record(s3);

@@ -14,7 +14,8 @@ export interface FeedBatch {
  * leaves: with nobody subscribed, the host builds no events for the feed.
  */
 export interface FeedSource {
-  start(onBatch: (b: FeedBatch) => void): void;
+  /** `agents`: whether agents' events (orders, balances) are needed now; the host then builds them (OutletInterest) */
+  start(onBatch: (b: FeedBatch) => void, agents?: () => boolean): void;
   stop(): void;
 }
 
@@ -23,8 +24,8 @@ export class HostFeedSource implements FeedSource {
 
   constructor(private readonly host: EngineHost) {}
 
-  start(onBatch: (b: FeedBatch) => void): void {
-    this.off ??= this.host.subscribe((b) => onBatch(b));
+  start(onBatch: (b: FeedBatch) => void, agents?: () => boolean): void {
+    this.off ??= this.host.subscribe((b) => onBatch(b), agents ? { agents } : {});
   }
 
   stop(): void {

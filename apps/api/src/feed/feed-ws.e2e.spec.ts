@@ -227,6 +227,7 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
     expect((await c.req(login(aliceKey))).error.code).toBe('VALIDATION_FAILED'); // one key per connection
     expect((await c.req({ op: 'subscribe', channel: 'private', agent: 'agt_someoneelse' })).error.code).toBe('AUTH_FORBIDDEN');
     expect(await c.req({ op: 'subscribe', channel: 'private' })).toMatchObject({ ok: true, channel: 'private', agent: aliceId });
+    expect((app.get(EngineLink) as InProcessEngine).host.outlet.wantsAgents).toBe(true); // agents' events are built now
 
     await clean();
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.900', quantity: '4', clientOrderId: 'ws-priv' });
@@ -346,6 +347,7 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
     await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: '0.990', quantity: '1' });
     await until('the trade over /v1/ws', () => c.of('trade').length > before || undefined);
     expect(host.outlet.active).toBe(true);
+    expect(host.outlet.wantsAgents).toBe(false); // trades only here: no orders' or balances' events are built
     c.close();
     await until('the last subscriber gone', () => !host.outlet.active || undefined);
   });

@@ -105,6 +105,8 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
   private http: HttpServer | null = null;
   /** subscriptions held on this endpoint (its feed reads committed batches only while there are some) */
   private held = 0;
+  /** rooms of agents (private channels) with members: agents' events are built only while there are some */
+  private agentRooms = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -153,6 +155,9 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
   }
   followsAgent(agent: string): boolean {
     return (this.rooms.get(room.agent(agent))?.size ?? 0) > 0;
+  }
+  followsAnyAgent(): boolean {
+    return this.agentRooms > 0;
   }
   private(agent: string, m: FeedPrivateMessage): void {
     this.broadcast(room.agent(agent), FEED_EVENTS.private, m);
@@ -367,7 +372,10 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     if (c.subs.has(name)) return;
     c.subs.add(name);
     let members = this.rooms.get(name);
-    if (!members) this.rooms.set(name, (members = new Set()));
+    if (!members) {
+      this.rooms.set(name, (members = new Set()));
+      if (name.startsWith('agent:')) this.agentRooms++;
+    }
     members.add(c);
     this.held++;
   }
@@ -375,7 +383,9 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
   private leave(c: Conn, name: string): void {
     const members = this.rooms.get(name);
     members?.delete(c);
-    if (members?.size === 0) this.rooms.delete(name);
+    if (members?.size !== 0) return;
+    this.rooms.delete(name);
+    if (name.startsWith('agent:')) this.agentRooms--;
   }
 
   private release(n: number): void {

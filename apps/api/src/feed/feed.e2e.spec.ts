@@ -180,6 +180,17 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     expect(await ack(s, 'subscribe', { channel: 'book', market: 'NOPE/CREDIT' })).toMatchObject({ ok: false });
     expect(host.outlet.active).toBe(false);
     await ack(s, 'subscribe', { channel: 'book', market: M });
+    // nobody follows an agent: the engine builds no orders' or balances' events for the feed; a private
+    // subscription makes it build them from the next batch on, and they stay while its stream is retained
+    expect(host.outlet.wantsAgents).toBe(false);
+    const p = raw(url, aliceKey);
+    await connected(p);
+    expect(host.outlet.wantsAgents).toBe(false);
+    expect(await ack(p, 'subscribe', { channel: 'private' })).toMatchObject({ ok: true });
+    expect(host.outlet.wantsAgents).toBe(true);
+    expect(await ack(p, 'unsubscribe', { channel: 'private' })).toMatchObject({ ok: true });
+    expect(host.outlet.wantsAgents).toBe(true); // FEED_PRIVATE_RETAIN_MS: a client that comes back gets what it missed
+    p.disconnect();
     s.disconnect();
     await until('the last subscriber gone', () => !host.outlet.active || undefined);
   });

@@ -110,6 +110,8 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
   private monitor: NodeJS.Timeout | null = null;
   /** subscriptions held on this node (the feed reads committed batches only while there are some) */
   private held = 0;
+  /** the private subscriptions this node's sockets hold (agents' events are built only while some are) */
+  private agentSubs = 0;
   /** agents nobody here follows any more whose private stream is kept a while (FEED_PRIVATE_RETAIN_MS), each holding one */
   private readonly retained = new Map<string, NodeJS.Timeout>();
   private readonly keyWatch: KeyWatch;
@@ -198,6 +200,9 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
   followsAgent(agent: string): boolean {
     return this.members(room.agent(agent)) > 0 || this.retained.has(agent);
   }
+  followsAnyAgent(): boolean {
+    return this.agentSubs > 0 || this.retained.size > 0;
+  }
   private(agent: string, m: FeedPrivateMessage): void {
     this.send(room.agent(agent), FEED_EVENTS.private, m, 'private');
   }
@@ -276,7 +281,11 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     socket.on('unsubscribe', (req: unknown, ack?: unknown) => void this.answer(socket, ack, async () => this.unsubscribe(socket, req)));
     socket.on('disconnect', () => {
       // the socket has left its rooms: an agent nobody here follows now keeps its stream a while (held)
-      for (const name of socket.data.subs) if (name.startsWith('agent:')) this.leftAgent(name.slice('agent:'.length));
+      for (const name of socket.data.subs)
+        if (name.startsWith('agent:')) {
+          this.agentSubs--;
+          this.leftAgent(name.slice('agent:'.length));
+        }
       this.release(socket.data.subs.size);
       socket.data.subs.clear();
     });
@@ -424,7 +433,10 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
             : room.ticker(req.market);
     if (socket.data.subs.delete(name)) {
       socket.leave(name);
-      if (req.channel === 'private') this.leftAgent(name.slice('agent:'.length));
+      if (req.channel === 'private') {
+        this.agentSubs--;
+        this.leftAgent(name.slice('agent:'.length));
+      }
       this.release(1);
     }
     return { ok: true, channel: req.channel, ...(req.channel === 'private' ? {} : { market: marketIdOf(req.market) }) };
@@ -444,7 +456,9 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     socket.data.subs.add(name);
     socket.join(name);
     this.held++;
-    if (name.startsWith('agent:')) this.unretain(name.slice('agent:'.length));
+    if (!name.startsWith('agent:')) return;
+    this.agentSubs++;
+    this.unretain(name.slice('agent:'.length));
   }
 
   /**

@@ -37,6 +37,8 @@ export interface FeedOut {
   ticker(market: string, t: FeedTicker): void;
   /** whether anyone on this node follows the agent (private messages are built only then) */
   followsAgent(agent: string): boolean;
+  /** whether anyone on this node follows any agent (else the engine host builds no agents' events for the feed) */
+  followsAnyAgent?(): boolean;
   private(agent: string, m: FeedPrivateMessage): void;
   /** whether anyone on this node follows the public auctions channel (its messages are built only then) */
   followsAuctions?(): boolean;
@@ -100,7 +102,10 @@ export class FeedService implements OnApplicationShutdown {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.source.start((b) => this.onBatch(b, Date.now()));
+    this.source.start(
+      (b) => this.onBatch(b, Date.now()),
+      () => this.out?.followsAnyAgent?.() ?? true,
+    );
   }
 
   /** Stops reading (the last subscriber left) and forgets the books: the next subscriber starts from a snapshot. */

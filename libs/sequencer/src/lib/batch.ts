@@ -33,6 +33,8 @@ export class Batch {
     readonly ids: BatchIds,
     /** whether the outlet has subscribers (events are built only then) */
     private readonly collect: boolean,
+    /** whether one needs agents' events (orders and balances) of matching commands (OutletInterest) */
+    private readonly agents = collect,
   ) {}
 
   /** The next seq, logged with the command. */
@@ -87,7 +89,7 @@ export class Batch {
         );
       }
     }
-    if (this.collect) this.committed.push({ seq, marketId: m.id, ts: mc.ts, events: committedEvents(this.core, this.directory, m, a) });
+    if (this.collect) this.committed.push({ seq, marketId: m.id, ts: mc.ts, events: committedEvents(this.core, this.directory, m, a, this.agents) });
     return {
       seq: String(seq),
       code: a.code,
@@ -161,8 +163,9 @@ export function balanceEvent(b: BalanceView, agentId: string, agent: number, ass
 /**
  * What a matching command did, as outlet events: the engine's (agents by id, trades with their fees), then the
  * balance of every agent and asset it touched, as they are after it. Also used to re-emit replayed commands.
+ * Without `agents` (no subscriber needs them: OutletInterest), only trades, books and states.
  */
-export function committedEvents(core: EngineCore, directory: Directory, m: HostMarket, a: Applied): CommittedEvent[] {
+export function committedEvents(core: EngineCore, directory: Directory, m: HostMarket, a: Applied, agents = true): CommittedEvent[] {
   const out: CommittedEvent[] = [];
   // every agent an event names: its credits and its base asset may have moved (reserved, traded, released)
   const touched = new Set<number>();
@@ -182,10 +185,12 @@ export function committedEvents(core: EngineCore, directory: Directory, m: HostM
       case 'funds':
         break; // funds move through the host's own commands, not a market's
       default:
+        if (!agents) break;
         out.push({ ...e, agentId: directory.idOf(e.agent) });
         touched.add(e.agent);
     }
   }
+  if (!agents) return out;
   for (const agent of touched) {
     for (const asset of [CREDIT, m.config.baseAsset]) out.push(balanceEvent(core.balances, directory.idOf(agent), agent, asset));
   }

@@ -13,7 +13,7 @@ import { ExpiryTimer } from './expiry';
 import { HANDLERS, PlacementVerdict, testPlacement } from './handlers';
 import type { CommittedBook, EngineHostOptions, HostCommand, HostCommandOf, HostMarket, HostResult, LoadResult } from './host-types';
 import { BatchIds, preRead, RecentIds } from './idempotency';
-import { EventOutlet, OutletSubscriber } from './outlet';
+import { EventOutlet, OutletInterest, OutletSubscriber } from './outlet';
 import { recover } from './recovery';
 import { Snapshots } from './snapshots';
 import { upsertCheckpoints, writeBatchRows } from './sql';
@@ -119,8 +119,8 @@ export class EngineHost implements EngineReads {
     return () => this.batchObservers.delete(fn);
   }
 
-  subscribe(fn: OutletSubscriber): () => void {
-    return this.outlet.subscribe(fn);
+  subscribe(fn: OutletSubscriber, interest?: OutletInterest): () => void {
+    return this.outlet.subscribe(fn, interest);
   }
 
   market(id: string): HostMarket | undefined {
@@ -309,7 +309,7 @@ export class EngineHost implements EngineReads {
       // drain() starts this batch's execution once the previous one has written: the engines run it in sequence
       this.recent.prune(readGen);
       await client.query('BEGIN');
-      const b = new Batch(core, this.directory, ids, this.outlet.active);
+      const b = new Batch(core, this.directory, ids, this.outlet.active, this.outlet.active && this.outlet.wantsAgents);
       const results = cmds.map((cmd) => {
         const ts = (core.lastTs = Math.max(core.lastTs, Date.now()));
         const r = (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);

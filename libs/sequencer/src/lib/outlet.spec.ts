@@ -28,6 +28,7 @@ describe('the committed-event outlet (real Postgres)', () => {
   const world = { agents: AGENTS, markets: MARKETS, assets: ASSETS };
   const batchErrors: Error[] = [];
   const emitted: CommittedCommand[] = [];
+  let offReplica: () => void = () => undefined;
 
   beforeAll(async () => {
     db = await createTestDatabase('outlet');
@@ -48,7 +49,7 @@ describe('the committed-event outlet (real Postgres)', () => {
     await db.pool.query(`INSERT INTO agent (id, name) SELECT unnest($1::text[]), 'outlet'`, [AGENTS]);
     host = new EngineHost(db.pool, (e) => batchErrors.push(e));
     await host.load();
-    host.subscribe((b) => {
+    offReplica = host.subscribe((b) => {
       rebuilt.apply(b);
       emitted.push(...b.commands);
     });
@@ -199,5 +200,39 @@ describe('the committed-event outlet (real Postgres)', () => {
     expect(ok.code).toBeNull();
     expect(rebuilt.seqs.slice(seqBefore)).toEqual(rebuilt.seqs.slice(seqBefore).map((_, k) => rebuilt.seqs[seqBefore - 1]! + 1 + k));
     expect(rebuilt.differences(host, world)).toEqual([]);
+  });
+  it("a subscriber that needs no agents' events (OutletInterest) gets trades, books and states only; it is asked as each batch starts", async () => {
+    await clearBooks();
+    offReplica(); // the replica needs every event: with it subscribed, everything is built
+    let follows = false;
+    const got: CommittedCommand[] = [];
+    const off = host.subscribe((b) => got.push(...b.commands), { agents: () => follows });
+    const pair = async (price: number) => {
+      got.length = 0;
+      const order = (side: 'buy' | 'sell', agentId: string) => ({ type: 'limit' as const, side, price, lots: 2, tif: 'GTC' as const });
+      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[0]!, order: order('sell', AGENTS[0]!) })).code).toBeNull();
+      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[1]!, order: order('buy', AGENTS[1]!) })).code).toBeNull();
+      await host.flush();
+      return [...new Set(got.flatMap((c) => c.events.map((e) => e.kind)))].sort();
+    };
+    try {
+      // nobody follows an agent: the orders' events and the balances are not built; the trade and the book are
+      expect(await pair(1001)).toEqual(['book', 'trade']);
+      // someone does now: the next batches carry them again
+      follows = true;
+      expect(await pair(1002)).toEqual(['accepted', 'balance', 'book', 'trade']);
+      // a second subscriber without an interest needs everything, whatever the first says
+      follows = false;
+      const all: CommittedCommand[] = [];
+      const offAll = host.subscribe((b) => all.push(...b.commands));
+      try {
+        expect(await pair(1003)).toEqual(['accepted', 'balance', 'book', 'trade']);
+        expect(all.map((c) => c.seq)).toEqual(got.map((c) => c.seq));
+      } finally {
+        offAll();
+      }
+    } finally {
+      off();
+    }
   });
 });

@@ -79,14 +79,23 @@ export interface CommittedBatch {
 
 export type OutletSubscriber = (batch: CommittedBatch) => void;
 
+/** What a subscriber needs of each batch; left out, everything. */
+export interface OutletInterest {
+  /**
+   * Whether it needs the events of agents (orders' accepted, cancelled, ... and balances), asked as each batch
+   * starts: the feed needs them only while someone follows an agent. Trades, books and states always come.
+   */
+  agents?: () => boolean;
+}
+
 export class EventOutlet {
-  private readonly subscribers = new Set<OutletSubscriber>();
+  private readonly subscribers = new Map<OutletSubscriber, OutletInterest>();
 
   constructor(private readonly onError: (err: Error) => void = () => undefined) {}
 
   /** Adds a subscriber; returns the function that removes it. */
-  subscribe(fn: OutletSubscriber): () => void {
-    this.subscribers.add(fn);
+  subscribe(fn: OutletSubscriber, interest: OutletInterest = {}): () => void {
+    this.subscribers.set(fn, interest);
     return () => this.subscribers.delete(fn);
   }
 
@@ -95,9 +104,15 @@ export class EventOutlet {
     return this.subscribers.size > 0;
   }
 
+  /** Whether any subscriber needs agents' events now (the host builds them only then). */
+  get wantsAgents(): boolean {
+    for (const i of this.subscribers.values()) if (!i.agents || i.agents()) return true;
+    return false;
+  }
+
   /** Hands a committed batch to every subscriber; one that throws is reported and does not stop the others. */
   emit(batch: CommittedBatch): void {
-    for (const fn of this.subscribers) {
+    for (const fn of this.subscribers.keys()) {
       try {
         fn(batch);
       } catch (e) {
