@@ -182,7 +182,14 @@ async function compareWithFeed(
   apiPid: number | undefined,
   pairs: number,
 ) {
-  const phases: { feed: boolean; ordersPerSec: number; p99Ms: number; apiCpuUsPerOrder: number; subscribersCpuPct?: number }[] = [];
+  const phases: {
+    feed: boolean;
+    ordersPerSec: number;
+    p99Ms: number;
+    apiCpuUsPerOrder: number;
+    machineCpuUsPerOrder: number;
+    subscribersCpuPct?: number;
+  }[] = [];
   const feedResults: unknown[] = [];
   const plan = [false, ...Array.from({ length: pairs }, () => [false, true]).flat(), false];
   for (const feed of plan) {
@@ -196,9 +203,11 @@ async function compareWithFeed(
     }
     const cpu0 = cpuMs(apiPid);
     const sub0 = cpuMs(clients?.pid);
+    const busy0 = machineBusyMs();
     const t0 = performance.now();
     const r = loadgen();
     const apiCpuUsPerOrder = Math.round(((cpuMs(apiPid) - cpu0) * 1000) / r.ok);
+    const machineCpuUsPerOrder = Math.round(((machineBusyMs() - busy0) * 1000) / r.ok);
     const subscribersCpuPct = clients ? Math.round(((cpuMs(clients.pid) - sub0) * 100) / (performance.now() - t0)) : undefined;
     if (clients) {
       // the clients end once their books reach the REST book (bench/feed-clients.ts)
@@ -214,6 +223,7 @@ async function compareWithFeed(
       ordersPerSec: Math.round(r.measuredOk / seconds),
       p99Ms: Number(r.p99Ms.toFixed(2)),
       apiCpuUsPerOrder,
+      machineCpuUsPerOrder,
       ...(subscribersCpuPct !== undefined ? { subscribersCpuPct } : {}),
     });
   }
@@ -224,6 +234,7 @@ async function compareWithFeed(
   };
   const ops = (p: (typeof phases)[number]) => p.ordersPerSec;
   const cpu = (p: (typeof phases)[number]) => p.apiCpuUsPerOrder;
+  const machine = (p: (typeof phases)[number]) => p.machineCpuUsPerOrder;
   // measured is off, on, off, on, ..., off: on-phase k sits between off-phases k-1 and k+1
   const local = measured.flatMap((p, k) => (p.feed ? [Number((ops(p) / ((ops(measured[k - 1]!) + ops(measured[k + 1]!)) / 2)).toFixed(3))] : []));
   const sorted = [...local].sort((a, b) => a - b);
@@ -239,6 +250,10 @@ async function compareWithFeed(
     ratio: Number(median.toFixed(3)),
     pooledRatio: Number((mean(true, ops) / mean(false, ops)).toFixed(3)),
     apiCpuUsPerOrder: { without: mean(false, cpu), with: mean(true, cpu) },
+    // the CPU of the whole machine (every process: api, Postgres, load generator, subscribers) per order: where the
+    // 2 cores are the bound, throughput goes as its inverse, and this ratio is steadier than the throughputs
+    machineCpuUsPerOrder: { without: mean(false, machine), with: mean(true, machine) },
+    cpuRatio: Number((mean(false, machine) / mean(true, machine)).toFixed(3)),
   };
 }
 
@@ -249,6 +264,17 @@ function cpuMs(pid: number | undefined): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}
+
+/** The machine's busy CPU time (every core: user, nice, system, irq, softirq; not idle, iowait or steal), in ms. */
+function machineBusyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f;
+    return (user + nice + system + irq + softirq) * TICK_MS;
   } catch {
     return 0;
   }
