@@ -209,9 +209,9 @@ describe('the committed-event outlet (real Postgres)', () => {
     const off = host.subscribe((b) => got.push(...b.commands), { agents: () => follows });
     const pair = async (price: number) => {
       got.length = 0;
-      const order = (side: 'buy' | 'sell', agentId: string) => ({ type: 'limit' as const, side, price, lots: 2, tif: 'GTC' as const });
-      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[0]!, order: order('sell', AGENTS[0]!) })).code).toBeNull();
-      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[1]!, order: order('buy', AGENTS[1]!) })).code).toBeNull();
+      const order = (side: 'buy' | 'sell') => ({ type: 'limit' as const, side, price, lots: 2, tif: 'GTC' as const });
+      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[0]!, order: order('sell') })).code).toBeNull();
+      expect((await host.submit({ kind: 'place', marketId: MARKETS[0]!, agentId: AGENTS[1]!, order: order('buy') })).code).toBeNull();
       await host.flush();
       return [...new Set(got.flatMap((c) => c.events.map((e) => e.kind)))].sort();
     };
