@@ -56,7 +56,8 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     await redis.set(keys.lease, 'engine-test');
     await writeHeartbeat(redis, keys, { nodeId: 'engine-test', pid: process.pid, at: Date.now(), serving: true }, 600_000);
     await startServer();
-    client = new RedisEngineClient(redis, { prefix, deadlineMs: 2000, timeoutMs: 5000 });
+    // generous: 600 concurrent commands on a loaded CI machine with a slow disk must all be read within the deadline
+    client = new RedisEngineClient(redis, { prefix, deadlineMs: 10_000, timeoutMs: 20_000 });
     await client.start();
   });
   afterAll(async () => {
@@ -169,31 +170,37 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     await server!.stop();
     server = undefined;
     const before = await commands();
-    const p = client.submit({
-      kind: 'place',
-      marketId: M,
-      agentId: A,
-      order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'orphan-1' },
-    });
-    const settled = p.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    // a consumer reads it and dies before answering
-    let read: unknown = null;
-    for (let i = 0; i < 50 && !read; i++) {
-      read = await redis.call('XREADGROUP', 'GROUP', keys.group, 'dead-consumer', 'COUNT', 10, 'STREAMS', keys.stream, '>');
-      if (!read) await new Promise((r) => setTimeout(r, 10));
+    const orphaned = new RedisEngineClient(redis, { prefix, deadlineMs: 2000, timeoutMs: 5000 }); // waits 5 s for its reply
+    await orphaned.start();
+    try {
+      const p = orphaned.submit({
+        kind: 'place',
+        marketId: M,
+        agentId: A,
+        order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'orphan-1' },
+      });
+      const settled = p.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      // a consumer reads it and dies before answering
+      let read: unknown = null;
+      for (let i = 0; i < 50 && !read; i++) {
+        read = await redis.call('XREADGROUP', 'GROUP', keys.group, 'dead-consumer', 'COUNT', 10, 'STREAMS', keys.stream, '>');
+        if (!read) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(read).not.toBeNull();
+      await startServer();
+      const err = (await settled) as AppError;
+      expect(err).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { outcome: 'unknown' } });
+      expect(err.message).toMatch(/clientOrderId/);
+      expect(await commands()).toBe(before);
+      expect(await orderByCid('orphan-1')).toBeUndefined();
+      const pending = (await redis.call('XPENDING', keys.stream, keys.group)) as [number, ...unknown[]];
+      expect(Number(pending[0])).toBe(0);
+    } finally {
+      await orphaned.stop();
     }
-    expect(read).not.toBeNull();
-    await startServer();
-    const err = (await settled) as AppError;
-    expect(err).toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { outcome: 'unknown' } });
-    expect(err.message).toMatch(/clientOrderId/);
-    expect(await commands()).toBe(before);
-    expect(await orderByCid('orphan-1')).toBeUndefined();
-    const pending = (await redis.call('XPENDING', keys.stream, keys.group)) as [number, ...unknown[]];
-    expect(Number(pending[0])).toBe(0);
   });
 
   it('submits many concurrent commands to the host without waiting for each: they share batches', async () => {
