@@ -2,8 +2,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { AteClient, LocalBook } from '@ate/client';
-import { bookChecksum, deriveSigningKey, FEED_PATH, FeedBookMessage, mulberry32, signRequest } from '@ate/contracts';
+import { AteClient, FeedSubscriber, LocalBook } from '@ate/client';
+import { bookChecksum, deriveSigningKey, FEED_PATH, FeedBookMessage, FeedPrivateMessage, mulberry32, signRequest } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { EngineLink } from '../engine/engine-link';
 import { InProcessEngine } from '../engine/engine.service';
@@ -93,6 +93,7 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
         FEED_MAX_CONNECTIONS_PER_KEY: '3',
         FEED_CONFLATE_MS: '5',
         FEED_CLIENT_BUFFER_BYTES: '262144',
+        FEED_PRIVATE_RETAIN_MS: '200', // a socket.io follower that left does not hold the feed's reading for long
         ORDER_RATE_PER_AGENT: '100000',
       }),
     ));
@@ -329,6 +330,47 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
     const a = (await s.timeout(5000).emitWithAck('subscribe', { channel: 'trades', market: M })) as { ok: boolean };
     expect(a.ok).toBe(true);
     s.disconnect();
+  });
+
+  it('one feed per node: a socket.io subscriber and a /v1/ws one get the same book deltas and the same private seqs', async () => {
+    await clean();
+    const c = await open();
+    expect(await c.req(login(aliceKey))).toMatchObject({ ok: true });
+    const f = new FeedSubscriber({ baseUrl: url, ...aliceKey });
+    try {
+      const privates: FeedPrivateMessage[] = [];
+      const books: FeedBookMessage[] = [];
+      f.on('private', (m) => privates.push(m)).on('book', ({ message }) => books.push(message));
+      await f.connected();
+      await f.book(M);
+      expect(await f.subscribe({ channel: 'private' })).toMatchObject({ ok: true });
+      expect(await c.req({ op: 'subscribe', channel: 'book', market: M })).toMatchObject({ ok: true });
+      const a = await c.req({ op: 'subscribe', channel: 'private' });
+      expect(a).toMatchObject({ ok: true, agent: aliceId });
+      await load(mulberry32(29), 20);
+      const final = await admin.book(M, 1000);
+      const wsDeltas = () => (c.of('book') as FeedBookMessage[]).filter((m) => m.type === 'delta');
+      await until('both at the REST seq', () => (books.at(-1)?.seq === final.seq && wsDeltas().at(-1)?.seq === final.seq) || undefined);
+      // the same deltas: the same chain of seqs and checksums on both endpoints, from the ws subscription on
+      const chain = (ms: FeedBookMessage[]) => ms.filter((m) => m.type === 'delta').map((m) => [m.prev, m.seq, m.checksum]);
+      const fromWs = chain(wsDeltas());
+      expect(fromWs.length).toBeGreaterThan(0);
+      expect(chain(books).slice(-fromWs.length)).toEqual(fromWs);
+      // the same private stream: each update with the same seq on both (the ws one from its subscription's seq)
+      const credit = (await alice.balances()).balances['CREDIT']!;
+      await until('the last balance on both', () => {
+        const last = (ms: FeedPrivateMessage[]) => ms.filter((m) => m.type === 'balance' && m.asset === 'CREDIT').pop();
+        const x = last(privates);
+        const y = last(c.of('private') as FeedPrivateMessage[]);
+        return (x?.type === 'balance' && x.used === credit.used && y?.type === 'balance' && y.used === credit.used) || undefined;
+      });
+      const wsPrivates = (c.of('private') as FeedPrivateMessage[]).map((m) => ({ ...m, ts: 0 }));
+      expect(wsPrivates.length).toBeGreaterThan(0);
+      expect(wsPrivates[0]!.seq).toBe((a as { seq: number }).seq + 1);
+      expect(privates.filter((m) => m.seq > (a as { seq: number }).seq).map((m) => ({ ...m, ts: 0 }))).toEqual(wsPrivates);
+    } finally {
+      f.close();
+    }
   });
 
   it('runs on its own: a socket.io subscriber that leaves does not stop it, and it stops reading when its last subscriber leaves', async () => {

@@ -28,8 +28,6 @@ import { FeedOut, FeedService } from './feed.service';
 
 /** The plain-WebSocket feed's path on the api's HTTP server. */
 export const FEED_WS_PATH = '/v1/ws';
-/** The FeedService instance of the plain-WebSocket endpoint (its own reader of committed batches, its own books). */
-export const WS_FEED = Symbol('WS_FEED');
 
 /** How often the server pings each connection; one without a pong since the last ping is closed (ms). */
 const PING_EVERY_MS = 25_000;
@@ -85,8 +83,9 @@ const invalid = (message: string, details?: Record<string, unknown>) => new AppE
  * The live feed over plain WebSocket at FEED_WS_PATH (JSON text frames, no socket.io framing), for clients such as
  * CCXT Pro's WsClient: the same public books (snapshot, then deltas with seq, prev and checksum; replay with
  * `since`), trades and tickers, and the private channel after a `login` signed as the socket.io handshake is
- * (FeedAuth: `${timestamp}\nGET\n/v1/feed\n`). It reads committed batches through its own FeedService instance
- * (WS_FEED), so it starts and stops with its own subscribers and leaves the socket.io gateway's alone.
+ * (FeedAuth: `${timestamp}\nGET\n/v1/feed\n`). It is a FeedOut of the node's one FeedService, beside the socket.io
+ * gateway: both get the same book deltas and private updates (same seqs); the FeedService reads while either holds
+ * a subscription, and one endpoint's last subscriber leaving does not stop the other's.
  *
  * Client -> server: `{"op":"login","key","timestamp","signature"}`, `{"op":"subscribe"|"unsubscribe","channel",
  * "market"|"agent", "since"?}`, `{"op":"ping"}`, each with an optional `id` echoed in its answer. Server -> client:
@@ -111,7 +110,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(WS_FEED) private readonly feed: FeedService,
+    private readonly feed: FeedService,
     private readonly auth: FeedAuth,
     private readonly db: DatabaseService,
   ) {}
@@ -140,7 +139,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     }
     await new Promise<void>((r) => (this.wss ? this.wss.close(() => r()) : r()));
     this.wss = null;
-    this.feed.stop();
+    this.feed.stop(this);
   }
 
   // --- FeedOut: this endpoint's connections ---
@@ -261,7 +260,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
       else throw invalid('op: one of login, subscribe, unsubscribe, ping.', { op: typeof op === 'string' ? op.slice(0, 32) : null });
     } catch (e) {
       ack = { ok: false, error: feedError(e) };
-      if (this.held === 0) this.feed.stop(); // a refused first subscription leaves nothing reading
+      if (this.held === 0) this.feed.stop(this); // a refused first subscription leaves nothing reading
     }
     this.send(c, JSON.stringify({ event: 'ack', op: typeof op === 'string' ? op.slice(0, 32) : null, id: id ?? null, ...ack }));
   }
@@ -295,7 +294,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     const market = marketIdOf(req.market);
     const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
     this.admit(c, name);
-    this.feed.start();
+    this.feed.start(this);
     if (req.channel === 'trades') {
       this.hold(c, name);
       return { ok: true, channel: 'trades', market };
@@ -339,7 +338,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     } else throw new AppError('AUTH_FORBIDDEN', 'The private channel is for agent and principal keys.');
     const name = room.agent(target);
     this.admit(c, name);
-    this.feed.start();
+    this.feed.start(this);
     if (c.closed) return { ok: true, channel: 'private', agent: target };
     this.hold(c, name);
     return { ok: true, channel: 'private', agent: target, seq: this.feed.agentSeqOf(target) };
@@ -393,7 +392,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     this.held -= n;
     if (this.held <= 0) {
       this.held = 0;
-      this.feed.stop();
+      this.feed.stop(this);
     }
   }
 }

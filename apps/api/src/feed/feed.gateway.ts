@@ -183,7 +183,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       io.engine.close();
     }
     for (const c of this.pubsub) c.disconnect();
-    this.feed.stop();
+    this.feed.stop(this);
   }
 
   // --- FeedOut: this node's clients ---
@@ -297,7 +297,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       r = await f();
     } catch (e) {
       r = { ok: false, error: feedError(e) };
-      if (this.held === 0) this.feed.stop(); // a refused first subscription leaves nothing reading
+      if (this.held === 0) this.feed.stop(this); // a refused first subscription leaves nothing reading
     }
     if (typeof ack === 'function') (ack as (a: FeedAck) => void)(r);
     else if (!r.ok) socket.emit(FEED_EVENTS.error, r.error);
@@ -337,14 +337,14 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     if (req.channel === 'private') return this.subscribePrivate(socket, req.agent, req.since, req.epoch);
     if (req.channel === 'auctions') {
       this.admit(socket, room.auctions());
-      this.feed.start();
+      this.feed.start(this);
       this.hold(socket, room.auctions());
       return { ok: true, channel: 'auctions' };
     }
     await this.feed.market(req.market); // NOT_FOUND for a market that does not exist
     const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
     this.admit(socket, name);
-    this.feed.start();
+    this.feed.start(this);
     if (req.channel === 'trades') {
       this.hold(socket, name);
       return { ok: true, channel: 'trades', market: marketIdOf(req.market) };
@@ -390,7 +390,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     } else throw new AppError('AUTH_FORBIDDEN', 'The private channel is for agent and principal keys.');
     const name = room.agent(target);
     this.admit(socket, name);
-    this.feed.start();
+    this.feed.start(this);
     if (!socket.connected) return { ok: true, channel: 'private', agent: target };
     // from here to the ack nothing else runs: the replay (or the resync) and the live messages join without a gap
     this.hold(socket, name);
@@ -494,7 +494,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     this.held -= n;
     if (this.held <= 0) {
       this.held = 0;
-      this.feed.stop();
+      this.feed.stop(this);
     }
   }
 

@@ -47,19 +47,53 @@ export interface FeedOut {
 
 type BookTouch = { side: 'buy' | 'sell'; price: number };
 
+/** Every endpoint's FeedOut as one: messages go to each, an agent is followed if any follows it. */
+class FeedOuts implements FeedOut {
+  readonly all: FeedOut[] = [];
+  book(market: string, m: FeedBookMessage): void {
+    for (const o of this.all) o.book(market, m);
+  }
+  trade(market: string, t: FeedTrade): void {
+    for (const o of this.all) o.trade(market, t);
+  }
+  ticker(market: string, t: FeedTicker): void {
+    for (const o of this.all) o.ticker(market, t);
+  }
+  followsAgent(agent: string): boolean {
+    return this.all.some((o) => o.followsAgent(agent));
+  }
+  followsAnyAgent(): boolean {
+    return this.all.some((o) => o.followsAnyAgent?.() ?? true);
+  }
+  private(agent: string, m: FeedPrivateMessage): void {
+    for (const o of this.all) o.private(agent, m);
+  }
+  followsAuctions(): boolean {
+    return this.all.some((o) => o.followsAuctions?.() ?? false);
+  }
+  auction(m: FeedAuction): void {
+    for (const o of this.all) o.auction?.(m);
+  }
+}
+
 /** How often a ticker's 24 h volumes are read again from the trades table, at most (ms). */
 const VOLUME_REFRESH_MS = 5_000;
 
 /**
  * The feed's state, fed only by committed batches (FeedSource): each followed market's book (FeedBook: seq,
  * deltas, replay buffer), its ticker, and the agents' private updates with their sequence. Batches are applied
- * one after another in commit order (an async chain: a market's or an asset's formatting is read once).
+ * one after another in commit order (an async chain: a market's or an asset's formatting is read once). One per
+ * node: its endpoints (socket.io, plain WebSocket) attach as FeedOuts and get the same messages, seqs included; it
+ * reads while any of them holds a subscription.
  */
 @Injectable()
 export class FeedService implements OnApplicationShutdown {
   private readonly logger = new Logger('Feed');
   private readonly source: FeedSource;
+  private readonly outs = new FeedOuts();
   private out: FeedOut | null = null;
+  /** the endpoints holding subscriptions (it reads committed batches while there is one) */
+  private readonly holders = new Set<FeedOut>();
   private running = false;
   private chain: Promise<void> = Promise.resolve();
   /** each market's newest committed view seen since the source started */
@@ -95,11 +129,13 @@ export class FeedService implements OnApplicationShutdown {
   }
 
   attach(out: FeedOut): void {
-    this.out = out;
+    if (!this.outs.all.includes(out)) this.outs.all.push(out);
+    this.out = this.outs;
   }
 
-  /** Starts reading committed batches (the first subscriber); idempotent. */
-  start(): void {
+  /** Starts reading committed batches (an endpoint's first subscriber); idempotent. */
+  start(by: FeedOut): void {
+    this.holders.add(by);
     if (this.running) return;
     this.running = true;
     this.source.start(
@@ -108,9 +144,13 @@ export class FeedService implements OnApplicationShutdown {
     );
   }
 
-  /** Stops reading (the last subscriber left) and forgets the books: the next subscriber starts from a snapshot. */
-  stop(): void {
-    if (!this.running) return;
+  /**
+   * An endpoint's last subscriber left. Once no endpoint holds one, it stops reading and forgets the books: the
+   * next subscriber starts from a snapshot.
+   */
+  stop(by: FeedOut): void {
+    this.holders.delete(by);
+    if (!this.running || this.holders.size > 0) return;
     this.running = false;
     this.source.stop();
     for (const t of this.timers.values()) clearTimeout(t);
@@ -123,7 +163,8 @@ export class FeedService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.stop();
+    this.holders.clear();
+    if (this.running) this.stop(this.outs);
   }
 
   /** The market's formatting, or NOT_FOUND (AppError) for a market that does not exist. */
@@ -201,8 +242,9 @@ export class FeedService implements OnApplicationShutdown {
     return this.streams.since(agent, epoch, since, this.agentSeqOf(agent));
   }
 
-  /** Forgets the agent's private stream on this node (nobody follows it here any more). */
+  /** Forgets the agent's private stream on this node, unless another endpoint here still follows the agent. */
   dropPrivate(agent: string): void {
+    if (this.outs.followsAgent(agent)) return;
     this.streams.drop(agent);
   }
 
