@@ -343,7 +343,8 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
       f.on('private', (m) => privates.push(m)).on('book', ({ message }) => books.push(message));
       await f.connected();
       await f.book(M);
-      expect(await f.subscribe({ channel: 'private' })).toMatchObject({ ok: true });
+      const first = await f.subscribe({ channel: 'private' });
+      expect(first).toMatchObject({ ok: true, epoch: expect.any(String) });
       expect(await c.req({ op: 'subscribe', channel: 'book', market: M })).toMatchObject({ ok: true });
       const a = await c.req({ op: 'subscribe', channel: 'private' });
       expect(a).toMatchObject({ ok: true, agent: aliceId });
@@ -368,6 +369,10 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
       expect(wsPrivates.length).toBeGreaterThan(0);
       expect(wsPrivates[0]!.seq).toBe((a as { seq: number }).seq + 1);
       expect(privates.filter((m) => m.seq > (a as { seq: number }).seq).map((m) => ({ ...m, ts: 0 }))).toEqual(wsPrivates);
+      // the /v1/ws follower leaves; the socket.io one still follows: the agent's stream (its epoch) stays
+      await new Promise((r) => (c.ws.once('close', r), c.close()));
+      await wait(100);
+      expect(await f.subscribe({ channel: 'private' })).toMatchObject({ ok: true, epoch: (first as { epoch: string }).epoch });
     } finally {
       f.close();
     }

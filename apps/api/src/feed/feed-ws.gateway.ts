@@ -384,7 +384,10 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     members?.delete(c);
     if (members?.size !== 0) return;
     this.rooms.delete(name);
-    if (name.startsWith('agent:')) this.agentRooms--;
+    if (!name.startsWith('agent:')) return;
+    this.agentRooms--;
+    // nobody here follows the agent now: its private stream goes, unless the socket.io endpoint still follows it
+    this.feed.dropPrivate(name.slice('agent:'.length));
   }
 
   private release(n: number): void {
