@@ -90,8 +90,8 @@ const VOLUME_REFRESH_MS = 5_000;
 export class FeedService implements OnApplicationShutdown {
   private readonly logger = new Logger('Feed');
   private readonly source: FeedSource;
+  /** where its messages go: the endpoints attached (it reads only once one of them holds a subscription) */
   private readonly outs = new FeedOuts();
-  private out: FeedOut | null = null;
   /** the endpoints holding subscriptions (it reads committed batches while there is one) */
   private readonly holders = new Set<FeedOut>();
   private running = false;
@@ -130,7 +130,6 @@ export class FeedService implements OnApplicationShutdown {
 
   attach(out: FeedOut): void {
     if (!this.outs.all.includes(out)) this.outs.all.push(out);
-    this.out = this.outs;
   }
 
   /** Starts reading committed batches (an endpoint's first subscriber); idempotent. */
@@ -140,7 +139,7 @@ export class FeedService implements OnApplicationShutdown {
     this.running = true;
     this.source.start(
       (b) => this.onBatch(b, Date.now()),
-      () => this.out?.followsAnyAgent?.() ?? true,
+      () => this.outs.followsAnyAgent(),
     );
   }
 
@@ -255,8 +254,8 @@ export class FeedService implements OnApplicationShutdown {
   }
 
   private async apply(b: FeedBatch, now: number): Promise<void> {
-    if (!this.running || !this.out) return;
-    const out = this.out;
+    if (!this.running) return;
+    const out = this.outs;
     const touched = new Map<string, BookTouch[]>();
     for (const c of b.commands) {
       // a market's formatting is read once (then cached: no await per command on the hot path)
@@ -298,8 +297,8 @@ export class FeedService implements OnApplicationShutdown {
 
   private flush(m: string, fb: FeedBook): void {
     const msg = fb.flush();
-    if (!msg || !this.out) return;
-    this.out.book(m, msg);
+    if (!msg) return;
+    this.outs.book(m, msg);
     const t = this.tickers.get(m);
     if (!t) return;
     const view = this.latest.get(m);
@@ -312,9 +311,9 @@ export class FeedService implements OnApplicationShutdown {
 
   private emitTicker(m: string, t: FeedTicker): void {
     const held = this.tickers.get(m);
-    if (!held || !this.out) return;
+    if (!held) return;
     held.t = t;
-    this.out.ticker(m, t);
+    this.outs.ticker(m, t);
     if (Date.now() - held.volumeAt < VOLUME_REFRESH_MS || held.reading) return;
     held.reading = true;
     void this.db.pool

@@ -309,7 +309,7 @@ export class EngineHost implements EngineReads {
       // drain() starts this batch's execution once the previous one has written: the engines run it in sequence
       this.recent.prune(readGen);
       await client.query('BEGIN');
-      const b = new Batch(core, this.directory, ids, this.outlet.active, this.outlet.active && this.outlet.wantsAgents);
+      const b = new Batch(core, this.directory, ids, this.outlet.active, this.outlet.wantsAgents);
       const results = cmds.map((cmd) => {
         const ts = (core.lastTs = Math.max(core.lastTs, Date.now()));
         const r = (HANDLERS[cmd.kind].execute as (b: Batch, c: HostCommand, ts: number) => HostResult)(b, cmd, ts);
