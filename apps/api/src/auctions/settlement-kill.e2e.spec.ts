@@ -16,10 +16,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Exactly-once settlement: auctions close at once, their BullMQ settlement jobs run, and the process running the
- * worker is SIGKILLed as soon as the first auction is settled (the others are being settled or waiting). Started
- * again, it takes up what was left (stalled jobs come back; every auction not settled is scheduled again at start);
- * each auction must be settled exactly once (one settle command in the log), the ledger and the engine reconcile,
- * and every winner holds what its auction's results say.
+ * worker is SIGKILLed mid-way. Mid-way by construction, not by timing: the test holds a row lock on the last
+ * auction, so the sequencer's commit that clears it waits (and the commands behind it with it); the kill comes once
+ * that commit is seen waiting, and the lock is let go after the kill. Started again, the process takes up what was
+ * left (stalled jobs come back; every auction not settled is scheduled again at start); each auction must be
+ * settled exactly once (one clear and one settle command in the log), the ledger and the engine reconcile, and every
+ * winner holds what its auction's results say.
  */
 describe('settlement survives a SIGKILL of the worker mid-way (real processes, Postgres, Redis, BullMQ)', () => {
   jest.setTimeout(180_000);
@@ -52,7 +54,8 @@ describe('settlement survives a SIGKILL of the worker mid-way (real processes, P
     const deadline = Date.now() + 4000 + AUCTIONS * BIDDERS * 60;
     const ids: string[] = [];
     for (let k = 0; k < AUCTIONS; k++) {
-      const a = await admin.post<{ id: string }>('/v1/admin/auctions', { id: `kill-${k}`, asset: ASSET, units: '3', reservePrice: '1', deadline });
+      const id = `kill-${String(k).padStart(2, '0')}`;
+      const a = await admin.post<{ id: string }>('/v1/admin/auctions', { id, asset: ASSET, units: '3', reservePrice: '1', deadline });
       ids.push(a.id);
       for (let i = 0; i < BIDDERS; i++) {
         const c = new AteClient({ baseUrl: url, ...bidders[i]!.keys });
@@ -61,10 +64,27 @@ describe('settlement survives a SIGKILL of the worker mid-way (real processes, P
     }
     const settled = async () =>
       (await db.pool.query<{ id: string }>(`SELECT id FROM auction WHERE status = 'settled' ORDER BY id`)).rows.map((r) => r.id);
-    while ((await settled()).length === 0) await sleep(10);
-    await kill();
-    // the kill caught settlement mid-way: some auctions were left to the restarted process
-    expect((await settled()).length).toBeLessThan(AUCTIONS);
+    // the last auction is held back: its clearing commit waits on this lock until after the kill
+    const held = ids[ids.length - 1]!;
+    const lock = await db.pool.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT id FROM auction WHERE id = $1 FOR UPDATE', [held]);
+      const pid = (await lock.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const waiting = async () =>
+        (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid])).rows[0]!
+          .n > 0;
+      for (let i = 0; !(await waiting()); i++) {
+        if (i > 3000) throw new Error(`the clearing of ${held} never reached the sequencer (settled: ${(await settled()).join(', ')})`);
+        await sleep(10);
+      }
+      await kill();
+      // the kill caught settlement mid-way: the held auction (and whatever was behind it) is left to the restart
+      expect(await settled()).not.toContain(held);
+    } finally {
+      await lock.query('ROLLBACK').catch(() => undefined);
+      lock.release();
+    }
     await start();
     for (let i = 0; (await settled()).length < AUCTIONS; i++) {
       if (i > 1200) throw new Error(`only ${(await settled()).length} of ${AUCTIONS} auctions settled after the restart`);
