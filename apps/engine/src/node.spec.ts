@@ -47,13 +47,14 @@ describe('engine node (real Postgres and Redis)', () => {
   });
 
   it('a second node waits as a standby while the first holds the lease, and serves once it is released', async () => {
-    const a = new EngineNode(config({ ENGINE_NODE_ID: 'node-a' }), quiet);
-    const b = new EngineNode(config({ ENGINE_NODE_ID: 'node-b' }), quiet);
+    // a 500 ms heartbeat (a lease of 1.5 s): a loaded machine's pauses do not cost a its lease
+    const a = new EngineNode(config({ ENGINE_NODE_ID: 'node-a', ENGINE_HEARTBEAT_MS: '500' }), quiet);
+    const b = new EngineNode(config({ ENGINE_NODE_ID: 'node-b', ENGINE_HEARTBEAT_MS: '500' }), quiet);
     await a.start();
     let bServes = false;
     const bStarted = b.start().then(() => (bServes = true));
     try {
-      await new Promise((r) => setTimeout(r, 700)); // several lease periods: a renews, b keeps waiting
+      await new Promise((r) => setTimeout(r, 1_700)); // several heartbeats: a renews, b keeps waiting
       expect(bServes).toBe(false);
       expect(await redis.get(keys.lease)).toBe('node-a');
       await a.stop();

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv, untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
@@ -159,10 +159,7 @@ describe('settlement survives a SIGKILL of the worker mid-way (real processes, P
             ),
           );
           processes.push(api);
-          for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
-            if (i > 200) throw new Error('the api did not see the engine node');
-            await sleep(50);
-          }
+          await untilReady(url, 'the api did not see the engine node');
           return api;
         },
         () => stopProcess(api!, 'SIGKILL'),

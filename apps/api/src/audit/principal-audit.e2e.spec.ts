@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
+import { untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { startTestApp, testConfig, TEST_ADMIN } from '../testing/test-app';
@@ -380,10 +381,7 @@ describe('one audit chain with the engine apart (real Redis, real engine process
       LOG_LEVEL: 'warn',
     });
     ({ app, url, admin } = await startTestApp(testConfig(db, { REDIS_URL, REDIS_PREFIX, ENGINE_MODE: 'redis' })));
-    for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
-      if (i > 100) throw new Error('the engine node did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(url, 'the engine node did not become ready');
   });
   afterAll(async () => {
     await app?.close();

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AteApiError, AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { ConfigError, loadConfig } from '../config/config';
-import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv, untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
@@ -71,10 +71,7 @@ describe('api and engine as separate processes over Redis', () => {
 
   it('with an engine node: ready; orders place, cross, amend and cancel; balances and the book follow', async () => {
     engine = await startEngineProcess(engineEnv());
-    for (let i = 0; (await ready()).status !== 200; i++) {
-      expect(i).toBeLessThan(50);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(url, 'the api did not see the engine node');
     expect((await ready()).body.checks.engine).toEqual({ ok: true, mode: 'redis' });
 
     await admin.defineAsset({ code: 'RED.1K', scale: 0, model: 'm', provider: 'p', tokenClass: 'out' });

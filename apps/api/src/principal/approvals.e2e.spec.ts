@@ -194,7 +194,7 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
     const late = (await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '2.000', quantity: '30', clientOrderId: 'late-1' })) as Order;
     offset += 10_001;
     await pa.get(`/v1/principal/agents/${id}/policy`); // a sequenced read: the expiry timer re-arms on the moved clock
-    for (let i = 0; i < 50 && (await c.getOrder(late.id)).status === 'pending_approval'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && (await c.getOrder(late.id)).status === 'pending_approval'; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await c.getOrder(late.id)).toMatchObject({ status: 'expired', reason: 'APPROVAL_EXPIRED' });
     expect(await failure(pa.post(`/v1/principal/approvals/${late.id}/approve`))).toMatchObject({
       status: 409,
@@ -237,7 +237,7 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
       const kept = await c.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.500', quantity: '2' });
       expect(await used(c)).toBe('23.000');
       // nobody sends anything: the timer's tick at the expiry cancels them
-      for (let i = 0; i < 100 && (await c.getOrder(bid.id)).status === 'open'; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && (await c.getOrder(bid.id)).status === 'open'; i++) await new Promise((r) => setTimeout(r, 50));
       expect(await c.getOrder(bid.id)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED', remaining: '0' });
       expect(await sc.getOrder(ask.id)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED' });
       expect(await c.getOrder(kept.id)).toMatchObject({ status: 'open' });
@@ -245,7 +245,7 @@ describe('approvals above a threshold, freezes by role, allowance expiry (real P
       expect((await sc.balances()).balances['XPR.1K']).toMatchObject({ used: '0', total: '100' });
       // the budget's reservation of the cancelled bid is released with it
       expect((await pa.get<{ usage: { reserved: string }[] }>(`/v1/principal/agents/${id}/policy`)).usage[0]?.reserved).toBe('3.000');
-      for (let i = 0; i < 40 && !seen.some((m) => m.type === 'order' && m.event === 'cancelled'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && !seen.some((m) => m.type === 'order' && m.event === 'cancelled'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(seen.filter((m) => m.type === 'order' && m.event === 'cancelled')).toEqual([
         expect.objectContaining({ orderId: bid.id, market: X, reason: 'MATCHING_CANCEL_ALLOWANCE_EXPIRED' }),
       ]);

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AteApiError, AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
+import { untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { startTestApp, testConfig } from '../testing/test-app';
@@ -30,10 +31,7 @@ describe('principals and budgets with the engine apart (real Redis, real engine 
     LOG_LEVEL: 'warn',
   });
   const ready = async () => {
-    for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
-      if (i > 100) throw new Error('the engine node did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(url, 'the engine node did not become ready');
   };
 
   beforeAll(async () => {

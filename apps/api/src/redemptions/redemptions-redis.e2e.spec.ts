@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { AteClient } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv, untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
@@ -34,10 +34,7 @@ describe('redemptions and audited admin actions with api and engine apart over R
     LOG_LEVEL: 'warn',
   });
   const serving = async () => {
-    for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
-      if (i > 100) throw new Error('the engine node never served');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilReady(url, 'the engine node never served');
   };
 
   beforeAll(async () => {

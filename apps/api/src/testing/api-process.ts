@@ -75,3 +75,20 @@ export function testApiEnv(o: { databaseUrl: string; port: number; masterKey: st
     ...extra,
   };
 }
+
+/**
+ * Waits until `${url}/ready` answers 200 (each probe bounded at 5 s), or throws naming `what` after `timeoutMs`:
+ * e.g. an api in ENGINE_MODE=redis seeing a newly started engine node, which a loaded machine may take seconds for.
+ */
+export async function untilReady(url: string, what: string, timeoutMs = 30_000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const status = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(5_000) }).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what} (not ready in ${timeoutMs} ms; last status ${status || 'none'})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -4,7 +4,7 @@ import { AteApiError, AteClient, OrderView } from '@ate/client';
 import { createTestDatabase, TestDatabase } from '@ate/db';
 import { reconcile } from '@ate/ledger';
 import { EngineHost } from '@ate/sequencer';
-import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv, untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
@@ -196,10 +196,7 @@ describe('durability: SIGKILL mid-stream (real processes, real Postgres)', () =>
         LOG_LEVEL: 'warn',
       });
       processes.push(engine);
-      for (let i = 0; (await fetch(`${url}/ready`)).status !== 200; i++) {
-        if (i > 100) throw new Error('the api did not see the engine node');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await untilReady(url, 'the api did not see the engine node');
     };
     try {
       await losesNothing(db, {

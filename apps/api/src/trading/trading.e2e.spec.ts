@@ -248,6 +248,7 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
   });
 
   it('a GTD order expires on time, with no other command to carry time forward', async () => {
+    const expiresAt = Date.now() + 600;
     const o = await alice.placeOrder({
       market: M,
       side: 'buy',
@@ -255,24 +256,31 @@ describe('trading end to end (real Postgres, real HTTP)', () => {
       price: '1.000',
       quantity: '3',
       timeInForce: 'GTD',
-      expiresAt: Date.now() + 600,
+      expiresAt,
     });
     expect(o.status).toBe('open');
     expect((await alice.balances()).balances['CREDIT']?.used).toBe('3.000');
-    await new Promise((r) => setTimeout(r, 1200));
+    // the engine's timer expires it at expiresAt: polled, as a loaded machine runs timers late
+    for (let t0 = Date.now(); (await alice.getOrder(o.id)).status === 'open' && Date.now() - t0 < 10_000; )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
     expect(await alice.getOrder(o.id)).toMatchObject({ status: 'expired', remaining: '0' });
     expect((await alice.balances()).balances['CREDIT']?.used).toBe('0.000');
   });
 
   it("the dead-man's switch cancels every open order when heartbeats stop", async () => {
     const o = await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '1.000', quantity: '2' });
-    const hb = await alice.cancelAfter(1000);
-    expect(hb.triggerTime! - hb.currentTime).toBe(1000);
-    await new Promise((r) => setTimeout(r, 500));
-    await alice.cancelAfter(1000); // a heartbeat in time keeps the orders
-    await new Promise((r) => setTimeout(r, 700));
+    const hb = await alice.cancelAfter(3000);
+    expect(hb.triggerTime! - hb.currentTime).toBe(3000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const again = await alice.cancelAfter(3000); // a heartbeat in time keeps the orders
+    await new Promise((r) => setTimeout(r, 2200)); // past the first trigger time, 0.8 s before the second
+    expect(Date.now()).toBeGreaterThan(hb.triggerTime!);
     expect((await alice.getOrder(o.id)).status).toBe('open');
-    await new Promise((r) => setTimeout(r, 800)); // no heartbeat: the switch lapses
+    // no heartbeat: the switch lapses at the second trigger time (polled: a loaded machine runs timers late)
+    for (let t0 = Date.now(); (await alice.getOrder(o.id)).status === 'open' && Date.now() - t0 < 10_000; )
+      await new Promise((r) => setTimeout(r, 100));
+    expect(Date.now()).toBeGreaterThanOrEqual(again.triggerTime!);
     expect(await alice.getOrder(o.id)).toMatchObject({ status: 'canceled', reason: 'MATCHING_CANCEL_ALL' });
     await expect(alice.cancelAfter(500)).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     expect((await alice.cancelAfter(0)).triggerTime).toBeNull();
