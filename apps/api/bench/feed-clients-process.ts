@@ -21,7 +21,7 @@ export interface ClientsResult {
 
 /**
  * Starts the clients process: `ready` once they all subscribed, `done` with their result once they end, which
- * they do after `stop` hands them the REST book's seq and checksum and their books reach it.
+ * they do after `stop` hands them the REST book's seq and checksum (and best levels) and their books reach it.
  */
 export function startFeedClients(input: object) {
   const dir = process.env['BENCH_PROFILE_CLIENTS'];
@@ -45,7 +45,10 @@ export function startFeedClients(input: object) {
       c === 0 ? resolve(JSON.parse(out.trim().split('\n').pop() as string) as ClientsResult) : reject(new Error(`feed clients failed: ${err}`)),
     ),
   );
-  const stop = (target: { seq: number; checksum: number }) =>
-    child.stdin?.write(`${JSON.stringify({ seq: target.seq, checksum: target.checksum })}\n`);
+  /** `depth`: the clients follow depth-limited books, which must reach the REST book's best `depth` levels a side. */
+  const stop = (target: { seq: number; checksum: number; bids?: [string, string][]; asks?: [string, string][] }, depth?: number) =>
+    child.stdin?.write(
+      `${JSON.stringify({ seq: target.seq, checksum: target.checksum, ...(depth ? { top: { bids: target.bids?.slice(0, depth), asks: target.asks?.slice(0, depth) } } : {}) })}\n`,
+    );
   return { child, pid: child.pid, ready, done, stop };
 }

@@ -2,7 +2,7 @@
 // each a FeedSubscriber (libs/client: local book, seq and checksum checks, resync by itself) on the api's feed.
 // `ws` mode (the peer): bare WebSocket clients of the bench's relay, each keeping the same local book from the
 // same messages. Latency: receipt time minus the message's committedAt. Prints one JSON line at the end.
-import { FeedBookMessage } from '@ate/contracts';
+import { FeedBookDepth, FeedBookMessage, FeedLevel } from '@ate/contracts';
 import { FeedSubscriber, LocalBook } from '@ate/client';
 import { WebSocket } from 'ws';
 
@@ -12,6 +12,8 @@ interface Input {
   market: string;
   clients: number;
   warmupMs: number;
+  /** depth-limited books (bench:feed --depth) */
+  depth?: FeedBookDepth;
 }
 
 const input = JSON.parse(process.argv[2] as string) as Input;
@@ -37,9 +39,9 @@ async function main(): Promise<void> {
       const f = new FeedSubscriber({ baseUrl: input.url });
       f.on('book', ({ message }) => receive(message));
       subs.push(f);
-      opened.push(f.connected().then(() => f.book(input.market).then((b) => books.push(b))));
+      opened.push(f.connected().then(() => f.book(input.market, { depth: input.depth }).then((b) => books.push(b))));
     } else {
-      const b = new LocalBook(input.market);
+      const b = new LocalBook(input.market, input.depth);
       books.push(b);
       const ws = new WebSocket(input.url);
       ws.on('message', (data) => {
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
   measuring = true;
   const t0 = Date.now();
   // the bench writes one line when its load is over: the REST book's seq and checksum the books must reach
-  const target = await new Promise<{ seq: number; checksum: number }>((resolve) => {
+  const target = await new Promise<{ seq: number; checksum: number; top?: { bids: FeedLevel[]; asks: FeedLevel[] } }>((resolve) => {
     let text = '';
     process.stdin.on('data', (d) => {
       text += String(d);
@@ -69,11 +71,16 @@ async function main(): Promise<void> {
   });
   measuring = false;
   const seconds = (Date.now() - t0) / 1000;
-  // every book must get to where the REST book is, with its checksum (the last messages may still be on the way)
+  // every book must get to where the REST book is, with its checksum (the last messages may still be on the way);
+  // a depth-limited book's seq is the last change of its levels: it must hold the REST book's best levels
+  const top = target.top && JSON.stringify(target.top);
+  const there = (b: LocalBook) =>
+    top ? JSON.stringify(b.levels()) === top && b.checksum() === target.checksum : b.seq === target.seq && b.checksum() === target.checksum;
   const t1 = Date.now();
-  while (Date.now() - t1 < 15_000 && books.some((b) => b.seq === null || b.seq < target.seq)) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() - t1 < 15_000 && books.some((b) => b.seq === null || (top ? !there(b) : b.seq < target.seq)))
+    await new Promise((r) => setTimeout(r, 50));
   const settleMs = Date.now() - t1;
-  const unrecovered = books.filter((b) => b.seq !== target.seq || b.checksum() !== target.checksum).length + (input.clients - books.length);
+  const unrecovered = books.filter((b) => !there(b)).length + (input.clients - books.length);
   for (const f of subs) {
     gapsSeen += f.stats.gaps;
     checksumFailures += f.stats.checksumFailures;

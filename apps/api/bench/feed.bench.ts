@@ -5,7 +5,8 @@
 // each) at a fixed rate. Latency: from `committedAt` (the api received the committed batch) to the client's
 // receipt. Then the peer, in the same run: the same load, the same feed messages relayed by this process to N
 // bare `ws` clients (a plain WebSocket broadcast: the ceiling of fan-out on this machine). Options: --clients N
-// (1000), --rate R (2000 changes/s), --seconds S (20), --conflate MS (the api's FEED_CONFLATE_MS, default its
+// (1000), --rate R (2000 changes/s), --seconds S (20), --depth D (depth-limited books: 10, 25, 100 or 500; default
+// the whole book), --conflate MS (the api's FEED_CONFLATE_MS, default its
 // own), --max-in-flight K (the driver's outstanding requests at most, 256), --no-peer (the socket.io phase
 // only), --driver-stub (the driver alone against a stub server: its own ceiling). Prints one JSON line last:
 // {"clients","changesPerSec","messagesPerSec","p50Ms","p99Ms","gapsUnrecovered","checksumFailures"}.
@@ -18,7 +19,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { AteClient, FeedSubscriber } from '@ate/client';
-import { FeedBookMessage } from '@ate/contracts';
+import { FEED_BOOK_DEPTHS, FeedBookDepth, FeedBookMessage } from '@ate/contracts';
 import { createTestDatabase } from '@ate/db';
 import { TEST_ADMIN } from '../src/testing/admin-key';
 import { freePort, REPO_ROOT, startApiProcess, testApiEnv } from '../src/testing/api-process';
@@ -61,12 +62,12 @@ function drive(url: string, keys: Keys, rate: number, ms: number, maxInFlight: n
 }
 
 /** The peer: relays the feed's book messages (one subscriber) to bare ws clients, a snapshot first to each. */
-async function startRelay(url: string): Promise<{ url: string; close: () => Promise<void> }> {
+async function startRelay(url: string, depth: FeedBookDepth | undefined): Promise<{ url: string; close: () => Promise<void> }> {
   const port = await freePort();
   const wss = new WebSocketServer({ port, host: '127.0.0.1' });
   const f = new FeedSubscriber({ baseUrl: url });
   await f.connected();
-  const book = await f.book(MARKET);
+  const book = await f.book(MARKET, { depth });
   f.on('book', ({ message }) => {
     const text = JSON.stringify(message);
     for (const c of wss.clients) c.send(text);
@@ -76,6 +77,7 @@ async function startRelay(url: string): Promise<{ url: string; close: () => Prom
     const snap: FeedBookMessage = {
       type: 'snapshot',
       market: MARKET,
+      ...(depth ? { depth } : {}),
       seq: book.seq as number,
       prev: null,
       bids,
@@ -99,15 +101,15 @@ async function phase(
   target: string,
   admin: AteClient,
   keys: Keys,
-  o: { url: string; clients: number; rate: number; seconds: number; maxInFlight: number; apiPid: number | undefined },
+  o: { url: string; clients: number; rate: number; seconds: number; maxInFlight: number; apiPid: number | undefined; depth?: FeedBookDepth },
 ) {
-  const clients = startFeedClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS });
+  const clients = startFeedClients({ mode, url: target, market: MARKET, clients: o.clients, warmupMs: WARMUP_MS, depth: o.depth });
   await clients.ready;
   const cpu0 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage() };
   const load = await drive(o.url, keys, o.rate, WARMUP_MS + o.seconds * 1000, o.maxInFlight);
   const cpu1 = { api: cpuMs(o.apiPid), clients: cpuMs(clients.child.pid), bench: process.cpuUsage(cpu0.bench) };
   const rest = await admin.book(MARKET, 1000);
-  clients.stop(rest);
+  clients.stop(rest, o.depth);
   const r = await clients.done;
   const s = load.seconds;
   return {
@@ -152,6 +154,9 @@ async function main(): Promise<void> {
   const conflate = argText('conflate');
   const maxInFlight = arg('max-in-flight', 256);
   const peer = !process.argv.includes('--no-peer');
+  const depthArg = argText('depth');
+  const depth = depthArg === undefined ? undefined : (Number(depthArg) as FeedBookDepth);
+  if (depth !== undefined && !FEED_BOOK_DEPTHS.includes(depth)) throw new Error(`--depth is one of ${FEED_BOOK_DEPTHS.join(', ')}`);
   if (process.argv.includes('--driver-stub')) return driverAlone(rate, seconds, maxInFlight);
   const db = await createTestDatabase('bench_feed');
   const port = await freePort();
@@ -192,14 +197,14 @@ async function main(): Promise<void> {
       await admin.deposit({ id: `fb-${i}-t`, agentId: a.id, asset: 'FEEDB.1K', amount: '1000000000' });
       keys.push(a.apiKey!);
     }
-    const o = { url, clients: clientsN, rate, seconds, maxInFlight, apiPid: child.pid };
+    const o = { url, clients: clientsN, rate, seconds, maxInFlight, apiPid: child.pid, depth };
     const feed = await phase('socketio', url, admin, keys, o);
     let ws: Awaited<ReturnType<typeof phase>> | null = null;
     if (peer) {
-      const relay = await startRelay(url);
+      const relay = await startRelay(url, depth);
       ws = await phase('ws', relay.url, admin, keys, o).finally(() => relay.close());
     }
-    console.log(JSON.stringify({ detail: { feed, peer: ws, machine: { cpus: cpus().length, node: process.version } } }));
+    console.log(JSON.stringify({ detail: { depth: depth ?? null, feed, peer: ws, machine: { cpus: cpus().length, node: process.version } } }));
     console.log(
       JSON.stringify({
         clients: feed.clients,

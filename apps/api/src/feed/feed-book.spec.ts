@@ -1,5 +1,5 @@
 import { LocalBook } from '@ate/client';
-import { FeedBookMessage, mulberry32 } from '@ate/contracts';
+import { bookChecksum, FeedBookDepth, FeedBookMessage, FeedLevel, mulberry32 } from '@ate/contracts';
 import type { CommittedBook } from '@ate/sequencer';
 import { FeedBook, LevelFormat } from './feed-book';
 
@@ -35,24 +35,35 @@ const levels = (v: CommittedBook) => ({
   asks: v.asks.map(([p, l]) => [fmt.price(p), fmt.quantity(l)]),
 });
 
-function run(seed: number, depth: number, steps: number, replayMax = 10_000) {
+/**
+ * A random run: `steps` committed batches absorbed, flushed at random (conflation: several batches in one delta).
+ * `tops`: depth-limited views started at the beginning (their snapshots in `topSnapshots`, their deltas in `topDeltas`).
+ */
+function run(seed: number, depth: number, steps: number, replayMax = 10_000, tops: FeedBookDepth[] = []) {
   const rnd = mulberry32(seed);
   const twin = new Twin();
   for (let k = 0; k < 30; k++) twin.step(rnd);
   const fb = new FeedBook('T/CREDIT', twin.view(depth), fmt, replayMax);
   const snapshot = fb.snapshot(0);
+  const topSnapshots = new Map(tops.map((d) => [d, fb.snapshot(0, d)]));
   const views = new Map<number, CommittedBook>([[twin.seq, twin.view(depth)]]);
   const deltas: FeedBookMessage[] = [];
+  const topDeltas = new Map<FeedBookDepth, FeedBookMessage[]>(tops.map((d) => [d, []]));
+  let flushes = 0;
+  const flush = () => {
+    const msgs = fb.flush();
+    if (msgs.length > 0) flushes++;
+    for (const m of msgs) (m.depth === undefined ? deltas : (topDeltas.get(m.depth) as FeedBookMessage[])).push(m);
+  };
   for (let s = 0; s < steps; s++) {
     const touched = twin.step(rnd);
     const v = twin.view(depth);
     views.set(v.seq, v);
     fb.absorb(v, touched, s);
-    if (rnd() < 0.4) deltas.push(fb.flush() as FeedBookMessage); // conflation: several batches in one delta
+    if (rnd() < 0.4) flush();
   }
-  const last = fb.flush();
-  if (last) deltas.push(last);
-  return { twin, fb, snapshot, deltas, views, final: twin.view(depth) };
+  flush();
+  return { twin, fb, snapshot, deltas, views, final: twin.view(depth), topSnapshots, topDeltas, flushes };
 }
 
 describe('FeedBook against a naive twin (pinned seeds)', () => {
@@ -96,6 +107,61 @@ describe('FeedBook against a naive twin (pinned seeds)', () => {
     const fb = new FeedBook('T/CREDIT', twin.view(10), fmt, 10);
     fb.absorb({ ...twin.view(10), seq: twin.seq - 1 }, [], 0);
     expect(fb.pending).toBe(false);
-    expect(fb.flush()).toBeNull();
+    expect(fb.flush()).toEqual([]);
+  });
+});
+
+describe('depth-limited views against the naive twin (pinned seeds)', () => {
+  it.each([
+    [11, 10],
+    [12, 25],
+    [13, 100],
+  ] as [number, FeedBookDepth][])(
+    'seed %i, depth %i: its snapshot + deltas are the best levels at the end, each checksum holds, deltas chain and carry a change',
+    (seed, d) => {
+      const { topSnapshots, topDeltas, final, flushes } = run(seed, 1000, 400, 10_000, [d]);
+      const snap = topSnapshots.get(d) as FeedBookMessage;
+      const deltas = topDeltas.get(d) as FeedBookMessage[];
+      const b = new LocalBook('T/CREDIT');
+      expect(b.apply(snap)).toBe('ok');
+      for (const m of deltas) expect([m.seq, b.apply(m)]).toEqual([m.seq, 'ok']);
+      const top = levels({ ...final, bids: final.bids.slice(0, d), asks: final.asks.slice(0, d) });
+      expect(b.levels()).toEqual(top);
+      expect(b.checksum()).toBe(bookChecksum(top.bids.slice(0, 10) as FeedLevel[], top.asks.slice(0, 10) as FeedLevel[]));
+      expect(deltas[0]!.prev).toBe(snap.seq);
+      for (let k = 1; k < deltas.length; k++) expect(deltas[k]!.prev).toBe(deltas[k - 1]!.seq);
+      for (const m of deltas) expect([m.depth, m.bids.length + m.asks.length > 0]).toEqual([d, true]);
+      // changes below the best 10 make no depth-10 message
+      if (d === 10) expect(deltas.length).toBeLessThan(flushes);
+    },
+  );
+
+  it('a view started mid-way, and a client joining it then, end at the best levels; since() replays a view from its own seqs', () => {
+    const rnd = mulberry32(14);
+    const twin = new Twin();
+    for (let k = 0; k < 30; k++) twin.step(rnd);
+    const fb = new FeedBook('T/CREDIT', twin.view(1000), fmt, 50);
+    const step = () => {
+      fb.absorb(twin.view(1000), twin.step(rnd), 0);
+      return fb.flush();
+    };
+    for (let k = 0; k < 50; k++) step(); // only the whole view flushes
+    const snap = fb.snapshot(0, 10);
+    expect(snap).toMatchObject({ type: 'snapshot', depth: 10, seq: fb.seq, prev: null });
+    expect(snap.bids).toHaveLength(10);
+    const b = new LocalBook('T/CREDIT');
+    b.apply(snap);
+    const sent: FeedBookMessage[] = [];
+    for (let k = 0; k < 200; k++) for (const m of step()) if (m.depth === 10) sent.push(m);
+    for (const m of sent) expect(b.apply(m)).toBe('ok');
+    const v = twin.view(10);
+    expect(b.levels()).toEqual(levels(v));
+    // the view's seq is its last message's (it lags the whole view's when the best levels stay the same)
+    expect(fb.seqOf(10)).toBe(sent.at(-1)!.seq);
+    expect(fb.since(fb.seqOf(10), 10)).toEqual([]);
+    const kept = sent.slice(-50);
+    for (let k = 0; k < kept.length; k++) expect(fb.since(kept[k]!.prev as number, 10)).toEqual(kept.slice(k));
+    expect(fb.since((kept[0]!.prev as number) - 1, 10)).toBeNull();
+    expect(fb.since(fb.seqOf(10) + 1, 10)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { bookChecksum, FeedBookMessage, FeedLevel } from '@ate/contracts';
+import { bookChecksum, FeedBookDepth, FeedBookMessage, FeedLevel } from '@ate/contracts';
 import type { CommittedBook } from '@ate/sequencer';
 
 /** How a market writes ticks and lots as decimal strings (its tick and lot size). */
@@ -9,6 +9,15 @@ export interface LevelFormat {
 
 type Side = 'buy' | 'sell';
 
+/** A depth-limited view of the book: its best `depth` levels as last sent, that message's seq, and its own replay buffer. */
+export interface TopView {
+  depth: FeedBookDepth;
+  bids: Map<number, number>;
+  asks: Map<number, number>;
+  seq: number;
+  ring: FeedBookMessage[];
+}
+
 /**
  * One market's book as the feed sends it: the committed view (the levels `GET /v1/markets/:id/book` shows, up to
  * the engine's view depth), its seq, what changed since the last message sent (conflated), and a bounded buffer
@@ -17,6 +26,10 @@ type Side = 'buy' | 'sell';
  * A delta holds (a) every level an engine `book` event touched in (prev, seq], with its quantity at seq, and (b)
  * every level whose quantity differs between the views at prev and at seq (a level that came into or left the
  * view). (a) makes a delta right for a book at any seq in [prev, seq) (REST-snapshot sync), (b) for a book at prev.
+ *
+ * Depth-limited views (`top(depth)`, made when a subscriber first asks) flush with it: a view's delta is the
+ * difference of its best `depth` levels between its last message and now (a book at its `prev` only), and none is
+ * made while those levels stay the same, so such a view's seq is the last change of its levels.
  */
 export class FeedBook {
   private bids = new Map<number, number>();
@@ -28,6 +41,7 @@ export class FeedBook {
   /** when the oldest batch not yet sent arrived (null: nothing pending) */
   private pendingSince: number | null = null;
   private readonly ring: FeedBookMessage[] = [];
+  private readonly tops = new Map<FeedBookDepth, TopView>();
   seq: number;
 
   constructor(
@@ -53,9 +67,12 @@ export class FeedBook {
     return this.pendingSince !== null;
   }
 
-  /** The delta from the last message to the newest view absorbed (null when nothing is pending). */
-  flush(): FeedBookMessage | null {
-    if (this.pendingSince === null) return null;
+  /**
+   * The messages from the last ones to the newest view absorbed: the whole view's delta first, then each
+   * depth-limited view's whose levels changed ([] when nothing is pending).
+   */
+  flush(): FeedBookMessage[] {
+    if (this.pendingSince === null) return [];
     const b = this.latest;
     const bids = this.diff(this.bids, b.bids, this.touched.buy);
     const asks = this.diff(this.asks, b.asks, this.touched.sell);
@@ -66,37 +83,81 @@ export class FeedBook {
     const prev = this.seq;
     this.seq = b.seq;
     this.take(b);
-    const msg: FeedBookMessage = { type: 'delta', market: this.market, seq: b.seq, prev, bids, asks, checksum: this.checksum(), committedAt };
-    this.ring.push(msg);
-    if (this.ring.length > this.replayMax) this.ring.shift();
-    return msg;
+    const checksum = this.checksum();
+    const msg: FeedBookMessage = { type: 'delta', market: this.market, seq: b.seq, prev, bids, asks, checksum, committedAt };
+    const out = [msg];
+    keep(this.ring, msg, this.replayMax);
+    for (const v of this.tops.values()) {
+      const vb = this.diff(v.bids, b.bids.slice(0, v.depth), NONE);
+      const va = this.diff(v.asks, b.asks.slice(0, v.depth), NONE);
+      if (vb.length === 0 && va.length === 0) continue;
+      // the whole view's best 10 are the depth-limited view's (every depth is at least 10): the same checksum
+      const m: FeedBookMessage = {
+        type: 'delta',
+        market: this.market,
+        depth: v.depth,
+        seq: b.seq,
+        prev: v.seq,
+        bids: vb,
+        asks: va,
+        checksum,
+        committedAt,
+      };
+      v.seq = b.seq;
+      v.bids = new Map(b.bids.slice(0, v.depth));
+      v.asks = new Map(b.asks.slice(0, v.depth));
+      keep(v.ring, m, this.replayMax);
+      out.push(m);
+    }
+    return out;
   }
 
-  snapshot(now: number): FeedBookMessage {
+  /** Starts (once) the depth-limited view of `depth` levels a side, at the last message sent. */
+  top(depth: FeedBookDepth): TopView {
+    let v = this.tops.get(depth);
+    if (!v) {
+      v = { depth, bids: new Map(this.bidView.slice(0, depth)), asks: new Map(this.askView.slice(0, depth)), seq: this.seq, ring: [] };
+      this.tops.set(depth, v);
+    }
+    return v;
+  }
+
+  /** The seq of the last message of the whole view, or of a depth-limited view (started if need be). */
+  seqOf(depth?: FeedBookDepth): number {
+    return depth === undefined ? this.seq : this.top(depth).seq;
+  }
+
+  /** The book as the last message left it: the whole view, or its best `depth` levels (at that view's seq). */
+  snapshot(now: number, depth?: FeedBookDepth): FeedBookMessage {
     const level = ([p, l]: [number, number]): FeedLevel => [this.fmt.price(p), this.fmt.quantity(l)];
+    const n = depth ?? Infinity;
     return {
       type: 'snapshot',
       market: this.market,
-      seq: this.seq,
+      ...(depth === undefined ? {} : { depth }),
+      seq: this.seqOf(depth),
       prev: null,
-      bids: this.bidView.map(level),
-      asks: this.askView.map(level),
+      bids: this.bidView.slice(0, n).map(level),
+      asks: this.askView.slice(0, n).map(level),
       checksum: this.checksum(),
       committedAt: now,
     };
   }
 
   /**
-   * The deltas a client whose book is at `since` needs to reach the last message sent: [] when it is there,
-   * null when the buffer no longer reaches back to it (or it claims a seq the feed never reached).
+   * The deltas a client whose book (the whole view, or a depth-limited one) is at `since` needs to reach the last
+   * message sent: [] when it is there, null when the buffer no longer reaches back to it (or it claims a seq the
+   * feed never reached).
    */
-  since(since: number): FeedBookMessage[] | null {
-    if (since === this.seq) return [];
-    if (since > this.seq) return null;
-    const i = this.ring.findIndex((m) => m.seq > since);
-    const first = this.ring[i];
+  since(since: number, depth?: FeedBookDepth): FeedBookMessage[] | null {
+    const seq = this.seqOf(depth);
+    const ring = depth === undefined ? this.ring : this.top(depth).ring;
+    if (since === seq) return [];
+    if (since > seq) return null;
+    const i = ring.findIndex((m) => m.seq > since);
+    const first = ring[i];
     if (!first || (first.prev as number) > since) return null;
-    return this.ring.slice(i);
+    return ring.slice(i);
   }
 
   private take(b: CommittedBook): void {
@@ -106,7 +167,7 @@ export class FeedBook {
     this.asks = new Map(b.asks);
   }
 
-  private diff(old: Map<number, number>, view: [number, number][], touched: Set<number>): FeedLevel[] {
+  private diff(old: Map<number, number>, view: [number, number][], touched: ReadonlySet<number>): FeedLevel[] {
     const now = new Map(view);
     const changed = new Map<number, number>();
     for (const [p, l] of view) if (old.get(p) !== l) changed.set(p, l);
@@ -119,4 +180,12 @@ export class FeedBook {
     const level = ([p, l]: [number, number]): FeedLevel => [this.fmt.price(p), this.fmt.quantity(l)];
     return bookChecksum(this.bidView.slice(0, 10).map(level), this.askView.slice(0, 10).map(level));
   }
+}
+
+const NONE: ReadonlySet<number> = new Set();
+
+/** Appends to a bounded replay buffer. */
+function keep(ring: FeedBookMessage[], m: FeedBookMessage, max: number): void {
+  ring.push(m);
+  if (ring.length > max) ring.shift();
 }

@@ -194,6 +194,37 @@ describe('the plain-WebSocket feed /v1/ws (real app, real Postgres, real ws clie
     expect(e.of('book')).toEqual([expect.objectContaining({ type: 'snapshot', seq: rest.seq })]);
   });
 
+  it('a depth-limited book (depth 10): a snapshot of the best levels, then its own deltas, ending equal to the REST best 10', async () => {
+    await clean();
+    for (let k = 0; k < 15; k++) {
+      await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: (0.94 - k / 1000).toFixed(3), quantity: '1' });
+      await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: (1.06 + k / 1000).toFixed(3), quantity: '1' });
+    }
+    const c = await open();
+    expect(await c.req({ op: 'subscribe', channel: 'book', market: M, depth: 10 })).toMatchObject({
+      ok: true,
+      channel: 'book',
+      market: M,
+      depth: 10,
+    });
+    const snap = c.of('book')[0] as FeedBookMessage;
+    const rest = await admin.book(M, 1000);
+    expect(snap).toMatchObject({ type: 'snapshot', depth: 10, bids: rest.bids.slice(0, 10), asks: rest.asks.slice(0, 10), checksum: rest.checksum });
+    await load(mulberry32(21), 40);
+    const final = await admin.book(M, 1000);
+    const book = new LocalBook(M, 10);
+    const applied: string[] = [];
+    const top = { bids: final.bids.slice(0, 10), asks: final.asks.slice(0, 10) };
+    await until('the best 10 as REST has them', () => {
+      for (const m of (c.of('book') as FeedBookMessage[]).slice(applied.length)) applied.push(book.apply(m));
+      return JSON.stringify(book.levels()) === JSON.stringify(top) || undefined;
+    });
+    expect(applied.filter((r) => r !== 'ok')).toEqual([]);
+    expect(book.checksum()).toBe(final.checksum);
+    expect((c.of('book') as FeedBookMessage[]).every((m) => m.depth === 10)).toBe(true);
+    expect((await c.req({ op: 'subscribe', channel: 'book', market: M, depth: 7 })).ok).toBe(false);
+  });
+
   it('trades carry the id REST gives them; the ticker follows', async () => {
     const c = await open();
     await c.req({ op: 'subscribe', channel: 'trades', market: M });

@@ -12,7 +12,6 @@ import {
   FeedBookMessage,
   FeedError,
   FeedPrivateMessage,
-  FeedResyncRequired,
   FeedTicker,
   FeedTrade,
   isErrorCode,
@@ -24,6 +23,7 @@ import type { AppConfig } from '../config/config';
 import type { AuthContext } from '../auth/auth.types';
 import { DatabaseService } from '../database/database.service';
 import { FeedAuth } from './feed-auth';
+import { BookDepth, bookJoin, bookRoom } from './feed-book-join';
 import { FeedOut, FeedService } from './feed.service';
 
 /** The plain-WebSocket feed's path on the api's HTTP server. */
@@ -38,7 +38,7 @@ const CLOSE_POLICY = 1008;
 const CLOSE_GOING_AWAY = 1001;
 
 const room = {
-  book: (m: string) => `book:${m}`,
+  book: bookRoom,
   trades: (m: string) => `trades:${m}`,
   ticker: (m: string) => `ticker:${m}`,
   agent: (a: string) => `agent:${a}`,
@@ -51,7 +51,7 @@ const Market = z
   .overwrite((ref) => marketSymbolOf(ref) ?? ref);
 const RequestId = z.union([z.string().max(128), z.number().int()]);
 const Channel = z.discriminatedUnion('channel', [
-  z.strictObject({ channel: z.literal('book'), market: Market, since: z.number().int().min(0).optional() }),
+  z.strictObject({ channel: z.literal('book'), market: Market, depth: BookDepth.optional(), since: z.number().int().min(0).optional() }),
   z.strictObject({ channel: z.literal('trades'), market: Market }),
   z.strictObject({ channel: z.literal('ticker'), market: Market }),
   z.strictObject({ channel: z.literal('private'), agent: z.string().min(1).max(64).optional() }),
@@ -144,7 +144,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
 
   // --- FeedOut: this endpoint's connections ---
   book(market: string, m: FeedBookMessage): void {
-    this.broadcast(room.book(market), FEED_EVENTS.book, m);
+    this.broadcast(room.book(market, m.depth), FEED_EVENTS.book, m);
   }
   trade(market: string, t: FeedTrade): void {
     this.broadcast(room.trades(market), FEED_EVENTS.trade, t);
@@ -268,7 +268,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
   private parse(msg: Record<string, unknown>): Channel {
     const r = Channel.safeParse(msg);
     if (!r.success)
-      throw invalid('subscribe: { channel: book|trades|ticker, market, since? } or { channel: private, agent? }.', {
+      throw invalid('subscribe: { channel: book, market, depth?, since? }, { channel: trades|ticker, market } or { channel: private, agent? }.', {
         issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       });
     return r.data;
@@ -292,7 +292,8 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
     if (req.channel === 'private') return this.subscribePrivate(c, req.agent);
     await this.feed.market(req.market); // NOT_FOUND for a market that does not exist
     const market = marketIdOf(req.market);
-    const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
+    const name =
+      req.channel === 'book' ? room.book(req.market, req.depth) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
     this.admit(c, name);
     this.feed.start(this);
     if (req.channel === 'trades') {
@@ -307,19 +308,14 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
       return { ok: true, channel: 'ticker', market };
     }
     const fb = await this.feed.book(req.market);
-    if (c.closed) return { ok: true, channel: 'book', market };
+    const depth = req.depth === undefined ? {} : { depth: req.depth };
+    if (c.closed) return { ok: true, channel: 'book', market, ...depth };
     // from here to the join nothing else runs: the next book message continues what is sent now
     this.hold(c, name);
-    const replay = req.since === undefined ? null : fb.since(req.since);
-    if (replay) for (const m of replay) this.send(c, JSON.stringify({ event: FEED_EVENTS.book, data: m }));
-    else {
-      if (req.since !== undefined) {
-        const r: FeedResyncRequired = { market, since: req.since, reason: 'replay_unavailable' };
-        this.send(c, JSON.stringify({ event: FEED_EVENTS.resync, data: r }));
-      }
-      this.send(c, JSON.stringify({ event: FEED_EVENTS.book, data: fb.snapshot(Date.now()) }));
-    }
-    return { ok: true, channel: 'book', market, seq: fb.seq };
+    const j = bookJoin(fb, market, req.since, req.depth, Date.now());
+    if (j.resync) this.send(c, JSON.stringify({ event: FEED_EVENTS.resync, data: j.resync }));
+    for (const m of j.book) this.send(c, JSON.stringify({ event: FEED_EVENTS.book, data: m }));
+    return { ok: true, channel: 'book', market, ...depth, seq: j.seq };
   }
 
   private async subscribePrivate(c: Conn, agent: string | undefined): Promise<FeedAck> {
@@ -349,7 +345,7 @@ export class FeedWsGateway implements OnApplicationBootstrap, BeforeApplicationS
       req.channel === 'private'
         ? room.agent(req.agent ?? c.auth?.agentId ?? '')
         : req.channel === 'book'
-          ? room.book(req.market)
+          ? room.book(req.market, req.depth)
           : req.channel === 'trades'
             ? room.trades(req.market)
             : room.ticker(req.market);

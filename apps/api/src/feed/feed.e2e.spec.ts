@@ -94,6 +94,8 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
         FEED_CLIENT_BUFFER_BYTES: '262144',
         // the load of the gap test places orders as fast as the machine allows: not a test of the order rate limit
         ORDER_RATE_PER_AGENT: '100000',
+        RATE_LIMIT_PER_KEY: '1000000',
+        RATE_LIMIT_PER_ADDRESS: '1000000',
         // the slow-consumer test floods subscribes (each answers a snapshot): not a test of the subscribe rate limit
         FEED_SUBSCRIBE_BURST: '100000',
       }),
@@ -240,6 +242,90 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     expect(f.stats.gaps).toBeGreaterThan(0);
     expect(f.stats.reconnects).toBeGreaterThanOrEqual(4);
     expect(f.stats.checksumFailures).toBe(0);
+  });
+
+  it('a depth-limited book (depth 10) under load, with gaps forced and reconnects, ends equal to the REST best 10, in fewer messages', async () => {
+    let n = 0;
+    let dropping = true;
+    const f = feed({ dropBookMessage: (m) => dropping && m.type === 'delta' && ++n % 5 === 0 });
+    const whole = feed();
+    await Promise.all([f.connected(), whole.connected()]);
+    const top = await f.book(M, { depth: 10 });
+    const all = await whole.book(M);
+    expect(top.depth).toBe(10);
+    const seen: FeedBookMessage[] = [];
+    f.on('book', ({ message }) => void seen.push(message));
+    const running = load(mulberry32(1210), 400);
+    for (let k = 0; k < 3; k++) {
+      await wait(250);
+      f.socket.io.engine.close(); // reconnects, and the helper subscribes again from its depth-10 book's seq
+      await until('the reconnection', () => f.stats.reconnects > k || undefined);
+    }
+    await running;
+    dropping = false;
+    await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: '0.999', quantity: '1' }); // at the top: a depth-10 message
+    // the depth-10 book's seq is the last change of its levels: it is right once the whole book is at the REST seq
+    // and the top-of-book order above reached it
+    const rest = await until('both books at the REST seq', async () => {
+      const r = await admin.book(M, 1000);
+      const t = top.levels();
+      return r.seq === all.seq && JSON.stringify(t) === JSON.stringify({ bids: r.bids.slice(0, 10), asks: r.asks.slice(0, 10) }) ? r : undefined;
+    });
+    expect(top.levels()).toEqual({ bids: rest.bids.slice(0, 10), asks: rest.asks.slice(0, 10) });
+    expect(top.checksum()).toBe(rest.checksum);
+    expect(all.levels()).toEqual({ bids: rest.bids, asks: rest.asks });
+    expect(f.stats.gaps).toBeGreaterThan(0);
+    expect(f.stats.checksumFailures).toBe(0);
+    expect(seen.every((m) => m.depth === 10 && m.bids.length <= 10 && m.asks.length <= 10)).toBe(true);
+    // changes deeper than the best 10 send nothing to a depth-10 subscriber
+    expect(f.stats.bookMessages).toBeLessThan(whole.stats.bookMessages);
+  });
+
+  it('a depth subscription: its snapshot holds the best levels, its seq chains its own deltas; a depth not offered is refused by name', async () => {
+    for (let k = 0; k < 30; k++) {
+      await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: (0.8 - k / 1000).toFixed(3), quantity: '1' });
+      await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: (1.2 + k / 1000).toFixed(3), quantity: '1' });
+    }
+    const s = raw(url);
+    const msgs: FeedBookMessage[] = [];
+    const resyncs: unknown[] = [];
+    s.on('book', (m: FeedBookMessage) => msgs.push(m));
+    s.on('resync_required', (r: unknown) => resyncs.push(r));
+    await connected(s);
+    const a = await ack(s, 'subscribe', { channel: 'book', market: M, depth: 25 });
+    expect(a).toMatchObject({ ok: true, channel: 'book', market: M, depth: 25, seq: expect.any(Number) });
+    const snap = await until('the snapshot', () => msgs[0]);
+    const rest = await admin.book(M, 1000);
+    expect(snap).toMatchObject({ type: 'snapshot', depth: 25, prev: null, bids: rest.bids.slice(0, 25), asks: rest.asks.slice(0, 25) });
+    expect(snap.seq).toBeLessThanOrEqual(rest.seq); // the last change of its levels
+    expect(snap.checksum).toBe(rest.checksum);
+    // changes at the top (more at the best bid, then at the best ask): deltas, continuing the snapshot's seq
+    await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: rest.bids[0]![0], quantity: '2' });
+    await until('the first delta', () => msgs.length >= 2 || undefined); // (else conflation may make one of the two)
+    await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: rest.asks[0]![0], quantity: '4' });
+    await until('the second delta', () => msgs.length >= 3 || undefined);
+    expect(msgs[1]).toMatchObject({ type: 'delta', depth: 25, prev: snap.seq });
+    expect(msgs[2]!.prev).toBe(msgs[1]!.seq);
+    // a replay from the snapshot's seq is its own deltas
+    const live = msgs.slice(1);
+    msgs.length = 0;
+    expect(await ack(s, 'subscribe', { channel: 'book', market: M, depth: 25, since: snap.seq })).toMatchObject({ ok: true, depth: 25 });
+    await until('the replay', () => msgs.length >= live.length || undefined);
+    expect(msgs).toEqual(live);
+    expect(resyncs).toEqual([]);
+    // from a seq it never had: resync_required naming the depth, then a snapshot
+    msgs.length = 0;
+    await ack(s, 'subscribe', { channel: 'book', market: M, depth: 25, since: snap.seq + 1_000_000 });
+    await until('the resync', () => resyncs[0]);
+    expect(resyncs[0]).toEqual({ market: M, depth: 25, since: snap.seq + 1_000_000, reason: 'replay_unavailable' });
+    expect(await until('the snapshot', () => msgs[0])).toMatchObject({ type: 'snapshot', depth: 25 });
+    // depths not offered, and not numbers
+    for (const depth of [5, 11, 1000, '10', -10, 10.5]) {
+      const r = await ack(s, 'subscribe', { channel: 'book', market: M, depth });
+      expect(r).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(JSON.stringify(r)).toMatch(/depth/);
+    }
+    expect(await ack(s, 'unsubscribe', { channel: 'book', market: M, depth: 25 })).toMatchObject({ ok: true });
   });
 
   it('a client that says the seq it last saw gets the missed deltas from the buffer, or resync_required and a fresh snapshot', async () => {

@@ -16,7 +16,6 @@ import {
   FeedError,
   FeedPrivateMessage,
   FeedPrivateResyncRequired,
-  FeedResyncRequired,
   FeedTicker,
   FeedTrade,
   isErrorCode,
@@ -30,6 +29,7 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import { KeyEpoch } from '../auth/key-epoch';
 import { DatabaseService } from '../database/database.service';
 import { FeedAuth } from './feed-auth';
+import { BookDepth, bookJoin, bookRoom } from './feed-book-join';
 import { KeyWatch } from './feed-key-watch';
 import { TokenBucket } from './feed-limits';
 import { FeedMetrics } from './feed-metrics';
@@ -37,7 +37,7 @@ import { FeedOut, FeedService } from './feed.service';
 
 /** Room names: the server's own; a client names a channel and the server decides (never a room a client picks). */
 const room = {
-  book: (m: string) => `book:${m}`,
+  book: bookRoom,
   trades: (m: string) => `trades:${m}`,
   ticker: (m: string) => `ticker:${m}`,
   agent: (a: string) => `agent:${a}`,
@@ -59,7 +59,7 @@ const Market = z
   .max(80)
   .overwrite((ref) => marketSymbolOf(ref) ?? ref);
 const SubscribeRequest = z.discriminatedUnion('channel', [
-  z.strictObject({ channel: z.literal('book'), market: Market, since: z.number().int().min(0).optional() }),
+  z.strictObject({ channel: z.literal('book'), market: Market, depth: BookDepth.optional(), since: z.number().int().min(0).optional() }),
   z.strictObject({ channel: z.literal('trades'), market: Market }),
   z.strictObject({ channel: z.literal('ticker'), market: Market }),
   z.strictObject({ channel: z.literal('auctions') }),
@@ -188,7 +188,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
 
   // --- FeedOut: this node's clients ---
   book(market: string, m: FeedBookMessage): void {
-    this.send(room.book(market), FEED_EVENTS.book, m, 'book');
+    this.send(room.book(market, m.depth), FEED_EVENTS.book, m, 'book');
     this.metrics.fanout.observe({ channel: 'book' }, Math.max(0, Date.now() - m.committedAt) / 1000);
   }
   trade(market: string, t: FeedTrade): void {
@@ -308,7 +308,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
     if (!r.success)
       throw new AppError(
         'VALIDATION_FAILED',
-        'subscribe: { channel: book|trades|ticker, market }, { channel: auctions } or { channel: private, agent?, since?, epoch? }.',
+        'subscribe: { channel: book, market, depth?, since? }, { channel: trades|ticker, market }, { channel: auctions } or { channel: private, agent?, since?, epoch? }.',
         {
           issues: r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
         },
@@ -342,7 +342,8 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       return { ok: true, channel: 'auctions' };
     }
     await this.feed.market(req.market); // NOT_FOUND for a market that does not exist
-    const name = req.channel === 'book' ? room.book(req.market) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
+    const name =
+      req.channel === 'book' ? room.book(req.market, req.depth) : req.channel === 'trades' ? room.trades(req.market) : room.ticker(req.market);
     this.admit(socket, name);
     this.feed.start(this);
     if (req.channel === 'trades') {
@@ -357,20 +358,15 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       return { ok: true, channel: 'ticker', market: marketIdOf(req.market) };
     }
     const fb = await this.feed.book(req.market);
-    if (!socket.connected) return { ok: true, channel: 'book', market: marketIdOf(req.market) };
+    const depth = req.depth === undefined ? {} : { depth: req.depth };
+    if (!socket.connected) return { ok: true, channel: 'book', market: marketIdOf(req.market), ...depth };
     // from here to the join, nothing else runs: the client's next book message continues what it is sent now
     this.hold(socket, name);
-    const replay = req.since === undefined ? null : fb.since(req.since);
-    if (req.since !== undefined) this.metrics.replays.inc({ channel: 'book', result: replay ? 'hit' : 'miss' });
-    if (replay) for (const m of replay) socket.emit(FEED_EVENTS.book, m);
-    else {
-      if (req.since !== undefined) {
-        const r: FeedResyncRequired = { market: marketIdOf(req.market), since: req.since, reason: 'replay_unavailable' };
-        socket.emit(FEED_EVENTS.resync, r);
-      }
-      socket.emit(FEED_EVENTS.book, fb.snapshot(Date.now()));
-    }
-    return { ok: true, channel: 'book', market: marketIdOf(req.market), seq: fb.seq };
+    const j = bookJoin(fb, marketIdOf(req.market), req.since, req.depth, Date.now());
+    if (j.replayed !== null) this.metrics.replays.inc({ channel: 'book', result: j.replayed ? 'hit' : 'miss' });
+    if (j.resync) socket.emit(FEED_EVENTS.resync, j.resync);
+    for (const m of j.book) socket.emit(FEED_EVENTS.book, m);
+    return { ok: true, channel: 'book', market: marketIdOf(req.market), ...depth, seq: j.seq };
   }
 
   private async subscribePrivate(socket: FeedSocket, agent: string | undefined, since?: number, epoch?: string): Promise<FeedAck> {
@@ -427,7 +423,7 @@ export class FeedGateway implements OnApplicationBootstrap, BeforeApplicationShu
       req.channel === 'private'
         ? room.agent(req.agent ?? socket.data.auth?.agentId ?? '')
         : req.channel === 'book'
-          ? room.book(req.market)
+          ? room.book(req.market, req.depth)
           : req.channel === 'trades'
             ? room.trades(req.market)
             : room.ticker(req.market);

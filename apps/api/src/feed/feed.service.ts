@@ -32,6 +32,7 @@ import { FeedBatch, FeedSource, HostFeedSource, RedisStreamFeedSource } from './
 
 /** Where the feed's messages go (the gateway: socket.io rooms of this node). */
 export interface FeedOut {
+  /** a book message: of the whole view, or of a depth-limited one (`m.depth`) */
   book(market: string, m: FeedBookMessage): void;
   trade(market: string, t: FeedTrade): void;
   ticker(market: string, t: FeedTicker): void;
@@ -296,9 +297,9 @@ export class FeedService implements OnApplicationShutdown {
   }
 
   private flush(m: string, fb: FeedBook): void {
-    const msg = fb.flush();
-    if (!msg) return;
-    this.outs.book(m, msg);
+    const msgs = fb.flush();
+    if (msgs.length === 0) return;
+    for (const msg of msgs) this.outs.book(m, msg);
     const t = this.tickers.get(m);
     if (!t) return;
     const view = this.latest.get(m);

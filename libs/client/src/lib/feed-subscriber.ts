@@ -5,6 +5,7 @@ import {
   FEED_SIGNED_METHOD,
   FeedAck,
   FeedAuction,
+  FeedBookDepth,
   FeedBookMessage,
   FeedError,
   FeedPrivateMessage,
@@ -110,7 +111,7 @@ export class FeedSubscriber {
     this.socket.on(FEED_EVENTS.book, (m: FeedBookMessage) => this.onBook(m));
     this.socket.on(FEED_EVENTS.resync, (r: FeedResyncRequired) => {
       this.stats.resyncs++;
-      this.resyncing.add(r.market); // a snapshot follows
+      this.resyncing.add(bookKey(r.market, r.depth)); // a snapshot follows
     });
     this.socket.on(FEED_EVENTS.trade, (t: FeedTrade) => this.listeners.trade.forEach((f) => f(t)));
     this.socket.on(FEED_EVENTS.ticker, (t: FeedTicker) => this.listeners.ticker.forEach((f) => f(t)));
@@ -151,13 +152,17 @@ export class FeedSubscriber {
     });
   }
 
-  /** Keeps a local book of `market` (its id, or its symbol); resolves with it once the first snapshot arrived. */
-  async book(ref: string): Promise<LocalBook> {
+  /**
+   * Keeps a local book of `market` (its id, or its symbol): the whole book, or with `depth` its best levels only;
+   * resolves with it once the first snapshot arrived.
+   */
+  async book(ref: string, opts: { depth?: FeedBookDepth } = {}): Promise<LocalBook> {
     const market = shownId(ref);
-    const b = this.books.get(market) ?? new LocalBook(market);
-    this.books.set(market, b);
-    const first = b.seq !== null ? Promise.resolve() : new Promise<void>((r) => this.whenBook(market, r));
-    const ack = await this.subscribe({ channel: 'book', market });
+    const key = bookKey(market, opts.depth);
+    const b = this.books.get(key) ?? new LocalBook(market, opts.depth);
+    this.books.set(key, b);
+    const first = b.seq !== null ? Promise.resolve() : new Promise<void>((r) => this.whenBook(b, r));
+    const ack = await this.subscribe(bookRequest(b));
     if (!ack.ok) throw Object.assign(new Error(`${ack.error.code}: ${ack.error.message}`), { ack });
     await first;
     return b;
@@ -176,7 +181,7 @@ export class FeedSubscriber {
   unsubscribe(request: FeedSubscribeRequest): Promise<FeedAck> {
     const req = named(request);
     this.subs.delete(subKey(req));
-    if (req.channel === 'book') this.books.delete(req.market);
+    if (req.channel === 'book') this.books.delete(bookKey(req.market, req.depth));
     return this.send('unsubscribe', req);
   }
 
@@ -259,13 +264,13 @@ export class FeedSubscriber {
       return { ...req, since: st.seq, epoch: st.epoch };
     }
     if (req.channel !== 'book') return req;
-    const seq = this.books.get(req.market)?.seq;
+    const seq = this.books.get(bookKey(req.market, req.depth))?.seq;
     return seq === null || seq === undefined ? req : { ...req, since: seq };
   }
 
-  private whenBook(market: string, done: () => void): void {
+  private whenBook(b: LocalBook, done: () => void): void {
     const f = ({ book }: { book: LocalBook }) => {
-      if (book.market !== market || book.seq === null) return;
+      if (book !== b || book.seq === null) return;
       this.listeners.book.delete(f);
       done();
     };
@@ -276,53 +281,65 @@ export class FeedSubscriber {
    * Marks the book as resyncing; if no message continues it within RESYNC_RETRY_MS (what answered the resync was
    * lost too), asks again.
    */
-  private startResync(market: string): void {
-    this.resyncing.add(market);
-    const t = this.resyncTimers.get(market);
+  private startResync(key: string): void {
+    this.resyncing.add(key);
+    const t = this.resyncTimers.get(key);
     if (t) clearTimeout(t);
     this.resyncTimers.set(
-      market,
+      key,
       setTimeout(() => {
-        this.resyncTimers.delete(market);
-        const b = this.books.get(market);
-        if (!b || !this.resyncing.has(market) || !this.socket.connected) return;
-        this.resend(b.seq === null ? { channel: 'book', market } : { channel: 'book', market, since: b.seq });
-        this.startResync(market);
+        this.resyncTimers.delete(key);
+        const b = this.books.get(key);
+        if (!b || !this.resyncing.has(key) || !this.socket.connected) return;
+        this.resend(bookRequest(b, b.seq ?? undefined));
+        this.startResync(key);
       }, RESYNC_RETRY_MS),
     );
   }
 
   private onBook(m: FeedBookMessage): void {
-    const b = this.books.get(m.market);
+    const key = bookKey(m.market, m.depth);
+    const b = this.books.get(key);
     if (!b) return;
     this.stats.bookMessages++;
     if (this.opts.dropBookMessage?.(m)) return;
     if (m.type === 'snapshot') this.stats.snapshots++;
     // while a resync is under way, deltas that do not continue the book are ones sent before it: dropped
-    if (this.resyncing.has(m.market) && m.type === 'delta' && (b.seq === null || m.prev !== b.seq)) return;
+    if (this.resyncing.has(key) && m.type === 'delta' && (b.seq === null || m.prev !== b.seq)) return;
     const r = b.apply(m);
     if (r === 'stale') return;
     if (r === 'ok') {
-      this.resyncing.delete(m.market);
-      const t = this.resyncTimers.get(m.market);
+      this.resyncing.delete(key);
+      const t = this.resyncTimers.get(key);
       if (t) clearTimeout(t);
-      this.resyncTimers.delete(m.market);
+      this.resyncTimers.delete(key);
       this.listeners.book.forEach((f) => f({ book: b, message: m }));
       return;
     }
-    this.startResync(m.market);
+    this.startResync(key);
     if (r === 'gap') {
       this.stats.gaps++;
-      this.resend({ channel: 'book', market: m.market, since: b.seq as number });
+      this.resend(bookRequest(b, b.seq as number));
     } else {
       this.stats.checksumFailures++;
       b.seq = null; // nothing of it can be trusted: a fresh snapshot
-      this.resend({ channel: 'book', market: m.market });
+      this.resend(bookRequest(b));
     }
   }
 }
 
+/** A book's key in the helper: its market, and its depth when it follows a depth-limited view. */
+function bookKey(market: string, depth: FeedBookDepth | undefined): string {
+  return depth === undefined ? market : `${market}@${depth}`;
+}
+
+/** The subscribe request of a local book (from `since`, when given). */
+function bookRequest(b: LocalBook, since?: number): FeedSubscribeRequest {
+  return { channel: 'book', market: b.market, ...(b.depth === undefined ? {} : { depth: b.depth }), ...(since === undefined ? {} : { since }) };
+}
+
 function subKey(req: FeedSubscribeRequest): string {
+  if (req.channel === 'book') return `book:${bookKey(req.market, req.depth)}`;
   return req.channel === 'private' ? `private:${req.agent ?? ''}` : req.channel === 'auctions' ? 'auctions' : `${req.channel}:${req.market}`;
 }
 

@@ -1,4 +1,4 @@
-import { checksumOf, checksumPiece, FEED_CHECKSUM_DEPTH, FeedBookMessage, FeedLevel } from '@ate/contracts';
+import { checksumOf, checksumPiece, FEED_CHECKSUM_DEPTH, FeedBookDepth, FeedBookMessage, FeedLevel } from '@ate/contracts';
 
 export type ApplyResult = 'ok' | 'gap' | 'checksum' | 'stale';
 
@@ -20,7 +20,11 @@ export class LocalBook {
   /** the seq the book is at, null before the first snapshot */
   seq: number | null = null;
 
-  constructor(readonly market: string) {}
+  /** `depth`: the book of a depth-limited subscription (its best `depth` levels a side), else the whole book */
+  constructor(
+    readonly market: string,
+    readonly depth?: FeedBookDepth,
+  ) {}
 
   apply(m: FeedBookMessage): ApplyResult {
     if (m.type === 'snapshot') {

@@ -18,6 +18,13 @@ export const FEED_CHECKSUM_DEPTH = 10;
 export type FeedLevel = [price: string, quantity: string];
 
 /**
+ * The depths a book subscription may ask for (`{ channel: 'book', market, depth }`, Kraken's list below the
+ * engine's 1,000-level view): the best `depth` levels of each side. Without `depth`, the whole view (1,000 levels).
+ */
+export const FEED_BOOK_DEPTHS = [10, 25, 100, 500] as const;
+export type FeedBookDepth = (typeof FEED_BOOK_DEPTHS)[number];
+
+/**
  * A book message. A snapshot replaces the local book; a delta carries the levels that changed between `prev` and
  * `seq` with their new quantity ("0" removes the level), and applies only to a book at `prev` (or, for a client
  * that started from `GET /v1/markets/:id/book`, a book whose seq is in [prev, seq): every level touched in that
@@ -28,6 +35,13 @@ export type FeedLevel = [price: string, quantity: string];
 export interface FeedBookMessage {
   type: 'snapshot' | 'delta';
   market: string;
+  /**
+   * Set on a depth-limited subscription's messages: the book holds the best `depth` levels of each side, a level
+   * leaving them comes as "0" and one entering them with its quantity. Such a delta applies to a book at `prev`
+   * (from the feed's snapshot, not from REST); it is sent only when those levels changed, so `prev` may lag the
+   * market's seq, and a snapshot's `seq` is the last change of those levels.
+   */
+  depth?: FeedBookDepth;
   seq: number;
   /** the seq of the book message before this one (null for a snapshot) */
   prev: number | null;
@@ -40,6 +54,8 @@ export interface FeedBookMessage {
 /** Sent instead of a replay when the server's bounded buffer no longer holds what came after `since`; a snapshot follows. */
 export interface FeedResyncRequired {
   market: string;
+  /** the subscription's depth, when it asked for one */
+  depth?: FeedBookDepth;
   since: number;
   reason: 'gap' | 'replay_unavailable';
 }
@@ -171,7 +187,8 @@ export type FeedChannel = 'book' | 'trades' | 'ticker' | 'private' | 'auctions';
 
 /** `subscribe` / `unsubscribe`: a public channel of a market, or the private channel of an agent (the key's own by default). */
 export type FeedSubscribeRequest =
-  | { channel: 'book'; market: string; since?: number }
+  /** `depth` (FEED_BOOK_DEPTHS): the best levels only; `since`: replay what came after it, else resync_required */
+  | { channel: 'book'; market: string; depth?: FeedBookDepth; since?: number }
   | { channel: 'trades' | 'ticker'; market: string }
   | { channel: 'auctions' }
   /** `since` + `epoch` (from the ack or the last resync): replay what came after since, else private_resync_required */
@@ -179,7 +196,7 @@ export type FeedSubscribeRequest =
 
 /** The ack of a subscribe: ok, or the error (a stable code of libs/contracts with its details). */
 export type FeedAck =
-  | { ok: true; channel: FeedChannel; market?: string; agent?: string; seq?: number; epoch?: string }
+  | { ok: true; channel: FeedChannel; market?: string; depth?: FeedBookDepth; agent?: string; seq?: number; epoch?: string }
   | { ok: false; error: { code: string; message: string; details?: Record<string, unknown> } };
 
 /** The `feed_error` event: a refusal or a limit (details name it: `{ limit, max }`), or why the server disconnects. */
