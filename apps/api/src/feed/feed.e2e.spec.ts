@@ -138,6 +138,17 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
     await Promise.all(Array.from({ length: parallel }, one));
   }
 
+  /** A raw connected socket recording the book messages and resync_required events it gets. */
+  async function bookSocket(): Promise<{ s: Socket; msgs: FeedBookMessage[]; resyncs: unknown[] }> {
+    const s = raw(url);
+    const msgs: FeedBookMessage[] = [];
+    const resyncs: unknown[] = [];
+    s.on('book', (m: FeedBookMessage) => msgs.push(m));
+    s.on('resync_required', (r: unknown) => resyncs.push(r));
+    await connected(s);
+    return { s, msgs, resyncs };
+  }
+
   /** The client's book equals the REST book at the same seq, and both hash to the same checksum. */
   async function expectSameAsRest(book: LocalBook): Promise<void> {
     const rest = await until('the client at the REST seq', async () => {
@@ -284,12 +295,7 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
       await alice.placeOrder({ market: M, side: 'buy', type: 'limit', price: (0.8 - k / 1000).toFixed(3), quantity: '1' });
       await bob.placeOrder({ market: M, side: 'sell', type: 'limit', price: (1.2 + k / 1000).toFixed(3), quantity: '1' });
     }
-    const s = raw(url);
-    const msgs: FeedBookMessage[] = [];
-    const resyncs: unknown[] = [];
-    s.on('book', (m: FeedBookMessage) => msgs.push(m));
-    s.on('resync_required', (r: unknown) => resyncs.push(r));
-    await connected(s);
+    const { s, msgs, resyncs } = await bookSocket();
     const a = await ack(s, 'subscribe', { channel: 'book', market: M, depth: 25 });
     expect(a).toMatchObject({ ok: true, channel: 'book', market: M, depth: 25, seq: expect.any(Number) });
     const snap = await until('the snapshot', () => msgs[0]);
@@ -335,12 +341,7 @@ describe('the live feed (real app, real Postgres, real socket.io clients)', () =
   });
 
   it('a client that says the seq it last saw gets the missed deltas from the buffer, or resync_required and a fresh snapshot', async () => {
-    const s = raw(url);
-    const msgs: FeedBookMessage[] = [];
-    const resyncs: unknown[] = [];
-    s.on('book', (m: FeedBookMessage) => msgs.push(m));
-    s.on('resync_required', (r: unknown) => resyncs.push(r));
-    await connected(s);
+    const { s, msgs, resyncs } = await bookSocket();
     await ack(s, 'subscribe', { channel: 'book', market: M });
     await until('the snapshot', () => msgs[0]);
     await load(mulberry32(7), 30, 1);
