@@ -88,8 +88,10 @@ export class FeedBook {
     const out = [msg];
     keep(this.ring, msg, this.replayMax);
     for (const v of this.tops.values()) {
-      const vb = this.diff(v.bids, b.bids.slice(0, v.depth), NONE);
-      const va = this.diff(v.asks, b.asks.slice(0, v.depth), NONE);
+      const topBids = b.bids.slice(0, v.depth);
+      const topAsks = b.asks.slice(0, v.depth);
+      const vb = this.diff(v.bids, topBids, NONE);
+      const va = this.diff(v.asks, topAsks, NONE);
       if (vb.length === 0 && va.length === 0) continue;
       // the whole view's best 10 are the depth-limited view's (every depth is at least 10): the same checksum
       const m: FeedBookMessage = {
@@ -104,8 +106,8 @@ export class FeedBook {
         committedAt,
       };
       v.seq = b.seq;
-      v.bids = new Map(b.bids.slice(0, v.depth));
-      v.asks = new Map(b.asks.slice(0, v.depth));
+      v.bids = new Map(topBids);
+      v.asks = new Map(topAsks);
       keep(v.ring, m, this.replayMax);
       out.push(m);
     }

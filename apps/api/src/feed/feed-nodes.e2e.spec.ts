@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { AteClient, FeedSubscriber } from '@ate/client';
 import { FeedBookMessage, FeedError, FeedPrivateMessage, FeedPrivateResyncRequired, mulberry32 } from '@ate/contracts';
 import { createTestDatabase, TestDatabase } from '@ate/db';
-import { freePort, startApiProcess, testApiEnv } from '../testing/api-process';
+import { freePort, startApiProcess, testApiEnv, untilReady } from '../testing/api-process';
 import { startEngineProcess, stopProcess } from '../testing/engine-process';
 import { dropRedisKeys, TEST_REDIS_URL as REDIS_URL, testRedisPrefix } from '../testing/redis';
 import { TEST_ADMIN } from '../testing/test-app';
@@ -76,7 +76,7 @@ describe('the feed on two api nodes over Redis (real processes)', () => {
       procs.push(await startApiProcess(testApiEnv({ databaseUrl: db.url, port, masterKey: master }, env)));
     }
     // both nodes ready (the engine node's lease seen): a request before then waits on the engine
-    for (const u of urls) await until(`${u} ready`, () => probe(`${u}/ready`), 60_000);
+    for (const u of urls) await untilReady(u, `the node at ${u} did not start serving`, 60_000);
   });
   afterAll(async () => {
     for (const s of subs) s.close();

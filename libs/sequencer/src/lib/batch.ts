@@ -175,7 +175,7 @@ export function committedEvents(core: EngineCore, directory: Directory, m: HostM
       case 'trade': {
         const f = a.fees[t++] ?? { buyerFee: 0, sellerFee: 0 };
         out.push({ ...e, makerAgentId: directory.idOf(e.makerAgent), takerAgentId: directory.idOf(e.takerAgent), ...f });
-        touched.add(e.makerAgent).add(e.takerAgent);
+        if (agents) touched.add(e.makerAgent).add(e.takerAgent);
         break;
       }
       case 'book':

@@ -15,6 +15,13 @@ import { insertMarket } from './sql';
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const M = 'TT.1K/CREDIT';
 const A = 'agt_transporta';
+
+/** Submits A's buy of 1 lot at 900 with `clientOrderId`; resolves with the error it fails with (null if it succeeds). */
+const placeSettled = (c: RedisEngineClient, clientOrderId: string): Promise<unknown> =>
+  c.submit({ kind: 'place', marketId: M, agentId: A, order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId } }).then(
+    () => null,
+    (e: unknown) => e,
+  );
 const B = 'agt_transportb';
 
 /**
@@ -125,16 +132,7 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     const late = new RedisEngineClient(redis, { prefix, deadlineMs: 100, timeoutMs: 5000 });
     await late.start();
     try {
-      const p = late.submit({
-        kind: 'place',
-        marketId: M,
-        agentId: A,
-        order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'late-1' },
-      });
-      const settled = p.then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const settled = placeSettled(late, 'late-1');
       await new Promise((r) => setTimeout(r, 300)); // no engine reads: the deadline passes
       await startServer();
       const err = (await settled) as AppError;
@@ -173,16 +171,7 @@ describe('Redis transport (real Redis, real Postgres)', () => {
     const orphaned = new RedisEngineClient(redis, { prefix, deadlineMs: 2000, timeoutMs: 5000 }); // waits 5 s for its reply
     await orphaned.start();
     try {
-      const p = orphaned.submit({
-        kind: 'place',
-        marketId: M,
-        agentId: A,
-        order: { type: 'limit', side: 'buy', price: 900, lots: 1, clientOrderId: 'orphan-1' },
-      });
-      const settled = p.then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const settled = placeSettled(orphaned, 'orphan-1');
       // a consumer reads it and dies before answering
       let read: unknown = null;
       for (let i = 0; i < 50 && !read; i++) {
